@@ -1,0 +1,125 @@
+"""Agent adapters: how podium starts, resumes and understands one agent CLI.
+
+An adapter is a small class registered under the ``podium.agents`` entry point
+group (podium's own ``codex``, ``claude`` and ``command`` are registered that way
+too, so a third-party adapter is a package with one entry point). It knows:
+
+- the argv for a new run and for a resume (``new_argv`` / ``resume_argv``);
+- how to turn each line of the CLI's output into normalized ``Event``s
+  (``parser()`` returns a fresh, stateful ``Parser`` per run);
+- where the CLI keeps the transcript of a session (``transcript``);
+- what it must check before a run (``preflight``): the CLI exists, and a worker
+  launched with the user's configuration can write to its worktree.
+
+Event kinds (``Event.kind``) and their data:
+
+- ``session``     {id}                        the session/thread id, first run only
+- ``message``     {text}                      the agent said something
+- ``command``     {command, exit_code, output} a shell command finished (output is a tail)
+- ``file_change`` {path, change}              the agent wrote a file
+- ``tool_call``   {name, input}               any other tool call
+- ``warning``     {message}                   a non-fatal problem the CLI reported
+- ``error``       {message}                   a failure the CLI reported
+- ``usage``       {input_tokens, output_tokens, ...}
+- ``final``       {text, success}             the agent's last answer and its own verdict
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from podium.errors import AgentError
+
+OUTPUT_TAIL = 2000
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What an adapter decided before a run: extra argv and notes for the job log."""
+
+    extra_args: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class Parser(Protocol):
+    def feed(self, line: str) -> list[Event]:
+        """Events for one line of the CLI's stdout (may be empty)."""
+        ...
+
+    def final(self, exit_code: int) -> Event:
+        """The ``final`` event once the process exited: last answer, success, error."""
+        ...
+
+
+class Agent(Protocol):
+    name: ClassVar[str]
+    can_resume: ClassVar[bool]
+
+    def preflight(self, workdir: Path) -> Preflight:
+        """Raise AgentError when this agent cannot run a worker here; else extra args and notes."""
+        ...
+
+    def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]: ...
+
+    def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]: ...
+
+    def parser(self) -> Parser: ...
+
+    def transcript(self, session_id: str) -> Path | None:
+        """The session's transcript file, or None when it cannot be found."""
+        ...
+
+
+def tail(text: str, limit: int = OUTPUT_TAIL) -> str:
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def find_executable(name: str, env_var: str, install_hint: str) -> str:
+    """The CLI's path: ``$env_var`` when set, else PATH; AgentError naming how to install it."""
+    override = os.environ.get(env_var)
+    if override:
+        if shutil.which(override):
+            return str(shutil.which(override))
+        raise AgentError(f"{env_var}={override} is not an executable")
+    found = shutil.which(name)
+    if not found:
+        raise AgentError(f"the {name} CLI is not installed (not on PATH); install it with: {install_hint}")
+    return found
+
+
+@cache
+def registry() -> dict[str, type[Agent]]:
+    found: dict[str, type[Agent]] = {}
+    for ep in entry_points(group="podium.agents"):
+        try:
+            found[ep.name] = ep.load()
+        except Exception as e:  # a broken third-party plugin must not break podium
+            found.setdefault(ep.name, _broken(ep.name, e))
+    return found
+
+
+def get_agent(name: str, options: dict[str, Any] | None = None) -> Agent:
+    agents = registry()
+    if name not in agents:
+        raise AgentError(f"unknown agent {name!r}; available: {', '.join(sorted(agents))}")
+    return agents[name](**(options or {}))  # type: ignore[call-arg]
+
+
+def _broken(name: str, error: Exception) -> type[Agent]:
+    class Broken:
+        def __init__(self, **_: Any):
+            raise AgentError(f"the {name} agent plugin failed to load: {error}")
+
+    return Broken  # type: ignore[return-value]

@@ -1,0 +1,178 @@
+"""The ``claude`` adapter: Claude Code in headless mode (``claude -p``).
+
+Output is ``--output-format stream-json --verbose``: one JSON object per line,
+``system``/``init`` first (with ``session_id``), then ``assistant`` and ``user``
+messages (tool uses and their results), then one ``result`` with the final text,
+``is_error`` and usage.
+
+Session id: taken from the first run only. A resumed run's stream may carry a
+different id (claude-code #58760); podium keeps resuming the first one.
+
+Permissions: in ``-p`` mode every tool call that needs approval is denied, so a
+worker started with no permission flag cannot write. podium passes an explicit,
+minimal mode: edits accepted, Bash allowed (to run tests and tools) — confined to
+the job's own worktree. A ``permissions.defaultMode`` in the user's settings, or
+podium's ``[agents.claude] args``, replaces that choice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium.agents import Event, Preflight, find_executable, tail
+
+DEFAULT_PERMISSIONS = ("--permission-mode", "acceptEdits", "--allowedTools", "Bash")
+FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+_EXIT = re.compile(r"^Exit code (\d+)")
+
+
+def claude_home() -> Path:
+    return Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(_text(c.get("text", "")) if isinstance(c, dict) else str(c) for c in content)
+    return ""
+
+
+class ClaudeParser:
+    def __init__(self) -> None:
+        self.pending: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.session_seen = False
+        self.result: dict[str, Any] | None = None
+        self.last_message: str | None = None
+        self.errors: list[str] = []
+
+    def feed(self, line: str) -> list[Event]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return [Event("message", {"text": line.rstrip()})] if line.strip() else []
+        if not isinstance(record, dict):
+            return []
+        events: list[Event] = []
+        if record.get("session_id") and not self.session_seen:
+            self.session_seen = True
+            events.append(Event("session", {"id": record["session_id"]}))
+        kind = record.get("type")
+        if kind == "assistant":
+            events.extend(self._assistant(record.get("message") or {}))
+        elif kind == "user":
+            events.extend(self._tool_results(record.get("message") or {}))
+        elif kind == "result":
+            self.result = record
+            if record.get("usage"):
+                events.append(Event("usage", record["usage"]))
+            if record.get("is_error"):
+                message = str(record.get("result") or record.get("subtype") or "claude reported an error")
+                self.errors.append(message)
+                events.append(Event("error", {"message": message}))
+        return events
+
+    def _assistant(self, message: dict[str, Any]) -> list[Event]:
+        events = []
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and block.get("text"):
+                self.last_message = block["text"]
+                events.append(Event("message", {"text": block["text"]}))
+            elif block.get("type") == "tool_use":
+                self.pending[str(block.get("id"))] = (str(block.get("name")), block.get("input") or {})
+        return events
+
+    def _tool_results(self, message: dict[str, Any]) -> list[Event]:
+        events = []
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            name, tool_input = self.pending.pop(str(block.get("tool_use_id")), ("?", {}))
+            output = _text(block.get("content"))
+            failed = bool(block.get("is_error"))
+            if name == "Bash":
+                m = _EXIT.match(output)
+                exit_code = int(m.group(1)) if m else (1 if failed else 0)
+                events.append(
+                    Event(
+                        "command",
+                        {"command": tool_input.get("command", ""), "exit_code": exit_code, "output": tail(output)},
+                    )
+                )
+            elif name in FILE_TOOLS and not failed:
+                path = tool_input.get("file_path") or tool_input.get("notebook_path") or ""
+                events.append(Event("file_change", {"path": path, "change": name.lower()}))
+            else:
+                events.append(Event("tool_call", {"name": name, "input": tool_input, "failed": failed}))
+        return events
+
+    def final(self, exit_code: int) -> Event:
+        result = self.result or {}
+        text = str(result.get("result") or self.last_message or "")
+        success = exit_code == 0 and bool(result) and not result.get("is_error")
+        error = None
+        if not success:
+            error = (
+                self.errors[-1]
+                if self.errors
+                else ("claude ended without a result" if not result else f"claude exited with code {exit_code}")
+            )
+        return Event("final", {"text": text, "success": success, "error": error})
+
+
+class ClaudeAgent:
+    name: ClassVar[str] = "claude"
+    can_resume: ClassVar[bool] = True
+
+    def __init__(self, args: list[str] | None = None, **_: Any):
+        self.args = list(args) if args is not None else None
+
+    def _exe(self) -> str:
+        return find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
+
+    def preflight(self, workdir: Path) -> Preflight:
+        self._exe()
+        if self.args is not None or self._user_mode(workdir):
+            return Preflight()
+        return Preflight(
+            extra_args=DEFAULT_PERMISSIONS,
+            notes=("claude -p denies unapproved tools; podium allows edits and Bash inside this worktree",),
+        )
+
+    def _user_mode(self, workdir: Path) -> str | None:
+        for path in (
+            workdir / ".claude" / "settings.local.json",
+            workdir / ".claude" / "settings.json",
+            claude_home() / "settings.json",
+        ):
+            try:
+                mode = (json.loads(path.read_text()).get("permissions") or {}).get("defaultMode")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if mode:
+                return str(mode)
+        return None
+
+    def _common(self, preflight: Preflight) -> list[str]:
+        return ["--output-format", "stream-json", "--verbose", *preflight.extra_args, *(self.args or [])]
+
+    def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
+        return [self._exe(), "-p", *self._common(preflight), "--", prompt]
+
+    def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
+        return [self._exe(), "-p", "--resume", session_id, *self._common(preflight), "--", prompt]
+
+    def parser(self) -> ClaudeParser:
+        return ClaudeParser()
+
+    def transcript(self, session_id: str) -> Path | None:
+        for path in (claude_home() / "projects").glob(f"*/{session_id}.jsonl"):
+            return path
+        return None

@@ -1,0 +1,156 @@
+"""The ``codex`` adapter: ``codex exec --json`` workers.
+
+Process contract: codex reads extra input from stdin whenever stdin is not a TTY,
+so the runner gives it /dev/null. ``--json`` prints one event per line:
+``thread.started`` (the thread id, which is the session id for ``codex exec resume``),
+``turn.started``, ``item.started``/``item.completed`` (agent_message,
+command_execution, file_change, mcp_tool_call, error, ...), and ``turn.completed``
+(usage) or ``turn.failed``.
+
+Configuration: podium honours the user's codex config (``$CODEX_HOME/config.toml``)
+and adds nothing, except that a worker must be able to write: codex's default
+sandbox is read-only, where commands "succeed" but every write fails. When the
+user's config does not choose a sandbox, podium passes the minimal flag that
+allows writes in the worktree (``workspace-write``) and says so in the job log.
+In ``workspace-write`` the sandbox keeps ``.git`` read-only, so codex workers leave
+their work as changes in the worktree, not as commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium._compat import tomllib
+from podium.agents import Event, Preflight, find_executable, tail
+from podium.errors import AgentError
+
+WRITABLE_SANDBOXES = ("workspace-write", "danger-full-access")
+
+
+def codex_home() -> Path:
+    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+
+
+class CodexParser:
+    def __init__(self) -> None:
+        self.last_message: str | None = None
+        self.failed: str | None = None
+        self.session_seen = False
+
+    def feed(self, line: str) -> list[Event]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return [Event("message", {"text": line.rstrip()})] if line.strip() else []
+        if not isinstance(record, dict):
+            return []
+        kind = record.get("type")
+        if kind == "thread.started" and not self.session_seen and record.get("thread_id"):
+            self.session_seen = True
+            return [Event("session", {"id": record["thread_id"]})]
+        if kind == "item.completed":
+            return self._item(record.get("item") or {})
+        if kind == "turn.completed":
+            usage = record.get("usage") or {}
+            return [Event("usage", usage)] if usage else []
+        if kind == "turn.failed":
+            message = str((record.get("error") or {}).get("message") or "turn failed")
+            self.failed = message
+            return [Event("error", {"message": message})]
+        if kind == "error":
+            message = str(record.get("message") or "error")
+            self.failed = self.failed or message
+            return [Event("error", {"message": message})]
+        return []
+
+    def _item(self, item: dict[str, Any]) -> list[Event]:
+        kind = item.get("type")
+        if kind == "agent_message":
+            self.last_message = str(item.get("text") or "")
+            return [Event("message", {"text": self.last_message})]
+        if kind == "command_execution":
+            return [
+                Event(
+                    "command",
+                    {
+                        "command": item.get("command", ""),
+                        "exit_code": item.get("exit_code"),
+                        "output": tail(str(item.get("aggregated_output") or "")),
+                    },
+                )
+            ]
+        if kind == "file_change":
+            return [
+                Event("file_change", {"path": c.get("path", ""), "change": c.get("kind", "update")})
+                for c in item.get("changes") or []
+            ]
+        if kind in ("mcp_tool_call", "web_search", "collab_tool_call"):
+            name = item.get("tool") or item.get("query") or kind
+            return [Event("tool_call", {"name": str(name), "input": item.get("arguments")})]
+        if kind == "error":
+            return [Event("warning", {"message": str(item.get("message") or "")})]
+        return []
+
+    def final(self, exit_code: int) -> Event:
+        success = exit_code == 0 and self.failed is None
+        return Event("final", {"text": self.last_message or "", "success": success, "error": self.failed})
+
+
+class CodexAgent:
+    name: ClassVar[str] = "codex"
+    can_resume: ClassVar[bool] = True
+
+    def __init__(self, args: list[str] | None = None, **_: Any):
+        self.args = list(args or [])
+
+    def preflight(self, workdir: Path) -> Preflight:
+        find_executable("codex", "PODIUM_CODEX", "npm install -g @openai/codex")
+        sandbox = self._configured_sandbox()
+        if sandbox in WRITABLE_SANDBOXES or any(
+            a in ("-s", "--sandbox") or a.startswith("--dangerously") for a in self.args
+        ):
+            return Preflight()
+        if sandbox not in (None, "read-only"):
+            raise AgentError(f"unknown codex sandbox_mode {sandbox!r} in {codex_home() / 'config.toml'}")
+        why = "codex's configured sandbox is read-only" if sandbox else "codex's default sandbox is read-only"
+        return Preflight(
+            extra_args=("-c", 'sandbox_mode="workspace-write"'),
+            notes=(f"{why}; podium runs this worker with sandbox_mode=workspace-write so it can change files",),
+        )
+
+    def _configured_sandbox(self) -> str | None:
+        path = codex_home() / "config.toml"
+        try:
+            config = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise AgentError(f"cannot read codex config {path}: {e}") from None
+        for i, arg in enumerate(self.args):  # a --profile in podium's args selects the profile's sandbox
+            if arg in ("-p", "--profile") and i + 1 < len(self.args):
+                profile = (config.get("profiles") or {}).get(self.args[i + 1]) or {}
+                if "sandbox_mode" in profile:
+                    return str(profile["sandbox_mode"])
+        value = config.get("sandbox_mode")
+        return str(value) if value is not None else None
+
+    def _exe(self) -> str:
+        return find_executable("codex", "PODIUM_CODEX", "npm install -g @openai/codex")
+
+    def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
+        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "--", prompt]
+
+    def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
+        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "resume", session_id, "--", prompt]
+
+    def parser(self) -> CodexParser:
+        return CodexParser()
+
+    def transcript(self, session_id: str) -> Path | None:
+        sessions = codex_home() / "sessions"
+        for path in sessions.glob(f"*/*/*/rollout-*-{session_id}.jsonl"):
+            return path
+        return None

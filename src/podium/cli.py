@@ -1,0 +1,287 @@
+"""The ``podium`` command line: a thin skin over ``podium.jobs`` and friends.
+
+Each command builds data first, then renders it for people (rich) or for agents
+(``--json``). Errors podium understands are printed as one line on stderr with a
+non-zero exit; ``podium wait`` exits 0 only when every job is ``done``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from typing import Any
+
+import click
+
+from podium import jobs as jobs_mod
+from podium.errors import PodiumError, UsageError
+from podium.render import print_events, print_status, status_rows
+from podium.store import ACTIVE_STATES
+from podium.summary import summarize
+
+FOLLOW_POLL = 0.5
+
+
+def _ctx(obj: dict[str, Any]) -> jobs_mod.Context:
+    return jobs_mod.Context.open(obj.get("cwd") or ".")
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "cwd", type=click.Path(file_okay=False), help="Run as if podium was started in this directory.")
+@click.version_option(package_name="podium")
+@click.pass_context
+def cli(ctx: click.Context, cwd: str | None) -> None:
+    """podium: coding-agent jobs you can leave running and trust when you come back."""
+    ctx.obj = {"cwd": cwd}
+
+
+@cli.command()
+@click.argument("prompt")
+@click.option("--agent", help="Agent CLI to run (codex, claude, command, or a plugin). Default: codex.")
+@click.option("--branch", help="Branch for the new workspace (default: podium/<id>-<slug>).")
+@click.option("--base", help="Base branch on origin (default: origin/develop, else origin's default branch).")
+@click.option("--stall-after", type=float, help="Seconds of silence and idleness before the job counts as stalled.")
+@click.option("--command", "command", help="Command line for --agent command; {prompt} marks the prompt.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@click.pass_obj
+def delegate(
+    obj: dict[str, Any],
+    prompt: str,
+    agent: str | None,
+    branch: str | None,
+    base: str | None,
+    stall_after: float | None,
+    command: str | None,
+    as_json: bool,
+) -> None:
+    """Hand PROMPT to a worker agent in a new worktree; prints the job id at once."""
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    options = {"command": command} if command else None
+    job = jobs_mod.delegate(
+        ctx, prompt, agent=agent, branch=branch, base=base, stall_after=stall_after, agent_options=options
+    )
+    if as_json:
+        _emit_json(
+            {
+                "id": job.id,
+                "state": job.state,
+                "agent": job.agent,
+                "branch": job.branch,
+                "workspace": job.workspace,
+                "base": job.base_ref,
+                "base_sha": job.base_sha,
+            }
+        )
+    else:
+        click.echo(job.id)
+        click.echo(f"{job.agent} working on {job.branch} in {job.workspace} (from {job.base_ref})", err=True)
+
+
+@cli.command()
+@click.argument("job_ids", nargs=-1)
+@click.option("--all", "show_all", is_flag=True, help="Every job, not only active and recent ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print jobs as JSON.")
+@click.pass_obj
+def status(obj: dict[str, Any], job_ids: tuple[str, ...], show_all: bool, as_json: bool) -> None:
+    """What every job is doing: state, agent, branch, last activity."""
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    if job_ids:
+        selected = [ctx.job(j) for j in job_ids]
+    elif show_all:
+        selected = ctx.store.jobs()
+    else:
+        recent = ctx.store.jobs(since=time.time() - 86400, limit=50)
+        active = ctx.store.jobs(states=ACTIVE_STATES)
+        seen = {j.id for j in recent}
+        selected = sorted([*recent, *(j for j in active if j.id not in seen)], key=lambda j: -j.id)
+    rows = status_rows(selected)
+    if as_json:
+        _emit_json(rows)
+    else:
+        print_status(rows)
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the job finishes.")
+@click.option("--summary", "-s", "as_summary", is_flag=True, help="A few lines: answer, files, failures, tests.")
+@click.option("--raw", is_flag=True, help="The agent's raw output instead of podium's events.")
+@click.option("--json", "as_json", is_flag=True, help="Events (or the summary) as JSON.")
+@click.pass_obj
+def logs(obj: dict[str, Any], job_id: str, follow: bool, as_summary: bool, raw: bool, as_json: bool) -> None:
+    """A job's log: podium's events by default, --raw for the agent's own output, --summary for the gist."""
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    job = ctx.job(job_id)
+    if as_summary:
+        summary = summarize(ctx.store, job)
+        if as_json:
+            _emit_json(summary.to_dict())
+        else:
+            click.echo("\n".join(summary.lines()))
+        return
+    if raw:
+        _print_raw(ctx, job.id, follow)
+        return
+    seq = 0
+    while True:
+        events = ctx.store.events(job.id, after=seq)
+        if events:
+            seq = events[-1].seq
+            if as_json:
+                for e in events:
+                    click.echo(json.dumps({"seq": e.seq, "ts": e.ts, "kind": e.kind, "data": e.data}))
+            else:
+                print_events(events)
+        if not follow or not ctx.store.job(job.id).active:
+            if follow and ctx.store.events(job.id, after=seq):
+                continue
+            break
+        time.sleep(FOLLOW_POLL)
+        jobs_mod.reconcile(ctx.store)
+    if follow and not as_json:
+        click.echo("\n".join(summarize(ctx.store, ctx.store.job(job.id)).lines()))
+
+
+def _print_raw(ctx: jobs_mod.Context, job_id: int, follow: bool) -> None:
+    path = ctx.store.log_path(job_id)
+    pos = 0
+    while True:
+        if path.exists():
+            with path.open("rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+                pos += len(chunk)
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        if not follow or not ctx.store.job(job_id).active:
+            break
+        time.sleep(FOLLOW_POLL)
+        jobs_mod.reconcile(ctx.store)
+
+
+@cli.command()
+@click.argument("job_ids", nargs=-1, required=True)
+@click.option("--timeout", type=float, help="Give up after this many seconds (exit code 124).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@click.pass_obj
+def wait(obj: dict[str, Any], job_ids: tuple[str, ...], timeout: float | None, as_json: bool) -> None:
+    """Block until the jobs finish; exit 0 only when every one is done with work to show."""
+    ctx = _ctx(obj)
+    finished = jobs_mod.wait(ctx, list(job_ids), timeout=timeout)
+    summaries = [summarize(ctx.store, j) for j in finished]
+    if as_json:
+        _emit_json([s.to_dict() for s in summaries])
+    else:
+        click.echo("\n".join(line for s in summaries for line in s.lines()))
+    if any(j.state != "done" for j in finished):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def cancel(obj: dict[str, Any], job_id: str, as_json: bool) -> None:
+    """Stop a job: the agent's whole process group ends; its worktree is kept."""
+    ctx = _ctx(obj)
+    job = jobs_mod.cancel(ctx, job_id)
+    if as_json:
+        _emit_json({"id": job.id, "state": job.state, "workspace": job.workspace})
+    else:
+        click.echo(f"job {job.id} {job.state}; worktree kept at {job.workspace}")
+
+
+@cli.command()
+@click.argument("job_id")
+@click.argument("message")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def resume(obj: dict[str, Any], job_id: str, message: str, as_json: bool) -> None:
+    """Continue JOB's agent session with MESSAGE, as a new job in the same worktree."""
+    ctx = _ctx(obj)
+    job = jobs_mod.resume(ctx, job_id, message)
+    if as_json:
+        _emit_json(
+            {
+                "id": job.id,
+                "parent": job.parent_id,
+                "session_id": job.session_id,
+                "state": job.state,
+                "workspace": job.workspace,
+                "branch": job.branch,
+            }
+        )
+    else:
+        click.echo(job.id)
+        click.echo(f"resuming session {job.session_id} of job {job.parent_id} in {job.workspace}", err=True)
+
+
+@cli.group("scripted-model")
+def scripted_model() -> None:
+    """The scripted model server: run the real agent CLIs with no API key and no network."""
+
+
+@scripted_model.command("serve")
+@click.option(
+    "--scenario", "scenario_path", required=True, type=click.Path(dir_okay=False), help="Scenario file (JSON or TOML)."
+)
+@click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: any free port).")
+@click.option("--record", type=click.Path(dir_okay=False), help="Append every request to this JSONL file.")
+def scripted_serve(scenario_path: str, port: int, record: str | None) -> None:
+    """Serve the Anthropic Messages and OpenAI Responses APIs from a scenario until interrupted."""
+    from podium.scripted import Scenario, ScriptedModel
+
+    try:
+        model = ScriptedModel(Scenario.load(scenario_path), port=port, record_path=record)
+    except OSError as e:
+        raise UsageError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
+    click.echo(model.url, err=False)
+    sys.stdout.flush()
+    model.serve_forever()
+
+
+@cli.command()
+@click.option("--agent", type=click.Choice(["codex", "claude"]), default="codex", show_default=True)
+@click.option("--keep", is_flag=True, help="Keep the demo repository and print where it is.")
+def demo(agent: str, keep: bool) -> None:
+    """Run a real worker job on a throw-away repo (the scripted model when no API key is set)."""
+    from podium.demo import run_demo
+
+    sys.exit(run_demo(agent=agent, keep=keep))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rc = cli.main(args=argv, prog_name="podium", standalone_mode=False)
+    except PodiumError as e:
+        click.echo(f"podium: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("podium: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except sqlite3.Error as e:
+        click.echo(f"podium: state database error: {e}", err=True)
+        sys.exit(1)
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        click.echo(f"podium: {e.strerror or e}{where}", err=True)
+        sys.exit(1)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""podium's settings for a repository: ``podium.toml`` at the top of the checkout.
+
+Everything has a default, so the file is optional::
+
+    [jobs]
+    stall_after = 600        # seconds of silence (no output, no CPU) before a job is "stalled"
+    default_agent = "codex"
+
+    [agents.codex]
+    args = []                # extra arguments for every codex run
+
+    [agents.command]
+    command = "aider --yes --message {prompt}"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podium._compat import tomllib
+from podium.errors import UsageError
+
+DEFAULT_STALL_AFTER = 600.0
+
+
+@dataclass
+class Config:
+    stall_after: float = DEFAULT_STALL_AFTER
+    default_agent: str = "codex"
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, toplevel: Path) -> Config:
+        path = toplevel / "podium.toml"
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            return cls()
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise UsageError(f"cannot read {path}: {e}") from None
+        jobs = data.get("jobs") or {}
+        agents = data.get("agents") or {}
+        if not isinstance(jobs, dict) or not isinstance(agents, dict):
+            raise UsageError(f"{path}: [jobs] and [agents.*] must be tables")
+        try:
+            stall_after = float(jobs.get("stall_after", DEFAULT_STALL_AFTER))
+        except (TypeError, ValueError):
+            raise UsageError(f"{path}: jobs.stall_after must be a number of seconds") from None
+        return cls(
+            stall_after=stall_after,
+            default_agent=str(jobs.get("default_agent", "codex")),
+            agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},
+        )

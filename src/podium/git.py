@@ -1,0 +1,186 @@
+"""Git plumbing podium relies on: find the repository, fetch the base, add worktrees, read the work.
+
+Pure git, no forge knowledge. Every call runs ``git`` with a bounded timeout and
+turns failures into one-line ``GitError``s. Nothing here checks out or switches a
+branch in an existing checkout: new work always gets a new worktree.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podium.errors import GitError
+
+FETCH_TIMEOUT = 120.0
+LOCAL_TIMEOUT = 30.0
+
+
+def git(*args: str, cwd: str | Path, timeout: float = LOCAL_TIMEOUT, check: bool = True) -> str:
+    """Run git and return stdout (stripped of the final newline); raise GitError on failure."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed (not found on PATH)") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} did not finish within {timeout:.0f}s") from None
+    except NotADirectoryError:
+        raise GitError(f"not a directory: {cwd}") from None
+    if check and proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        detail = lines[-1] if lines else f"exit code {proc.returncode}"
+        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+    return proc.stdout.rstrip("\n")
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repository as podium sees it: the checkout the user is in and the shared git dir."""
+
+    toplevel: Path
+    common_dir: Path
+
+    @property
+    def name(self) -> str:
+        return (
+            self.common_dir.parent.name if self.common_dir.name == ".git" else self.common_dir.name.removesuffix(".git")
+        )
+
+    @classmethod
+    def find(cls, cwd: str | Path = ".") -> Repo:
+        path = Path(cwd).resolve()
+        if not path.is_dir():
+            raise GitError(f"not a directory: {path}")
+        try:
+            out = git("rev-parse", "--show-toplevel", "--git-common-dir", cwd=path)
+        except GitError:
+            raise GitError(f"not a git repository: {path}") from None
+        lines = out.splitlines()
+        if len(lines) != 2:
+            raise GitError(f"not a git work tree (a bare repository?): {path}")
+        top = Path(lines[0])
+        common = Path(lines[1])
+        if not common.is_absolute():
+            common = (path / common).resolve()
+        return cls(toplevel=top, common_dir=common)
+
+    def origin_url(self) -> str:
+        url = git("remote", "get-url", "origin", cwd=self.toplevel, check=False)
+        if not url:
+            raise GitError(f"no 'origin' remote in {self.toplevel}: podium bases work on a fetched origin")
+        return url
+
+    def fetch(self) -> None:
+        self.origin_url()
+        git("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel, timeout=FETCH_TIMEOUT)
+
+    def ref_sha(self, ref: str) -> str | None:
+        out = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=self.toplevel, check=False)
+        return out or None
+
+    def default_base(self) -> str:
+        """``origin/develop`` when it exists, else the remote's default branch, else main/master."""
+        if self.ref_sha("refs/remotes/origin/develop"):
+            return "origin/develop"
+        head = git("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD", cwd=self.toplevel, check=False)
+        if head:
+            return head.removeprefix("refs/remotes/")
+        out = git("ls-remote", "--symref", "origin", "HEAD", cwd=self.toplevel, timeout=FETCH_TIMEOUT, check=False)
+        for line in out.splitlines():
+            if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                branch = line.split("\t")[0].removeprefix("ref: refs/heads/")
+                if self.ref_sha(f"refs/remotes/origin/{branch}"):
+                    return f"origin/{branch}"
+        for name in ("main", "master"):
+            if self.ref_sha(f"refs/remotes/origin/{name}"):
+                return f"origin/{name}"
+        raise GitError("origin has no branches to base work on (push a first commit, or pass --base)")
+
+    def resolve_base(self, base: str | None) -> tuple[str, str]:
+        """The base ref (remote-tracking) and its sha, after a fetch."""
+        ref = base or self.default_base()
+        candidates = [ref] if ref.startswith("origin/") else [f"origin/{ref}", ref]
+        for candidate in candidates:
+            sha = self.ref_sha(candidate)
+            if sha:
+                return candidate, sha
+        raise GitError(f"base {ref!r} does not exist on origin")
+
+    def branch_exists(self, branch: str) -> bool:
+        return self.ref_sha(f"refs/heads/{branch}") is not None
+
+    def add_worktree(self, path: Path, branch: str, start: str) -> None:
+        """A new worktree on a new branch from ``start``; refuses an existing branch name."""
+        if git("check-ref-format", "--branch", branch, cwd=self.toplevel, check=False) == "":
+            raise GitError(f"not a valid branch name: {branch!r}")
+        if self.branch_exists(branch):
+            raise GitError(f"branch {branch!r} already exists; pick another --branch")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git("worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), start, cwd=self.toplevel)
+
+    def worktrees(self) -> dict[Path, str | None]:
+        """Worktree path -> branch checked out there (None when detached)."""
+        out = git("worktree", "list", "--porcelain", cwd=self.toplevel)
+        result: dict[Path, str | None] = {}
+        current: Path | None = None
+        for line in out.splitlines():
+            if line.startswith("worktree "):
+                current = Path(line.removeprefix("worktree "))
+                result[current] = None
+            elif line.startswith("branch ") and current is not None:
+                result[current] = line.removeprefix("branch refs/heads/")
+        return result
+
+
+@dataclass
+class Work:
+    """What a job produced, as git sees it: commits on top of the base and changes in the worktree."""
+
+    commits: list[dict[str, str]] = field(default_factory=list)
+    files: list[dict[str, object]] = field(default_factory=list)
+    uncommitted: bool = False
+    head: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.commits and not self.files
+
+    def to_dict(self) -> dict[str, object]:
+        return {"commits": self.commits, "files": self.files, "uncommitted": self.uncommitted, "head": self.head}
+
+
+def read_work(worktree: str | Path, base_sha: str) -> Work:
+    """Commits since ``base_sha`` and every changed file (committed, staged, unstaged, untracked)."""
+    wt = Path(worktree)
+    if not wt.is_dir():
+        raise GitError(f"worktree is gone: {wt}")
+    head = git("rev-parse", "HEAD", cwd=wt)
+    log = git("log", "--reverse", "--format=%H%x09%s", f"{base_sha}..HEAD", cwd=wt)
+    commits = [dict(zip(("sha", "subject"), line.split("\t", 1), strict=False)) for line in log.splitlines() if line]
+    files: dict[str, dict[str, object]] = {}
+    for line in git("diff", "--numstat", "--no-renames", base_sha, cwd=wt).splitlines():
+        added, deleted, path = line.split("\t", 2)
+        files[path] = {
+            "path": path,
+            "added": int(added) if added.isdigit() else 0,
+            "deleted": int(deleted) if deleted.isdigit() else 0,
+        }
+    untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=wt).split("\0")
+    for path in filter(None, untracked):
+        try:
+            lines = (wt / path).read_bytes().count(b"\n")
+        except OSError:
+            lines = 0
+        files.setdefault(path, {"path": path, "added": lines, "deleted": 0, "untracked": True})
+    status = git("status", "--porcelain", "--untracked-files=normal", cwd=wt)
+    return Work(
+        commits=commits,
+        files=sorted(files.values(), key=lambda f: str(f["path"])),
+        uncommitted=bool(status.strip()),
+        head=head,
+    )

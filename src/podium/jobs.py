@@ -1,0 +1,262 @@
+"""Jobs: agent runs that live in the background and report the truth about themselves.
+
+``delegate`` prepares a workspace, records the job and starts a detached runner
+(``podium.runner``) that survives the terminal closing; it returns at once.
+Every podium command calls ``reconcile`` first — there is no daemon: a job whose
+runner died is marked ``lost`` on the next look.
+
+States: ``starting`` → ``running`` ⇄ ``stalled`` → one of ``done`` (the agent
+succeeded and git shows work), ``no_changes`` (it succeeded and nothing changed),
+``failed``, ``cancelled`` or ``lost`` (the runner died; the worktree is left as it is).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from podium.agents import get_agent
+from podium.config import Config
+from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
+from podium.git import Repo, read_work
+from podium.store import ACTIVE_STATES, Job, Store
+from podium.workspace import Workspace, create_workspace, store_root
+
+LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
+CANCEL_WAIT = 15.0
+
+_children: list[subprocess.Popen[bytes]] = []
+
+
+@dataclass
+class Context:
+    """The repository a command works on, its store and its settings."""
+
+    repo: Repo
+    store: Store
+    config: Config
+
+    @classmethod
+    def open(cls, cwd: str | Path = ".") -> Context:
+        repo = Repo.find(cwd)
+        return cls(repo=repo, store=Store(store_root(repo)), config=Config.load(repo.toplevel))
+
+    def job(self, job_id: int | str) -> Job:
+        try:
+            return self.store.job(int(job_id))
+        except (KeyError, ValueError):
+            raise JobNotFound(f"no job {job_id} in {self.repo.toplevel}") from None
+
+    def agent_options(self, agent: str) -> dict[str, object]:
+        return dict(self.config.agents.get(agent, {}))
+
+
+def delegate(
+    ctx: Context,
+    prompt: str,
+    *,
+    agent: str | None = None,
+    branch: str | None = None,
+    base: str | None = None,
+    stall_after: float | None = None,
+    agent_options: dict[str, object] | None = None,
+) -> Job:
+    """Start a worker job in a new workspace; returns once the runner is launched."""
+    if not prompt.strip():
+        raise UsageError("describe the situation: the prompt is empty")
+    name = agent or ctx.config.default_agent
+    adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
+    adapter.preflight(ctx.repo.toplevel)  # CLI present, config sane — before anything is created
+    job = ctx.store.create_job(
+        agent=name,
+        prompt=prompt,
+        state="starting",
+        stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
+    )
+    try:
+        ws = create_workspace(ctx.repo, job.id, prompt, branch=branch, base=base)
+        preflight = adapter.preflight(ws.path)
+        argv = adapter.new_argv(prompt, ws.path, preflight)
+    except BaseException:
+        ctx.store.delete_job(job.id)
+        raise
+    ctx.store.update_job(
+        job.id, workspace=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha, argv=argv
+    )
+    if preflight.notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in preflight.notes])
+    _launch(ctx.store, job.id, ws.path)
+    return ctx.store.job(job.id)
+
+
+def resume(ctx: Context, job_id: int | str, message: str) -> Job:
+    """Continue a job's agent session with a new message, as a new job in the same workspace."""
+    reconcile(ctx.store)
+    parent = ctx.job(job_id)
+    if not message.strip():
+        raise UsageError("the resume message is empty")
+    adapter = get_agent(parent.agent, ctx.agent_options(parent.agent))
+    if not adapter.can_resume:
+        raise UsageError(f"job {parent.id} ran the {parent.agent} agent, which cannot resume a session")
+    if not parent.session_id:
+        raise UsageError(f"job {parent.id} has no session to resume (its agent never reported one)")
+    if not parent.workspace or not Path(parent.workspace).is_dir():
+        raise UsageError(f"job {parent.id}'s worktree is gone: {parent.workspace}")
+    busy = ctx.store.active_job_in(parent.workspace)
+    if busy:
+        raise UsageError(f"job {busy.id} is still {busy.state} in {parent.workspace}; wait for it or cancel it")
+    if adapter.transcript(parent.session_id) is None:
+        raise UsageError(f"the transcript of session {parent.session_id} is gone; start a new job instead")
+    ws = Path(parent.workspace)
+    preflight = adapter.preflight(ws)
+    argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
+    job = ctx.store.create_job(
+        agent=parent.agent,
+        role=parent.role,
+        prompt=message,
+        state="starting",
+        workspace=parent.workspace,
+        branch=parent.branch,
+        base_ref=parent.base_ref,
+        base_sha=parent.base_sha,
+        session_id=parent.session_id,
+        parent_id=parent.id,
+        argv=argv,
+        stall_after=parent.stall_after,
+    )
+    if preflight.notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in preflight.notes])
+    _launch(ctx.store, job.id, ws)
+    return ctx.store.job(job.id)
+
+
+def _launch(store: Store, job_id: int, cwd: Path) -> None:
+    """Start the detached runner: its own session, no terminal, output to a file."""
+    _reap()
+    with store.log_path(job_id, "runner").open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "podium.runner", str(store.root), str(job_id)],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _children.append(proc)
+    try:
+        started = psutil.Process(proc.pid).create_time()
+    except psutil.Error:
+        started = None
+    store.update_job_if(job_id, ("starting",), runner_pid=proc.pid, runner_started=started)
+
+
+def _reap() -> None:
+    """Collect runners this process started that have exited (long-lived callers would keep zombies)."""
+    _children[:] = [p for p in _children if p.poll() is None]
+
+
+def process_alive(pid: int | None, created: float | None) -> bool:
+    """True when ``pid`` runs and is the same process (same start time), not a zombie."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if created is not None and abs(proc.create_time() - created) > 0.5:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def reconcile(store: Store) -> list[Job]:
+    """Mark active jobs whose runner is gone as ``lost``; returns the jobs it changed."""
+    _reap()
+    changed = []
+    now = time.time()
+    for job in store.jobs(states=ACTIVE_STATES):
+        if process_alive(job.runner_pid, job.runner_started):
+            continue
+        if job.runner_pid is None and now - job.created_at < LAUNCH_GRACE:
+            continue
+        work = None
+        if job.workspace and job.base_sha and Path(job.workspace).is_dir():
+            try:
+                work = read_work(job.workspace, job.base_sha).to_dict()
+            except PodiumError:
+                work = None
+        error = f"the job's runner (pid {job.runner_pid}) died; its worktree was left as it is"
+        if store.update_job_if(job.id, ACTIVE_STATES, state="lost", ended_at=now, error=error, work=work):
+            store.add_events(job.id, [("lost", {"message": error})])
+            changed.append(store.job(job.id))
+    return changed
+
+
+def cancel(ctx: Context, job_id: int | str) -> Job:
+    reconcile(ctx.store)
+    job = ctx.job(job_id)
+    if not job.active:
+        if job.state == "lost" and process_alive(job.agent_pid, None):
+            _kill_group(job.agent_pid)
+            ctx.store.add_events(job.id, [("note", {"message": "killed the agent left behind by a lost runner"})])
+            return ctx.store.job(job.id)
+        raise PodiumError(f"job {job.id} is not running (it is {job.state})")
+    ctx.store.update_job(job.id, cancel_requested=1)
+    if process_alive(job.runner_pid, job.runner_started):
+        assert job.runner_pid is not None
+        os.kill(job.runner_pid, signal.SIGTERM)
+    deadline = time.monotonic() + CANCEL_WAIT
+    while time.monotonic() < deadline:
+        job = ctx.store.job(job.id)
+        if not job.active:
+            return job
+        if not process_alive(job.runner_pid, job.runner_started) and job.runner_pid is not None:
+            break
+        time.sleep(0.1)
+    reconcile(ctx.store)
+    job = ctx.store.job(job.id)
+    if job.active or job.state == "lost":
+        if job.agent_pid and process_alive(job.agent_pid, None):
+            _kill_group(job.agent_pid)
+        ctx.store.update_job(job.id, state="cancelled", ended_at=time.time())
+    return ctx.store.job(job.id)
+
+
+def _kill_group(pid: int | None) -> None:
+    if not pid:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(1.0)
+
+
+def wait(ctx: Context, job_ids: list[int | str], timeout: float | None = None, poll: float = 0.5) -> list[Job]:
+    """Block until every job is finished; WaitTimeout when ``timeout`` passes first."""
+    ids = [ctx.job(j).id for j in job_ids]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        reconcile(ctx.store)
+        jobs = [ctx.store.job(i) for i in ids]
+        pending = [j for j in jobs if j.active]
+        if not pending:
+            return jobs
+        if deadline is not None and time.monotonic() >= deadline:
+            names = ", ".join(f"{j.id} ({j.state})" for j in pending)
+            raise WaitTimeout(f"timed out after {timeout:g}s waiting for job {names}")
+        time.sleep(poll)
+
+
+def workspace_of(job: Job) -> Workspace | None:
+    if not (job.workspace and job.branch and job.base_ref and job.base_sha):
+        return None
+    return Workspace(Path(job.workspace), job.branch, job.base_ref, job.base_sha)

@@ -1,0 +1,112 @@
+"""Rendering for people: rich tables and event lines. Data in, text out; no decisions here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from podium.store import EventRow, Job
+from podium.summary import human_duration
+
+STATE_STYLE = {
+    "starting": "cyan",
+    "running": "cyan",
+    "stalled": "bold yellow",
+    "done": "green",
+    "no_changes": "yellow",
+    "failed": "bold red",
+    "cancelled": "dim",
+    "lost": "bold magenta",
+}
+
+
+def status_rows(jobs: list[Job]) -> list[dict[str, Any]]:
+    """One plain dict per job: what ``status --json`` prints and the table shows."""
+    now = time.time()
+    rows = []
+    for job in jobs:
+        work = job.work or {}
+        rows.append(
+            {
+                "id": job.id,
+                "state": job.state,
+                "agent": job.agent,
+                "branch": job.branch,
+                "workspace": job.workspace,
+                "parent": job.parent_id,
+                "session_id": job.session_id,
+                "created_at": job.created_at,
+                "age": round(now - job.created_at, 1),
+                "silent_for": round(now - job.last_activity_at, 1) if job.last_activity_at and job.active else None,
+                "events": job.event_count,
+                "files_changed": len(work.get("files") or []) if job.work else None,
+                "commits": len(work.get("commits") or []) if job.work else None,
+                "exit_code": job.exit_code,
+                "prompt": job.prompt[:120],
+                "error": job.error,
+            }
+        )
+    return rows
+
+
+def print_status(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not rows:
+        console.print('no jobs yet — start one with: podium delegate "describe the situation"')
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"):
+        table.add_column(col, overflow="fold" if col == "TASK" else "ellipsis", no_wrap=col != "TASK")
+    for r in rows:
+        work = "" if r["files_changed"] is None else f"{r['files_changed']} files"
+        if r["commits"]:
+            work += f", {r['commits']} commits"
+        quiet = human_duration(r["silent_for"]) if r["silent_for"] is not None else ""
+        task = r["error"] if r["state"] in ("failed", "lost") and r["error"] else r["prompt"]
+        style = STATE_STYLE.get(r["state"], "")
+        table.add_row(
+            str(r["id"]),
+            f"[{style}]{r['state']}[/]" if style else r["state"],
+            r["agent"],
+            r["branch"] or "",
+            human_duration(r["age"]),
+            quiet,
+            work,
+            task[:80],
+        )
+    console.print(table)
+
+
+def event_line(e: EventRow) -> str:
+    d = e.data
+    clock = time.strftime("%H:%M:%S", time.localtime(e.ts))
+    if e.kind == "message":
+        body = f"» {d.get('text', '')}"
+    elif e.kind == "command":
+        body = f"$ {d.get('command', '')}  → exit {d.get('exit_code')}"
+    elif e.kind == "file_change":
+        body = f"~ {d.get('change', 'edit')} {d.get('path', '')}"
+    elif e.kind == "tool_call":
+        body = f"⚙ {d.get('name', '')}"
+    elif e.kind == "usage":
+        body = f"tokens {d.get('input_tokens', 0)} in / {d.get('output_tokens', 0)} out"
+    elif e.kind == "final":
+        verdict = "success" if d.get("success") else f"failure: {d.get('error')}"
+        body = f"■ agent exited {d.get('exit_code')} ({verdict})"
+    elif e.kind == "session":
+        body = f"session {d.get('id')}"
+    elif e.kind == "stalled":
+        body = f"‼ stalled: silent and idle for {d.get('silent_for')}s"
+    else:
+        body = f"{e.kind}: {d.get('message', d)}"
+    return f"{clock} {body}"
+
+
+def print_events(events: list[EventRow]) -> None:
+    import click
+
+    for e in events:
+        click.echo(event_line(e))

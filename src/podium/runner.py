@@ -1,0 +1,281 @@
+"""The detached job runner: ``python -m podium.runner STORE_DIR JOB_ID``.
+
+One runner per job, started by ``podium delegate``/``resume`` in a session of its
+own, so closing the terminal (or the orchestrator) does not end it. It:
+
+1. starts the agent CLI (stdin /dev/null, its own process group) in the worktree;
+2. appends every stdout line to ``logs/<id>.log`` (stderr to ``<id>.stderr``) and
+   the parsed events to the store, in batches;
+3. heartbeats, and acts as the watchdog: a job whose agent is silent (no output)
+   and idle (no CPU in its process tree) longer than ``stall_after`` becomes
+   ``stalled`` — and ``running`` again if it wakes up;
+4. on SIGTERM (``podium cancel``) ends the agent's process group: SIGTERM, then
+   SIGKILL after ``KILL_GRACE`` seconds;
+5. when the agent exits, asks git what really changed and records the final state.
+
+Writes are persisted before the runner acts on them; a runner killed at any point
+leaves a job that ``reconcile`` marks ``lost`` and a worktree left as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from podium.agents import Event, get_agent
+from podium.errors import PodiumError
+from podium.git import read_work
+from podium.store import Job, Store
+
+HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
+FLUSH_EVERY = 0.25
+KILL_GRACE = 5.0
+EXIT_DRAIN = 2.0
+IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts as idle
+
+_EOF = object()
+
+
+class Runner:
+    def __init__(self, store: Store, job: Job):
+        self.store = store
+        self.job = job
+        self.agent = get_agent(job.agent)
+        self.parser = self.agent.parser()
+        self.lines: queue.Queue[Any] = queue.Queue()
+        self.cancel = threading.Event()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.usage: dict[str, Any] = {}
+        self.session_id = job.session_id
+        self.last_activity = time.time()
+        self.state = "starting"
+
+    # -- lifecycle ----------------------------------------------------------
+    def run(self) -> None:
+        me = psutil.Process()
+        self.store.update_job(self.job.id, runner_pid=me.pid, runner_started=me.create_time())
+        if self.store.job(self.job.id).cancel_requested:
+            self._finish(exit_code=None)
+            return
+        stderr_path = self.store.log_path(self.job.id, "stderr")
+        env = dict(os.environ, PODIUM_JOB_ID=str(self.job.id))
+        try:
+            with stderr_path.open("ab") as stderr:
+                self.proc = subprocess.Popen(
+                    self.job.argv,
+                    cwd=self.job.workspace,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    env=env,
+                    start_new_session=True,
+                )
+        except OSError as e:
+            self._fail(f"cannot start {self.job.agent}: {e.strerror or e}")
+            return
+        now = time.time()
+        self.state = "running"
+        self.store.update_job_if(
+            self.job.id,
+            ("starting",),
+            state="running",
+            agent_pid=self.proc.pid,
+            started_at=now,
+            heartbeat_at=now,
+            last_activity_at=now,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        self._loop(stderr_path)
+        exit_code = self.proc.wait()
+        self._finish(exit_code)
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        with self.store.log_path(self.job.id).open("ab") as log:
+            for raw in self.proc.stdout:
+                log.write(raw)
+                log.flush()
+                self.lines.put(raw.decode("utf-8", errors="replace"))
+        self.lines.put(_EOF)
+
+    def _loop(self, stderr_path: Path) -> None:
+        assert self.proc is not None
+        next_beat = time.time() + HEARTBEAT
+        cpu = _tree_cpu(self.proc.pid)
+        stderr_size = _size(stderr_path)
+        killed_at: float | None = None
+        exited_at: float | None = None
+        done = False
+        while not done:
+            batch: list[Event] = []
+            deadline = time.monotonic() + FLUSH_EVERY
+            while time.monotonic() < deadline:
+                try:
+                    item = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is _EOF:
+                    done = True
+                    break
+                batch.extend(self.parser.feed(item))
+                self.last_activity = time.time()
+            if batch:
+                self._record(batch)
+            if exited_at is None and self.proc.poll() is not None:
+                exited_at = time.monotonic()
+            if exited_at is not None and time.monotonic() - exited_at > EXIT_DRAIN:
+                break  # the agent is gone; a leftover child holding its stdout must not keep the job open
+            if self.cancel.is_set() and killed_at is None:
+                killed_at = time.monotonic()
+                _signal_group(self.proc.pid, signal.SIGTERM)
+            if killed_at is not None and time.monotonic() - killed_at > KILL_GRACE:
+                _signal_group(self.proc.pid, signal.SIGKILL)
+            now = time.time()
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT
+                new_cpu, new_err = _tree_cpu(self.proc.pid), _size(stderr_path)
+                if new_cpu - cpu > IDLE_CPU_FRACTION * HEARTBEAT or new_err != stderr_size:
+                    self.last_activity = now
+                cpu, stderr_size = new_cpu, new_err
+                self._watchdog(now)
+        # stdout closed: the agent exited (or closed it); the group may still hold children.
+
+    def _watchdog(self, now: float) -> None:
+        silent = now - self.last_activity
+        values: dict[str, Any] = {"heartbeat_at": now, "last_activity_at": self.last_activity}
+        if self.state == "running" and silent > self.job.stall_after:
+            self.state = "stalled"
+            self.store.update_job_if(self.job.id, ("running",), state="stalled", **values)
+            self.store.add_events(self.job.id, [("stalled", {"silent_for": round(silent, 1)})])
+        elif self.state == "stalled" and silent <= self.job.stall_after:
+            self.state = "running"
+            self.store.update_job_if(self.job.id, ("stalled",), state="running", **values)
+            self.store.add_events(self.job.id, [("awake", {"silent_for": 0})])
+        else:
+            self.store.update_job(self.job.id, **values)
+
+    def _record(self, events: list[Event]) -> None:
+        values: dict[str, Any] = {"last_activity_at": self.last_activity}
+        rows = []
+        for event in events:
+            if event.kind == "session":
+                if self.session_id is None:
+                    self.session_id = event.data["id"]
+                    values["session_id"] = self.session_id
+                    self.store.record_session(self.session_id, self.job.agent, self.job.workspace, self.job.id)
+                elif event.data["id"] != self.session_id:
+                    # A resumed stream may report another id; the first run's id stays the session.
+                    rows.append(
+                        ("note", {"message": f"agent reported session {event.data['id']}; keeping {self.session_id}"})
+                    )
+                    continue
+            if event.kind == "usage":
+                for key, value in event.data.items():
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        self.usage[key] = self.usage.get(key, 0) + value
+                values["usage"] = self.usage
+            rows.append((event.kind, event.data))
+        self.store.add_events(self.job.id, rows, **values)
+
+    def _finish(self, exit_code: int | None) -> None:
+        cancelled = self.cancel.is_set() or bool(self.store.job(self.job.id).cancel_requested)
+        final = self.parser.final(exit_code if exit_code is not None else -1)
+        work = None
+        error = final.data.get("error")
+        try:
+            if self.job.workspace and self.job.base_sha:
+                work = read_work(self.job.workspace, self.job.base_sha)
+        except PodiumError as e:
+            error = error or str(e)
+        if cancelled:
+            state = "cancelled"
+        elif not final.data.get("success"):
+            state = "failed"
+            error = error or _last_line(self.store.log_path(self.job.id, "stderr")) or "the agent failed"
+        elif work is None or work.empty:
+            state = "no_changes"
+        else:
+            state = "done"
+        self.store.add_events(self.job.id, [("final", dict(final.data, exit_code=exit_code))])
+        self.store.update_job(
+            self.job.id,
+            state=state,
+            exit_code=exit_code,
+            ended_at=time.time(),
+            heartbeat_at=time.time(),
+            final_message=final.data.get("text") or None,
+            error=None if state in ("done", "no_changes") else error,
+            work=work.to_dict() if work else None,
+        )
+
+    def _fail(self, message: str) -> None:
+        self.store.add_events(self.job.id, [("error", {"message": message})])
+        self.store.update_job(self.job.id, state="failed", error=message, ended_at=time.time())
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _tree_cpu(pid: int) -> float:
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _last_line(path: Path) -> str | None:
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return None
+    return lines[-1][:500] if lines else None
+
+
+def main(argv: list[str]) -> int:
+    store_dir, job_id = Path(argv[0]), int(argv[1])
+    store = Store(store_dir)
+    job = store.job(job_id)
+    runner = Runner(store, job)
+    signal.signal(signal.SIGTERM, lambda *_: runner.cancel.set())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, lambda *_: runner.cancel.set())
+    try:
+        runner.run()
+    except Exception as e:
+        traceback.print_exc()
+        runner._fail(f"podium's runner crashed: {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,303 @@
+"""podium's record of a repository: one SQLite database (WAL) in the git common dir.
+
+Every worktree of a repository shares its git common dir, so every podium command
+run from any of them sees the same jobs. Logs are files in ``logs/`` beside the
+database. The schema only grows through the numbered ``MIGRATIONS``; the applied
+number is ``PRAGMA user_version``.
+
+Concurrency contract: any number of processes (CLI calls, job runners) may open
+the store at once. Writers take the lock up front (``BEGIN IMMEDIATE``) and wait
+up to ``BUSY_TIMEOUT_MS`` for it, so a burst of a hundred runners queues instead
+of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+BUSY_TIMEOUT_MS = 60_000
+
+# Job states. ACTIVE states have a runner that should be alive.
+ACTIVE_STATES = ("starting", "running", "stalled")
+TERMINAL_STATES = ("done", "no_changes", "failed", "cancelled", "lost")
+
+MIGRATIONS: list[str] = [
+    # 1: jobs, their events, and agent sessions.
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'worker',
+        prompt TEXT NOT NULL,
+        state TEXT NOT NULL,
+        workspace TEXT,
+        branch TEXT,
+        base_ref TEXT,
+        base_sha TEXT,
+        session_id TEXT,
+        parent_id INTEGER REFERENCES jobs(id),
+        argv TEXT,
+        runner_pid INTEGER,
+        runner_started REAL,
+        agent_pid INTEGER,
+        exit_code INTEGER,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        heartbeat_at REAL,
+        last_activity_at REAL,
+        stall_after REAL NOT NULL,
+        final_message TEXT,
+        error TEXT,
+        event_count INTEGER NOT NULL DEFAULT 0,
+        work TEXT,
+        usage TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX jobs_state ON jobs(state);
+    CREATE INDEX jobs_workspace ON jobs(workspace);
+    CREATE TABLE events (
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        seq INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        workspace TEXT,
+        first_job INTEGER REFERENCES jobs(id),
+        created_at REAL NOT NULL
+    );
+    """,
+]
+
+
+@dataclass
+class Job:
+    """One run of an agent. Mirrors a row of ``jobs``; JSON columns are decoded."""
+
+    id: int
+    agent: str
+    prompt: str
+    state: str
+    created_at: float
+    stall_after: float
+    role: str = "worker"
+    workspace: str | None = None
+    branch: str | None = None
+    base_ref: str | None = None
+    base_sha: str | None = None
+    session_id: str | None = None
+    parent_id: int | None = None
+    argv: list[str] = field(default_factory=list)
+    runner_pid: int | None = None
+    runner_started: float | None = None
+    agent_pid: int | None = None
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    heartbeat_at: float | None = None
+    last_activity_at: float | None = None
+    final_message: str | None = None
+    error: str | None = None
+    event_count: int = 0
+    work: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    cancel_requested: int = 0
+
+    JSON_COLUMNS = ("argv", "work", "usage")
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        data = dict(row)
+        for key in cls.JSON_COLUMNS:
+            if data.get(key) is not None:
+                data[key] = json.loads(data[key])
+        if data.get("argv") is None:
+            data["argv"] = []
+        return cls(**data)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class EventRow:
+    job_id: int
+    seq: int
+    ts: float
+    kind: str
+    data: dict[str, Any]
+
+
+_JOB_COLUMNS = {f.name for f in fields(Job)}
+
+
+class Store:
+    """A connection to one repository's podium database."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.logs = root / "logs"
+        self.logs.mkdir(exist_ok=True)
+        self.path = root / "state.db"
+        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= len(MIGRATIONS):
+            return
+        with self.transaction() as db:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, len(MIGRATIONS)):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={number + 1}")
+
+    # -- jobs -------------------------------------------------------------
+    def create_job(self, **values: Any) -> Job:
+        values.setdefault("created_at", time.time())
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self.transaction() as db:
+            cur = db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})", [_encode(k, v) for k, v in values.items()])
+            job_id = cur.lastrowid
+        assert job_id is not None
+        return self.job(job_id)
+
+    def update_job(self, job_id: int, **values: Any) -> None:
+        unknown = set(values) - _JOB_COLUMNS
+        if unknown:
+            raise ValueError(f"unknown job columns {unknown}")
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction() as db:
+            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*(_encode(k, v) for k, v in values.items()), job_id])
+
+    def update_job_if(self, job_id: int, states: Iterable[str], **values: Any) -> bool:
+        """Update only while the job is in one of ``states``; True when it was."""
+        states = tuple(states)
+        sets = ", ".join(f"{k} = ?" for k in values)
+        marks = ", ".join("?" for _ in states)
+        with self.transaction() as db:
+            cur = db.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
+                [*(_encode(k, v) for k, v in values.items()), job_id, *states],
+            )
+            return cur.rowcount > 0
+
+    def delete_job(self, job_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM events WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def job(self, job_id: int) -> Job:
+        row = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise KeyError(job_id)
+        return Job.from_row(row)
+
+    def jobs(
+        self, *, states: Iterable[str] | None = None, since: float | None = None, limit: int | None = None
+    ) -> list[Job]:
+        sql, args = "SELECT * FROM jobs", []
+        where = []
+        if states is not None:
+            states = tuple(states)
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            args.extend(states)
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [Job.from_row(r) for r in self.db.execute(sql, args)]
+
+    def active_job_in(self, workspace: str) -> Job | None:
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        row = self.db.execute(
+            f"SELECT * FROM jobs WHERE workspace = ? AND state IN ({marks}) ORDER BY id DESC LIMIT 1",
+            (workspace, *ACTIVE_STATES),
+        ).fetchone()
+        return Job.from_row(row) if row else None
+
+    # -- events -----------------------------------------------------------
+    def add_events(self, job_id: int, events: Iterable[tuple[str, dict[str, Any]]], **job_values: Any) -> None:
+        """Append events to a job and update its row in the same transaction."""
+        events = list(events)
+        now = time.time()
+        with self.transaction() as db:
+            start = db.execute("SELECT event_count FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+            db.executemany(
+                "INSERT INTO events (job_id, seq, ts, kind, data) VALUES (?, ?, ?, ?, ?)",
+                [(job_id, start + i + 1, now, kind, json.dumps(data)) for i, (kind, data) in enumerate(events)],
+            )
+            values = dict(job_values, event_count=start + len(events))
+            sets = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*(_encode(k, v) for k, v in values.items()), job_id])
+
+    def events(self, job_id: int, *, after: int = 0, kinds: Iterable[str] | None = None) -> list[EventRow]:
+        sql, args = "SELECT * FROM events WHERE job_id = ? AND seq > ?", [job_id, after]
+        if kinds is not None:
+            kinds = tuple(kinds)
+            sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            args.extend(kinds)
+        sql += " ORDER BY seq"
+        return [
+            EventRow(r["job_id"], r["seq"], r["ts"], r["kind"], json.loads(r["data"]))
+            for r in self.db.execute(sql, args)
+        ]
+
+    # -- sessions ---------------------------------------------------------
+    def record_session(self, session_id: str, agent: str, workspace: str | None, job_id: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO sessions (id, agent, workspace, first_job, created_at) VALUES (?, ?, ?, ?, ?)",
+                (session_id, agent, workspace, job_id, time.time()),
+            )
+
+    def log_path(self, job_id: int, suffix: str = "log") -> Path:
+        return self.logs / f"{job_id}.{suffix}"
+
+
+def _encode(key: str, value: Any) -> Any:
+    if key in Job.JSON_COLUMNS and value is not None:
+        return json.dumps(value)
+    return value

@@ -1,0 +1,152 @@
+"""The context-hygiene view of a job: a few lines instead of the whole log.
+
+``summarize`` reads the job's row and a handful of its events (the final answer,
+failed commands, the last test run) — never the raw log — so its cost does not
+grow with the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from podium.errors import PodiumError
+from podium.git import read_work
+from podium.store import Job, Store
+
+FINAL_CHARS = 400
+MAX_FILES = 8
+MAX_FAILED = 3
+TEST_COMMAND = re.compile(
+    r"\b(pytest|py\.test|tox|nox|(npm|pnpm|yarn|bun)( run)? test|vitest|jest|mocha|go test|cargo test|"
+    r"make (test|check)|dotnet test|mvn test|gradle test|rspec|phpunit|ctest)\b"
+)
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b")
+
+
+@dataclass
+class TestVerdict:
+    command: str
+    passed: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
+        return f"{'passed' if self.passed else 'FAILED'} ({self.command}{': ' + counts if counts else ''})"
+
+
+@dataclass
+class Summary:
+    id: int
+    state: str
+    agent: str
+    branch: str | None
+    workspace: str | None
+    duration: float | None
+    prompt: str
+    final: str | None
+    error: str | None
+    files: list[dict[str, Any]]
+    added: int
+    deleted: int
+    commits: list[dict[str, str]]
+    uncommitted: bool
+    failed_commands: list[dict[str, Any]]
+    tests: TestVerdict | None
+    usage: dict[str, Any] | None
+    session_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        head = f"job {self.id} {self.state} · {self.agent}"
+        if self.duration is not None:
+            head += f" · {human_duration(self.duration)}"
+        if self.branch:
+            head += f" · {self.branch}"
+        out = [head]
+        if self.error:
+            out.append(f"  error: {self.error}")
+        if self.final:
+            out.append(f"  final: {_clip(self.final, FINAL_CHARS)}")
+        if self.files:
+            names = ", ".join(str(f["path"]) for f in self.files[:MAX_FILES])
+            more = f" (+{len(self.files) - MAX_FILES} more)" if len(self.files) > MAX_FILES else ""
+            where = " uncommitted" if self.uncommitted else ""
+            out.append(f"  files: {len(self.files)} changed{where} (+{self.added} -{self.deleted}): {names}{more}")
+        elif self.state in ("done", "no_changes", "failed", "lost", "cancelled"):
+            out.append("  files: nothing changed")
+        if self.commits:
+            shown = "; ".join(f"{c['sha'][:8]} {c.get('subject', '')}" for c in self.commits[-3:])
+            out.append(f"  commits: {len(self.commits)} ({shown})")
+        for cmd in self.failed_commands:
+            out.append(f"  failed: `{_clip(cmd['command'], 80)}` → exit {cmd['exit_code']}")
+        if self.tests:
+            out.append(f"  tests: {self.tests.line()}")
+        if self.usage:
+            tin = self.usage.get("input_tokens", 0)
+            tout = self.usage.get("output_tokens", 0)
+            out.append(f"  tokens: {tin} in / {tout} out")
+        return out
+
+
+def human_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def test_verdict(commands: list[dict[str, Any]]) -> TestVerdict | None:
+    """The verdict of the last test-runner command the agent ran, from its exit code and output."""
+    for cmd in reversed(commands):
+        m = TEST_COMMAND.search(str(cmd.get("command", "")))
+        if not m:
+            continue
+        counts: dict[str, int] = {}
+        for n, kind in _COUNT.findall(str(cmd.get("output", ""))):
+            counts[kind.rstrip("s") if kind.startswith("error") else kind] = int(n)
+        return TestVerdict(command=m.group(0), passed=cmd.get("exit_code") == 0, counts=counts)
+    return None
+
+
+def summarize(store: Store, job: Job) -> Summary:
+    commands = [e.data for e in store.events(job.id, kinds=("command",))]
+    failed = [c for c in commands if c.get("exit_code") not in (0, None)][-MAX_FAILED:]
+    work = job.work or {}
+    if job.active and job.workspace and job.base_sha:
+        with contextlib.suppress(PodiumError):  # a running job's work so far, straight from git
+            work = read_work(job.workspace, job.base_sha).to_dict()
+    files = list(work.get("files") or [])
+    end = job.ended_at or time.time()
+    return Summary(
+        id=job.id,
+        state=job.state,
+        agent=job.agent,
+        branch=job.branch,
+        workspace=job.workspace,
+        duration=(end - job.started_at) if job.started_at else None,
+        prompt=job.prompt,
+        final=job.final_message,
+        error=job.error,
+        files=files,
+        added=sum(int(f.get("added", 0)) for f in files),
+        deleted=sum(int(f.get("deleted", 0)) for f in files),
+        commits=list(work.get("commits") or []),
+        uncommitted=bool(work.get("uncommitted")),
+        failed_commands=[{"command": c.get("command", ""), "exit_code": c.get("exit_code")} for c in failed],
+        tests=test_verdict(commands),
+        usage=job.usage,
+        session_id=job.session_id,
+    )
