@@ -73,7 +73,7 @@ def delegate(
         raise UsageError("describe the situation: the prompt is empty")
     name = agent or ctx.config.default_agent
     adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
-    adapter.preflight(ctx.repo.toplevel)  # CLI present, config sane — before anything is created
+    preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
     job = ctx.store.create_job(
         agent=name,
         prompt=prompt,
@@ -82,7 +82,6 @@ def delegate(
     )
     try:
         ws = create_workspace(ctx.repo, job.id, prompt, branch=branch, base=base)
-        preflight = adapter.preflight(ws.path)
         argv = adapter.new_argv(prompt, ws.path, preflight)
     except BaseException:
         ctx.store.delete_job(job.id)

@@ -42,6 +42,8 @@ def status_rows(jobs: list[Job]) -> list[dict[str, Any]]:
                 "files_changed": len(work.get("files") or []) if job.work else None,
                 "commits": len(work.get("commits") or []) if job.work else None,
                 "exit_code": job.exit_code,
+            "runner_pid": job.runner_pid,
+            "agent_pid": job.agent_pid,
                 "prompt": job.prompt[:120],
                 "error": job.error,
             }
@@ -80,13 +82,20 @@ def print_status(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def one_line(text: str, limit: int = 120) -> str:
+    first, _, rest = text.strip().partition("\n")
+    if rest or len(first) > limit:
+        return first[: limit - 1] + "…"
+    return first
+
+
 def event_line(e: EventRow) -> str:
     d = e.data
     clock = time.strftime("%H:%M:%S", time.localtime(e.ts))
     if e.kind == "message":
-        body = f"» {d.get('text', '')}"
+        body = f"» {one_line(str(d.get('text', '')), 300)}"
     elif e.kind == "command":
-        body = f"$ {d.get('command', '')}  → exit {d.get('exit_code')}"
+        body = f"$ {one_line(str(d.get('command', '')))}  → exit {d.get('exit_code')}"
     elif e.kind == "file_change":
         body = f"~ {d.get('change', 'edit')} {d.get('path', '')}"
     elif e.kind == "tool_call":

@@ -128,8 +128,10 @@ class Runner:
                 if item is _EOF:
                     done = True
                     break
-                batch.extend(self.parser.feed(item))
-                self.last_activity = time.time()
+                events = self.parser.feed(item)
+                batch.extend(events)
+                if not events or any(e.kind != "retry" for e in events):
+                    self.last_activity = time.time()  # a CLI retrying its model is not making progress
             if batch:
                 self._record(batch)
             if exited_at is None and self.proc.poll() is not None:

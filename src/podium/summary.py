@@ -22,9 +22,9 @@ MAX_FILES = 8
 MAX_FAILED = 3
 TEST_COMMAND = re.compile(
     r"\b(pytest|py\.test|tox|nox|(npm|pnpm|yarn|bun)( run)? test|vitest|jest|mocha|go test|cargo test|"
-    r"make (test|check)|dotnet test|mvn test|gradle test|rspec|phpunit|ctest)\b"
+    r"make (test|check)|dotnet test|mvn test|gradle test|rspec|phpunit|ctest|unittest)\b"
 )
-_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b")
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b|\bRan (\d+) tests?\b|\b(failures|errors)=(\d+)")
 
 
 @dataclass
@@ -115,8 +115,13 @@ def test_verdict(commands: list[dict[str, Any]]) -> TestVerdict | None:
         if not m:
             continue
         counts: dict[str, int] = {}
-        for n, kind in _COUNT.findall(str(cmd.get("output", ""))):
-            counts[kind.rstrip("s") if kind.startswith("error") else kind] = int(n)
+        for n, kind, ran, unit_kind, unit_n in _COUNT.findall(str(cmd.get("output", ""))):
+            if ran:
+                counts["ran"] = int(ran)
+            elif unit_kind:
+                counts["failed" if unit_kind == "failures" else "error"] = int(unit_n)
+            else:
+                counts["error" if kind.startswith("error") else kind] = int(n)
         return TestVerdict(command=m.group(0), passed=cmd.get("exit_code") == 0, counts=counts)
     return None
 

@@ -19,6 +19,7 @@ Event kinds (``Event.kind``) and their data:
 - ``file_change`` {path, change}              the agent wrote a file
 - ``tool_call``   {name, input}               any other tool call
 - ``warning``     {message}                   a non-fatal problem the CLI reported
+- ``retry``       {message}                   the CLI is retrying its model (not progress)
 - ``error``       {message}                   a failure the CLI reported
 - ``usage``       {input_tokens, output_tokens, ...}
 - ``final``       {text, success}             the agent's last answer and its own verdict
@@ -28,15 +29,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from podium.errors import AgentError
 
 OUTPUT_TAIL = 2000
+ENDPOINT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ class Agent(Protocol):
     can_resume: ClassVar[bool]
 
     def preflight(self, workdir: Path) -> Preflight:
-        """Raise AgentError when this agent cannot run a worker here; else extra args and notes."""
+        """Raise AgentError when this agent cannot run a worker here (CLI missing, model
+        unreachable, config that cannot write); else extra args and notes."""
         ...
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]: ...
@@ -80,6 +85,27 @@ class Agent(Protocol):
     def transcript(self, session_id: str) -> Path | None:
         """The session's transcript file, or None when it cannot be found."""
         ...
+
+
+def check_endpoint(agent: str, url: str | None, timeout: float = ENDPOINT_TIMEOUT) -> None:
+    """Fail fast when the agent's model endpoint refuses connections.
+
+    An agent CLI that cannot reach its model does not fail: codex reconnects
+    forever, claude retries for minutes. A TCP connect before the job starts turns
+    that into a clear error. Skipped when a proxy is configured (the proxy decides).
+    """
+    if not url or any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                                                  "ALL_PROXY", "all_proxy")):
+        return
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise AgentError(f"{agent} cannot reach its model at {url}: {reason.lower()}") from None
 
 
 def tail(text: str, limit: int = OUTPUT_TAIL) -> str:

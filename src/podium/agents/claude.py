@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import Event, Preflight, find_executable, tail
+from podium.agents import Event, Preflight, check_endpoint, find_executable, tail
 
 DEFAULT_PERMISSIONS = ("--permission-mode", "acceptEdits", "--allowedTools", "Bash")
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -62,7 +62,10 @@ class ClaudeParser:
             self.session_seen = True
             events.append(Event("session", {"id": record["session_id"]}))
         kind = record.get("type")
-        if kind == "assistant":
+        if kind == "system" and record.get("subtype") == "api_retry":
+            attempt = f"{record.get('attempt')}/{record.get('max_retries')}"
+            events.append(Event("retry", {"message": f"API retry {attempt}: {record.get('error')}"}))
+        elif kind == "assistant":
             events.extend(self._assistant(record.get("message") or {}))
         elif kind == "user":
             events.extend(self._tool_results(record.get("message") or {}))
@@ -139,6 +142,8 @@ class ClaudeAgent:
 
     def preflight(self, workdir: Path) -> Preflight:
         self._exe()
+        if not any(os.environ.get(v) for v in ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")):
+            check_endpoint("claude", os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com")
         if self.args is not None or self._user_mode(workdir):
             return Preflight()
         return Preflight(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from podium._compat import tomllib
-from podium.agents import Event, Preflight, find_executable, tail
+from podium.agents import Event, Preflight, check_endpoint, find_executable, tail
 from podium.errors import AgentError
 
 WRITABLE_SANDBOXES = ("workspace-write", "danger-full-access")
@@ -62,6 +62,8 @@ class CodexParser:
             return [Event("error", {"message": message})]
         if kind == "error":
             message = str(record.get("message") or "error")
+            if message.startswith("Reconnecting"):
+                return [Event("retry", {"message": message})]
             self.failed = self.failed or message
             return [Event("error", {"message": message})]
         return []
@@ -107,8 +109,10 @@ class CodexAgent:
         self.args = list(args or [])
 
     def preflight(self, workdir: Path) -> Preflight:
-        find_executable("codex", "PODIUM_CODEX", "npm install -g @openai/codex")
-        sandbox = self._configured_sandbox()
+        self._exe()
+        config = self._config()
+        check_endpoint("codex", self._endpoint(config))
+        sandbox = self._sandbox(config)
         if sandbox in WRITABLE_SANDBOXES or any(
             a in ("-s", "--sandbox") or a.startswith("--dangerously") for a in self.args
         ):
@@ -121,21 +125,33 @@ class CodexAgent:
             notes=(f"{why}; podium runs this worker with sandbox_mode=workspace-write so it can change files",),
         )
 
-    def _configured_sandbox(self) -> str | None:
+    def _config(self) -> dict[str, Any]:
         path = codex_home() / "config.toml"
         try:
-            config = tomllib.loads(path.read_text())
+            return tomllib.loads(path.read_text())
         except FileNotFoundError:
-            return None
+            return {}
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise AgentError(f"cannot read codex config {path}: {e}") from None
-        for i, arg in enumerate(self.args):  # a --profile in podium's args selects the profile's sandbox
+
+    def _profile(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The profile podium's args select (``--profile NAME``), else the config's own."""
+        name = config.get("profile")
+        for i, arg in enumerate(self.args):
             if arg in ("-p", "--profile") and i + 1 < len(self.args):
-                profile = (config.get("profiles") or {}).get(self.args[i + 1]) or {}
-                if "sandbox_mode" in profile:
-                    return str(profile["sandbox_mode"])
-        value = config.get("sandbox_mode")
+                name = self.args[i + 1]
+        return dict((config.get("profiles") or {}).get(name) or {}) if name else {}
+
+    def _sandbox(self, config: dict[str, Any]) -> str | None:
+        value = self._profile(config).get("sandbox_mode", config.get("sandbox_mode"))
         return str(value) if value is not None else None
+
+    def _endpoint(self, config: dict[str, Any]) -> str | None:
+        provider = str(self._profile(config).get("model_provider", config.get("model_provider", "openai")))
+        if provider == "openai":
+            return os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        base = ((config.get("model_providers") or {}).get(provider) or {}).get("base_url")
+        return str(base) if base else None
 
     def _exe(self) -> str:
         return find_executable("codex", "PODIUM_CODEX", "npm install -g @openai/codex")

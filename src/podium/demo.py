@@ -1,0 +1,133 @@
+"""``podium demo``: a real worker job on a throw-away repository, start to finish.
+
+It builds a small repository with a bare ``origin``, delegates a task to the real
+agent CLI (installing the pinned CLI with npm when it is not on PATH), follows the
+job's events live and ends with the summary a user would read. With no API key
+for the agent, the agent talks to podium's scripted model, so the demo needs no
+account and no network beyond the npm registry.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import click
+import platformdirs
+
+from podium.errors import AgentError
+from podium.jobs import Context, delegate, reconcile
+from podium.render import event_line
+from podium.summary import summarize
+
+PINNED = {"codex": "@openai/codex@0.169.0", "claude": "@anthropic-ai/claude-code@2.1.328"}
+KEY_VARS = {"codex": "OPENAI_API_KEY", "claude": "ANTHROPIC_API_KEY"}
+TASK = "Users of greet.py also want to say goodbye. Add that, with a test, and make sure the tests pass."
+
+
+def _sh(*args: str, cwd: Path) -> None:
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+
+
+def ensure_cli(agent: str) -> None:
+    """Put the agent CLI on PATH, installing the pinned version into podium's cache if needed."""
+    if shutil.which(agent):
+        return
+    prefix = platformdirs.user_cache_path("podium") / "agent-clis"
+    bin_dir = prefix / "node_modules" / ".bin"
+    if not (bin_dir / agent).exists():
+        if not shutil.which("npm"):
+            raise AgentError(f"the {agent} CLI is not installed and npm is not available to install it")
+        click.echo(f"installing {PINNED[agent]} into {prefix} …", err=True)
+        prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), PINNED[agent]],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AgentError(f"npm could not install {PINNED[agent]}: {proc.stderr.strip().splitlines()[-1:]}")
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def make_repo(root: Path) -> Path:
+    origin, repo = root / "origin.git", root / "greeter"
+    _sh("git", "init", "--quiet", "--bare", "--initial-branch=main", str(origin), cwd=root)
+    _sh("git", "clone", "--quiet", str(origin), str(repo), cwd=root)
+    (repo / "greet.py").write_text('def greet(name):\n    return f"Hello, {name}!"\n')
+    (repo / "test_greet.py").write_text(
+        "import unittest\n\nfrom greet import greet\n\n\nclass GreetTest(unittest.TestCase):\n"
+        '    def test_greet(self):\n        self.assertEqual(greet("Ada"), "Hello, Ada!")\n'
+    )
+    for args in (("add", "."), ("-c", "user.name=podium demo", "-c", "user.email=demo@podium.invalid", "commit",
+                                "--quiet", "-m", "greet()"), ("push", "--quiet", "origin", "HEAD:main"),
+                 ("push", "--quiet", "origin", "HEAD:develop")):
+        _sh("git", *args, cwd=repo)
+    return repo
+
+
+def use_scripted_model(agent: str, root: Path) -> object:
+    """Start the scripted model and point the agent (only inside this process tree) at it."""
+    from podium.scripted import Scenario, ScriptedModel
+
+    data = files("podium.scripted").joinpath("demo.json").read_text()
+    import json
+
+    model = ScriptedModel(Scenario.from_data(json.loads(data), where="demo scenario")).start()
+    os.environ["SCRIPTED_API_KEY"] = "scripted"
+    if agent == "codex":
+        home = root / "codex-home"
+        home.mkdir()
+        (home / "config.toml").write_text(
+            'model = "scripted"\nmodel_provider = "scripted"\n[model_providers.scripted]\nname = "scripted"\n'
+            f'base_url = "{model.url}/v1"\nwire_api = "responses"\nenv_key = "SCRIPTED_API_KEY"\n'
+        )
+        os.environ["CODEX_HOME"] = str(home)
+    else:
+        os.environ.update(ANTHROPIC_BASE_URL=model.url, ANTHROPIC_API_KEY="scripted", HOME=str(root / "home"),
+                          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", DISABLE_AUTOUPDATER="1")
+        (root / "home").mkdir()
+    return model
+
+
+def run_demo(agent: str = "codex", keep: bool = False) -> int:
+    ensure_cli(agent)
+    root = Path(tempfile.mkdtemp(prefix="podium-demo-"))
+    os.environ["PODIUM_WORKTREES"] = str(root / "worktrees")
+    scripted = not os.environ.get(KEY_VARS[agent])
+    model = use_scripted_model(agent, root) if scripted else None
+    try:
+        repo = make_repo(root)
+        click.secho(f"demo repository: {repo} (origin: {root / 'origin.git'})", bold=True)
+        click.echo(f"model: {'podium scripted model (no API key set)' if scripted else 'your ' + agent + ' setup'}")
+        click.echo(f"$ podium delegate --agent {agent} {TASK!r}")
+        ctx = Context.open(repo)
+        job = delegate(ctx, TASK, agent=agent)
+        click.echo(f"job {job.id}: {agent} on branch {job.branch}, worktree {job.workspace}\n")
+        seq = 0
+        while True:
+            for e in ctx.store.events(job.id, after=seq):
+                seq = e.seq
+                click.echo("  " + event_line(e))
+            reconcile(ctx.store)
+            job = ctx.store.job(job.id)
+            if not job.active and not ctx.store.events(job.id, after=seq):
+                break
+            time.sleep(0.3)
+        click.echo("\n$ podium logs --summary " + str(job.id))
+        click.echo("\n".join(summarize(ctx.store, job).lines()))
+        if job.workspace:
+            stat = subprocess.run(["git", "diff", "--stat", job.base_sha or "HEAD"], cwd=job.workspace,
+                                  capture_output=True, text=True).stdout
+            click.echo("\n$ git diff --stat (in the job's worktree)\n" + stat)
+        click.echo(f"your checkout {repo} is untouched; the work waits in {job.workspace}")
+        return 0 if job.state == "done" else 1
+    finally:
+        if model is not None:
+            model.stop()  # type: ignore[attr-defined]
+        if keep:
+            click.echo(f"kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,143 @@
+"""Test fixtures: real git repos with a bare origin, the real agent CLIs, the scripted model.
+
+The agent CLIs are the pinned versions in ``tests/agent-clis/package.json``
+(installed by the README's test command; installed here if missing). Every test
+gets its own HOME, CODEX_HOME and worktree root, so nothing of the machine's own
+agent configuration leaks in or out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podium.scripted import Scenario, ScriptedModel
+
+CLI_DIR = Path(__file__).parent / "agent-clis"
+CLI_BIN = CLI_DIR / "node_modules" / ".bin"
+
+
+@pytest.fixture(scope="session")
+def agent_bin() -> Path:
+    if not (CLI_BIN / "codex").exists() or not (CLI_BIN / "claude").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
+                       capture_output=True)
+    return CLI_BIN
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@dataclass
+class Env:
+    """Everything a test needs to run podium like a user would."""
+
+    root: Path
+    repo: Path
+    origin: Path
+    vars: dict[str, str]
+    model: ScriptedModel | None = None
+
+    def podium(self, *args: str, cwd: Path | None = None, check: bool = False,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "podium", *args], cwd=cwd or self.repo, env=self.vars,
+                              capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"podium {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def podium_json(self, *args: str, cwd: Path | None = None) -> Any:
+        return json.loads(self.podium(*args, "--json", cwd=cwd, check=True).stdout)
+
+    def delegate(self, prompt: str, *args: str) -> int:
+        return int(self.podium_json("delegate", prompt, *args)["id"])
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        return self.podium_json("status", str(job_id))[0]
+
+    def wait_for(self, job_id: int, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if predicate(job):
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} never matched; last: {job}")
+            time.sleep(0.3)
+
+    def serve(self, scenario: dict[str, Any]) -> ScriptedModel:
+        """Start the scripted model with this scenario and point both CLIs at it."""
+        if self.model:
+            self.model.stop()
+        self.model = ScriptedModel(Scenario.from_data(scenario)).start()
+        self.point_at(self.model.url)
+        return self.model
+
+    def point_at(self, url: str) -> None:
+        self.vars["ANTHROPIC_BASE_URL"] = url
+        codex_home = Path(self.vars["CODEX_HOME"])
+        codex_home.mkdir(parents=True, exist_ok=True)
+        (codex_home / "config.toml").write_text(
+            'model = "scripted"\nmodel_provider = "scripted"\n'
+            "[model_providers.scripted]\n"
+            f'name = "scripted"\nbase_url = "{url}/v1"\nwire_api = "responses"\n'
+            'env_key = "SCRIPTED_API_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
+        )
+
+    def requests(self) -> list[dict[str, Any]]:
+        assert self.model is not None
+        return [r for r in self.model.requests if r.get("api")]
+
+
+@pytest.fixture
+def env(tmp_path: Path, agent_bin: Path) -> Iterator[Env]:
+    home = tmp_path / "home"
+    home.mkdir()
+    origin = tmp_path / "origin.git"
+    repo = tmp_path / "repo"
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(origin), cwd=tmp_path)
+    git("clone", "--quiet", str(origin), str(repo), cwd=tmp_path)
+    git("config", "user.email", "dev@example.com", cwd=repo)
+    git("config", "user.name", "Dev", cwd=repo)
+    (repo / "README.md").write_text("# demo\n")
+    (repo / "app.py").write_text("def greet():\n    return 'hello'\n")
+    git("add", ".", cwd=repo)
+    git("commit", "--quiet", "-m", "initial", cwd=repo)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
+    variables = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_"))
+    }
+    variables.update(
+        HOME=str(home),
+        CODEX_HOME=str(tmp_path / "codex-home"),
+        PATH=f"{agent_bin}{os.pathsep}{os.environ['PATH']}",
+        ANTHROPIC_API_KEY="scripted-key",
+        SCRIPTED_API_KEY="scripted-key",
+        PODIUM_WORKTREES=str(tmp_path / "worktrees"),
+        PODIUM_HEARTBEAT="0.5",
+        GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+        GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",
+        DISABLE_AUTOUPDATER="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+    )
+    e = Env(root=tmp_path, repo=repo, origin=origin, vars=variables)
+    yield e
+    # Leave no runner or agent behind: cancel whatever is still active.
+    try:
+        rows = e.podium_json("status", "--all")
+    except AssertionError:
+        rows = []
+    for row in rows:
+        if row["state"] in ("starting", "running", "stalled"):
+            e.podium("cancel", str(row["id"]))
+    if e.model:
+        e.model.stop()

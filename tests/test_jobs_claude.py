@@ -1,0 +1,74 @@
+"""Jobs on the real claude CLI (headless, stream-json) against the scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Env, git
+
+COMMITTING_WORKER = {
+    "steps": [
+        {
+            "text": "I'll add the helper.",
+            "write": {"path": "shout.py", "content": "def shout(s):\n    return s.upper()\n"},
+        },
+        {"shell": "git add shout.py && git commit -q -m 'Add shout helper'"},
+        "Committed the shout helper.",
+    ]
+}
+
+
+def test_claude_worker_that_commits_is_reported_with_its_commit(env: Env) -> None:
+    env.serve(COMMITTING_WORKER)
+    job_id = env.delegate("Add a shout helper", "--agent", "claude")
+    result = env.podium("wait", str(job_id), "--timeout", "90")
+    assert result.returncode == 0, result.stdout + result.stderr
+    job = env.job(job_id)
+    assert job["state"] == "done" and job["commits"] == 1
+    worktree = Path(job["workspace"])
+    assert git("log", "-1", "--format=%s", cwd=worktree) == "Add shout helper"
+    assert git("status", "--porcelain", cwd=worktree) == ""
+    summary = env.podium_json("logs", str(job_id), "--summary")
+    assert summary["commits"][0]["subject"] == "Add shout helper"
+    assert summary["uncommitted"] is False
+    assert summary["final"] == "Committed the shout helper."
+    assert "Add shout helper" in result.stdout  # the wait output names the commit
+    # claude used its own Write tool, in the job's worktree (not the user's checkout)
+    kinds = [json.loads(line)["kind"] for line in env.podium("logs", str(job_id), "--json").stdout.splitlines()]
+    assert "file_change" in kinds and "command" in kinds
+    assert not (env.repo / "shout.py").exists()
+
+
+def test_claude_resume_keeps_the_first_session_id_and_history(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "notes.md", "content": "one\n"}}, "Wrote notes.md, round one.",
+                         {"shell": "echo two >> notes.md"}, "Appended round two."]})
+    first = env.delegate("Keep notes", "--agent", "claude")
+    env.podium("wait", str(first), "--timeout", "90", check=True)
+    session = env.job(first)["session_id"]
+    assert session
+
+    resumed = env.podium_json("resume", str(first), "add round two")
+    assert resumed["session_id"] == session
+    second = int(resumed["id"])
+    env.podium("wait", str(second), "--timeout", "90", check=True)
+    job = env.job(second)
+    assert job["session_id"] == session
+    assert (Path(job["workspace"]) / "notes.md").read_text() == "one\ntwo\n"
+    # the resumed conversation carried the first round's history to the model
+    last = [r for r in env.requests() if not r["aux"]][-1]
+    assert "Wrote notes.md, round one." in json.dumps(last["body"]["messages"])
+    assert "add round two" in json.dumps(last["body"]["messages"])
+    # and a third round still resumes the first session
+    third = env.podium_json("resume", str(second), "anything else?")
+    assert third["session_id"] == session
+
+
+def test_claude_api_error_fails_the_job_with_the_reason(env: Env) -> None:
+    env.serve({"steps": [{"error": {"status": 400, "message": "scripted refusal: the project has no credits left"}}]})
+    job_id = env.delegate("Do something", "--agent", "claude")
+    result = env.podium("wait", str(job_id), "--timeout", "90")
+    assert result.returncode == 1
+    job = env.job(job_id)
+    assert job["state"] == "failed"
+    assert "no credits left" in job["error"]

@@ -1,0 +1,163 @@
+"""Worker jobs on the real codex CLI against the scripted model."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import Env, git
+
+WRITE_FEATURE = {
+    "steps": [
+        {"text": "Adding the farewell.", "write": {"path": "farewell.py", "content": "def bye():\n    return 'bye'\n"}},
+        {"shell": "python3 -c \"import farewell; print(farewell.bye())\""},
+        "Added farewell.py with bye().",
+    ]
+}
+
+
+def test_codex_worker_changes_files_and_is_reported_done_with_that_change(env: Env) -> None:
+    env.serve(WRITE_FEATURE)
+    main_branch = git("rev-parse", "--abbrev-ref", "HEAD", cwd=env.repo)
+    started = time.monotonic()
+    job_id = env.delegate("Users want to say goodbye")
+    assert time.monotonic() - started < 10  # returns before the agent is done waiting on anything slow
+
+    done = env.podium("wait", str(job_id), "--timeout", "60")
+    assert done.returncode == 0, done.stdout + done.stderr
+    job = env.job(job_id)
+    assert job["state"] == "done"
+    worktree = Path(job["workspace"])
+    assert (worktree / "farewell.py").read_text() == "def bye():\n    return 'bye'\n"
+    # The work is in the worktree, on the job's own branch; the user's checkout is untouched.
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=worktree) == job["branch"]
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=env.repo) == main_branch
+    assert git("status", "--porcelain", cwd=env.repo) == ""
+    assert not (env.repo / "farewell.py").exists()
+
+    summary = env.podium_json("logs", str(job_id), "--summary")
+    assert [f["path"] for f in summary["files"]] == ["farewell.py"]
+    assert summary["final"] == "Added farewell.py with bye()."
+    assert summary["commits"] == []
+    # codex really ran the command: its output came back through the CLI's own event stream
+    events = env.podium("logs", str(job_id), "--json", check=True).stdout
+    assert '"kind": "command"' in events and "bye" in events
+    # the worker ran in a writable sandbox, and podium said why it chose one
+    assert "workspace-write" in env.podium("logs", str(job_id), check=True).stdout
+
+
+def test_worker_starts_from_freshly_fetched_base(env: Env) -> None:
+    """Someone pushed to origin after the clone: the new workspace starts from the new tip."""
+    other = env.root / "other"
+    git("clone", "--quiet", str(env.origin), str(other), cwd=env.root)
+    (other / "NEWS.md").write_text("news\n")
+    git("add", ".", cwd=other)
+    git("-c", "user.name=O", "-c", "user.email=o@example.com", "commit", "--quiet", "-m", "news", cwd=other)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other)
+    tip = git("rev-parse", "HEAD", cwd=other)
+
+    env.serve(WRITE_FEATURE)
+    job_id = env.delegate("Users want to say goodbye")
+    env.podium("wait", str(job_id), "--timeout", "60", check=True)
+    job = env.podium_json("delegate", "second task", "--branch", "feature/second")
+    assert job["base_sha"] == tip
+    assert (Path(job["workspace"]) / "NEWS.md").exists()
+
+
+def test_agent_that_changes_nothing_is_reported_as_such(env: Env) -> None:
+    env.serve({"steps": [{"shell": "ls"}, "All done, everything works."]})
+    job_id = env.delegate("Check that the app works")
+    result = env.podium("wait", str(job_id), "--timeout", "60")
+    assert result.returncode == 1
+    job = env.job(job_id)
+    assert job["state"] == "no_changes"
+    assert job["files_changed"] == 0
+    assert "nothing changed" in result.stdout
+
+
+def test_scripted_hang_becomes_stalled_then_cancel_keeps_the_worktree(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "partial.txt", "content": "half\n"}}, {"hang": True}]})
+    job_id = env.delegate("Do a long thing", "--stall-after", "2")
+    job = env.wait_for(job_id, lambda j: j["state"] == "stalled", timeout=60)
+    worktree = Path(job["workspace"])
+    assert (worktree / "partial.txt").read_text() == "half\n"
+
+    cancelled = env.podium("cancel", str(job_id))
+    assert cancelled.returncode == 0, cancelled.stderr
+    job = env.job(job_id)
+    assert job["state"] == "cancelled"
+    assert (worktree / "partial.txt").read_text() == "half\n"
+    assert str(worktree) in git("worktree", "list", cwd=env.repo)
+
+
+def test_runner_killed_becomes_lost_and_worktree_is_intact(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "draft.txt", "content": "draft\n"}}, {"delay": 120, "text": "late"}]})
+    job_id = env.delegate("Write a draft")
+    worktree = Path(env.job(job_id)["workspace"])
+    deadline = time.monotonic() + 30
+    while not (worktree / "draft.txt").exists():
+        assert time.monotonic() < deadline, "the agent never wrote its draft"
+        time.sleep(0.2)
+
+    running = env.job(job_id)
+    runner_pid, agent_pid = running["runner_pid"], running["agent_pid"]
+    os.kill(runner_pid, signal.SIGKILL)
+    time.sleep(0.5)
+
+    job = env.job(job_id)
+    assert job["state"] == "lost"
+    assert "runner" in job["error"]
+    assert (worktree / "draft.txt").read_text() == "draft\n"
+    assert str(worktree) in git("worktree", "list", cwd=env.repo)
+    assert job["files_changed"] == 1
+    # the agent outlived its runner; cancel ends it
+    os.kill(agent_pid, 0)
+    env.podium("cancel", str(job_id), check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(agent_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the orphaned agent is still alive")
+
+
+def test_job_survives_the_terminal_that_started_it(env: Env) -> None:
+    slow = {"steps": [{"delay": 2, "write": {"path": "slow.txt", "content": "ok\n"}}, "Wrote slow.txt."]}
+    env.serve(slow)
+    shell = subprocess.Popen(
+        ["bash", "-c", f"'{sys.executable}' -m podium delegate 'write slowly' > job.txt; sleep 60"],
+        cwd=env.repo, env=env.vars, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not ((env.repo / "job.txt").exists() and (env.repo / "job.txt").read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(shell.pid, signal.SIGHUP)
+    shell.wait()
+    job_id = int((env.repo / "job.txt").read_text().strip())
+    (env.repo / "job.txt").unlink()
+    assert env.podium("wait", str(job_id), "--timeout", "60").returncode == 0
+    assert env.job(job_id)["state"] == "done"
+
+
+def test_codex_resume_continues_the_same_thread(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "a.txt", "content": "a\n"}}, "First part done.",
+                         {"write": {"path": "b.txt", "content": "b\n"}}, "Second part done."]})
+    first = env.delegate("Two part task")
+    env.podium("wait", str(first), "--timeout", "60", check=True)
+    session = env.job(first)["session_id"]
+    assert session
+    second = int(env.podium_json("resume", str(first), "now the second part")["id"])
+    env.podium("wait", str(second), "--timeout", "60", check=True)
+    job = env.job(second)
+    assert job["session_id"] == session and job["parent"] == first
+    assert (Path(job["workspace"]) / "b.txt").exists()
+    summary = env.podium_json("logs", str(second), "--summary")
+    assert summary["final"] == "Second part done."

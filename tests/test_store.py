@@ -1,0 +1,43 @@
+"""The store: migrations and many writers at once (a burst of runners)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+from podium.store import MIGRATIONS, Store
+
+
+def _writer(root: str, job_id: int, n: int) -> None:
+    store = Store(Path(root))
+    for i in range(n):
+        store.add_events(job_id, [("message", {"text": f"line {i}"})], last_activity_at=float(i))
+    store.close()
+
+
+def test_schema_version_and_reopen(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    job = store.create_job(agent="codex", prompt="p", state="starting", stall_after=60)
+    store.close()
+    again = Store(tmp_path)
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert again.job(job.id).prompt == "p"
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    ids = [store.create_job(agent="codex", prompt=f"job {i}", state="running", stall_after=60).id for i in range(8)]
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), job_id, 150)) for job_id in ids]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    for job_id in ids:
+        events = store.events(job_id)
+        assert [e.seq for e in events] == list(range(1, 151))
+        assert store.job(job_id).event_count == 150
+    assert sqlite3.connect(tmp_path / "state.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
