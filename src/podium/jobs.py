@@ -239,7 +239,7 @@ def _kill_group(pid: int | None) -> None:
         time.sleep(1.0)
 
 
-def wait(ctx: Context, job_ids: list[int | str], timeout: float | None = None, poll: float = 0.5) -> list[Job]:
+def wait(ctx: Context, job_ids: list[int | str], timeout: float | None = None, poll: float = 0.2) -> list[Job]:
     """Block until every job is finished; WaitTimeout when ``timeout`` passes first."""
     ids = [ctx.job(j).id for j in job_ids]
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -22,12 +22,15 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
+import resource
 import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,9 @@ FLUSH_EVERY = 0.25
 KILL_GRACE = 5.0
 EXIT_DRAIN = 2.0
 IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts as idle
+
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+MIN_SECRET = 8
 
 _EOF = object()
 
@@ -71,16 +77,15 @@ class Runner:
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, PODIUM_JOB_ID=str(self.job.id))
         try:
-            with stderr_path.open("ab") as stderr:
-                self.proc = subprocess.Popen(
-                    self.job.argv,
-                    cwd=self.job.workspace,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                    env=env,
-                    start_new_session=True,
-                )
+            self.proc = subprocess.Popen(
+                self.job.argv,
+                cwd=self.job.workspace,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
         except OSError as e:
             self._fail(f"cannot start {self.job.agent}: {e.strerror or e}")
             return
@@ -96,18 +101,29 @@ class Runner:
             last_activity_at=now,
         )
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True).start()
         self._loop(stderr_path)
         exit_code = self.proc.wait()
         self._finish(exit_code)
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
+        secrets = secret_values(os.environ)
         with self.store.log_path(self.job.id).open("ab") as log:
             for raw in self.proc.stdout:
-                log.write(raw)
+                line = redact(raw.decode("utf-8", errors="replace"), secrets)
+                log.write(line.encode())
                 log.flush()
-                self.lines.put(raw.decode("utf-8", errors="replace"))
+                self.lines.put(line)
         self.lines.put(_EOF)
+
+    def _pump_stderr(self, path: Path) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        secrets = secret_values(os.environ)
+        with path.open("ab") as out:
+            for raw in self.proc.stderr:
+                out.write(redact(raw.decode("utf-8", errors="replace"), secrets).encode())
+                out.flush()
 
     def _loop(self, stderr_path: Path) -> None:
         assert self.proc is not None
@@ -209,7 +225,7 @@ class Runner:
             state = "no_changes"
         else:
             state = "done"
-        self.store.add_events(self.job.id, [("final", dict(final.data, exit_code=exit_code))])
+        self.store.add_events(self.job.id, [("final", dict(final.data, exit_code=exit_code, **_costs()))])
         self.store.update_job(
             self.job.id,
             state=state,
@@ -224,6 +240,30 @@ class Runner:
     def _fail(self, message: str) -> None:
         self.store.add_events(self.job.id, [("error", {"message": message})])
         self.store.update_job(self.job.id, state="failed", error=message, ended_at=time.time())
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """Values of the environment's credentials (API keys, tokens, passwords), longest first."""
+    found = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """The agent's output with every credential of its environment replaced: logs never hold secrets."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _costs() -> dict[str, float]:
+    """What this job cost the machine: the runner's own CPU and peak RSS, and the agent's CPU."""
+    me, agent = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "runner_cpu_s": round(me.ru_utime + me.ru_stime, 3),
+        "runner_maxrss_kib": me.ru_maxrss,
+        "agent_cpu_s": round(agent.ru_utime + agent.ru_stime, 3),
+    }
 
 
 def _signal_group(pid: int, sig: int) -> None:

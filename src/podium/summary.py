@@ -108,7 +108,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def test_verdict(commands: list[dict[str, Any]]) -> TestVerdict | None:
+def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:
     """The verdict of the last test-runner command the agent ran, from its exit code and output."""
     for cmd in reversed(commands):
         m = TEST_COMMAND.search(str(cmd.get("command", "")))
@@ -151,7 +151,7 @@ def summarize(store: Store, job: Job) -> Summary:
         commits=list(work.get("commits") or []),
         uncommitted=bool(work.get("uncommitted")),
         failed_commands=[{"command": c.get("command", ""), "exit_code": c.get("exit_code")} for c in failed],
-        tests=test_verdict(commands),
+        tests=verdict_from_commands(commands),
         usage=job.usage,
         session_id=job.session_id,
     )

@@ -1,0 +1,274 @@
+"""podium's benchmarks. Each prints ratios measured side by side in the same run.
+
+    python benchmarks/run.py [start|concurrent|status|summary ...] [--jobs N]
+
+- start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
+              agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
+- concurrent: N (default 100) concurrent real codex jobs against the scripted model with delays:
+              podium's own CPU per job (CLI + runner) next to the agent's, runner peak RSS, and whether
+              every job ended in the right state with the right file.
+- status:     `podium status --json` on a store with 10 000 jobs and 1 000 000 events, vs the floor
+              (a bare Python process reading the same rows).
+- summary:    summary bytes / raw log bytes for a long scripted run.
+
+The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from podium.scripted import Scenario, ScriptedModel  # noqa: E402
+from podium.store import Store  # noqa: E402
+
+CLI_BIN = ROOT / "tests" / "agent-clis" / "node_modules" / ".bin"
+
+
+def sh(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(args, cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+class Bench:
+    """A temp repo with a bare origin, an isolated agent home, and a scripted model."""
+
+    def __init__(self, scenario: dict[str, Any]):
+        self.tmp = Path(tempfile.mkdtemp(prefix="podium-bench-"))
+        origin, self.repo = self.tmp / "origin.git", self.tmp / "repo"
+        sh("git", "init", "-q", "--bare", "--initial-branch=main", str(origin), cwd=self.tmp)
+        sh("git", "clone", "-q", str(origin), str(self.repo), cwd=self.tmp)
+        (self.repo / "README.md").write_text("bench\n")
+        sh("git", "add", ".", cwd=self.repo)
+        sh("git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init", cwd=self.repo)
+        sh("git", "push", "-q", "origin", "HEAD:main", cwd=self.repo)
+        self.model = ScriptedModel(Scenario.from_data(scenario)).start()
+        (self.tmp / "home").mkdir()
+        codex_home = self.tmp / "codex-home"
+        codex_home.mkdir()
+        (codex_home / "config.toml").write_text(
+            'model = "scripted"\nmodel_provider = "scripted"\nsandbox_mode = "workspace-write"\n'
+            f'[model_providers.scripted]\nname = "scripted"\nbase_url = "{self.model.url}/v1"\n'
+            'wire_api = "responses"\nenv_key = "SCRIPTED_API_KEY"\nrequest_max_retries = 0\n'
+            "stream_max_retries = 0\nstream_idle_timeout_ms = 600000\n"
+        )
+        self.env = dict(os.environ, HOME=str(self.tmp / "home"), CODEX_HOME=str(codex_home),
+                        SCRIPTED_API_KEY="x", PATH=f"{CLI_BIN}{os.pathsep}{os.environ['PATH']}",
+                        PODIUM_WORKTREES=str(self.tmp / "worktrees"), PYTHONPATH=str(ROOT / "src"))
+
+    def podium(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "podium", *args], cwd=self.repo, env=self.env,
+                              capture_output=True, text=True, check=True)
+
+    def first_request_after(self, t0: float, marker: str, timeout: float = 60) -> float:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for r in list(self.model.requests):
+                if r["ts"] >= t0 and marker in json.dumps(r.get("body", {})):
+                    return r["ts"]
+            time.sleep(0.005)
+        raise RuntimeError(f"no request with {marker!r}")
+
+    def store(self) -> Store:
+        return Store(self.repo / ".git" / "podium")
+
+    def close(self) -> None:
+        self.model.stop()
+        subprocess.run(["rm", "-rf", str(self.tmp)], check=False)
+
+
+def bench_start(rounds: int = 5) -> None:
+    b = Bench({"steps": [{"delay": 10, "shell": "echo ten > ten.txt"}, "Waited ten seconds."]})
+    try:
+        podium_start, bare_start, podium_total, bare_total = [], [], [], []
+        for i in range(rounds):
+            marker = f"bench-bare-{i}"
+            bare_dir = b.tmp / f"bare-{i}"
+            sh("git", "worktree", "add", "-q", "-b", f"bare-{i}", str(bare_dir), "origin/main", cwd=b.repo)
+            t0 = time.time()
+            proc = subprocess.Popen(["codex", "exec", "--json", "--", marker], cwd=bare_dir, env=b.env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            bare_start.append(b.first_request_after(t0, marker) - t0)
+            proc.wait()
+            bare_total.append(time.time() - t0)
+
+            marker = f"bench-podium-{i}"
+            t0 = time.time()
+            job = json.loads(b.podium("delegate", marker, "--json").stdout)
+            podium_start.append(b.first_request_after(t0, marker) - t0)
+            b.podium("wait", str(job["id"]))
+            podium_total.append(time.time() - t0)
+        ps, bs = statistics.median(podium_start), statistics.median(bare_start)
+        pt, bt = statistics.median(podium_total), statistics.median(bare_total)
+        print(f"start: delegate→first model request {ps * 1000:.0f} ms vs bare spawn {bs * 1000:.0f} ms "
+              f"(ratio {ps / bs:.2f}, +{(ps - bs) * 1000:.0f} ms); 10 s job end-to-end {pt:.2f} s vs {bt:.2f} s "
+              f"(ratio {pt / bt:.3f}); medians of {rounds}")
+    finally:
+        b.close()
+
+
+def bench_concurrent(jobs: int = 100) -> None:
+    # The first reply waits until every job has been delegated, so all agents are alive at once.
+    b = Bench({"steps": [{"delay": 45, "write": {"path": "out.txt", "content": "ok\n"}},
+                         {"delay": 3, "shell": "cat out.txt"}, "Wrote out.txt."]})
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.time()
+        with ThreadPoolExecutor(4) as pool:
+            ids = list(pool.map(lambda i: json.loads(b.podium("delegate", f"job {i}", "--json").stdout)["id"],
+                                range(jobs)))
+        delegate_wall = time.time() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cli_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        peak_mem = [0.0]
+        peak_agents = [0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak_agents[0] = max(peak_agents[0], sum(
+                    1 for p in Path("/proc").iterdir() if p.name.isdigit() and _is_codex(p)))
+                try:
+                    with open("/proc/meminfo") as f:
+                        info = dict(line.split(":", 1) for line in f)
+                    used = int(info["MemTotal"].split()[0]) - int(info["MemAvailable"].split()[0])
+                    peak_mem[0] = max(peak_mem[0], used / 1024)
+                except OSError:
+                    pass
+                stop.wait(0.5)
+
+        threading.Thread(target=sample, daemon=True).start()
+        wait = subprocess.run([sys.executable, "-m", "podium", "wait", *map(str, ids), "--timeout", "1200"],
+                              cwd=b.repo, env=b.env, capture_output=True, text=True)
+        wall = time.time() - t0
+        stop.set()
+        store = b.store()
+        states: dict[str, int] = {}
+        runner_cpu, agent_cpu, rss, right = [], [], [], 0
+        for job_id in ids:
+            job = store.job(job_id)
+            states[job.state] = states.get(job.state, 0) + 1
+            final = store.events(job_id, kinds=("final",))
+            if final:
+                runner_cpu.append(final[-1].data["runner_cpu_s"])
+                agent_cpu.append(final[-1].data["agent_cpu_s"])
+                rss.append(final[-1].data["runner_maxrss_kib"] / 1024)
+            ok_file = job.workspace and (Path(job.workspace) / "out.txt").read_text() == "ok\n"
+            if job.state == "done" and ok_file and [f["path"] for f in (job.work or {}).get("files", [])] == [
+                    "out.txt"]:
+                right += 1
+        podium_cpu = cli_cpu / jobs + statistics.mean(runner_cpu)
+        print(f"concurrent: {jobs} real codex jobs on {os.cpu_count()} cores in {wall:.1f} s "
+              f"(delegating all took {delegate_wall:.1f} s); states {states}; right final state and file: "
+              f"{right}/{jobs}; wait exit {wait.returncode}; at most {peak_agents[0]} codex processes alive at once")
+        print(f"  podium CPU per job {podium_cpu * 1000:.0f} ms (delegate CLI {cli_cpu / jobs * 1000:.0f} ms + "
+              f"runner {statistics.mean(runner_cpu) * 1000:.0f} ms) vs agent CPU per job "
+              f"{statistics.mean(agent_cpu) * 1000:.0f} ms (ratio {podium_cpu / statistics.mean(agent_cpu):.3f}); "
+              f"runner peak RSS median {statistics.median(rss):.1f} MiB, max {max(rss):.1f} MiB; "
+              f"machine memory in use peaked at {peak_mem[0] / 1024:.1f} GiB")
+    finally:
+        b.close()
+
+
+def _is_codex(proc: Path) -> bool:
+    try:
+        return (proc / "comm").read_text().strip() == "codex"
+    except OSError:
+        return False
+
+
+def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
+    b = Bench({"steps": ["x"]})
+    try:
+        store = b.store()
+        now = time.time()
+        per_job = events // jobs
+        t0 = time.time()
+        with store.transaction() as db:
+            db.executemany(
+                "INSERT INTO jobs (id, agent, prompt, state, workspace, branch, created_at, stall_after, "
+                "event_count, work, ended_at) VALUES (?, 'codex', ?, ?, ?, ?, ?, 600, ?, ?, ?)",
+                [(i, f"task {i} " * 5, "done" if i % 10 else "failed", f"/wt/{i}", f"podium/{i}-task",
+                  now - (jobs - i) * 30, per_job, json.dumps({"files": [{"path": "a.py", "added": 3, "deleted": 1}],
+                                                              "commits": []}), now) for i in range(1, jobs + 1)])
+            payload = json.dumps({"command": "pytest -q", "exit_code": 0, "output": "." * 200})
+            for start in range(1, jobs + 1, 500):
+                db.executemany("INSERT INTO events (job_id, seq, ts, kind, data) VALUES (?, ?, ?, 'command', ?)",
+                               [(j, s, now, payload) for j in range(start, min(start + 500, jobs + 1))
+                                for s in range(1, per_job + 1)])
+        build = time.time() - t0
+        db_mb = sum(p.stat().st_size for p in (b.repo / ".git" / "podium").glob("state.db*")) / 1e6
+        floor_code = ("import sqlite3,json,sys;db=sqlite3.connect(sys.argv[1]);db.row_factory=sqlite3.Row;"
+                      "print(json.dumps([dict(r) for r in db.execute('SELECT * FROM jobs ORDER BY id DESC')]))")
+
+        def timed(argv: list[str]) -> float:
+            runs = []
+            for _ in range(5):
+                t = time.perf_counter()
+                subprocess.run(argv, cwd=b.repo, env=b.env, capture_output=True, check=True)
+                runs.append(time.perf_counter() - t)
+            return statistics.median(runs)
+
+        full = timed([sys.executable, "-m", "podium", "status", "--json", "--all"])
+        default = timed([sys.executable, "-m", "podium", "status", "--json"])
+        one = timed([sys.executable, "-m", "podium", "logs", "5000", "--summary", "--json"])
+        floor = timed([sys.executable, "-c", floor_code, str(b.repo / ".git" / "podium" / "state.db")])
+        print(f"status: {jobs} jobs, {jobs * per_job} events ({db_mb:.0f} MB, built in {build:.1f} s): "
+              f"`status --json --all` {full * 1000:.0f} ms, `status --json` (recent) {default * 1000:.0f} ms, "
+              f"`logs --summary` {one * 1000:.0f} ms; bare python reading the same rows {floor * 1000:.0f} ms "
+              f"(ratio all/floor {full / floor:.2f}); medians of 5")
+    finally:
+        b.close()
+
+
+def bench_summary(steps: int = 60) -> None:
+    script = [{"text": f"Step {i}: checking the build output.", "shell": f"seq 1 {200 + i}"} for i in range(steps)]
+    script.append("Checked the build output in every step; nothing needed to change except notes.txt.")
+    script.insert(0, {"write": {"path": "notes.txt", "content": "notes\n"}})
+    b = Bench({"steps": script})
+    try:
+        job = json.loads(b.podium("delegate", "long run", "--json").stdout)
+        b.podium("wait", str(job["id"]), "--timeout", "600")
+        summary = b.podium("logs", str(job["id"]), "--summary").stdout
+        summary_json = b.podium("logs", str(job["id"]), "--summary", "--json").stdout
+        raw = (b.repo / ".git" / "podium" / "logs" / f"{job['id']}.log").stat().st_size
+        print(f"summary: {steps + 2} model turns, raw log {raw / 1024:.0f} KiB; "
+              f"summary {len(summary)} bytes (ratio {len(summary) / raw:.4f}), "
+              f"--json {len(summary_json)} bytes (ratio {len(summary_json) / raw:.4f})")
+    finally:
+        b.close()
+
+
+BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", nargs="*", help=f"any of {', '.join(BENCHES)} (default: all)")
+    parser.add_argument("--jobs", type=int, default=100, help="jobs for the concurrent benchmark")
+    args = parser.parse_args()
+    unknown = [w for w in args.which if w not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    for name in args.which or list(BENCHES):
+        if name == "concurrent":
+            bench_concurrent(args.jobs)
+        else:
+            BENCHES[name]()
+
+
+if __name__ == "__main__":
+    main()

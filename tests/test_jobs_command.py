@@ -1,0 +1,65 @@
+"""The command agent (any CLI), secrets kept out of logs, and test verdicts from real runner output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import Env
+from podium.summary import verdict_from_commands
+
+
+def test_command_agent_job_with_summary(env: Env) -> None:
+    script = "echo step one; printf 'x = 1\\n' > config.py; echo all good"
+    job_id = env.delegate("configure it", "--agent", "command", "--command", f"sh -c {json.dumps(script)}")
+    assert env.podium("wait", str(job_id), "--timeout", "30").returncode == 0
+    summary = env.podium_json("logs", str(job_id), "--summary")
+    assert summary["state"] == "done"
+    assert summary["final"] == "step one\nall good"
+    assert [f["path"] for f in summary["files"]] == ["config.py"]
+
+
+def test_failing_command_is_failed_with_its_exit_code(env: Env) -> None:
+    job_id = env.delegate("break", "--agent", "command", "--command", "sh -c 'echo oops >&2; exit 3'")
+    assert env.podium("wait", str(job_id), "--timeout", "30").returncode == 1
+    job = env.job(job_id)
+    assert job["state"] == "failed" and job["exit_code"] == 3
+    assert "exited with code 3" in job["error"]
+
+
+def test_secrets_in_the_environment_never_reach_the_logs(env: Env) -> None:
+    token = "ghp_" + "s3cr3tT0kenValue0123456789"
+    env.vars["GITHUB_TOKEN"] = token
+    script = 'echo "using $GITHUB_TOKEN"; echo "err $GITHUB_TOKEN" >&2; echo done > out.txt'
+    job_id = env.delegate("leak", "--agent", "command", "--command", f"sh -c {json.dumps(script)}")
+    env.podium("wait", str(job_id), "--timeout", "30", check=True)
+    logs = env.repo / ".git" / "podium" / "logs"
+    for path in logs.iterdir():
+        assert token not in path.read_text(), path
+    for args in (["logs", str(job_id)], ["logs", str(job_id), "--raw"], ["logs", str(job_id), "--summary"]):
+        out = env.podium(*args, check=True).stdout
+        assert token not in out
+    assert "using [redacted]" in env.podium("logs", str(job_id), "--raw").stdout
+
+
+def test_verdicts_from_real_pytest_and_unittest_output(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(
+        "import unittest\n\n\nclass T(unittest.TestCase):\n"
+        "    def test_ok(self):\n        pass\n\n    def test_bad(self):\n        self.assertEqual(1, 2)\n\n"
+        "    def test_ok2(self):\n        pass\n"
+    )
+    for argv, expected in (
+        ([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], {"failed": 1, "passed": 2}),
+        ([sys.executable, "-m", "unittest"], {"ran": 3, "failed": 1}),
+    ):
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+        command = " ".join(argv[1:]).replace("-m ", "")
+        verdict = verdict_from_commands([{"command": command, "exit_code": proc.returncode,
+                                 "output": proc.stdout + proc.stderr}])
+        assert verdict is not None and verdict.passed is False
+        assert {k: v for k, v in verdict.counts.items() if k in expected} == expected
+    ok = verdict_from_commands([{"command": "npm test", "exit_code": 0, "output": ""},
+                                {"command": "ls", "exit_code": 0}])
+    assert ok is not None and ok.passed and ok.command == "npm test"
