@@ -70,8 +70,11 @@ class Bench:
                         PODIUM_WORKTREES=str(self.tmp / "worktrees"), PYTHONPATH=str(ROOT / "src"))
 
     def podium(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "podium", *args], cwd=self.repo, env=self.env,
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run([sys.executable, "-m", "podium", *args], cwd=self.repo, env=self.env,
+                              capture_output=True, text=True)
+        if proc.returncode != 0 and args[0] != "wait":
+            raise RuntimeError(f"podium {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc
 
     def first_request_after(self, t0: float, marker: str, timeout: float = 60) -> float:
         deadline = time.time() + timeout
@@ -86,6 +89,10 @@ class Bench:
         return Store(self.repo / ".git" / "podium")
 
     def close(self) -> None:
+        store = self.store()
+        for job in store.jobs(states=("starting", "running", "stalled")):
+            subprocess.run([sys.executable, "-m", "podium", "cancel", str(job.id)], cwd=self.repo, env=self.env,
+                           capture_output=True)
         self.model.stop()
         subprocess.run(["rm", "-rf", str(self.tmp)], check=False)
 
@@ -122,7 +129,7 @@ def bench_start(rounds: int = 5) -> None:
 
 def bench_concurrent(jobs: int = 100) -> None:
     # The first reply waits until every job has been delegated, so all agents are alive at once.
-    b = Bench({"steps": [{"delay": 45, "write": {"path": "out.txt", "content": "ok\n"}},
+    b = Bench({"steps": [{"delay": 150, "write": {"path": "out.txt", "content": "ok\n"}},
                          {"delay": 3, "shell": "cat out.txt"}, "Wrote out.txt."]})
     try:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from conftest import Env, git
@@ -72,3 +73,40 @@ def test_claude_api_error_fails_the_job_with_the_reason(env: Env) -> None:
     job = env.job(job_id)
     assert job["state"] == "failed"
     assert "no credits left" in job["error"]
+
+
+def test_claude_hang_becomes_stalled_and_cancel_ends_it(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "started.txt", "content": "yes\n"}}, {"hang": True}]})
+    job_id = env.delegate("Take your time", "--agent", "claude", "--stall-after", "2")
+    job = env.wait_for(job_id, lambda j: j["state"] == "stalled", timeout=60)
+    agent_pid = job["agent_pid"]
+    assert env.podium("cancel", str(job_id)).returncode == 0
+    job = env.job(job_id)
+    assert job["state"] == "cancelled"
+    assert (Path(job["workspace"]) / "started.txt").read_text() == "yes\n"
+    try:
+        os.kill(agent_pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive, "the agent survived cancel"
+
+
+def test_follow_streams_events_until_the_job_ends(env: Env) -> None:
+    env.serve({"steps": [{"delay": 1, "shell": "echo working"}, {"delay": 1, "write": {"path": "f.txt",
+                                                                                        "content": "f\n"}},
+                         "Finished f.txt."]})
+    job_id = env.delegate("Slowly", "--agent", "claude")
+    out = env.podium("logs", str(job_id), "--follow", timeout=90)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert any("$ echo working" in line for line in lines)
+    assert any("f.txt" in line for line in lines)
+    # ends with the summary once the job is over, right after the agent's exit
+    header = next(i for i, line in enumerate(lines) if line.startswith(f"job {job_id} done"))
+    assert "agent exited 0" in lines[header - 1]
+    assert lines[header + 1:] == env.podium("logs", str(job_id), "--summary").stdout.splitlines()[1:]
+    assert env.job(job_id)["state"] == "done"
+
+    table = env.podium("status").stdout
+    assert "done" in table and f"podium/{job_id}-slowly" in table

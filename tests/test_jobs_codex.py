@@ -161,3 +161,19 @@ def test_codex_resume_continues_the_same_thread(env: Env) -> None:
     assert (Path(job["workspace"]) / "b.txt").exists()
     summary = env.podium_json("logs", str(second), "--summary")
     assert summary["final"] == "Second part done."
+    assert summary["run_files"] == ["b.txt"]
+    assert sorted(f["path"] for f in summary["files"]) == ["a.txt", "b.txt"]
+
+    # A round that changes nothing is judged by its own run, not by the work already in the worktree.
+    third = int(env.podium_json("resume", str(second), "anything else?")["id"])
+    assert env.podium("wait", str(third), "--timeout", "60").returncode == 1
+    assert env.job(third)["state"] == "no_changes"
+    assert "this run changed: nothing" in env.podium("logs", str(third), "--summary").stdout
+
+
+def test_resume_is_refused_while_the_workspace_is_busy(env: Env) -> None:
+    env.serve({"steps": [{"hang": True}]})
+    job_id = env.delegate("Hang around", "--stall-after", "1")
+    env.wait_for(job_id, lambda j: j["session_id"] is not None)
+    proc = env.podium("resume", str(job_id), "hurry up")
+    assert proc.returncode != 0 and f"job {job_id} is still" in proc.stderr

@@ -63,3 +63,20 @@ def test_verdicts_from_real_pytest_and_unittest_output(tmp_path: Path) -> None:
     ok = verdict_from_commands([{"command": "npm test", "exit_code": 0, "output": ""},
                                 {"command": "ls", "exit_code": 0}])
     assert ok is not None and ok.passed and ok.command == "npm test"
+
+
+def test_a_burst_of_delegations_in_one_repo_all_get_their_own_worktree(env: Env) -> None:
+    """Concurrent `git fetch`/`git worktree add` in one repository fail on git's locks; podium serializes them."""
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "podium", "delegate", f"task {i}", "--json", "--agent", "command",
+                          "--command", f"sh -c 'echo {i} > n.txt'"], cwd=env.repo, env=env.vars,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(8)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    jobs = [json.loads(out) for out, _ in results]
+    assert len({j["workspace"] for j in jobs}) == 8
+    assert env.podium("wait", *(str(j["id"]) for j in jobs), "--timeout", "60").returncode == 0
+    for i, job in enumerate(jobs):
+        assert (Path(job["workspace"]) / "n.txt").read_text() == f"{i}\n"

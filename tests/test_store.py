@@ -41,3 +41,19 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         assert [e.seq for e in events] == list(range(1, 151))
         assert store.job(job_id).event_count == 150
     assert sqlite3.connect(tmp_path / "state.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_store_from_an_older_podium_is_migrated_in_place(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "state.db")
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO jobs (agent, prompt, state, created_at, stall_after) VALUES ('codex', 'old', 'done', 1, 60)"
+    )
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    job = store.job(1)
+    assert job.prompt == "old" and job.start_tree is None
+    store.update_job(1, start_tree="abc")
+    assert store.job(1).start_tree == "abc"

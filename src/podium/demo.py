@@ -45,8 +45,11 @@ def ensure_cli(agent: str) -> None:
             raise AgentError(f"the {agent} CLI is not installed and npm is not available to install it")
         click.echo(f"installing {PINNED[agent]} into {prefix} …", err=True)
         prefix.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), PINNED[agent]],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), PINNED[agent]],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise AgentError(f"npm could not install {PINNED[agent]}: {proc.stderr.strip().splitlines()[-1:]}")
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -61,9 +64,12 @@ def make_repo(root: Path) -> Path:
         "import unittest\n\nfrom greet import greet\n\n\nclass GreetTest(unittest.TestCase):\n"
         '    def test_greet(self):\n        self.assertEqual(greet("Ada"), "Hello, Ada!")\n'
     )
-    for args in (("add", "."), ("-c", "user.name=podium demo", "-c", "user.email=demo@podium.invalid", "commit",
-                                "--quiet", "-m", "greet()"), ("push", "--quiet", "origin", "HEAD:main"),
-                 ("push", "--quiet", "origin", "HEAD:develop")):
+    for args in (
+        ("add", "."),
+        ("-c", "user.name=podium demo", "-c", "user.email=demo@podium.invalid", "commit", "--quiet", "-m", "greet()"),
+        ("push", "--quiet", "origin", "HEAD:main"),
+        ("push", "--quiet", "origin", "HEAD:develop"),
+    ):
         _sh("git", *args, cwd=repo)
     return repo
 
@@ -86,8 +92,13 @@ def use_scripted_model(agent: str, root: Path) -> object:
         )
         os.environ["CODEX_HOME"] = str(home)
     else:
-        os.environ.update(ANTHROPIC_BASE_URL=model.url, ANTHROPIC_API_KEY="scripted", HOME=str(root / "home"),
-                          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", DISABLE_AUTOUPDATER="1")
+        os.environ.update(
+            ANTHROPIC_BASE_URL=model.url,
+            ANTHROPIC_API_KEY="scripted",
+            HOME=str(root / "home"),
+            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+            DISABLE_AUTOUPDATER="1",
+        )
         (root / "home").mkdir()
     return model
 
@@ -119,8 +130,9 @@ def run_demo(agent: str = "codex", keep: bool = False) -> int:
         click.echo("\n$ podium logs --summary " + str(job.id))
         click.echo("\n".join(summarize(ctx.store, job).lines()))
         if job.workspace:
-            stat = subprocess.run(["git", "diff", "--stat", job.base_sha or "HEAD"], cwd=job.workspace,
-                                  capture_output=True, text=True).stdout
+            stat = subprocess.run(
+                ["git", "diff", "--stat", job.base_sha or "HEAD"], cwd=job.workspace, capture_output=True, text=True
+            ).stdout
             click.echo("\n$ git diff --stat (in the job's worktree)\n" + stat)
         click.echo(f"your checkout {repo} is untouched; the work waits in {job.workspace}")
         return 0 if job.state == "done" else 1

@@ -8,7 +8,9 @@ branch in an existing checkout: new work always gets a new worktree.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +20,11 @@ FETCH_TIMEOUT = 120.0
 LOCAL_TIMEOUT = 30.0
 
 
-def git(*args: str, cwd: str | Path, timeout: float = LOCAL_TIMEOUT, check: bool = True) -> str:
+def git(
+    *args: str, cwd: str | Path, timeout: float = LOCAL_TIMEOUT, check: bool = True, env: dict[str, str] | None = None
+) -> str:
     """Run git and return stdout (stripped of the final newline); raise GitError on failure."""
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C", **(env or {}))
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
@@ -135,6 +139,38 @@ class Repo:
             elif line.startswith("branch ") and current is not None:
                 result[current] = line.removeprefix("branch refs/heads/")
         return result
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A worktree's state at one moment: its HEAD and a tree of every file in it (ignored files aside)."""
+
+    head: str
+    tree: str
+
+
+def snapshot(worktree: str | Path) -> Snapshot:
+    """Record the worktree's full state without touching its index (a private copy of it is used)."""
+    wt = Path(worktree)
+    if not wt.is_dir():
+        raise GitError(f"worktree is gone: {wt}")
+    index = Path(git("rev-parse", "--path-format=absolute", "--git-path", "index", cwd=wt))
+    with tempfile.TemporaryDirectory(prefix="podium-index-") as tmp:
+        private = Path(tmp) / "index"
+        if index.exists():
+            shutil.copyfile(index, private)  # keeps stat data: only changed files are hashed again
+        env = {"GIT_INDEX_FILE": str(private)}
+        git("add", "--all", "--", ".", cwd=wt, env=env)
+        tree = git("write-tree", cwd=wt, env=env)
+    return Snapshot(head=git("rev-parse", "HEAD", cwd=wt), tree=tree)
+
+
+def changed_between(worktree: str | Path, before: Snapshot, after: Snapshot) -> list[str]:
+    """Paths that differ between two snapshots of a worktree."""
+    if before.tree == after.tree:
+        return []
+    out = git("diff", "--name-only", "--no-renames", "-z", before.tree, after.tree, cwd=worktree)
+    return sorted(filter(None, out.split("\0")))
 
 
 @dataclass

@@ -42,8 +42,8 @@ def status_rows(jobs: list[Job]) -> list[dict[str, Any]]:
                 "files_changed": len(work.get("files") or []) if job.work else None,
                 "commits": len(work.get("commits") or []) if job.work else None,
                 "exit_code": job.exit_code,
-            "runner_pid": job.runner_pid,
-            "agent_pid": job.agent_pid,
+                "runner_pid": job.runner_pid,
+                "agent_pid": job.agent_pid,
                 "prompt": job.prompt[:120],
                 "error": job.error,
             }

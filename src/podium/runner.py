@@ -38,11 +38,12 @@ import psutil
 
 from podium.agents import Event, get_agent
 from podium.errors import PodiumError
-from podium.git import read_work
+from podium.git import Snapshot, changed_between, read_work, snapshot
 from podium.store import Job, Store
 
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
 FLUSH_EVERY = 0.25
+IDLE_WAKE = 1.0  # how often a quiet runner wakes to check for exit, cancel and the heartbeat
 KILL_GRACE = 5.0
 EXIT_DRAIN = 2.0
 IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts as idle
@@ -66,6 +67,8 @@ class Runner:
         self.session_id = job.session_id
         self.last_activity = time.time()
         self.state = "starting"
+        self.start: Snapshot | None = None
+        self.secrets = secret_values(os.environ)
 
     # -- lifecycle ----------------------------------------------------------
     def run(self) -> None:
@@ -74,6 +77,12 @@ class Runner:
         if self.store.job(self.job.id).cancel_requested:
             self._finish(exit_code=None)
             return
+        try:
+            self.start = snapshot(self.job.workspace or "")
+        except PodiumError as e:
+            self._fail(str(e))
+            return
+        self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, PODIUM_JOB_ID=str(self.job.id))
         try:
@@ -108,10 +117,9 @@ class Runner:
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        secrets = secret_values(os.environ)
         with self.store.log_path(self.job.id).open("ab") as log:
             for raw in self.proc.stdout:
-                line = redact(raw.decode("utf-8", errors="replace"), secrets)
+                line = redact(raw.decode("utf-8", errors="replace"), self.secrets)
                 log.write(line.encode())
                 log.flush()
                 self.lines.put(line)
@@ -119,15 +127,15 @@ class Runner:
 
     def _pump_stderr(self, path: Path) -> None:
         assert self.proc is not None and self.proc.stderr is not None
-        secrets = secret_values(os.environ)
         with path.open("ab") as out:
             for raw in self.proc.stderr:
-                out.write(redact(raw.decode("utf-8", errors="replace"), secrets).encode())
+                out.write(redact(raw.decode("utf-8", errors="replace"), self.secrets).encode())
                 out.flush()
 
     def _loop(self, stderr_path: Path) -> None:
         assert self.proc is not None
-        next_beat = time.time() + HEARTBEAT
+        last_beat = time.time()
+        next_beat = last_beat + HEARTBEAT
         cpu = _tree_cpu(self.proc.pid)
         stderr_size = _size(stderr_path)
         killed_at: float | None = None
@@ -135,12 +143,12 @@ class Runner:
         done = False
         while not done:
             batch: list[Event] = []
+            try:  # sleep until the agent prints something, or until the next check is due
+                item: Any = self.lines.get(timeout=min(IDLE_WAKE, HEARTBEAT))
+            except queue.Empty:
+                item = None
             deadline = time.monotonic() + FLUSH_EVERY
-            while time.monotonic() < deadline:
-                try:
-                    item = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
+            while item is not None:  # then gather what follows for a moment, to write it in one go
                 if item is _EOF:
                     done = True
                     break
@@ -148,6 +156,10 @@ class Runner:
                 batch.extend(events)
                 if not events or any(e.kind != "retry" for e in events):
                     self.last_activity = time.time()  # a CLI retrying its model is not making progress
+                try:
+                    item = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    item = None
             if batch:
                 self._record(batch)
             if exited_at is None and self.proc.poll() is not None:
@@ -161,11 +173,11 @@ class Runner:
                 _signal_group(self.proc.pid, signal.SIGKILL)
             now = time.time()
             if now >= next_beat:
-                next_beat = now + HEARTBEAT
                 new_cpu, new_err = _tree_cpu(self.proc.pid), _size(stderr_path)
-                if new_cpu - cpu > IDLE_CPU_FRACTION * HEARTBEAT or new_err != stderr_size:
-                    self.last_activity = now
-                cpu, stderr_size = new_cpu, new_err
+                busy = new_cpu - cpu > IDLE_CPU_FRACTION * (now - last_beat)
+                if busy or new_err != stderr_size:
+                    self.last_activity = now  # silent but working (a long test run), or talking on stderr
+                cpu, stderr_size, last_beat, next_beat = new_cpu, new_err, now, now + HEARTBEAT
                 self._watchdog(now)
         # stdout closed: the agent exited (or closed it); the group may still hold children.
 
@@ -209,11 +221,15 @@ class Runner:
     def _finish(self, exit_code: int | None) -> None:
         cancelled = self.cancel.is_set() or bool(self.store.job(self.job.id).cancel_requested)
         final = self.parser.final(exit_code if exit_code is not None else -1)
-        work = None
+        work, run_files, run_changed = None, [], False
         error = final.data.get("error")
         try:
             if self.job.workspace and self.job.base_sha:
                 work = read_work(self.job.workspace, self.job.base_sha)
+                if self.start is not None:
+                    end = snapshot(self.job.workspace)
+                    run_files = changed_between(self.job.workspace, self.start, end)
+                    run_changed = bool(run_files) or end.head != self.start.head
         except PodiumError as e:
             error = error or str(e)
         if cancelled:
@@ -221,8 +237,8 @@ class Runner:
         elif not final.data.get("success"):
             state = "failed"
             error = error or _last_line(self.store.log_path(self.job.id, "stderr")) or "the agent failed"
-        elif work is None or work.empty:
-            state = "no_changes"
+        elif not run_changed:
+            state = "no_changes"  # the agent says it succeeded, but this run left the worktree as it found it
         else:
             state = "done"
         self.store.add_events(self.job.id, [("final", dict(final.data, exit_code=exit_code, **_costs()))])
@@ -234,7 +250,7 @@ class Runner:
             heartbeat_at=time.time(),
             final_message=final.data.get("text") or None,
             error=None if state in ("done", "no_changes") else error,
-            work=work.to_dict() if work else None,
+            work=dict(work.to_dict(), run_files=run_files) if work else None,
         )
 
     def _fail(self, message: str) -> None:
@@ -271,16 +287,39 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def _tree_cpu(pid: int) -> float:
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0.0
-    for proc in procs:
+def _tree_pids(pid: int) -> list[int]:
+    """The process and its descendants, from /proc/<pid>/task/<tid>/children (no scan of every process)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
         try:
-            times = proc.cpu_times()
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{current}/task/{tid}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by the agent and everything it started."""
+    if os.path.exists(f"/proc/{pid}/task"):
+        pids = _tree_pids(pid)
+    else:  # no /proc (macOS): psutil walks the process table
+        try:
+            root = psutil.Process(pid)
+            pids = [pid, *(c.pid for c in root.children(recursive=True))]
+        except psutil.Error:
+            return 0.0
+    total = 0.0
+    for child in pids:
+        try:
+            times = psutil.Process(child).cpu_times()
             total += times.user + times.system
         except psutil.Error:
             continue

@@ -79,6 +79,11 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 2: what the worktree looked like when the job started, so a run is judged by its own changes.
+    """
+    ALTER TABLE jobs ADD COLUMN start_head TEXT;
+    ALTER TABLE jobs ADD COLUMN start_tree TEXT
+    """,
 ]
 
 
@@ -114,6 +119,8 @@ class Job:
     work: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
     cancel_requested: int = 0
+    start_head: str | None = None
+    start_tree: str | None = None
 
     JSON_COLUMNS = ("argv", "work", "usage")
 

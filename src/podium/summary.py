@@ -54,6 +54,7 @@ class Summary:
     deleted: int
     commits: list[dict[str, str]]
     uncommitted: bool
+    run_files: list[str] | None
     failed_commands: list[dict[str, Any]]
     tests: TestVerdict | None
     usage: dict[str, Any] | None
@@ -80,6 +81,9 @@ class Summary:
             out.append(f"  files: {len(self.files)} changed{where} (+{self.added} -{self.deleted}): {names}{more}")
         elif self.state in ("done", "no_changes", "failed", "lost", "cancelled"):
             out.append("  files: nothing changed")
+        if self.run_files is not None and [str(f["path"]) for f in self.files] != self.run_files:
+            names = ", ".join(self.run_files[:MAX_FILES]) or "nothing"
+            out.append(f"  this run changed: {names}")
         if self.commits:
             shown = "; ".join(f"{c['sha'][:8]} {c.get('subject', '')}" for c in self.commits[-3:])
             out.append(f"  commits: {len(self.commits)} ({shown})")
@@ -150,6 +154,7 @@ def summarize(store: Store, job: Job) -> Summary:
         deleted=sum(int(f.get("deleted", 0)) for f in files),
         commits=list(work.get("commits") or []),
         uncommitted=bool(work.get("uncommitted")),
+        run_files=work.get("run_files"),
         failed_commands=[{"command": c.get("command", ""), "exit_code": c.get("exit_code")} for c in failed],
         tests=verdict_from_commands(commands),
         usage=job.usage,

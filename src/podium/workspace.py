@@ -11,6 +11,7 @@ Worktrees live under ``$PODIUM_WORKTREES`` or the user data dir
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -61,7 +62,20 @@ def default_branch_name(job_id: int, prompt: str) -> str:
 def create_workspace(
     repo: Repo, job_id: int, prompt: str, *, branch: str | None = None, base: str | None = None
 ) -> Workspace:
-    """Fetch origin, then add a worktree on a new branch at the base's tip."""
+    """Fetch origin, then add a worktree on a new branch at the base's tip.
+
+    Serialized per repository (an exclusive lock in podium's state dir): concurrent
+    ``git fetch`` and ``git worktree add`` in one repository fail on git's own ref
+    and config locks, and a burst of delegations must not.
+    """
+    lock_path = store_root(repo) / "workspace.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _create(repo, job_id, prompt, branch=branch, base=base)
+
+
+def _create(repo: Repo, job_id: int, prompt: str, *, branch: str | None, base: str | None) -> Workspace:
     repo.fetch()
     base_ref, base_sha = repo.resolve_base(base)
     name = branch or default_branch_name(job_id, prompt)

@@ -94,8 +94,9 @@ def check_endpoint(agent: str, url: str | None, timeout: float = ENDPOINT_TIMEOU
     forever, claude retries for minutes. A TCP connect before the job starts turns
     that into a clear error. Skipped when a proxy is configured (the proxy decides).
     """
-    if not url or any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
-                                                  "ALL_PROXY", "all_proxy")):
+    if not url or any(
+        os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+    ):
         return
     parts = urlsplit(url)
     if not parts.hostname:
