@@ -28,7 +28,7 @@ CLI_BIN = CLI_DIR / "node_modules" / ".bin"
 
 @pytest.fixture(scope="session")
 def agent_bin() -> Path:
-    if not (CLI_BIN / "codex").exists() or not (CLI_BIN / "claude").exists():
+    if not all((CLI_BIN / name).exists() for name in ("codex", "claude", "gemini")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
                        capture_output=True)
     return CLI_BIN
@@ -60,7 +60,7 @@ class Env:
         return json.loads(self.podium(*args, "--json", cwd=cwd, check=True).stdout)
 
     def delegate(self, prompt: str, *args: str) -> int:
-        return int(self.podium_json("delegate", prompt, *args)["id"])
+        return int(json.loads(self.podium("delegate", "--json", *args, "--", prompt, check=True).stdout)["id"])
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self.podium_json("status", str(job_id))[0]
@@ -85,6 +85,7 @@ class Env:
 
     def point_at(self, url: str) -> None:
         self.vars["ANTHROPIC_BASE_URL"] = url
+        self.vars["GOOGLE_GEMINI_BASE_URL"] = url
         codex_home = Path(self.vars["CODEX_HOME"])
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(
@@ -102,7 +103,9 @@ class Env:
 @pytest.fixture
 def env(tmp_path: Path, agent_bin: Path) -> Iterator[Env]:
     home = tmp_path / "home"
-    home.mkdir()
+    (home / ".gemini").mkdir(parents=True)
+    # the user's own gemini setup: sign-in with an API key (what `gemini` asks for on first run)
+    (home / ".gemini" / "settings.json").write_text('{"security": {"auth": {"selectedType": "gemini-api-key"}}}')
     origin = tmp_path / "origin.git"
     repo = tmp_path / "repo"
     git("init", "--quiet", "--bare", "--initial-branch=main", str(origin), cwd=tmp_path)
@@ -114,15 +117,15 @@ def env(tmp_path: Path, agent_bin: Path) -> Iterator[Env]:
     git("add", ".", cwd=repo)
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
-    variables = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_"))
-    }
+    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_")
+    variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config)}
     variables.update(
         HOME=str(home),
         CODEX_HOME=str(tmp_path / "codex-home"),
         PATH=f"{agent_bin}{os.pathsep}{os.environ['PATH']}",
         ANTHROPIC_API_KEY="scripted-key",
         SCRIPTED_API_KEY="scripted-key",
+        GEMINI_API_KEY="scripted-key",
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
         PODIUM_HEARTBEAT="0.5",
         GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",

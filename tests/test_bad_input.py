@@ -70,7 +70,7 @@ def test_agent_cli_missing(env: Env) -> None:
     env.serve({"steps": ["hi"]})
     env.vars["PATH"] = os.pathsep.join(p for p in env.vars["PATH"].split(os.pathsep) if "agent-clis" not in p)
     before = snapshot(env)
-    for agent in ("codex", "claude"):
+    for agent in ("codex", "claude", "gemini"):
         proc = env.podium("delegate", "do it", "--agent", agent)
         assert_one_line_error(proc, f"the {agent} CLI is not installed")
     proc = env.podium("delegate", "do it", "--agent", "gemini-pro-max")
@@ -85,7 +85,7 @@ def test_model_server_down_is_refused_before_anything_starts(env: Env) -> None:
         port = s.getsockname()[1]
     env.point_at(f"http://127.0.0.1:{port}")
     before = snapshot(env)
-    for agent in ("codex", "claude"):
+    for agent in ("codex", "claude", "gemini"):
         proc = env.podium("delegate", "do it", "--agent", agent)
         assert_one_line_error(proc, f"{agent} cannot reach its model at http://127.0.0.1:{port}", "refused")
     assert snapshot(env) == before

@@ -35,6 +35,7 @@ from podium.scripted.scenario import Scenario, Step
 _CWD_PATTERNS = (
     re.compile(r"<cwd>([^<\n]+)</cwd>"),
     re.compile(r"[Ww]orking directory: *(/[^\s]+)"),
+    re.compile(r"Workspace Directories:\**\s*\n\s*- (/[^\s]+)"),
 )
 _MODEL_ITEM_TYPES = {
     "function_call",
@@ -80,13 +81,21 @@ class Conversation:
     def _tool_names(self) -> set[str]:
         names = set()
         for tool in self.body.get("tools") or []:
-            if isinstance(tool, dict):
-                name = tool.get("name") or (tool.get("function") or {}).get("name")
-                if name:
-                    names.add(name)
+            if not isinstance(tool, dict):
+                continue
+            declared = tool.get("functionDeclarations") or [tool.get("function") or tool]
+            for decl in declared:
+                if isinstance(decl, dict) and decl.get("name"):
+                    names.add(decl["name"])
         return names
 
     def _messages(self) -> list[Any]:
+        if self.api == "gemini":  # contents: [{role: user|model, parts: [...]}]
+            return [
+                {"role": "assistant" if c.get("role") == "model" else "user", "content": c.get("parts")}
+                for c in self.body.get("contents") or []
+                if isinstance(c, dict)
+            ]
         key = "messages" if self.api == "anthropic" else "input"
         items = self.body.get(key) or []
         return [{"role": "user", "content": items}] if isinstance(items, str) else list(items)
@@ -99,6 +108,7 @@ class Conversation:
     def _all_texts(self) -> Iterator[str]:
         yield from _texts(self.body.get("system"))
         yield from _texts(self.body.get("instructions"))
+        yield from _texts((self.body.get("systemInstruction") or {}).get("parts"))
         for item in self._messages():
             if isinstance(item, dict):
                 yield from _texts(item.get("content"))
@@ -247,20 +257,27 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/messages/count_tokens"):
             self._send_json(200, {"input_tokens": max(1, len(json.dumps(body)) // 4)})
             return
+        if path.endswith(":countTokens"):
+            self._send_json(200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
+            return
         if path.endswith("/messages"):
             api = "anthropic"
         elif path.endswith("/responses"):
             api = "openai"
+        elif path.endswith((":streamGenerateContent", ":generateContent")):
+            api = "gemini"
+            body.setdefault("model", path.rsplit("/", 1)[-1].split(":")[0])
+            body["stream"] = path.endswith(":streamGenerateContent")
         else:
             self.server_model.record({"ts": time.time(), "method": "POST", "path": self.path, "body": body})
             self._send_json(404, {"error": {"message": f"no such endpoint {path}"}})
             return
         conv = Conversation(api, body)
         scenario = self.server_model.scenario
-        aux = api == "anthropic" and not conv.tools
+        aux = api in ("anthropic", "gemini") and not conv.tools
         script = scenario.pick(conv.user_text)
         if aux:
-            step, step_no = Step(text=scenario.aux_text), None
+            step, step_no = Step(text=_aux_text(body, scenario.aux_text)), None
         elif conv.turns < len(script.steps):
             step, step_no = script.steps[conv.turns], conv.turns + 1
         else:
@@ -293,6 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
             if conv.api == "anthropic":
                 kind = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error"}
                 payload = {"type": "error", "error": {"type": kind.get(status, "api_error"), "message": message}}
+            elif conv.api == "gemini":
+                kind = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED"}
+                payload = {"error": {"code": status, "message": message, "status": kind.get(status, "INTERNAL")}}
             else:
                 payload = {"error": {"message": message, "type": "server_error", "code": str(status)}}
             self._send_json(status, payload)
@@ -302,7 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
             if step.hang:
                 model.sleep(10**9)
                 return
-            self._send_json(200, _anthropic_message(conv, step))
+            reply = _gemini_chunk(conv, step, final=True) if conv.api == "gemini" else _anthropic_message(conv, step)
+            self._send_json(200, reply)
             return
         self._start_sse()
         if step.malformed:
@@ -312,8 +333,32 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if conv.api == "anthropic":
             self._stream_anthropic(conv, step)
+        elif conv.api == "gemini":
+            self._stream_gemini(conv, step)
         else:
             self._stream_openai(conv, step)
+
+    def _stream_gemini(self, conv: Conversation, step: Step) -> None:
+        if step.hang:
+            self.server_model.sleep(10**9)
+            return
+        chunk = _gemini_chunk(conv, step, final=True)
+        parts = chunk["candidates"][0]["content"]["parts"]
+        texts = [p for p in parts if "text" in p]
+        for piece in _pieces(texts[0]["text"]) if texts else []:  # stream the text, then the rest at once
+            partial = {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}],
+                "modelVersion": chunk["modelVersion"],
+            }
+            self._data(partial, step.chunk_delay)
+        chunk["candidates"][0]["content"]["parts"] = [p for p in parts if "text" not in p] or [{"text": ""}]
+        self._data(chunk, step.chunk_delay)
+
+    def _data(self, data: dict[str, Any], delay: float = 0.0) -> None:
+        if delay:
+            self.server_model.sleep(delay)
+        self.wfile.write(f"data: {json.dumps(data)}\r\n\r\n".encode())
+        self.wfile.flush()
 
     def _stream_anthropic(self, conv: Conversation, step: Step) -> None:
         message = _anthropic_message(conv, step)
@@ -424,6 +469,28 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
+def _schema_instance(schema: Any) -> Any:
+    """The smallest value a JSON schema accepts (first enum value, empty containers, required keys only)."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type", "object")).lower()
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: _schema_instance(props.get(k, {})) for k in schema.get("required") or props}
+    return {"string": "ok", "integer": 1, "number": 1, "boolean": False, "array": []}.get(kind)
+
+
+def _aux_text(body: dict[str, Any], default: str) -> str:
+    """A side request's reply: JSON that fits the requested schema, when one is given (e.g. a router)."""
+    config = body.get("generationConfig") or {}
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    if schema is None:
+        schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
+    return json.dumps(_schema_instance(schema)) if schema is not None else default
+
+
 def _pieces(text: str, size: int = 40) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
@@ -473,6 +540,49 @@ def _anthropic_tool(conv: Conversation, step: Step) -> dict[str, Any] | None:
             "input": {"command": step.shell, "description": "Run a command"},
         }
     return None
+
+
+def _gemini_chunk(conv: Conversation, step: Step, final: bool) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if step.text:
+        parts.append({"text": step.text})
+    if step.write is not None:
+        path = step.write["path"]
+        if "write_file" in conv.tools:
+            full = path if Path(path).is_absolute() or not conv.cwd else str(Path(conv.cwd) / path)
+            parts.append(
+                {"functionCall": {"name": "write_file", "args": {"file_path": full, "content": step.write["content"]}}}
+            )
+        else:
+            parts.append(
+                {
+                    "functionCall": {
+                        "name": "run_shell_command",
+                        "args": {"command": _write_command(path, step.write["content"])},
+                    }
+                }
+            )
+    elif step.shell is not None:
+        parts.append(
+            {
+                "functionCall": {
+                    "name": "run_shell_command",
+                    "args": {"command": step.shell, "description": "Run a command"},
+                }
+            }
+        )
+    if not parts:
+        parts.append({"text": ""})
+    prompt = max(1, len(json.dumps(conv.body)) // 4)
+    out = max(1, len(json.dumps(parts)) // 4)
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if final:
+        candidate["finishReason"] = "STOP"
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": out, "totalTokenCount": prompt + out},
+        "modelVersion": conv.body.get("model", "scripted"),
+    }
 
 
 def _openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
