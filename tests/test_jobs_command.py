@@ -60,6 +60,18 @@ def test_verdicts_from_real_pytest_and_unittest_output(tmp_path: Path) -> None:
                                  "output": proc.stdout + proc.stderr}])
         assert verdict is not None and verdict.passed is False
         assert {k: v for k, v in verdict.counts.items() if k in expected} == expected
+    for exit_code, expected_passed in ((None, False), (1, False)):
+        proc = subprocess.run([sys.executable, "-m", "unittest"], cwd=tmp_path, capture_output=True, text=True)
+        verdict = verdict_from_commands([{"command": "python3 -m unittest", "exit_code": exit_code,
+                                          "output": proc.stderr}])
+        assert verdict is not None and verdict.passed is expected_passed
+    (tmp_path / "test_x.py").write_text("def test_fine():\n    pass\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    verdict = verdict_from_commands([{"command": "pytest -q", "exit_code": None, "output": proc.stdout}])
+    assert verdict is not None and verdict.passed is True and verdict.counts == {"passed": 1}
+    unknown = verdict_from_commands([{"command": "make test", "exit_code": None, "output": "done"}])
+    assert unknown is not None and unknown.passed is None and "unknown" in unknown.line()
     ok = verdict_from_commands([{"command": "npm test", "exit_code": 0, "output": ""},
                                 {"command": "ls", "exit_code": 0}])
     assert ok is not None and ok.passed and ok.command == "npm test"

@@ -250,7 +250,7 @@ def scripted_serve(scenario_path: str, port: int, record: str | None) -> None:
 
 
 @cli.command()
-@click.option("--agent", type=click.Choice(["codex", "claude"]), default="codex", show_default=True)
+@click.option("--agent", type=click.Choice(["codex", "claude", "gemini"]), default="codex", show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the demo repository and print where it is.")
 def demo(agent: str, keep: bool) -> None:
     """Run a real worker job on a throw-away repo (the scripted model when no API key is set)."""

@@ -9,6 +9,7 @@ account and no network beyond the npm registry.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,10 +24,15 @@ import platformdirs
 from podium.errors import AgentError
 from podium.jobs import Context, delegate, reconcile
 from podium.render import event_line
+from podium.scripted import Scenario, ScriptedModel
 from podium.summary import summarize
 
-PINNED = {"codex": "@openai/codex@0.169.0", "claude": "@anthropic-ai/claude-code@2.1.328"}
-KEY_VARS = {"codex": "OPENAI_API_KEY", "claude": "ANTHROPIC_API_KEY"}
+PINNED = {
+    "codex": "@openai/codex@0.169.0",
+    "claude": "@anthropic-ai/claude-code@2.1.328",
+    "gemini": "@google/gemini-cli@0.61.0",
+}
+KEY_VARS = {"codex": "OPENAI_API_KEY", "claude": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 TASK = "Users of greet.py also want to say goodbye. Add that, with a test, and make sure the tests pass."
 
 
@@ -74,32 +80,33 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
-def use_scripted_model(agent: str, root: Path) -> object:
-    """Start the scripted model and point the agent (only inside this process tree) at it."""
-    from podium.scripted import Scenario, ScriptedModel
-
-    data = files("podium.scripted").joinpath("demo.json").read_text()
-    import json
-
-    model = ScriptedModel(Scenario.from_data(json.loads(data), where="demo scenario")).start()
-    os.environ["SCRIPTED_API_KEY"] = "scripted"
+def use_scripted_model(agent: str, root: Path) -> ScriptedModel:
+    """Start the scripted model and point the agent at it — only inside this process tree,
+    with the agent's home in the throw-away directory, so the user's own setup is untouched."""
+    scenario = json.loads(files("podium.scripted").joinpath("demo.json").read_text())
+    model = ScriptedModel(Scenario.from_data(scenario, where="demo scenario")).start()
+    home = root / "home"
+    home.mkdir()
+    os.environ.update(SCRIPTED_API_KEY="scripted", HOME=str(home))
     if agent == "codex":
-        home = root / "codex-home"
-        home.mkdir()
-        (home / "config.toml").write_text(
+        codex_home = root / "codex-home"
+        codex_home.mkdir()
+        (codex_home / "config.toml").write_text(
             'model = "scripted"\nmodel_provider = "scripted"\n[model_providers.scripted]\nname = "scripted"\n'
             f'base_url = "{model.url}/v1"\nwire_api = "responses"\nenv_key = "SCRIPTED_API_KEY"\n'
         )
-        os.environ["CODEX_HOME"] = str(home)
-    else:
+        os.environ["CODEX_HOME"] = str(codex_home)
+    elif agent == "claude":
         os.environ.update(
             ANTHROPIC_BASE_URL=model.url,
             ANTHROPIC_API_KEY="scripted",
-            HOME=str(root / "home"),
             CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
             DISABLE_AUTOUPDATER="1",
         )
-        (root / "home").mkdir()
+    else:
+        (home / ".gemini").mkdir()
+        (home / ".gemini" / "settings.json").write_text('{"security": {"auth": {"selectedType": "gemini-api-key"}}}')
+        os.environ.update(GOOGLE_GEMINI_BASE_URL=model.url, GEMINI_API_KEY="scripted")
     return model
 
 
@@ -138,7 +145,7 @@ def run_demo(agent: str = "codex", keep: bool = False) -> int:
         return 0 if job.state == "done" else 1
     finally:
         if model is not None:
-            model.stop()  # type: ignore[attr-defined]
+            model.stop()
         if keep:
             click.echo(f"kept: {root}")
         else:

@@ -24,18 +24,21 @@ TEST_COMMAND = re.compile(
     r"\b(pytest|py\.test|tox|nox|(npm|pnpm|yarn|bun)( run)? test|vitest|jest|mocha|go test|cargo test|"
     r"make (test|check)|dotnet test|mvn test|gradle test|rspec|phpunit|ctest|unittest)\b"
 )
+_UNIT_OK = re.compile(r"^OK\b", re.MULTILINE)
+_UNIT_FAILED = re.compile(r"^FAILED \(", re.MULTILINE)
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b|\bRan (\d+) tests?\b|\b(failures|errors)=(\d+)")
 
 
 @dataclass
 class TestVerdict:
     command: str
-    passed: bool
+    passed: bool | None  # None: neither an exit code nor the runner's own output says
     counts: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
-        return f"{'passed' if self.passed else 'FAILED'} ({self.command}{': ' + counts if counts else ''})"
+        word = {True: "passed", False: "FAILED", None: "unknown"}[self.passed]
+        return f"{word} ({self.command}{': ' + counts if counts else ''})"
 
 
 @dataclass
@@ -113,7 +116,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:
-    """The verdict of the last test-runner command the agent ran, from its exit code and output."""
+    """The verdict of the last test-runner command the agent ran: its exit code, else its summary line."""
     for cmd in reversed(commands):
         m = TEST_COMMAND.search(str(cmd.get("command", "")))
         if not m:
@@ -126,7 +129,16 @@ def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:
                 counts["failed" if unit_kind == "failures" else "error"] = int(unit_n)
             else:
                 counts["error" if kind.startswith("error") else kind] = int(n)
-        return TestVerdict(command=m.group(0), passed=cmd.get("exit_code") == 0, counts=counts)
+        exit_code = cmd.get("exit_code")
+        if exit_code is not None:
+            passed: bool | None = exit_code == 0
+        elif counts.get("failed") or counts.get("error") or _UNIT_FAILED.search(str(cmd.get("output", ""))):
+            passed = False  # no exit code (some agents do not report one): the runner's summary line decides
+        elif counts.get("passed") or _UNIT_OK.search(str(cmd.get("output", ""))):
+            passed = True
+        else:
+            passed = None
+        return TestVerdict(command=m.group(0), passed=passed, counts=counts)
     return None
 
 

@@ -1,14 +1,18 @@
 """A loopback model server that replies from a scenario and records every request.
 
-It speaks enough of two wire protocols for the real agent CLIs to run against it:
+It speaks enough of three wire protocols for the real agent CLIs to run against it:
 
 - the Anthropic Messages API (``POST /v1/messages``, streaming SSE and plain JSON,
   plus ``/v1/messages/count_tokens``) — what ``claude`` calls;
 - the OpenAI Responses API (``POST /v1/responses``, streaming SSE) — what ``codex``
-  calls through a custom model provider.
+  calls through a custom model provider;
+- the Gemini API (``:generateContent`` and ``:streamGenerateContent?alt=sse``) —
+  what ``gemini`` calls with ``GOOGLE_GEMINI_BASE_URL``.
 
 Tool calls are expressed in the tools the request itself offers (``Bash``/``Write``
-for claude, ``exec_command``/``shell`` for codex), so the CLI really runs them.
+for claude, ``exec_command``/``shell`` for codex, ``run_shell_command``/``write_file``
+for gemini), so the CLI really runs them. A request that offers no tools is a side
+request (titles, routing): it gets ``aux_text``, or JSON fitting its schema.
 
 Contract: the server binds loopback only; ``stop()`` wakes every hanging or
 delayed reply and returns within a second; recorded requests never include
