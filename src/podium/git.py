@@ -127,19 +127,6 @@ class Repo:
         path.parent.mkdir(parents=True, exist_ok=True)
         git("worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), start, cwd=self.toplevel)
 
-    def worktrees(self) -> dict[Path, str | None]:
-        """Worktree path -> branch checked out there (None when detached)."""
-        out = git("worktree", "list", "--porcelain", cwd=self.toplevel)
-        result: dict[Path, str | None] = {}
-        current: Path | None = None
-        for line in out.splitlines():
-            if line.startswith("worktree "):
-                current = Path(line.removeprefix("worktree "))
-                result[current] = None
-            elif line.startswith("branch ") and current is not None:
-                result[current] = line.removeprefix("branch refs/heads/")
-        return result
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -181,10 +168,6 @@ class Work:
     files: list[dict[str, object]] = field(default_factory=list)
     uncommitted: bool = False
     head: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not self.commits and not self.files
 
     def to_dict(self) -> dict[str, object]:
         return {"commits": self.commits, "files": self.files, "uncommitted": self.uncommitted, "head": self.head}

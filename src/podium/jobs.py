@@ -27,7 +27,7 @@ from podium.config import Config
 from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
 from podium.store import ACTIVE_STATES, Job, Store
-from podium.workspace import Workspace, create_workspace, store_root
+from podium.workspace import create_workspace, store_root
 
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
 CANCEL_WAIT = 15.0
@@ -254,8 +254,3 @@ def wait(ctx: Context, job_ids: list[int | str], timeout: float | None = None, p
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for job {names}")
         time.sleep(poll)
 
-
-def workspace_of(job: Job) -> Workspace | None:
-    if not (job.workspace and job.branch and job.base_ref and job.base_sha):
-        return None
-    return Workspace(Path(job.workspace), job.branch, job.base_ref, job.base_sha)

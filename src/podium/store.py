@@ -24,9 +24,8 @@ from typing import Any
 
 BUSY_TIMEOUT_MS = 60_000
 
-# Job states. ACTIVE states have a runner that should be alive.
+# Job states with a runner that should be alive; the others (done, no_changes, failed, cancelled, lost) are final.
 ACTIVE_STATES = ("starting", "running", "stalled")
-TERMINAL_STATES = ("done", "no_changes", "failed", "cancelled", "lost")
 
 MIGRATIONS: list[str] = [
     # 1: jobs, their events, and agent sessions.

@@ -18,8 +18,6 @@ from typing import Any
 from podium._compat import tomllib
 from podium.errors import UsageError
 
-STEP_KINDS = ("text", "shell", "write", "hang", "error", "malformed")
-
 
 @dataclass(frozen=True)
 class Step:

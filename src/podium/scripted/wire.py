@@ -1,0 +1,273 @@
+"""The wire shapes of the three model APIs: reading a request, building a reply.
+
+``Conversation`` reads what the server needs from a request of any of the APIs
+(its tools, its user text, how many model turns its history holds, the agent's
+working directory). The ``*_message``/``*_chunk``/``*_items`` functions build one
+model turn in each API's own shape; ``server`` streams them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from podium.scripted.scenario import Step
+
+_CWD_PATTERNS = (
+    re.compile(r"<cwd>([^<\n]+)</cwd>"),
+    re.compile(r"[Ww]orking directory: *(/[^\s]+)"),
+    re.compile(r"Workspace Directories:\**\s*\n\s*- (/[^\s]+)"),
+)
+_MODEL_ITEM_TYPES = {
+    "function_call",
+    "custom_tool_call",
+    "local_shell_call",
+    "reasoning",
+    "web_search_call",
+    "tool_search_call",
+}
+
+
+def _texts(content: Any) -> Iterator[str]:
+    """Every text string inside a message's content, whatever its shape."""
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict):
+                for key in ("text", "content"):
+                    if key in part:
+                        yield from _texts(part[key])
+            elif isinstance(part, str):
+                yield part
+
+
+def _write_command(path: str, content: str) -> str:
+    parent = str(Path(path).parent)
+    mkdir = f"mkdir -p {shlex.quote(parent)} && " if parent not in ("", ".") else ""
+    return f"{mkdir}printf '%s' {shlex.quote(content)} > {shlex.quote(path)}"
+
+
+class Conversation:
+    """What the server needs to know about one request, independent of its API."""
+
+    def __init__(self, api: str, body: dict[str, Any]):
+        self.api = api
+        self.body = body
+        self.tools = self._tool_names()
+        self.user_text = "\n".join(self._user_texts())
+        self.turns = self._model_turns()
+        self.cwd = self._cwd()
+
+    def _tool_names(self) -> set[str]:
+        names = set()
+        for tool in self.body.get("tools") or []:
+            if not isinstance(tool, dict):
+                continue
+            declared = tool.get("functionDeclarations") or [tool.get("function") or tool]
+            for decl in declared:
+                if isinstance(decl, dict) and decl.get("name"):
+                    names.add(decl["name"])
+        return names
+
+    def _messages(self) -> list[Any]:
+        if self.api == "gemini":  # contents: [{role: user|model, parts: [...]}]
+            return [
+                {"role": "assistant" if c.get("role") == "model" else "user", "content": c.get("parts")}
+                for c in self.body.get("contents") or []
+                if isinstance(c, dict)
+            ]
+        key = "messages" if self.api == "anthropic" else "input"
+        items = self.body.get(key) or []
+        return [{"role": "user", "content": items}] if isinstance(items, str) else list(items)
+
+    def _user_texts(self) -> Iterator[str]:
+        for item in self._messages():
+            if isinstance(item, dict) and item.get("role") in ("user", "developer"):
+                yield from _texts(item.get("content"))
+
+    def _all_texts(self) -> Iterator[str]:
+        yield from _texts(self.body.get("system"))
+        yield from _texts(self.body.get("instructions"))
+        yield from _texts((self.body.get("systemInstruction") or {}).get("parts"))
+        for item in self._messages():
+            if isinstance(item, dict):
+                yield from _texts(item.get("content"))
+
+    def _model_turns(self) -> int:
+        """Number of model turns already in the history (consecutive model items are one turn)."""
+        turns, in_model = 0, False
+        for item in self._messages():
+            if not isinstance(item, dict):
+                continue
+            is_model = item.get("role") == "assistant" or item.get("type") in _MODEL_ITEM_TYPES
+            if is_model and not in_model:
+                turns += 1
+            in_model = is_model
+        return turns
+
+    def _cwd(self) -> str | None:
+        for text in self._all_texts():
+            for pattern in _CWD_PATTERNS:
+                m = pattern.search(text)
+                if m:
+                    return m.group(1).strip()
+        return None
+
+
+def schema_instance(schema: Any) -> Any:
+    """The smallest value a JSON schema accepts (first enum value, empty containers, required keys only)."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type", "object")).lower()
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: schema_instance(props.get(k, {})) for k in schema.get("required") or props}
+    return {"string": "ok", "integer": 1, "number": 1, "boolean": False, "array": []}.get(kind)
+
+
+def aux_text(body: dict[str, Any], default: str) -> str:
+    """A side request's reply: JSON that fits the requested schema, when one is given (e.g. a router)."""
+    config = body.get("generationConfig") or {}
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    if schema is None:
+        schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
+    return json.dumps(schema_instance(schema)) if schema is not None else default
+
+
+def pieces(text: str, size: int = 40) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def anthropic_message(conv: Conversation, step: Step) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if step.text:
+        content.append({"type": "text", "text": step.text})
+    tool = anthropic_tool(conv, step)
+    if tool:
+        content.append(tool)
+    if not content:
+        content.append({"type": "text", "text": ""})
+    return {
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": conv.body.get("model", "scripted"),
+        "content": content,
+        "stop_reason": "tool_use" if tool else "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": max(1, len(json.dumps(conv.body)) // 4),
+            "output_tokens": max(1, len(json.dumps(content)) // 4),
+        },
+    }
+
+
+def anthropic_tool(conv: Conversation, step: Step) -> dict[str, Any] | None:
+    tool_id = f"toolu_{uuid.uuid4().hex[:24]}"
+    if step.write is not None:
+        path, text = step.write["path"], step.write["content"]
+        if "Write" in conv.tools and (Path(path).is_absolute() or conv.cwd):
+            full = path if Path(path).is_absolute() else str(Path(conv.cwd or "/") / path)
+            return {"type": "tool_use", "id": tool_id, "name": "Write", "input": {"file_path": full, "content": text}}
+        return {
+            "type": "tool_use",
+            "id": tool_id,
+            "name": "Bash",
+            "input": {"command": _write_command(path, text), "description": f"Write {path}"},
+        }
+    if step.shell is not None:
+        return {
+            "type": "tool_use",
+            "id": tool_id,
+            "name": "Bash",
+            "input": {"command": step.shell, "description": "Run a command"},
+        }
+    return None
+
+
+def gemini_chunk(conv: Conversation, step: Step, final: bool) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if step.text:
+        parts.append({"text": step.text})
+    if step.write is not None:
+        path = step.write["path"]
+        if "write_file" in conv.tools:
+            full = path if Path(path).is_absolute() or not conv.cwd else str(Path(conv.cwd) / path)
+            parts.append(
+                {"functionCall": {"name": "write_file", "args": {"file_path": full, "content": step.write["content"]}}}
+            )
+        else:
+            parts.append(
+                {
+                    "functionCall": {
+                        "name": "run_shell_command",
+                        "args": {"command": _write_command(path, step.write["content"])},
+                    }
+                }
+            )
+    elif step.shell is not None:
+        parts.append(
+            {
+                "functionCall": {
+                    "name": "run_shell_command",
+                    "args": {"command": step.shell, "description": "Run a command"},
+                }
+            }
+        )
+    if not parts:
+        parts.append({"text": ""})
+    prompt = max(1, len(json.dumps(conv.body)) // 4)
+    out = max(1, len(json.dumps(parts)) // 4)
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if final:
+        candidate["finishReason"] = "STOP"
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": out, "totalTokenCount": prompt + out},
+        "modelVersion": conv.body.get("model", "scripted"),
+    }
+
+
+def openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if step.text or not step.has_tool_call:
+        items.append(
+            {
+                "type": "message",
+                "id": f"msg_{uuid.uuid4().hex[:24]}",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": step.text or "", "annotations": []}],
+            }
+        )
+    command = (
+        step.shell
+        if step.shell is not None
+        else (_write_command(step.write["path"], step.write["content"]) if step.write is not None else None)
+    )
+    if command is not None:
+        if "exec_command" in conv.tools:
+            name, args = "exec_command", {"cmd": command}
+        elif "shell_command" in conv.tools:
+            name, args = "shell_command", {"command": command}
+        else:
+            name, args = "shell", {"command": ["bash", "-lc", command]}
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{uuid.uuid4().hex[:24]}",
+                "call_id": f"call_{uuid.uuid4().hex[:24]}",
+                "name": name,
+                "arguments": json.dumps(args),
+                "status": "completed",
+            }
+        )
+    return items
