@@ -82,9 +82,16 @@ def test_agent_that_changes_nothing_is_reported_as_such(env: Env) -> None:
 def test_scripted_hang_becomes_stalled_then_cancel_keeps_the_worktree(env: Env) -> None:
     env.serve({"steps": [{"write": {"path": "partial.txt", "content": "half\n"}}, {"hang": True}]})
     job_id = env.delegate("Do a long thing", "--stall-after", "2")
-    job = env.wait_for(job_id, lambda j: j["state"] == "stalled", timeout=60)
+    waited = env.podium("wait", str(job_id), "--timeout", "60")
+    assert waited.returncode == 3, waited.stdout + waited.stderr  # stalled: the caller must decide
+    assert f"job {job_id} stalled" in waited.stdout
+    job = env.job(job_id)
+    assert job["state"] == "stalled"
     worktree = Path(job["workspace"])
     assert (worktree / "partial.txt").read_text() == "half\n"
+    assert env.podium("wait", str(job_id), "--through-stalls", "--timeout", "1").returncode == 124
+    last_two = env.podium("logs", str(job_id), "--tail", "2").stdout.splitlines()
+    assert len(last_two) == 2 and "stalled" in last_two[-1]
 
     cancelled = env.podium("cancel", str(job_id))
     assert cancelled.returncode == 0, cancelled.stderr

@@ -114,9 +114,12 @@ def status(obj: dict[str, Any], job_ids: tuple[str, ...], show_all: bool, as_jso
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job finishes.")
 @click.option("--summary", "-s", "as_summary", is_flag=True, help="A few lines: answer, files, failures, tests.")
 @click.option("--raw", is_flag=True, help="The agent's raw output instead of podium's events.")
+@click.option("--tail", "-n", "tail", type=click.IntRange(min=1), help="Only the last N events.")
 @click.option("--json", "as_json", is_flag=True, help="Events (or the summary) as JSON.")
 @click.pass_obj
-def logs(obj: dict[str, Any], job_id: str, follow: bool, as_summary: bool, raw: bool, as_json: bool) -> None:
+def logs(
+    obj: dict[str, Any], job_id: str, follow: bool, as_summary: bool, raw: bool, tail: int | None, as_json: bool
+) -> None:
     """A job's log: podium's events by default, --raw for the agent's own output, --summary for the gist."""
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
@@ -131,7 +134,7 @@ def logs(obj: dict[str, Any], job_id: str, follow: bool, as_summary: bool, raw: 
     if raw:
         _print_raw(ctx, job.id, follow)
         return
-    seq = 0
+    seq = max(0, job.event_count - tail) if tail else 0
     while True:
         events = ctx.store.events(job.id, after=seq)
         if events:
@@ -171,17 +174,27 @@ def _print_raw(ctx: jobs_mod.Context, job_id: int, follow: bool) -> None:
 @cli.command()
 @click.argument("job_ids", nargs=-1, required=True)
 @click.option("--timeout", type=float, help="Give up after this many seconds (exit code 124).")
+@click.option("--through-stalls", is_flag=True, help="Keep waiting while a job is stalled.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
 @click.pass_obj
-def wait(obj: dict[str, Any], job_ids: tuple[str, ...], timeout: float | None, as_json: bool) -> None:
-    """Block until the jobs finish; exit 0 only when every one is done with work to show."""
+def wait(
+    obj: dict[str, Any], job_ids: tuple[str, ...], timeout: float | None, through_stalls: bool, as_json: bool
+) -> None:
+    """Block until the jobs finish or stall.
+
+    Exit 0 when every job is done with work to show, 3 when one is stalled (silent and idle:
+    cancel it, resume it, or wait again with --through-stalls), 1 when one ended otherwise
+    (failed, no_changes, cancelled, lost), 124 on --timeout.
+    """
     ctx = _ctx(obj)
-    finished = jobs_mod.wait(ctx, list(job_ids), timeout=timeout)
+    finished = jobs_mod.wait(ctx, list(job_ids), timeout=timeout, through_stalls=through_stalls)
     summaries = [summarize(ctx.store, j) for j in finished]
     if as_json:
         _emit_json([s.to_dict() for s in summaries])
     else:
         click.echo("\n".join(line for s in summaries for line in s.lines()))
+    if any(j.state == "stalled" for j in finished):
+        sys.exit(3)
     if any(j.state != "done" for j in finished):
         sys.exit(1)
 

@@ -239,14 +239,22 @@ def _kill_group(pid: int | None) -> None:
         time.sleep(1.0)
 
 
-def wait(ctx: Context, job_ids: list[int | str], timeout: float | None = None, poll: float = 0.2) -> list[Job]:
-    """Block until every job is finished; WaitTimeout when ``timeout`` passes first."""
+def wait(
+    ctx: Context,
+    job_ids: list[int | str],
+    timeout: float | None = None,
+    poll: float = 0.2,
+    through_stalls: bool = False,
+) -> list[Job]:
+    """Block until every job is finished — or stalled, which needs a decision (cancel, resume, or keep
+    waiting with ``through_stalls``); WaitTimeout when ``timeout`` passes first."""
     ids = [ctx.job(j).id for j in job_ids]
     deadline = None if timeout is None else time.monotonic() + timeout
+    waiting_for = ("starting", "running", "stalled") if through_stalls else ("starting", "running")
     while True:
         reconcile(ctx.store)
         jobs = [ctx.store.job(i) for i in ids]
-        pending = [j for j in jobs if j.active]
+        pending = [j for j in jobs if j.state in waiting_for]
         if not pending:
             return jobs
         if deadline is not None and time.monotonic() >= deadline:
