@@ -2,7 +2,7 @@
 
 Each command builds data first, then renders it for people (rich) or for agents
 (``--json``). Errors podium understands are printed as one line on stderr with a
-non-zero exit; ``podium wait`` exits 0 only when every job is ``done``.
+non-zero exit; ``podium wait`` exits 0 only when every job is ``done`` (3 when one stalled).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import click
 from podium import jobs as jobs_mod
 from podium.errors import PodiumError, UsageError
 from podium.render import print_events, print_status, status_rows
-from podium.store import ACTIVE_STATES
 from podium.summary import summarize
 
 FOLLOW_POLL = 0.5
@@ -43,7 +42,7 @@ def cli(ctx: click.Context, cwd: str | None) -> None:
 
 @cli.command()
 @click.argument("prompt")
-@click.option("--agent", help="Agent CLI to run (codex, claude, command, or a plugin). Default: codex.")
+@click.option("--agent", help="Agent CLI to run (codex, claude, gemini, command, or a plugin). Default: codex.")
 @click.option("--branch", help="Branch for the new workspace (default: podium/<id>-<slug>).")
 @click.option("--base", help="Base branch on origin (default: origin/develop, else origin's default branch).")
 @click.option("--stall-after", type=float, help="Seconds of silence and idleness before the job counts as stalled.")
@@ -93,16 +92,7 @@ def status(obj: dict[str, Any], job_ids: tuple[str, ...], show_all: bool, as_jso
     """What every job is doing: state, agent, branch, last activity."""
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
-    if job_ids:
-        selected = [ctx.job(j) for j in job_ids]
-    elif show_all:
-        selected = ctx.store.jobs()
-    else:
-        recent = ctx.store.jobs(since=time.time() - 86400, limit=50)
-        active = ctx.store.jobs(states=ACTIVE_STATES)
-        seen = {j.id for j in recent}
-        selected = sorted([*recent, *(j for j in active if j.id not in seen)], key=lambda j: -j.id)
-    rows = status_rows(selected)
+    rows = status_rows(jobs_mod.listing(ctx, list(job_ids), show_all=show_all))
     if as_json:
         _emit_json(rows)
     else:
@@ -250,7 +240,7 @@ def scripted_model() -> None:
 @click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: any free port).")
 @click.option("--record", type=click.Path(dir_okay=False), help="Append every request to this JSONL file.")
 def scripted_serve(scenario_path: str, port: int, record: str | None) -> None:
-    """Serve the Anthropic Messages and OpenAI Responses APIs from a scenario until interrupted."""
+    """Serve the Anthropic Messages, OpenAI Responses and Gemini APIs from a scenario until interrupted."""
     from podium.scripted import Scenario, ScriptedModel
 
     try:

@@ -198,6 +198,22 @@ def reconcile(store: Store) -> list[Job]:
     return changed
 
 
+RECENT = 86400.0
+RECENT_LIMIT = 50
+
+
+def listing(ctx: Context, job_ids: list[int | str], show_all: bool = False) -> list[Job]:
+    """The jobs ``status`` shows: the ones asked for, else every active job and the recent ones."""
+    if job_ids:
+        return [ctx.job(j) for j in job_ids]
+    if show_all:
+        return ctx.store.jobs()
+    recent = ctx.store.jobs(since=time.time() - RECENT, limit=RECENT_LIMIT)
+    seen = {j.id for j in recent}
+    active = [j for j in ctx.store.jobs(states=ACTIVE_STATES) if j.id not in seen]
+    return sorted([*recent, *active], key=lambda j: -j.id)
+
+
 def cancel(ctx: Context, job_id: int | str) -> Job:
     reconcile(ctx.store)
     job = ctx.job(job_id)

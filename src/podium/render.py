@@ -61,7 +61,7 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"):
-        table.add_column(col, overflow="fold" if col == "TASK" else "ellipsis", no_wrap=col != "TASK")
+        table.add_column(col, overflow="ellipsis", no_wrap=True, ratio=1 if col == "TASK" else None)
     for r in rows:
         work = "" if r["files_changed"] is None else f"{r['files_changed']} files"
         if r["commits"]:
