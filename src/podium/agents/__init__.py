@@ -32,7 +32,7 @@ import shutil
 import socket
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -127,26 +127,17 @@ def find_executable(name: str, env_var: str, install_hint: str) -> str:
 
 
 @cache
-def registry() -> dict[str, type[Agent]]:
-    found: dict[str, type[Agent]] = {}
-    for ep in entry_points(group="podium.agents"):
-        try:
-            found[ep.name] = ep.load()
-        except Exception as e:  # a broken third-party plugin must not break podium
-            found.setdefault(ep.name, _broken(ep.name, e))
-    return found
+def registry() -> dict[str, EntryPoint]:
+    """Every registered agent by name; nothing is imported until an agent is asked for."""
+    return {ep.name: ep for ep in entry_points(group="podium.agents")}
 
 
 def get_agent(name: str, options: dict[str, Any] | None = None) -> Agent:
     agents = registry()
     if name not in agents:
         raise AgentError(f"unknown agent {name!r}; available: {', '.join(sorted(agents))}")
-    return agents[name](**(options or {}))  # type: ignore[call-arg]
-
-
-def _broken(name: str, error: Exception) -> type[Agent]:
-    class Broken:
-        def __init__(self, **_: Any):
-            raise AgentError(f"the {name} agent plugin failed to load: {error}")
-
-    return Broken  # type: ignore[return-value]
+    try:
+        cls = agents[name].load()
+    except Exception as e:  # a broken third-party plugin is an error about that plugin, not a crash
+        raise AgentError(f"the {name} agent plugin failed to load: {e}") from None
+    return cls(**(options or {}))  # type: ignore[no-any-return]
