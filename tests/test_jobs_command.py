@@ -92,3 +92,16 @@ def test_a_burst_of_delegations_in_one_repo_all_get_their_own_worktree(env: Env)
     assert env.podium("wait", *(str(j["id"]) for j in jobs), "--timeout", "60").returncode == 0
     for i, job in enumerate(jobs):
         assert (Path(job["workspace"]) / "n.txt").read_text() == f"{i}\n"
+
+
+def test_podium_toml_sets_the_default_agent_its_command_and_the_stall_window(env: Env) -> None:
+    (env.repo / "podium.toml").write_text(
+        '[jobs]\nstall_after = 1.5\ndefault_agent = "command"\n\n'
+        '[agents.command]\ncommand = "sh -c \'echo configured > from-config.txt; sleep 30\'"\n'
+    )
+    job_id = env.delegate("use the configured agent")
+    waited = env.podium("wait", str(job_id), "--timeout", "30")
+    assert waited.returncode == 3  # sleeping without output or CPU: stalled after 1.5 s, as configured
+    job = env.job(job_id)
+    assert job["agent"] == "command" and job["state"] == "stalled"
+    assert (Path(job["workspace"]) / "from-config.txt").read_text() == "configured\n"
