@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import Env
+from podium.runner import redact, secret_values
 from podium.summary import verdict_from_commands
 
 
@@ -89,7 +93,8 @@ def test_a_burst_of_delegations_in_one_repo_all_get_their_own_worktree(env: Env)
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
     jobs = [json.loads(out) for out, _ in results]
     assert len({j["workspace"] for j in jobs}) == 8
-    assert env.podium("wait", *(str(j["id"]) for j in jobs), "--timeout", "60").returncode == 0
+    waited = env.podium("wait", *(str(j["id"]) for j in jobs), "--timeout", "60")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
     for i, job in enumerate(jobs):
         assert (Path(job["workspace"]) / "n.txt").read_text() == f"{i}\n"
 
@@ -105,3 +110,22 @@ def test_podium_toml_sets_the_default_agent_its_command_and_the_stall_window(env
     job = env.job(job_id)
     assert job["agent"] == "command" and job["state"] == "stalled"
     assert (Path(job["workspace"]) / "from-config.txt").read_text() == "configured\n"
+
+
+def test_an_agent_that_closes_its_output_is_still_watched_and_cancellable(env: Env) -> None:
+    job_id = env.delegate("go quiet", "--agent", "command", "--command",
+                          "sh -c 'echo bye; exec >&- 2>&-; sleep 60'")
+    job = env.wait_for(job_id, lambda j: j["events"] >= 1 and j["state"] == "running")
+    assert env.podium("wait", str(job_id), "--timeout", "2").returncode == 124  # still running, not finished
+    assert env.podium("cancel", str(job_id)).returncode == 0
+    assert env.job(job_id)["state"] == "cancelled"
+    with pytest.raises(ProcessLookupError):
+        os.kill(job["agent_pid"], 0)
+
+
+def test_which_environment_variables_count_as_secrets() -> None:
+    environ = {"GIT_AUTHOR_EMAIL": "dev@example.com", "GH_AUTH": "abcdefghij", "OPENAI_API_KEY": "sk-123456789",
+               "MONKEY": "bananas123", "GITHUB_TOKEN": "ghp_xxxxxxxx", "DB_PASSWORD": "hunter2hunter2",
+               "SHORT_TOKEN": "abc", "PATH": "/usr/bin:/bin"}
+    assert set(secret_values(environ)) == {"abcdefghij", "sk-123456789", "ghp_xxxxxxxx", "hunter2hunter2"}
+    assert redact("key=sk-123456789 by dev@example.com", secret_values(environ)) == "key=[redacted] by dev@example.com"

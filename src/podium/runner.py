@@ -48,7 +48,7 @@ KILL_GRACE = 5.0
 EXIT_DRAIN = 2.0
 IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts as idle
 
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+SECRET_NAME = re.compile(r"(^|_)KEYS?(_|$)|APIKEY|TOKEN|SECRET|PASSW(OR)?D|CREDENTIAL|(^|_)AUTH(_|$)", re.IGNORECASE)
 MIN_SECRET = 8
 
 _EOF = object()
@@ -69,6 +69,7 @@ class Runner:
         self.state = "starting"
         self.start: Snapshot | None = None
         self.secrets = secret_values(os.environ)
+        self.agent_cpu = 0.0
 
     # -- lifecycle ----------------------------------------------------------
     def run(self) -> None:
@@ -85,6 +86,7 @@ class Runner:
         self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, PODIUM_JOB_ID=str(self.job.id))
+        before = _children_cpu()
         try:
             self.proc = subprocess.Popen(
                 self.job.argv,
@@ -113,6 +115,7 @@ class Runner:
         threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True).start()
         self._loop(stderr_path)
         exit_code = self.proc.wait()
+        self.agent_cpu = _children_cpu() - before
         self._finish(exit_code)
 
     def _read(self) -> None:
@@ -140,17 +143,19 @@ class Runner:
         stderr_size = _size(stderr_path)
         killed_at: float | None = None
         exited_at: float | None = None
-        done = False
-        while not done:
+        eof = False
+        while True:
             batch: list[Event] = []
-            try:  # sleep until the agent prints something, or until the next check is due
-                item: Any = self.lines.get(timeout=min(IDLE_WAKE, HEARTBEAT))
-            except queue.Empty:
-                item = None
+            item: Any = None
+            if eof:  # stdout is closed but the agent still runs: keep watching it
+                self.cancel.wait(min(IDLE_WAKE, HEARTBEAT))
+            else:
+                with contextlib.suppress(queue.Empty):  # sleep until the agent prints, or a check is due
+                    item = self.lines.get(timeout=min(IDLE_WAKE, HEARTBEAT))
             deadline = time.monotonic() + FLUSH_EVERY
             while item is not None:  # then gather what follows for a moment, to write it in one go
                 if item is _EOF:
-                    done = True
+                    eof = True
                     break
                 events = self.parser.feed(item)
                 batch.extend(events)
@@ -164,8 +169,8 @@ class Runner:
                 self._record(batch)
             if exited_at is None and self.proc.poll() is not None:
                 exited_at = time.monotonic()
-            if exited_at is not None and time.monotonic() - exited_at > EXIT_DRAIN:
-                break  # the agent is gone; a leftover child holding its stdout must not keep the job open
+            if exited_at is not None and (eof or time.monotonic() - exited_at > EXIT_DRAIN):
+                break  # the agent is gone (a leftover child holding its stdout must not keep the job open)
             if self.cancel.is_set() and killed_at is None:
                 killed_at = time.monotonic()
                 _signal_group(self.proc.pid, signal.SIGTERM)
@@ -179,7 +184,6 @@ class Runner:
                     self.last_activity = now  # silent but working (a long test run), or talking on stderr
                 cpu, stderr_size, last_beat, next_beat = new_cpu, new_err, now, now + HEARTBEAT
                 self._watchdog(now)
-        # stdout closed: the agent exited (or closed it); the group may still hold children.
 
     def _watchdog(self, now: float) -> None:
         silent = now - self.last_activity
@@ -241,7 +245,9 @@ class Runner:
             state = "no_changes"  # the agent says it succeeded, but this run left the worktree as it found it
         else:
             state = "done"
-        self.store.add_events(self.job.id, [("final", dict(final.data, exit_code=exit_code, **_costs()))])
+        if cancelled:
+            error = "cancelled (podium cancel)"
+        self.store.add_events(self.job.id, [("final", dict(final.data, exit_code=exit_code, **self._costs()))])
         self.store.update_job(
             self.job.id,
             state=state,
@@ -252,6 +258,17 @@ class Runner:
             error=None if state in ("done", "no_changes") else error,
             work=dict(work.to_dict(), run_files=run_files) if work else None,
         )
+
+    def _costs(self) -> dict[str, float]:
+        """What the job cost the machine: podium's CPU (the runner and its git calls), the runner's
+        peak RSS, and the agent's CPU (its whole process tree)."""
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        podium_cpu = me.ru_utime + me.ru_stime + _children_cpu() - self.agent_cpu
+        return {
+            "runner_cpu_s": round(podium_cpu, 3),
+            "runner_maxrss_kib": me.ru_maxrss,
+            "agent_cpu_s": round(self.agent_cpu, 3),
+        }
 
     def _fail(self, message: str) -> None:
         self.store.add_events(self.job.id, [("error", {"message": message})])
@@ -272,14 +289,9 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _costs() -> dict[str, float]:
-    """What this job cost the machine: the runner's own CPU and peak RSS, and the agent's CPU."""
-    me, agent = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "runner_cpu_s": round(me.ru_utime + me.ru_stime, 3),
-        "runner_maxrss_kib": me.ru_maxrss,
-        "agent_cpu_s": round(agent.ru_utime + agent.ru_stime, 3),
-    }
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _signal_group(pid: int, sig: int) -> None:
