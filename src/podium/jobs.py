@@ -27,7 +27,7 @@ from podium.config import Config
 from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
 from podium.store import ACTIVE_STATES, Job, Store
-from podium.workspace import create_workspace, store_root
+from podium.workspace import create_workspace, repo_lock, store_root
 
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
 CANCEL_WAIT = 15.0
@@ -108,28 +108,29 @@ def resume(ctx: Context, job_id: int | str, message: str) -> Job:
         raise UsageError(f"job {parent.id} has no session to resume (its agent never reported one)")
     if not parent.workspace or not Path(parent.workspace).is_dir():
         raise UsageError(f"job {parent.id}'s worktree is gone: {parent.workspace}")
-    busy = ctx.store.active_job_in(parent.workspace)
-    if busy:
-        raise UsageError(f"job {busy.id} is still {busy.state} in {parent.workspace}; wait for it or cancel it")
     if adapter.transcript(parent.session_id) is None:
         raise UsageError(f"the transcript of session {parent.session_id} is gone; start a new job instead")
     ws = Path(parent.workspace)
     preflight = adapter.preflight(ws)
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
-    job = ctx.store.create_job(
-        agent=parent.agent,
-        role=parent.role,
-        prompt=message,
-        state="starting",
-        workspace=parent.workspace,
-        branch=parent.branch,
-        base_ref=parent.base_ref,
-        base_sha=parent.base_sha,
-        session_id=parent.session_id,
-        parent_id=parent.id,
-        argv=argv,
-        stall_after=parent.stall_after,
-    )
+    with repo_lock(ctx.repo):  # two resumes at once must not both find the workspace free
+        busy = ctx.store.active_job_in(parent.workspace)
+        if busy:
+            raise UsageError(f"job {busy.id} is still {busy.state} in {parent.workspace}; wait for it or cancel it")
+        job = ctx.store.create_job(
+            agent=parent.agent,
+            role=parent.role,
+            prompt=message,
+            state="starting",
+            workspace=parent.workspace,
+            branch=parent.branch,
+            base_ref=parent.base_ref,
+            base_sha=parent.base_sha,
+            session_id=parent.session_id,
+            parent_id=parent.id,
+            argv=argv,
+            stall_after=parent.stall_after,
+        )
     if preflight.notes:
         ctx.store.add_events(job.id, [("note", {"message": n}) for n in preflight.notes])
     _launch(ctx.store, job.id, ws)
@@ -191,7 +192,10 @@ def reconcile(store: Store) -> list[Job]:
                 work = read_work(job.workspace, job.base_sha).to_dict()
             except PodiumError:
                 work = None
-        error = f"the job's runner (pid {job.runner_pid}) died; its worktree was left as it is"
+        if job.runner_pid is None:
+            error = "the job never started: podium was interrupted while preparing it"
+        else:
+            error = f"the job's runner (pid {job.runner_pid}) died; its worktree was left as it is"
         if store.update_job_if(job.id, ACTIVE_STATES, state="lost", ended_at=now, error=error, work=work):
             store.add_events(job.id, [("lost", {"message": error})])
             changed.append(store.job(job.id))

@@ -15,6 +15,8 @@ import fcntl
 import hashlib
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,11 +70,18 @@ def create_workspace(
     ``git fetch`` and ``git worktree add`` in one repository fail on git's own ref
     and config locks, and a burst of delegations must not.
     """
+    with repo_lock(repo):
+        return _create(repo, job_id, prompt, branch=branch, base=base)
+
+
+@contextmanager
+def repo_lock(repo: Repo) -> Iterator[None]:
+    """Exclusive, per repository, across processes: held while workspaces are created or claimed."""
     lock_path = store_root(repo) / "workspace.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _create(repo, job_id, prompt, branch=branch, base=base)
+        yield
 
 
 def _create(repo: Repo, job_id: int, prompt: str, *, branch: str | None, base: str | None) -> Workspace:
