@@ -112,6 +112,8 @@ def test_bad_arguments(env: Env) -> None:
     env.serve({"steps": ["hi"]})
     assert_one_line_error(env.podium("delegate", "   "), "prompt is empty")
     assert_one_line_error(env.podium("delegate", "x", "--base", "no-such-branch"), "does not exist on origin")
+    git("branch", "local-only", cwd=env.repo)  # a base must come from origin, freshly fetched
+    assert_one_line_error(env.podium("delegate", "x", "--base", "local-only"), "'local-only' does not exist on origin")
     assert_one_line_error(env.podium("delegate", "x", "--branch", "main"), "is the base branch")
     assert_one_line_error(env.podium("delegate", "x", "--branch", "bad..name"), "not a valid branch name")
     assert_one_line_error(env.podium("delegate", "x", "--agent", "command"), "needs a command line")

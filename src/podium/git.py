@@ -108,12 +108,13 @@ class Repo:
     def resolve_base(self, base: str | None) -> tuple[str, str]:
         """The base ref (remote-tracking) and its sha, after a fetch."""
         ref = base or self.default_base()
-        candidates = [ref] if ref.startswith("origin/") else [f"origin/{ref}", ref]
-        for candidate in candidates:
-            sha = self.ref_sha(candidate)
-            if sha:
-                return candidate, sha
-        raise GitError(f"base {ref!r} does not exist on origin")
+        ref = ref.removeprefix("refs/remotes/")
+        if not ref.startswith("origin/"):
+            ref = f"origin/{ref.removeprefix('refs/heads/')}"  # a base is always origin's, freshly fetched
+        sha = self.ref_sha(f"refs/remotes/{ref}")
+        if not sha:
+            raise GitError(f"base {ref.removeprefix('origin/')!r} does not exist on origin")
+        return ref, sha
 
     def branch_exists(self, branch: str) -> bool:
         return self.ref_sha(f"refs/heads/{branch}") is not None
