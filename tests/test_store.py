@@ -57,3 +57,24 @@ def test_a_store_from_an_older_podium_is_migrated_in_place(tmp_path: Path) -> No
     assert job.prompt == "old" and job.start_tree is None
     store.update_job(1, start_tree="abc")
     assert store.job(1).start_tree == "abc"
+
+
+def test_a_resumed_stream_reporting_another_session_id_keeps_the_first(tmp_path: Path) -> None:
+    """claude-code #58760: a resumed run's stream may carry a throwaway id; podium resumes the first one."""
+    from podium.agents import Event
+    from podium.runner import Runner
+
+    store = Store(tmp_path)
+    first = store.create_job(agent="claude", prompt="p", state="running", stall_after=60)
+    runner = Runner(store, first)
+    runner._record([Event("session", {"id": "first-id"})])
+    assert store.job(first.id).session_id == "first-id"
+
+    resumed = store.create_job(agent="claude", prompt="more", state="running", stall_after=60,
+                               session_id="first-id", parent_id=first.id)
+    runner = Runner(store, resumed)
+    runner._record([Event("session", {"id": "throwaway-id"}), Event("message", {"text": "hi"})])
+    assert store.job(resumed.id).session_id == "first-id"
+    kinds = [(e.kind, e.data.get("message", "")) for e in store.events(resumed.id)]
+    assert kinds[0] == ("note", "agent reported session throwaway-id; keeping first-id")
+    assert [k for k, _ in kinds] == ["note", "message"]
