@@ -110,3 +110,14 @@ def test_follow_streams_events_until_the_job_ends(env: Env) -> None:
 
     table = env.podium("status").stdout
     assert "done" in table and f"podium/{job_id}-slowly" in table
+
+
+def test_a_read_only_permission_mode_in_the_users_settings_does_not_make_a_worker_that_cannot_write(env: Env) -> None:
+    settings = Path(env.vars["HOME"]) / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('{"permissions": {"defaultMode": "plan"}}')
+    env.serve({"steps": [{"write": {"path": "planned.txt", "content": "written\n"}}, "Wrote it."]})
+    job_id = env.delegate("Write it down", "--agent", "claude")
+    assert env.podium("wait", str(job_id), "--timeout", "90").returncode == 0
+    assert (Path(env.job(job_id)["workspace"]) / "planned.txt").read_text() == "written\n"
+    assert "your claude settings choose 'plan'" in env.podium("logs", str(job_id)).stdout

@@ -184,3 +184,13 @@ def test_resume_is_refused_while_the_workspace_is_busy(env: Env) -> None:
     env.wait_for(job_id, lambda j: j["session_id"] is not None)
     proc = env.podium("resume", str(job_id), "hurry up")
     assert proc.returncode != 0 and f"job {job_id} is still" in proc.stderr
+
+
+def test_a_read_only_sandbox_in_the_users_codex_config_is_overridden_and_said(env: Env) -> None:
+    env.serve(WRITE_FEATURE)
+    config = Path(env.vars["CODEX_HOME"]) / "config.toml"
+    config.write_text('sandbox_mode = "read-only"\n' + config.read_text())
+    job_id = env.delegate("Users want to say goodbye")
+    assert env.podium("wait", str(job_id), "--timeout", "60").returncode == 0
+    assert (Path(env.job(job_id)["workspace"]) / "farewell.py").exists()
+    assert "codex's configured sandbox is read-only" in env.podium("logs", str(job_id)).stdout

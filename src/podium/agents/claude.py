@@ -11,8 +11,10 @@ different id (claude-code #58760); podium keeps resuming the first one.
 Permissions: in ``-p`` mode every tool call that needs approval is denied, so a
 worker started with no permission flag cannot write. podium passes an explicit,
 minimal mode: edits accepted, Bash allowed (to run tests and tools) — confined to
-the job's own worktree. A ``permissions.defaultMode`` in the user's settings, or
-podium's ``[agents.claude] args``, replaces that choice.
+the job's own worktree. A ``permissions.defaultMode`` in the user's settings that
+lets a headless worker edit (``acceptEdits``, ``auto``, ``bypassPermissions``), or
+podium's ``[agents.claude] args``, replaces that choice; a read-only one (``plan``,
+``manual``, ``dontAsk``) does not, and the job log says so.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from podium.agents import Event, Preflight, check_endpoint, find_executable, tai
 
 DEFAULT_PERMISSIONS = ("--permission-mode", "acceptEdits", "--allowedTools", "Bash")
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+WRITABLE_MODES = ("acceptEdits", "auto", "bypassPermissions")  # modes in which a headless worker can edit
 _EXIT = re.compile(r"^Exit code (\d+)")
 
 
@@ -144,11 +147,15 @@ class ClaudeAgent:
         self._exe()
         if not any(os.environ.get(v) for v in ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")):
             check_endpoint("claude", os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com")
-        if self.args is not None or self._user_mode(workdir):
+        if self.args is not None:
             return Preflight()
+        mode = self._user_mode(workdir)
+        if mode in WRITABLE_MODES:
+            return Preflight()
+        why = f"your claude settings choose {mode!r}, where" if mode else "with no permission mode"
         return Preflight(
             extra_args=DEFAULT_PERMISSIONS,
-            notes=("claude -p denies unapproved tools; podium allows edits and Bash inside this worktree",),
+            notes=(f"{why} claude -p denies edits; podium allows edits and Bash inside this worktree",),
         )
 
     def _user_mode(self, workdir: Path) -> str | None:

@@ -14,7 +14,8 @@ Permissions: headless gemini refuses to run in a folder the user has not trusted
 and denies tools that need approval. A podium worktree is a fresh folder, so podium
 passes ``--skip-trust`` (trust for this session only) and the approval mode a
 worker needs to edit and run commands (``yolo``) — unless the user's settings
-choose an approval mode, or podium's ``[agents.gemini] args`` replace these flags.
+choose an approval mode that can edit (``auto_edit``, ``yolo``), or podium's
+``[agents.gemini] args`` replace these flags.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from podium.agents import Event, Preflight, check_endpoint, find_executable, tai
 DEFAULT_FLAGS = ("--skip-trust", "--approval-mode", "yolo")
 FILE_TOOLS = ("write_file", "replace", "edit")
 SHELL_TOOLS = ("run_shell_command",)
+WRITABLE_MODES = ("auto_edit", "yolo")  # approval modes in which a headless worker can edit
 
 
 def gemini_home() -> Path:
@@ -130,10 +132,13 @@ class GeminiAgent:
                            or "https://generativelanguage.googleapis.com")
         if self.args is not None:
             return Preflight()
-        flags: tuple[str, ...] = ("--skip-trust",) if self._user_mode() else DEFAULT_FLAGS
+        mode = self._user_mode()
+        flags: tuple[str, ...] = ("--skip-trust",) if mode in WRITABLE_MODES else DEFAULT_FLAGS
         note = "gemini denies tools in an untrusted folder; podium trusts this worktree for the session"
         if flags == DEFAULT_FLAGS:
             note += " and lets the worker edit and run commands in it"
+            if mode:
+                note += f" (your settings' approval mode {mode!r} would leave it unable to write)"
         return Preflight(extra_args=flags, notes=(note,))
 
     def _user_mode(self) -> str | None:
