@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from podium.store import MIGRATIONS, Store
 
@@ -78,3 +79,27 @@ def test_a_resumed_stream_reporting_another_session_id_keeps_the_first(tmp_path:
     kinds = [(e.kind, e.data.get("message", "")) for e in store.events(resumed.id)]
     assert kinds[0] == ("note", "agent reported session throwaway-id; keeping first-id")
     assert [k for k, _ in kinds] == ["note", "message"]
+
+
+def _open_and_write(root: str, results: Any) -> None:
+    try:
+        Store(Path(root)).create_job(agent="codex", prompt="p", state="done", stall_after=60)
+        results.put("ok")
+    except Exception as e:
+        results.put(repr(e))
+
+
+def test_many_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
+    """The first podium commands in a repo may run at once (a burst of delegations): none may fail."""
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(30):
+        root = tmp_path / f"store-{round_}"
+        results = ctx.Queue()
+        procs = [ctx.Process(target=_open_and_write, args=(str(root), results)) for _ in range(8)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        outcomes = [results.get(timeout=10) for _ in procs]
+        assert outcomes == ["ok"] * 8, outcomes
+        assert len(Store(root).jobs()) == 8

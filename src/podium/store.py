@@ -13,6 +13,7 @@ of failing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import time
@@ -165,9 +166,13 @@ class Store:
         self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        # Switching to WAL and migrating do not wait on SQLite's busy handler the way writes do: a burst of
+        # processes opening a new store at once would see "database is locked". They take turns instead.
+        with (root / "open.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
 
     def close(self) -> None:
         self.db.close()
