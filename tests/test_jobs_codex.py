@@ -84,7 +84,7 @@ def test_scripted_hang_becomes_stalled_then_cancel_keeps_the_worktree(env: Env) 
     job_id = env.delegate("Do a long thing", "--stall-after", "2")
     waited = env.podium("wait", str(job_id), "--timeout", "60")
     assert waited.returncode == 3, waited.stdout + waited.stderr  # stalled: the caller must decide
-    assert f"job {job_id} stalled" in waited.stdout
+    assert f"job {job_id} stalled" in waited.stdout and "silent and idle for" in waited.stdout
     job = env.job(job_id)
     assert job["state"] == "stalled"
     worktree = Path(job["workspace"])

@@ -1,8 +1,7 @@
 """The context-hygiene view of a job: a few lines instead of the whole log.
 
-``summarize`` reads the job's row and a handful of its events (the final answer,
-failed commands, the last test run) — never the raw log — so its cost does not
-grow with the log.
+``summarize`` reads the job's row and its ``command`` events (for the failed ones
+and the last test run) — never the raw log, which is many times larger.
 """
 
 from __future__ import annotations
@@ -62,6 +61,7 @@ class Summary:
     tests: TestVerdict | None
     usage: dict[str, Any] | None
     session_id: str | None
+    silent_for: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +75,9 @@ class Summary:
         out = [head]
         if self.error:
             out.append(f"  error: {self.error}")
+        if self.state == "stalled" and self.silent_for is not None:
+            out.append(f"  stalled: silent and idle for {human_duration(self.silent_for)} "
+                       "(cancel it, resume it, or wait --through-stalls)")
         if self.final:
             out.append(f"  final: {_clip(self.final, FINAL_CHARS)}")
         if self.files:
@@ -171,4 +174,5 @@ def summarize(store: Store, job: Job) -> Summary:
         tests=verdict_from_commands(commands),
         usage=job.usage,
         session_id=job.session_id,
+        silent_for=(time.time() - job.last_activity_at) if job.active and job.last_activity_at else None,
     )
