@@ -56,7 +56,7 @@ def model() -> Any:
 
 def test_anthropic_stream_follows_the_script_by_history(model: ScriptedModel) -> None:
     url = f"{model.url}/v1/messages?beta=true"
-    history: list[dict[str, Any]] = [{"role": "user", "content": "Working directory: /work/x\nplease help"}]
+    history: list[dict[str, Any]] = [{"role": "user", "content": "Working directory: /srv/app\nplease help"}]
     status, body = post(url, {"model": "m", "stream": True, "tools": TOOLS_ANTHROPIC, "messages": history})
     assert status == 200
     events = sse(body)
@@ -73,7 +73,7 @@ def test_anthropic_stream_follows_the_script_by_history(model: ScriptedModel) ->
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}]
     _, body = post(url, {"model": "m", "stream": True, "tools": TOOLS_ANTHROPIC, "messages": history})
     args = json.loads("".join(d["delta"]["partial_json"] for e, d in sse(body) if e == "content_block_delta"))
-    assert args == {"file_path": "/work/x/notes/a.txt", "content": "it's here\n"}
+    assert args == {"file_path": "/srv/app/notes/a.txt", "content": "it's here\n"}
 
     history += [{"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "Write", "input": {}}]},
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": "ok"}]}]
