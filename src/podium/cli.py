@@ -228,6 +228,31 @@ def resume(obj: dict[str, Any], job_id: str, message: str, as_json: bool) -> Non
         click.echo(f"resuming session {job.session_id} of job {job.parent_id} in {job.workspace}", err=True)
 
 
+@cli.command("branch-name")
+@click.argument("title")
+@click.option("--ticket", help="Ticket id (PROJ-42, 1234, #123, AB#1234).")
+@click.option("--type", "kind", help="Ticket type: bug, feature, story, task, …")
+@click.option("--explain", is_flag=True, help="Say which branches the name was learned from.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def branch_name(
+    obj: dict[str, Any], title: str, ticket: str | None, kind: str | None, explain: bool, as_json: bool
+) -> None:
+    """The branch name a teammate would choose for TITLE, learned from the repository's branches."""
+    from podium.branches import name_for
+
+    ctx = _ctx(obj)
+    proposal = name_for(str(ctx.repo.toplevel), title=title, ticket=ticket, kind=kind,
+                        template=ctx.config.branch_template)
+    if as_json:
+        _emit_json({"name": proposal.name, "evidence": proposal.evidence})
+        return
+    click.echo(proposal.name)
+    if explain:
+        for line in proposal.evidence:
+            click.echo(f"  {line}", err=True)
+
+
 @cli.group("scripted-model")
 def scripted_model() -> None:
     """The scripted model server: run the real agent CLIs with no API key and no network."""

@@ -6,6 +6,9 @@ Everything has a default, so the file is optional::
     stall_after = 600        # seconds of silence (no output, no CPU) before a job is "stalled"
     default_agent = "codex"
 
+    [branches]
+    template = "feature/{ticket}-{slug}"   # pin the branch name (else learned from the repo's branches)
+
     [agents.codex]
     args = []                # extra arguments for every codex run
 
@@ -30,6 +33,7 @@ class Config:
     stall_after: float = DEFAULT_STALL_AFTER
     default_agent: str = "codex"
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    branch_template: str | None = None
 
     @classmethod
     def load(cls, toplevel: Path) -> Config:
@@ -42,13 +46,18 @@ class Config:
             raise UsageError(f"cannot read {path}: {e}") from None
         jobs = data.get("jobs") or {}
         agents = data.get("agents") or {}
-        if not isinstance(jobs, dict) or not isinstance(agents, dict):
-            raise UsageError(f"{path}: [jobs] and [agents.*] must be tables")
+        branches = data.get("branches") or {}
+        if not isinstance(jobs, dict) or not isinstance(agents, dict) or not isinstance(branches, dict):
+            raise UsageError(f"{path}: [jobs], [branches] and [agents.*] must be tables")
+        template = branches.get("template")
+        if template is not None and not isinstance(template, str):
+            raise UsageError(f"{path}: branches.template must be a string such as \"feature/{{ticket}}-{{slug}}\"")
         try:
             stall_after = float(jobs.get("stall_after", DEFAULT_STALL_AFTER))
         except (TypeError, ValueError):
             raise UsageError(f"{path}: jobs.stall_after must be a number of seconds") from None
         return cls(
+            branch_template=template,
             stall_after=stall_after,
             default_agent=str(jobs.get("default_agent", "codex")),
             agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},
