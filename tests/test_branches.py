@@ -128,3 +128,16 @@ def test_a_ticket_the_team_would_not_write_is_left_out(env: Env) -> None:
     out = env.podium_json("branch-name", "Add CSV import", "--ticket", "77", "--type", "feature")
     assert out["name"] == "feature/add-csv-import"
     assert any("carry no ticket id" in line for line in out["evidence"])
+
+
+def test_delegate_names_the_branch_like_the_team_and_never_reuses_one(env: Env) -> None:
+    make_branches(env, recent(["fix/101-login-loop", "feature/102-dark-mode", "feature/103-export-csv"]))
+    make_branches(env, [("feature/add-csv-import", 1)], push=True)  # someone already has this name
+    first = env.delegate("Add CSV import", "--agent", "command", "--command", "true")
+    second = env.delegate("Add CSV import", "--agent", "command", "--command", "true")
+    assert env.job(first)["branch"] == "feature/add-csv-import-2"
+    assert env.job(second)["branch"] == "feature/add-csv-import-3"
+    notes = env.podium("logs", str(first)).stdout
+    assert "branch feature/add-csv-import-2: " in notes and "branches that follow a habit" in notes
+    fixing = env.delegate("Fix the crash when saving", "--agent", "command", "--command", "true")
+    assert env.job(fixing)["branch"] == "fix/crash-when-saving"

@@ -109,7 +109,7 @@ def test_follow_streams_events_until_the_job_ends(env: Env) -> None:
     assert env.job(job_id)["state"] == "done"
 
     table = env.podium("status").stdout
-    assert "done" in table and f"podium/{job_id}-slowly" in table
+    assert "done" in table and env.job(job_id)["branch"] in table
 
 
 def test_a_read_only_permission_mode_in_the_users_settings_does_not_make_a_worker_that_cannot_write(env: Env) -> None:

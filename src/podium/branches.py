@@ -210,7 +210,8 @@ def propose(
     kind_name = TYPE_KIND.get((kind or "").lower(), "bug" if re.search(r"\b(fix|bug|crash|broken|error)\b",
                                                                      title, re.I) else "feature")
     prefix = shape.prefix
-    if "{kind}" in prefix:
+    if "{kind}" in prefix:  # "Fix the crash" under fix/ is fix/crash-…, not fix/fix-crash-…
+        title = re.sub(r"^\s*(\w+)\W*", lambda m: "" if m.group(1).lower() in KIND_WORDS else m.group(0), title)
         used = habit.kinds.get(kind_name)
         if used:
             word = used.most_common(1)[0][0]

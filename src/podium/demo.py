@@ -75,6 +75,9 @@ def make_repo(root: Path) -> Path:
         ("-c", "user.name=podium demo", "-c", "user.email=demo@podium.invalid", "commit", "--quiet", "-m", "greet()"),
         ("push", "--quiet", "origin", "HEAD:main"),
         ("push", "--quiet", "origin", "HEAD:develop"),
+        # the team's earlier branches, so that the job's branch is named the way they name theirs
+        ("push", "--quiet", "origin", "HEAD:refs/heads/feature/12-greet-by-name"),
+        ("push", "--quiet", "origin", "HEAD:refs/heads/fix/15-greeting-punctuation"),
     ):
         _sh("git", *args, cwd=repo)
     return repo

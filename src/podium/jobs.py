@@ -81,7 +81,7 @@ def delegate(
         stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
     )
     try:
-        ws = create_workspace(ctx.repo, job.id, prompt, branch=branch, base=base)
+        ws = create_workspace(ctx.repo, prompt, branch=branch, base=base, template=ctx.config.branch_template)
         argv = adapter.new_argv(prompt, ws.path, preflight)
     except BaseException:
         ctx.store.delete_job(job.id)
@@ -89,8 +89,10 @@ def delegate(
     ctx.store.update_job(
         job.id, workspace=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha, argv=argv
     )
-    if preflight.notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in preflight.notes])
+    notes = [f"branch {ws.branch}: " + "; ".join(ws.naming)] if ws.naming else []
+    notes += preflight.notes
+    if notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
     _launch(ctx.store, job.id, ws.path)
     return ctx.store.job(job.id)
 

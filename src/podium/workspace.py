@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,11 +21,9 @@ from pathlib import Path
 
 import platformdirs
 
+from podium.branches import name_for
 from podium.errors import GitError
 from podium.git import Repo
-
-SLUG_WORDS = 5
-SLUG_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -35,6 +32,7 @@ class Workspace:
     branch: str
     base_ref: str
     base_sha: str
+    naming: tuple[str, ...] = ()  # why the branch got its name, when podium chose it
 
 
 def store_root(repo: Repo) -> Path:
@@ -52,17 +50,8 @@ def worktrees_root(repo: Repo) -> Path:
     return base / f"{repo.name}-{digest}"
 
 
-def slugify(text: str, words: int = SLUG_WORDS, limit: int = SLUG_CHARS) -> str:
-    tokens = re.findall(r"[a-z0-9]+", text.lower())[:words]
-    return "-".join(tokens)[:limit].strip("-") or "task"
-
-
-def default_branch_name(job_id: int, prompt: str) -> str:
-    return f"podium/{job_id}-{slugify(prompt)}"
-
-
 def create_workspace(
-    repo: Repo, job_id: int, prompt: str, *, branch: str | None = None, base: str | None = None
+    repo: Repo, prompt: str, *, branch: str | None = None, base: str | None = None, template: str | None = None
 ) -> Workspace:
     """Fetch origin, then add a worktree on a new branch at the base's tip.
 
@@ -71,7 +60,7 @@ def create_workspace(
     and config locks, and a burst of delegations must not.
     """
     with repo_lock(repo):
-        return _create(repo, job_id, prompt, branch=branch, base=base)
+        return _create(repo, prompt, branch=branch, base=base, template=template)
 
 
 @contextmanager
@@ -84,14 +73,35 @@ def repo_lock(repo: Repo) -> Iterator[None]:
         yield
 
 
-def _create(repo: Repo, job_id: int, prompt: str, *, branch: str | None, base: str | None) -> Workspace:
+def _create(repo: Repo, prompt: str, *, branch: str | None, base: str | None, template: str | None) -> Workspace:
     repo.fetch()
     base_ref, base_sha = repo.resolve_base(base)
-    name = branch or default_branch_name(job_id, prompt)
+    evidence: tuple[str, ...] = ()
+    if branch:
+        name = branch
+    else:  # the name a teammate would choose, made unique if that branch is taken
+        title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
+        proposal = name_for(str(repo.toplevel), title=title, template=template)
+        name = _unused(repo, proposal.name)
+        evidence = tuple(proposal.evidence)
     if base_ref.removeprefix("origin/") == name:
         raise GitError(f"{name!r} is the base branch; a job works on a branch of its own")
-    path = worktrees_root(repo) / name.replace("/", "-")
+    path = _path_for(repo, name)
     if path.exists():
         raise GitError(f"a worktree already exists at {path}")
     repo.add_worktree(path, name, base_sha)
-    return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha)
+    return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha, naming=evidence)
+
+
+def _path_for(repo: Repo, branch: str) -> Path:
+    return worktrees_root(repo) / branch.replace("/", "-")
+
+
+def _unused(repo: Repo, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3``… when a branch (local or on origin) or a worktree already has it."""
+    candidate, n = name, 1
+    while (repo.branch_exists(candidate) or repo.ref_sha(f"refs/remotes/origin/{candidate}")
+           or _path_for(repo, candidate).exists()):
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
