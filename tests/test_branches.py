@@ -141,3 +141,11 @@ def test_delegate_names_the_branch_like_the_team_and_never_reuses_one(env: Env) 
     assert "branch feature/add-csv-import-2: " in notes and "branches that follow a habit" in notes
     fixing = env.delegate("Fix the crash when saving", "--agent", "command", "--command", "true")
     assert env.job(fixing)["branch"] == "fix/crash-when-saving"
+
+
+def test_a_people_folder_is_not_mistaken_for_initials() -> None:
+    from podium.branches import learn, propose
+
+    now = time.time()
+    habit = learn([("dev/alice/12-add-export", now), ("dev/bob/13-fix-login", now), ("dev/alice/14-dark-mode", now)])
+    assert propose(habit, title="New audit log", ticket="20", user="alice").name == "dev/alice/20-new-audit-log"

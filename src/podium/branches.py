@@ -39,7 +39,7 @@ TYPE_KIND = {
     "feature": "feature", "story": "feature", "user story": "feature", "product backlog item": "feature",
     "enhancement": "feature", "epic": "feature", "task": "chore", "chore": "chore", "docs": "docs",
 }
-NOT_INITIALS = {"wip", "tmp", "old", "exp", "poc", "api", "app", "web", "ui", "ux", "db", "sdk", "cli", "x"}
+NOT_INITIALS = {"wip", "tmp", "old", "exp", "poc", "api", "app", "web", "ui", "ux", "db", "sdk", "cli", "dev", "usr"}
 
 _JIRA = re.compile(r"^([A-Za-z][A-Za-z0-9]+)-(\d+)(?:[-_](.*))?$")
 _AB = re.compile(r"^(?:AB|ab)#(\d+)(?:[-_](.*))?$")
