@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Env
+from conftest import Env, git
 from podium.runner import redact, secret_values
 from podium.summary import verdict_from_commands
 
@@ -129,3 +129,21 @@ def test_which_environment_variables_count_as_secrets() -> None:
                "SHORT_TOKEN": "abc", "PATH": "/usr/bin:/bin"}
     assert set(secret_values(environ)) == {"abcdefghij", "sk-123456789", "ghp_xxxxxxxx", "hunter2hunter2"}
     assert redact("key=sk-123456789 by dev@example.com", secret_values(environ)) == "key=[redacted] by dev@example.com"
+
+
+def test_status_says_when_a_workspace_base_has_moved_on(env: Env) -> None:
+    first = env.delegate("first task", "--agent", "command", "--command", "sh -c 'echo 1 > one.txt'")
+    assert env.job(first)["behind_base"] == 0
+    other = env.root / "teammate"
+    git("clone", "--quiet", str(env.origin), str(other), cwd=env.root)
+    for n in (1, 2):
+        (other / f"news{n}.md").write_text("news\n")
+        git("add", ".", cwd=other)
+        git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", f"news {n}", cwd=other)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other)
+    second = env.delegate("second task", "--agent", "command", "--command", "true")  # fetches origin
+    assert env.job(first)["behind_base"] == 2
+    assert env.job(second)["behind_base"] == 0
+    env.podium("wait", str(first), "--timeout", "30", check=True)
+    table = env.podium("status").stdout
+    assert "behind base by 2" in table

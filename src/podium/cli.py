@@ -92,7 +92,8 @@ def status(obj: dict[str, Any], job_ids: tuple[str, ...], show_all: bool, as_jso
     """What every job is doing: state, agent, branch, last activity."""
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
-    rows = status_rows(jobs_mod.listing(ctx, list(job_ids), show_all=show_all))
+    selected = jobs_mod.listing(ctx, list(job_ids), show_all=show_all)
+    rows = status_rows(selected, jobs_mod.behind_base(ctx, selected))
     if as_json:
         _emit_json(rows)
     else:

@@ -116,6 +116,11 @@ class Repo:
             raise GitError(f"base {ref.removeprefix('origin/')!r} does not exist on origin")
         return ref, sha
 
+    def behind(self, base_ref: str, base_sha: str) -> int | None:
+        """Commits on ``base_ref`` (as last fetched) that ``base_sha`` lacks; None when unknown."""
+        out = git("rev-list", "--count", f"{base_sha}..refs/remotes/{base_ref}", cwd=self.toplevel, check=False)
+        return int(out) if out.isdigit() else None
+
     def branch_exists(self, branch: str) -> bool:
         return self.ref_sha(f"refs/heads/{branch}") is not None
 

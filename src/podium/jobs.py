@@ -220,6 +220,22 @@ def listing(ctx: Context, job_ids: list[int | str], show_all: bool = False) -> l
     return sorted([*recent, *active], key=lambda j: -j.id)
 
 
+def behind_base(ctx: Context, jobs: list[Job]) -> dict[int, int | None]:
+    """How far each job's base has moved on since its workspace was made (as of the last fetch).
+
+    One git call per distinct base commit, not per job: thousands of jobs share a few bases.
+    """
+    counts: dict[tuple[str, str], int | None] = {}
+    result: dict[int, int | None] = {}
+    for job in jobs:
+        if job.base_ref and job.base_sha:
+            key = (job.base_ref, job.base_sha)
+            if key not in counts:
+                counts[key] = ctx.repo.behind(*key)
+            result[job.id] = counts[key]
+    return result
+
+
 def cancel(ctx: Context, job_id: int | str) -> Job:
     reconcile(ctx.store)
     job = ctx.job(job_id)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 from podium.store import EventRow, Job
 from podium.summary import human_duration
 
+PIPE_WIDTH = 160
+WIDE = 100  # narrower terminals drop the AGE and QUIET columns
+COLUMNS = ["ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"]
+MIN_WIDTHS = {"ID": 3, "STATE": 10, "AGENT": 7, "BRANCH": 12, "AGE": 6}
 STATE_STYLE = {
     "starting": "cyan",
     "running": "cyan",
@@ -20,8 +25,9 @@ STATE_STYLE = {
 }
 
 
-def status_rows(jobs: list[Job]) -> list[dict[str, Any]]:
+def status_rows(jobs: list[Job], behind: dict[int, int | None] | None = None) -> list[dict[str, Any]]:
     """One plain dict per job: what ``status --json`` prints and the table shows."""
+    behind = behind or {}
     now = time.time()
     rows = []
     for job in jobs:
@@ -41,7 +47,8 @@ def status_rows(jobs: list[Job]) -> list[dict[str, Any]]:
                 "events": job.event_count,
                 "files_changed": len(work.get("files") or []) if job.work else None,
                 "commits": len(work.get("commits") or []) if job.work else None,
-                "exit_code": job.exit_code,
+                "behind_base": behind.get(job.id),
+            "exit_code": job.exit_code,
                 "runner_pid": job.runner_pid,
                 "agent_pid": job.agent_pid,
                 "prompt": job.prompt[:120],
@@ -55,30 +62,35 @@ def print_status(rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # piped output is not cut at 80
     if not rows:
         console.print('no jobs yet — start one with: podium delegate "describe the situation"')
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"):
-        table.add_column(col, overflow="ellipsis", no_wrap=True, ratio=1 if col == "TASK" else None)
+    columns = COLUMNS if console.width >= WIDE else [c for c in COLUMNS if c not in ("AGE", "QUIET")]
+    for col in columns:
+        # the task gives way first; the short columns keep what makes a row recognisable
+        table.add_column(col, overflow="ellipsis", no_wrap=True, min_width=MIN_WIDTHS.get(col),
+                         ratio=1 if col == "TASK" else None)
     for r in rows:
         work = "" if r["files_changed"] is None else f"{r['files_changed']} files"
         if r["commits"]:
             work += f", {r['commits']} commits"
-        quiet = human_duration(r["silent_for"]) if r["silent_for"] is not None else ""
+        if r.get("behind_base"):
+            work += f", behind base by {r['behind_base']}"
         task = r["error"] if r["state"] in ("failed", "lost") and r["error"] else r["prompt"]
         style = STATE_STYLE.get(r["state"], "")
-        table.add_row(
-            str(r["id"]),
-            f"[{style}]{r['state']}[/]" if style else r["state"],
-            r["agent"],
-            r["branch"] or "",
-            human_duration(r["age"]),
-            quiet,
-            work,
-            task[:80],
-        )
+        cells = {
+            "ID": str(r["id"]),
+            "STATE": f"[{style}]{r['state']}[/]" if style else r["state"],
+            "AGENT": r["agent"],
+            "BRANCH": r["branch"] or "",
+            "AGE": human_duration(r["age"]),
+            "QUIET": human_duration(r["silent_for"]) if r["silent_for"] is not None else "",
+            "WORK": work,
+            "TASK": task[:80],
+        }
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
 
 
