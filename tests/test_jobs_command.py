@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,22 @@ def test_status_says_when_a_workspace_base_has_moved_on(env: Env) -> None:
     env.podium("wait", str(first), "--timeout", "30", check=True)
     table = env.podium("status").stdout
     assert "behind base by 2" in table
+
+
+def test_workspaces_lists_what_git_says_about_each(env: Env) -> None:
+    dirty = env.delegate("leave a change", "--agent", "command", "--command", "sh -c 'echo x > x.txt'")
+    committed = env.delegate("commit a change", "--agent", "command", "--command",
+                             "sh -c 'echo y > y.txt && git add y.txt && git commit -qm y'")
+    gone = env.delegate("soon deleted", "--agent", "command", "--command", "sh -c 'echo z > z.txt'")
+    assert env.podium("wait", str(dirty), str(committed), str(gone), "--timeout", "30").returncode == 0
+    pushed_branch = env.job(committed)["branch"]
+    git("push", "--quiet", "origin", pushed_branch, cwd=Path(env.job(committed)["workspace"]))
+    shutil.rmtree(env.job(gone)["workspace"])  # deleted by hand
+
+    by_job = {w["job"]: w for w in env.podium_json("workspaces")}
+    assert by_job[dirty]["dirty"] is True and by_job[dirty]["ahead"] == 0 and by_job[dirty]["pushed"] == "no"
+    assert by_job[committed]["dirty"] is False and by_job[committed]["ahead"] == 1
+    assert by_job[committed]["pushed"] == "yes"
+    assert by_job[gone]["exists"] is False
+    table = env.podium("workspaces").stdout
+    assert "missing" in table and pushed_branch in table

@@ -7,6 +7,7 @@ non-zero exit; ``podium wait`` exits 0 only when every job is ``done`` (3 when o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import sys
@@ -17,7 +18,7 @@ import click
 
 from podium import jobs as jobs_mod
 from podium.errors import PodiumError, UsageError
-from podium.render import print_events, print_status, status_rows
+from podium.render import print_events, print_status, print_workspaces, status_rows
 from podium.summary import summarize
 
 FOLLOW_POLL = 0.5
@@ -227,6 +228,20 @@ def resume(obj: dict[str, Any], job_id: str, message: str, as_json: bool) -> Non
     else:
         click.echo(job.id)
         click.echo(f"resuming session {job.session_id} of job {job.parent_id} in {job.workspace}", err=True)
+
+
+@cli.command("workspaces")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def workspaces_cmd(obj: dict[str, Any], as_json: bool) -> None:
+    """Every workspace podium made here: branch, base, ahead/behind, dirty, pushed, last job."""
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    states = jobs_mod.workspaces(ctx)
+    if as_json:
+        _emit_json([dataclasses.asdict(s) for s in states])
+    else:
+        print_workspaces(states)
 
 
 @cli.command("branch-name")

@@ -27,7 +27,7 @@ from podium.config import Config
 from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
 from podium.store import ACTIVE_STATES, Job, Store
-from podium.workspace import create_workspace, repo_lock, store_root
+from podium.workspace import WorkspaceState, create_workspace, repo_lock, store_root, workspace_state
 
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
 CANCEL_WAIT = 15.0
@@ -234,6 +234,15 @@ def behind_base(ctx: Context, jobs: list[Job]) -> dict[int, int | None]:
                 counts[key] = ctx.repo.behind(*key)
             result[job.id] = counts[key]
     return result
+
+
+def workspaces(ctx: Context) -> list[WorkspaceState]:
+    """Every workspace podium made in this repository, with the latest job that ran in it."""
+    latest: dict[str, Job] = {}
+    for job in ctx.store.jobs():  # newest first
+        if job.workspace and job.workspace not in latest:
+            latest[job.workspace] = job
+    return [workspace_state(ctx.repo, job) for job in latest.values()]
 
 
 def cancel(ctx: Context, job_id: int | str) -> Job:

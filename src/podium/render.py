@@ -8,6 +8,7 @@ from typing import Any
 
 from podium.store import EventRow, Job
 from podium.summary import human_duration
+from podium.workspace import WorkspaceState
 
 PIPE_WIDTH = 160
 WIDE = 100  # narrower terminals drop the AGE and QUIET columns
@@ -131,3 +132,36 @@ def print_events(events: list[EventRow]) -> None:
 
     for e in events:
         click.echo(event_line(e))
+
+
+def print_workspaces(states: list[WorkspaceState]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+    if not states:
+        console.print("no workspaces yet — podium delegate creates one per job")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    widest = {
+        "BRANCH": max(len(w.branch or "") for w in states),
+        "BASE": max(len(w.base or "") for w in states),
+        "PUSHED": max(len(w.pushed or "") for w in states),
+        "JOB": max(len(f"{w.job} {w.job_state}") for w in states),
+    }
+    for col in ("BRANCH", "BASE", "AHEAD", "BEHIND", "DIRTY", "PUSHED", "JOB", "PATH"):
+        # the path gives way first (--json has it whole); the rest keep their width
+        table.add_column(col, overflow="ellipsis", no_wrap=True, ratio=1 if col == "PATH" else None,
+                         min_width=None if col == "PATH" else max(len(col), min(widest.get(col, 0), 48)))
+    for w in states:
+        if not w.exists:
+            table.add_row(w.branch or "", w.base or "", "", "", "", "", f"{w.job} {w.job_state}",
+                          f"[bold magenta]missing[/] {w.path}")
+            continue
+        table.add_row(w.branch or "", w.base or "", _num(w.ahead), _num(w.behind),
+                      "[yellow]yes[/]" if w.dirty else "no", w.pushed or "", f"{w.job} {w.job_state}", w.path)
+    console.print(table)
+
+
+def _num(n: int | None) -> str:
+    return "?" if n is None else str(n)

@@ -23,7 +23,8 @@ import platformdirs
 
 from podium.branches import name_for
 from podium.errors import GitError
-from podium.git import Repo
+from podium.git import Repo, git
+from podium.store import Job
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,42 @@ def _unused(repo: Repo, name: str) -> str:
         n += 1
         candidate = f"{name}-{n}"
     return candidate
+
+
+@dataclass(frozen=True)
+class WorkspaceState:
+    """A workspace as ``podium workspaces`` shows it, read from git now."""
+
+    path: str
+    branch: str | None
+    base: str | None
+    exists: bool
+    ahead: int | None  # commits on the branch since its base
+    behind: int | None  # commits the base gained on origin since (as of the last fetch)
+    dirty: bool | None  # uncommitted changes, untracked files included
+    pushed: str | None  # "no", "yes", or "behind origin"/"ahead of origin" when they differ
+    job: int
+    job_state: str
+
+
+def workspace_state(repo: Repo, job: Job) -> WorkspaceState:
+    """The state of the workspace a job ran in; every git question is answered by git, now."""
+    path = Path(job.workspace or "")
+    exists = bool(job.workspace) and (path / ".git").exists()
+    ahead = dirty = pushed = None
+    if exists:
+        head = git("rev-parse", "HEAD", cwd=path, check=False) or None
+        if job.base_sha and head:
+            out = git("rev-list", "--count", f"{job.base_sha}..{head}", cwd=path, check=False)
+            ahead = int(out) if out.isdigit() else None
+        dirty = bool(git("status", "--porcelain", cwd=path, check=False).strip())
+        remote = repo.ref_sha(f"refs/remotes/origin/{job.branch}") if job.branch else None
+        if remote is None:
+            pushed = "no"
+        elif remote == head:
+            pushed = "yes"
+        else:
+            pushed = "differs from origin"
+    behind = repo.behind(job.base_ref, job.base_sha) if job.base_ref and job.base_sha else None
+    return WorkspaceState(path=str(path), branch=job.branch, base=job.base_ref, exists=exists, ahead=ahead,
+                          behind=behind, dirty=dirty, pushed=pushed, job=job.id, job_state=job.state)
