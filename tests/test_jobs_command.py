@@ -167,3 +167,69 @@ def test_workspaces_lists_what_git_says_about_each(env: Env) -> None:
     assert by_job[gone]["exists"] is False
     table = env.podium("workspaces").stdout
     assert "missing" in table and pushed_branch in table
+
+
+def test_clean_never_removes_work_that_exists_nowhere_else(env: Env) -> None:
+    run = ("--agent", "command", "--command")
+    dirty = env.delegate("uncommitted work", *run, "sh -c 'echo x > x.txt'")
+    unpushed = env.delegate("unpushed commit", *run, "sh -c 'echo y > y.txt && git add y.txt && git commit -qm y'")
+    pushed = env.delegate("pushed commit", *run, "sh -c 'echo z > z.txt && git add z.txt && git commit -qm z'")
+    empty = env.delegate("nothing at all", *run, "true")
+    gone = env.delegate("deleted by hand", *run, "sh -c 'echo g > g.txt'")
+    running = env.delegate("still running", *run, "sh -c 'echo r > r.txt; sleep 60'")
+    env.podium("wait", *(str(j) for j in (dirty, unpushed, pushed, empty, gone)), "--timeout", "30")
+    jobs = {j: env.job(j) for j in (dirty, unpushed, pushed, empty, gone, running)}
+    git("push", "--quiet", "origin", jobs[pushed]["branch"], cwd=Path(jobs[pushed]["workspace"]))
+    shutil.rmtree(jobs[gone]["workspace"])
+    unpushed_sha = git("rev-parse", "HEAD", cwd=Path(jobs[unpushed]["workspace"]))
+
+    result = env.podium_json("clean")
+    removed = {w["job"] for w in result["removed"]}
+    kept = {w["job"]: w["reason"] for w in result["kept"]}
+    assert removed == {pushed, empty, gone}
+    assert kept == {dirty: "uncommitted changes", unpushed: "1 commit not on origin",
+                    running: f"job {running} is running"}
+    # what was kept is untouched: files, commits, branches, worktrees
+    assert (Path(jobs[dirty]["workspace"]) / "x.txt").read_text() == "x\n"
+    assert git("rev-parse", "HEAD", cwd=Path(jobs[unpushed]["workspace"])) == unpushed_sha
+    assert git("rev-parse", jobs[unpushed]["branch"], cwd=env.repo) == unpushed_sha
+    assert (Path(jobs[running]["workspace"]) / "r.txt").exists()
+    # what was removed is gone from disk and from git; the pushed work is still on origin
+    for job_id in (pushed, empty):
+        assert not Path(jobs[job_id]["workspace"]).exists()
+    assert jobs[pushed]["branch"] in git("ls-remote", "--heads", "origin", cwd=env.repo)
+    assert jobs[gone]["workspace"] not in git("worktree", "list", cwd=env.repo)  # stale entry pruned
+    assert {w["job"] for w in env.podium_json("workspaces")} == {dirty, unpushed, running}
+
+    # --force will not run without someone to confirm each workspace
+    proc = env.podium("clean", "--force")
+    assert proc.returncode == 2 and "run it in a terminal" in proc.stderr
+    assert (Path(jobs[dirty]["workspace"]) / "x.txt").exists()
+    # a second clean keeps the same and says so in plain words
+    out = env.podium("clean").stdout
+    assert f"kept {jobs[dirty]['branch']}: uncommitted changes" in out
+
+
+def test_forced_clean_removes_only_what_was_confirmed_one_by_one(env: Env) -> None:
+    from podium.jobs import Context, clean
+
+    run = ("--agent", "command", "--command")
+    a = env.delegate("first unsaved", *run, "sh -c 'echo a > a.txt'")
+    b = env.delegate("second unsaved", *run, "sh -c 'echo b > b.txt'")
+    env.podium("wait", str(a), str(b), "--timeout", "30", check=True)
+    branch_a, branch_b = env.job(a)["branch"], env.job(b)["branch"]
+    asked: list[str] = []
+
+    def confirm(state, risk):  # type: ignore[no-untyped-def]
+        asked.append(f"{state.branch}: {risk}")
+        return state.branch == branch_a
+
+    os.environ["PODIUM_WORKTREES"] = env.vars["PODIUM_WORKTREES"]
+    try:
+        result = clean(Context.open(env.repo), force=confirm)
+    finally:
+        del os.environ["PODIUM_WORKTREES"]
+    assert sorted(asked) == sorted([f"{branch_a}: uncommitted changes", f"{branch_b}: uncommitted changes"])
+    assert [s.branch for s in result.removed] == [branch_a]
+    assert not Path(env.job(a)["workspace"]).exists()
+    assert (Path(env.job(b)["workspace"]) / "b.txt").read_text() == "b\n"

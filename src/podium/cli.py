@@ -20,6 +20,7 @@ from podium import jobs as jobs_mod
 from podium.errors import PodiumError, UsageError
 from podium.render import print_events, print_status, print_workspaces, status_rows
 from podium.summary import summarize
+from podium.workspace import WorkspaceState
 
 FOLLOW_POLL = 0.5
 
@@ -242,6 +243,37 @@ def workspaces_cmd(obj: dict[str, Any], as_json: bool) -> None:
         _emit_json([dataclasses.asdict(s) for s in states])
     else:
         print_workspaces(states)
+
+
+@cli.command()
+@click.option("--force", is_flag=True,
+              help="Also offer workspaces with unsaved work, one by one: type each branch name to remove it.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def clean(obj: dict[str, Any], force: bool, as_json: bool) -> None:
+    """Remove finished workspaces; any with uncommitted or unpushed work is kept, and said why."""
+    ctx = _ctx(obj)
+    confirm = None
+    if force:
+        if not sys.stdin.isatty():
+            raise UsageError("--force asks about each workspace with unsaved work; run it in a terminal")
+
+        def confirm(state: WorkspaceState, risk: str) -> bool:
+            typed = click.prompt(f"{state.branch} has {risk}. Type the branch name to remove it anyway "
+                                 "(anything else keeps it)", default="", show_default=False)
+            return bool(typed) and typed == state.branch
+
+    result = jobs_mod.clean(ctx, force=confirm)
+    if as_json:
+        _emit_json({"removed": [dataclasses.asdict(s) for s in result.removed],
+                    "kept": [{**dataclasses.asdict(s), "reason": why} for s, why in result.kept]})
+        return
+    for state in result.removed:
+        click.echo(f"removed {state.branch} ({state.path})")
+    for state, why in result.kept:
+        click.echo(f"kept {state.branch}: {why}")
+    if not result.removed and not result.kept:
+        click.echo("no workspaces to clean")
 
 
 @cli.command("branch-name")

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,15 @@ from podium.config import Config
 from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
 from podium.store import ACTIVE_STATES, Job, Store
-from podium.workspace import WorkspaceState, create_workspace, repo_lock, store_root, workspace_state
+from podium.workspace import (
+    WorkspaceState,
+    create_workspace,
+    remove_workspace,
+    repo_lock,
+    store_root,
+    unsafe_work,
+    workspace_state,
+)
 
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
 CANCEL_WAIT = 15.0
@@ -236,13 +245,48 @@ def behind_base(ctx: Context, jobs: list[Job]) -> dict[int, int | None]:
     return result
 
 
-def workspaces(ctx: Context) -> list[WorkspaceState]:
-    """Every workspace podium made in this repository, with the latest job that ran in it."""
+def _latest_per_workspace(ctx: Context) -> list[Job]:
     latest: dict[str, Job] = {}
     for job in ctx.store.jobs():  # newest first
-        if job.workspace and job.workspace not in latest:
+        if job.workspace and job.workspace not in latest and job.workspace_removed_at is None:
             latest[job.workspace] = job
-    return [workspace_state(ctx.repo, job) for job in latest.values()]
+    return list(latest.values())
+
+
+def workspaces(ctx: Context) -> list[WorkspaceState]:
+    """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
+    return [workspace_state(ctx.repo, job) for job in _latest_per_workspace(ctx)]
+
+
+@dataclass
+class CleanResult:
+    removed: list[WorkspaceState]
+    kept: list[tuple[WorkspaceState, str]]  # and why
+
+
+def clean(ctx: Context, force: Callable[[WorkspaceState, str], bool] | None = None) -> CleanResult:
+    """Remove finished workspaces whose work is safe: nothing uncommitted, every commit on origin.
+
+    A workspace with work that exists nowhere else is kept, and the reason said — unless ``force``
+    is given and answers yes for that very workspace (the CLI asks the user to type its branch).
+    A worktree deleted by hand is forgotten (git's stale entry pruned). Running jobs' are never touched.
+    """
+    reconcile(ctx.store)
+    result = CleanResult(removed=[], kept=[])
+    with repo_lock(ctx.repo):
+        for job in _latest_per_workspace(ctx):
+            state = workspace_state(ctx.repo, job)
+            if job.active:
+                result.kept.append((state, f"job {job.id} is {job.state}"))
+                continue
+            risk = unsafe_work(state)
+            if risk and not (force and force(state, risk)):
+                result.kept.append((state, risk))
+                continue
+            remove_workspace(ctx.repo, state, forced=bool(risk))
+            ctx.store.mark_workspace_removed(state.path)
+            result.removed.append(state)
+    return result
 
 
 def cancel(ctx: Context, job_id: int | str) -> Job:

@@ -84,6 +84,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN start_head TEXT;
     ALTER TABLE jobs ADD COLUMN start_tree TEXT
     """,
+    # 3: when `podium clean` removed the job's workspace.
+    """
+    ALTER TABLE jobs ADD COLUMN workspace_removed_at REAL
+    """,
 ]
 
 
@@ -121,6 +125,7 @@ class Job:
     cancel_requested: int = 0
     start_head: str | None = None
     start_tree: str | None = None
+    workspace_removed_at: float | None = None
 
     JSON_COLUMNS = ("argv", "work", "usage")
 
@@ -260,6 +265,10 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [Job.from_row(r) for r in self.db.execute(sql, args)]
+
+    def mark_workspace_removed(self, workspace: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE jobs SET workspace_removed_at = ? WHERE workspace = ?", (time.time(), workspace))
 
     def active_job_in(self, workspace: str) -> Job | None:
         marks = ", ".join("?" for _ in ACTIVE_STATES)

@@ -145,3 +145,31 @@ def workspace_state(repo: Repo, job: Job) -> WorkspaceState:
     behind = repo.behind(job.base_ref, job.base_sha) if job.base_ref and job.base_sha else None
     return WorkspaceState(path=str(path), branch=job.branch, base=job.base_ref, exists=exists, ahead=ahead,
                           behind=behind, dirty=dirty, pushed=pushed, job=job.id, job_state=job.state)
+
+
+def unsafe_work(state: WorkspaceState) -> str | None:
+    """Why removing this workspace would lose work that exists nowhere else, or None when it would not."""
+    if not state.exists:
+        return None
+    if state.dirty is None or state.ahead is None:
+        return "git could not say what it holds"
+    reasons = []
+    if state.dirty:
+        reasons.append("uncommitted changes")
+    if state.ahead and state.pushed != "yes":
+        reasons.append(f"{state.ahead} commit{'s' if state.ahead != 1 else ''} not on origin")
+    return " and ".join(reasons) or None
+
+
+def remove_workspace(repo: Repo, state: WorkspaceState, *, forced: bool = False) -> None:
+    """Remove the worktree and its branch (podium created both); prune git's entry if it was deleted by hand."""
+    if state.exists:
+        args = ["worktree", "remove", *(["--force"] if forced else []), state.path]
+        git(*args, cwd=repo.toplevel)  # without --force, git itself refuses a worktree with changes
+    else:
+        git("worktree", "prune", cwd=repo.toplevel)
+    if state.branch and repo.branch_exists(state.branch):
+        on_origin = repo.ref_sha(f"refs/remotes/origin/{state.branch}")
+        head = repo.ref_sha(f"refs/heads/{state.branch}")
+        if forced or state.ahead == 0 or (on_origin is not None and on_origin == head):
+            git("branch", "-D", state.branch, cwd=repo.toplevel)
