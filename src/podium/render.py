@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.store import EventRow, Job
 from podium.summary import human_duration
 from podium.workspace import WorkspaceState
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PIPE_WIDTH = 160
 WIDE = 100  # narrower terminals drop the AGE and QUIET columns
@@ -59,11 +62,16 @@ def status_rows(jobs: list[Job], behind: dict[int, int | None] | None = None) ->
     return rows
 
 
-def print_status(rows: list[dict[str, Any]]) -> None:
+def _console() -> Console:
     from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # piped output is not cut at 80
+
+
+def print_status(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # piped output is not cut at 80
+    console = _console()
     if not rows:
         console.print('no jobs yet — start one with: podium delegate "describe the situation"')
         return
@@ -135,10 +143,9 @@ def print_events(events: list[EventRow]) -> None:
 
 
 def print_workspaces(states: list[WorkspaceState]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+    console = _console()
     if not states:
         console.print("no workspaces yet — podium delegate creates one per job")
         return
