@@ -233,3 +233,35 @@ def test_forced_clean_removes_only_what_was_confirmed_one_by_one(env: Env) -> No
     assert [s.branch for s in result.removed] == [branch_a]
     assert not Path(env.job(a)["workspace"]).exists()
     assert (Path(env.job(b)["workspace"]) / "b.txt").read_text() == "b\n"
+
+
+def test_each_workspace_gets_its_own_ports_and_env_file_outside_git(env: Env) -> None:
+    run = ("--agent", "command", "--command", "sh -c 'echo $PORT $PODIUM_PORTS > port.txt'")
+    first, second = env.delegate("serve the app", *run), env.delegate("serve the app", *run)
+    env.podium("wait", str(first), str(second), "--timeout", "30", check=True)
+    seen = []
+    for job_id in (first, second):
+        ws = Path(env.job(job_id)["workspace"])
+        port, ports = (ws / "port.txt").read_text().split()
+        assert ports == f"{port}-{int(port) + 9}" and 20000 <= int(port) <= 39990
+        assert f"PORT={port}\n" in (ws / ".podium" / "env").read_text()
+        assert git("status", "--porcelain", cwd=ws) == "?? port.txt"  # the env file is not the job's work
+        seen.append(int(port))
+    assert abs(seen[0] - seen[1]) >= 10  # no overlap between the two blocks
+
+
+def test_port_blocks_are_stable_and_skip_ports_in_use(tmp_path: Path) -> None:
+    import socket
+
+    from podium.store import Store
+    from podium.workspace import allocate_ports
+
+    store = Store(tmp_path / "state")
+    base = allocate_ports(store, "/wt/a", "feature/a")
+    assert allocate_ports(store, "/wt/a", "feature/a") == base  # stable
+    store.mark_workspace_removed("/wt/a")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", base + 3))
+        busy.listen()
+        again = allocate_ports(store, "/wt/a", "feature/a")
+    assert again != base and not (again <= base + 3 < again + 10)

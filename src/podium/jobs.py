@@ -30,12 +30,14 @@ from podium.git import Repo, read_work
 from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import (
     WorkspaceState,
+    allocate_ports,
     create_workspace,
     remove_workspace,
     repo_lock,
     store_root,
     unsafe_work,
     workspace_state,
+    write_env,
 )
 
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
@@ -91,6 +93,8 @@ def delegate(
     )
     try:
         ws = create_workspace(ctx.repo, prompt, branch=branch, base=base, template=ctx.config.branch_template)
+        with repo_lock(ctx.repo):
+            write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
         argv = adapter.new_argv(prompt, ws.path, preflight)
     except BaseException:
         ctx.store.delete_job(job.id)

@@ -40,6 +40,7 @@ from podium.agents import Event, get_agent
 from podium.errors import PodiumError
 from podium.git import Snapshot, changed_between, read_work, snapshot
 from podium.store import Job, Store
+from podium.workspace import read_env
 
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
 FLUSH_EVERY = 0.25
@@ -85,7 +86,7 @@ class Runner:
             return
         self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
-        env = dict(os.environ, PODIUM_JOB_ID=str(self.job.id))
+        env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
         before = _children_cpu()
         try:
             self.proc = subprocess.Popen(

@@ -88,6 +88,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN workspace_removed_at REAL
     """,
+    # 4: each workspace's block of ports, so parallel dev servers and test databases do not collide.
+    """
+    CREATE TABLE workspace_ports (
+        workspace TEXT PRIMARY KEY,
+        port_base INTEGER NOT NULL UNIQUE
+    )
+    """,
 ]
 
 
@@ -269,6 +276,18 @@ class Store:
     def mark_workspace_removed(self, workspace: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE jobs SET workspace_removed_at = ? WHERE workspace = ?", (time.time(), workspace))
+            db.execute("DELETE FROM workspace_ports WHERE workspace = ?", (workspace,))
+
+    def port_base(self, workspace: str) -> int | None:
+        row = self.db.execute("SELECT port_base FROM workspace_ports WHERE workspace = ?", (workspace,)).fetchone()
+        return int(row[0]) if row else None
+
+    def taken_port_bases(self) -> set[int]:
+        return {int(r[0]) for r in self.db.execute("SELECT port_base FROM workspace_ports")}
+
+    def set_port_base(self, workspace: str, port_base: int) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO workspace_ports (workspace, port_base) VALUES (?, ?)", (workspace, port_base))
 
     def active_job_in(self, workspace: str) -> Job | None:
         marks = ", ".join("?" for _ in ACTIVE_STATES)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import platformdirs
 from podium.branches import name_for
 from podium.errors import GitError
 from podium.git import Repo, git
-from podium.store import Job
+from podium.store import Job, Store
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,69 @@ def remove_workspace(repo: Repo, state: WorkspaceState, *, forced: bool = False)
         head = repo.ref_sha(f"refs/heads/{state.branch}")
         if forced or state.ahead == 0 or (on_origin is not None and on_origin == head):
             git("branch", "-D", state.branch, cwd=repo.toplevel)
+
+
+PORT_FIRST, PORT_LAST, PORT_BLOCK = 20000, 39999, 10
+ENV_DIR = ".podium"
+
+
+def allocate_ports(store: Store, workspace: str, branch: str) -> int:
+    """The first of this workspace's ``PORT_BLOCK`` ports: stable (derived from the branch, kept in the
+    store), unique among podium's workspaces, and free on this machine when handed out.
+    Call under ``repo_lock`` so two new workspaces cannot take the same block."""
+    known = store.port_base(workspace)
+    if known is not None:
+        return known
+    taken = store.taken_port_bases()
+    blocks = (PORT_LAST - PORT_FIRST + 1) // PORT_BLOCK
+    start = int(hashlib.sha1(branch.encode()).hexdigest(), 16) % blocks
+    for i in range(blocks):
+        base = PORT_FIRST + ((start + i) % blocks) * PORT_BLOCK
+        if base not in taken and all(_port_free(p) for p in range(base, base + PORT_BLOCK)):
+            store.set_port_base(workspace, base)
+            return base
+    raise GitError("no free block of ports left between 20000 and 39999")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def write_env(repo: Repo, ws: Workspace, port_base: int) -> Path:
+    """``<worktree>/.podium/env``: what agents and the dev servers they start should use in this workspace.
+
+    The folder is excluded from git for every worktree (``info/exclude`` in the common dir), so it can
+    never enter a commit, a diff or a job's work.
+    """
+    exclude = repo.common_dir / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    if f"/{ENV_DIR}/" not in lines:
+        with exclude.open("a") as f:
+            f.write(("\n" if lines and lines[-1] else "") + f"/{ENV_DIR}/\n")
+    values = {
+        "PODIUM_WORKSPACE": str(ws.path),
+        "PODIUM_BRANCH": ws.branch,
+        "PODIUM_BASE": ws.base_ref,
+        "PORT": str(port_base),
+        "PODIUM_PORT_BASE": str(port_base),
+        "PODIUM_PORTS": f"{port_base}-{port_base + PORT_BLOCK - 1}",
+    }
+    path = ws.path / ENV_DIR / "env"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
+
+
+def read_env(workspace: str | Path) -> dict[str, str]:
+    """The workspace's env file as a dict (empty when it has none)."""
+    try:
+        text = (Path(workspace) / ENV_DIR / "env").read_text()
+    except OSError:
+        return {}
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
