@@ -258,18 +258,25 @@ class Me:
 
     name: str | None  # the token for users/<name>/
     initials: str | None
+    spellings: frozenset[str] = frozenset()  # lower-case forms of the user's name that may appear
 
     @classmethod
-    def from_git(cls, toplevel: str, habit_users: Counter[str] | None = None) -> Me:
+    def from_git(cls, toplevel: str) -> Me:
         full = git("config", "user.name", cwd=toplevel, check=False)
         email = git("config", "user.email", cwd=toplevel, check=False)
         local = email.split("@")[0].lower() if email else ""
         first = full.split()[0].lower() if full.split() else ""
         initials = "".join(w[0] for w in full.lower().split() if w[:1].isalpha())[:3] or None
-        for seen in habit_users or ():  # the spelling the user already uses in branch names
-            if seen.lower() in {local, first, full.lower().replace(" ", ""), full.lower().replace(" ", ".")}:
-                return cls(name=seen, initials=initials)
-        return cls(name=local or first or None, initials=initials)
+        spellings = frozenset(s for s in (local, first, full.lower().replace(" ", ""),
+                                          full.lower().replace(" ", ".")) if s)
+        return cls(name=local or first or None, initials=initials, spellings=spellings)
+
+    def as_seen_in(self, habit_users: Counter[str]) -> Me:
+        """The spelling the user already uses in branch names, when the branches show one."""
+        for seen in habit_users:
+            if seen.lower() in self.spellings:
+                return Me(name=seen, initials=self.initials, spellings=self.spellings)
+        return self
 
     def tokens(self) -> set[str]:
         return {t for t in (self.name, self.initials) if t}
@@ -293,7 +300,7 @@ def name_for(toplevel: str, *, title: str, ticket: str | None = None, kind: str 
     branches = recent_branches(toplevel)
     me = Me.from_git(toplevel)
     habit = learn(branches, me.tokens())
-    me = Me.from_git(toplevel, habit.users)
+    me = me.as_seen_in(habit.users)
     if template:
         return Proposal(name=render_template(template, title=title, ticket=ticket, kind=kind, me=me),
                         evidence=[f"pinned by podium.toml: [branches] template = {template!r}"])

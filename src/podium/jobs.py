@@ -259,7 +259,9 @@ def _latest_per_workspace(ctx: Context) -> list[Job]:
 
 def workspaces(ctx: Context) -> list[WorkspaceState]:
     """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
-    return [workspace_state(ctx.repo, job) for job in _latest_per_workspace(ctx)]
+    jobs = _latest_per_workspace(ctx)
+    behind = behind_base(ctx, jobs)
+    return [workspace_state(ctx.repo, job, behind.get(job.id)) for job in jobs]
 
 
 @dataclass

@@ -125,8 +125,9 @@ class WorkspaceState:
     job_state: str
 
 
-def workspace_state(repo: Repo, job: Job) -> WorkspaceState:
-    """The state of the workspace a job ran in; every git question is answered by git, now."""
+def workspace_state(repo: Repo, job: Job, behind: int | None = None) -> WorkspaceState:
+    """The state of the workspace a job ran in; every git question is answered by git, now
+    (``behind`` comes from the caller, which counts it once per base for many workspaces)."""
     path = Path(job.workspace or "")
     exists = bool(job.workspace) and (path / ".git").exists()
     ahead = dirty = pushed = None
@@ -143,7 +144,6 @@ def workspace_state(repo: Repo, job: Job) -> WorkspaceState:
             pushed = "yes"
         else:
             pushed = "differs from origin"
-    behind = repo.behind(job.base_ref, job.base_sha) if job.base_ref and job.base_sha else None
     return WorkspaceState(path=str(path), branch=job.branch, base=job.base_ref, exists=exists, ahead=ahead,
                           behind=behind, dirty=dirty, pushed=pushed, job=job.id, job_state=job.state)
 
