@@ -178,12 +178,23 @@ def test_codex_resume_continues_the_same_thread(env: Env) -> None:
     assert "this run changed: nothing" in env.podium("logs", str(third), "--summary").stdout
 
 
-def test_resume_is_refused_while_the_workspace_is_busy(env: Env) -> None:
-    env.serve({"steps": [{"hang": True}]})
-    job_id = env.delegate("Hang around", "--stall-after", "1")
-    env.wait_for(job_id, lambda j: j["session_id"] is not None)
-    proc = env.podium("resume", str(job_id), "hurry up")
-    assert proc.returncode != 0 and f"job {job_id} is still" in proc.stderr
+def test_a_resume_while_the_worktree_is_busy_waits_its_turn(env: Env) -> None:
+    """One agent per worktree: a resume during a run is queued behind it (or refused with --no-queue)."""
+    env.serve({"steps": [{"delay": 4, "write": {"path": "a.txt", "content": "a\n"}}, "First part done.",
+                         {"write": {"path": "b.txt", "content": "b\n"}}, "Second part done."]})
+    first = env.delegate("Two part task")
+    env.wait_for(first, lambda j: j["session_id"] is not None)
+    refused = env.podium("resume", str(first), "hurry up", "--no-queue")
+    assert refused.returncode == 2 and f"job {first} is still running" in refused.stderr
+    second = int(env.podium_json("resume", str(first), "now the second part")["id"])
+    assert env.job(second)["state"] == "queued"
+    assert env.podium("wait", str(second), "--timeout", "90").returncode == 0
+    one, two = env.job(first), env.job(second)
+    assert one["state"] == "done" and two["state"] == "done"
+    assert two["started_at"] >= one["ended_at"]  # never two agents in one worktree at once
+    summary = env.podium_json("logs", str(second), "--summary")
+    assert summary["run_files"] == ["b.txt"] and summary["final"] == "Second part done."
+    assert f"queued behind job {first}" in env.podium("logs", str(second)).stdout
 
 
 def test_a_read_only_sandbox_in_the_users_codex_config_is_overridden_and_said(env: Env) -> None:

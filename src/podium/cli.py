@@ -48,6 +48,8 @@ def cli(ctx: click.Context, cwd: str | None) -> None:
 @click.option("--branch", help="Branch for the new workspace (default: podium/<id>-<slug>).")
 @click.option("--base", help="Base branch on origin (default: origin/develop, else origin's default branch).")
 @click.option("--stall-after", type=float, help="Seconds of silence and idleness before the job counts as stalled.")
+@click.option("--allow-stale-base", is_flag=True,
+              help="When fetching origin fails, start from the base as last fetched (podium says how old it is).")
 @click.option("--command", "command", help="Command line for --agent command; {prompt} marks the prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @click.pass_obj
@@ -58,6 +60,7 @@ def delegate(
     branch: str | None,
     base: str | None,
     stall_after: float | None,
+    allow_stale_base: bool,
     command: str | None,
     as_json: bool,
 ) -> None:
@@ -66,8 +69,11 @@ def delegate(
     jobs_mod.reconcile(ctx.store)
     options = {"command": command} if command else None
     job = jobs_mod.delegate(
-        ctx, prompt, agent=agent, branch=branch, base=base, stall_after=stall_after, agent_options=options
+        ctx, prompt, agent=agent, branch=branch, base=base, stall_after=stall_after, agent_options=options,
+        allow_stale_base=allow_stale_base,
     )
+    stale = next((e.data["message"] for e in ctx.store.events(job.id, kinds=("note",))
+                  if e.data.get("message", "").startswith("stale base accepted")), None)
     if as_json:
         _emit_json(
             {
@@ -78,10 +84,13 @@ def delegate(
                 "workspace": job.workspace,
                 "base": job.base_ref,
                 "base_sha": job.base_sha,
+                "stale_base": stale,
             }
         )
     else:
         click.echo(job.id)
+        if stale:
+            click.echo(f"warning: {stale}", err=True)
         click.echo(f"{job.agent} working on {job.branch} in {job.workspace} (from {job.base_ref})", err=True)
 
 
@@ -209,12 +218,16 @@ def cancel(obj: dict[str, Any], job_id: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("job_id")
 @click.argument("message")
+@click.option("--no-queue", is_flag=True, help="Refuse instead of queueing when a job is active in the worktree.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def resume(obj: dict[str, Any], job_id: str, message: str, as_json: bool) -> None:
-    """Continue JOB's agent session with MESSAGE, as a new job in the same worktree."""
+def resume(obj: dict[str, Any], job_id: str, message: str, no_queue: bool, as_json: bool) -> None:
+    """Continue JOB's agent session with MESSAGE, as a new job in the same worktree.
+
+    One agent at a time per worktree: while a job is active there, the new job is queued behind it.
+    """
     ctx = _ctx(obj)
-    job = jobs_mod.resume(ctx, job_id, message)
+    job = jobs_mod.resume(ctx, job_id, message, queue=not no_queue)
     if as_json:
         _emit_json(
             {
@@ -228,16 +241,26 @@ def resume(obj: dict[str, Any], job_id: str, message: str, as_json: bool) -> Non
         )
     else:
         click.echo(job.id)
-        click.echo(f"resuming session {job.session_id} of job {job.parent_id} in {job.workspace}", err=True)
+        queued = " (queued: another job is active in this worktree)" if job.state == "queued" else ""
+        click.echo(f"resuming session {job.session_id} of job {job.parent_id} in {job.workspace}{queued}", err=True)
 
 
 @cli.command("workspaces")
+@click.option("--fetch", is_flag=True, help="Fetch origin first, so behind/pushed are as of now.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def workspaces_cmd(obj: dict[str, Any], as_json: bool) -> None:
-    """Every workspace podium made here: branch, base, ahead/behind, dirty, pushed, last job."""
+def workspaces_cmd(obj: dict[str, Any], fetch: bool, as_json: bool) -> None:
+    """Every workspace podium made here: branch, base, ahead/behind, dirty, pushed, last job.
+
+    Behind and pushed are as of the last fetch (podium delegate fetches; so does --fetch).
+    """
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
+    if fetch:
+        from podium.workspace import repo_lock
+
+        with repo_lock(ctx.repo):
+            ctx.repo.fetch()
     states = jobs_mod.workspaces(ctx)
     if as_json:
         _emit_json([dataclasses.asdict(s) for s in states])
@@ -274,6 +297,75 @@ def clean(obj: dict[str, Any], force: bool, as_json: bool) -> None:
         click.echo(f"kept {state.branch}: {why}")
     if not result.removed and not result.kept:
         click.echo("no workspaces to clean")
+
+
+@cli.command("commit")
+@click.argument("target", required=False)
+@click.option("-m", "--message", help="The commit message (stored; later rounds keep it).")
+@click.option("--edit", is_flag=True, help="Edit the message in $EDITOR before committing.")
+@click.option("--include", multiple=True, metavar="PATH",
+              help="Also commit PATH, which podium would leave out (changed before or outside the task's jobs).")
+@click.option("--regenerate", is_flag=True, help="Draft the message again instead of keeping the stored one.")
+@click.option("--push", "and_push", is_flag=True, help="Push after committing (with a lease, to the task's branch).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edit: bool, include: tuple[str, ...],
+               regenerate: bool, and_push: bool, as_json: bool) -> None:
+    """Squash a workspace's work into one commit on its base (TARGET: job id or branch; default: this worktree).
+
+    Later rounds replace the commit (amend). Only files the task's jobs changed go in: never a file
+    that was dirty before the first agent started, never podium's own files; podium says what it left out.
+    """
+    from podium import change as change_mod
+
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    editor = None
+    if edit:
+        if not sys.stdin.isatty():
+            raise UsageError("--edit opens an editor; run it in a terminal, or pass the message with -m")
+
+        def editor(text: str) -> str | None:
+            return click.edit(text + "\n\n# Lines starting with '#' are dropped; an empty message aborts.\n",
+                              extension=".txt")
+
+    result = change_mod.commit(ctx.store, ctx.repo, target, message=message, edit=editor, include=include,
+                               regenerate=regenerate)
+    pushed = change_mod.push(ctx.store, ctx.repo, target or result.change.branch) if and_push else None
+    if as_json:
+        _emit_json({**result.to_dict(), **({"pushed_sha": pushed.pushed_sha} if pushed else {})})
+        return
+    c = result.change
+    added = sum(f["added"] for f in result.files)
+    deleted = sum(f["deleted"] for f in result.files)
+    verb = f"committed {c.commit_sha[:8] if c.commit_sha else ''}" if result.committed else "already committed"
+    click.echo(f"{verb} on {c.branch} (round {c.rounds}, on {c.base_ref} {c.base_sha[:8]}): "
+               f"{c.message.splitlines()[0]}")
+    click.echo(f"  {len(result.files)} file{'s' if len(result.files) != 1 else ''}, +{added} -{deleted}: "
+               + ", ".join(f["path"] for f in result.files[:10]) + (" …" if len(result.files) > 10 else ""))
+    for path, why in result.left_out:
+        click.echo(f"  left out {path}: {why}")
+    if pushed:
+        click.echo(f"pushed {c.branch} to origin (lease held)")
+
+
+@cli.command("push")
+@click.argument("target", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def push_cmd(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
+    """Push a workspace's commit to its own branch on origin, --force-with-lease on what podium last pushed.
+
+    Refused, and nothing overwritten, when someone else pushed to the branch meanwhile; never to a base branch.
+    """
+    from podium import change as change_mod
+
+    ctx = _ctx(obj)
+    change = change_mod.push(ctx.store, ctx.repo, target)
+    if as_json:
+        _emit_json(change.to_dict())
+    else:
+        click.echo(f"pushed {change.branch} ({(change.pushed_sha or '')[:8]}) to origin")
 
 
 @cli.command("branch-name")

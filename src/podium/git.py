@@ -21,13 +21,19 @@ LOCAL_TIMEOUT = 30.0
 
 
 def git(
-    *args: str, cwd: str | Path, timeout: float = LOCAL_TIMEOUT, check: bool = True, env: dict[str, str] | None = None
+    *args: str,
+    cwd: str | Path,
+    timeout: float = LOCAL_TIMEOUT,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> str:
     """Run git and return stdout (stripped of the final newline); raise GitError on failure."""
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C", **(env or {}))
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
         )
     except FileNotFoundError:
         raise GitError("git is not installed (not found on PATH)") from None
@@ -82,6 +88,23 @@ class Repo:
     def fetch(self) -> None:
         self.origin_url()
         git("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel, timeout=FETCH_TIMEOUT)
+
+    def last_fetch(self, ref: str) -> float | None:
+        """When ``ref`` (e.g. ``origin/develop``) was last brought from origin: the newest of any worktree's
+        last fetch and the ref's own reflog (a clone writes no FETCH_HEAD)."""
+        heads = [self.common_dir / "FETCH_HEAD", *(self.common_dir / "worktrees").glob("*/FETCH_HEAD")]
+        times = [p.stat().st_mtime for p in heads if p.is_file()]
+        entry = git("log", "-g", "-1", "--date=unix", "--format=%gd", f"refs/remotes/{ref}", "--",
+                    cwd=self.toplevel, check=False)
+        if entry.endswith("}") and "@{" in entry:
+            stamp = entry.rsplit("@{", 1)[1].rstrip("}")
+            if stamp.isdigit():
+                times.append(float(stamp))
+        return max(times) if times else None
+
+    def commit_time(self, ref: str) -> float | None:
+        out = git("log", "-1", "--format=%ct", ref, "--", cwd=self.toplevel, check=False)
+        return float(out) if out.isdigit() else None
 
     def ref_sha(self, ref: str) -> str | None:
         out = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=self.toplevel, check=False)
@@ -160,9 +183,44 @@ def snapshot(worktree: str | Path) -> Snapshot:
 
 def changed_between(worktree: str | Path, before: Snapshot, after: Snapshot) -> list[str]:
     """Paths that differ between two snapshots of a worktree."""
-    if before.tree == after.tree:
+    return diff_names(worktree, before.tree, after.tree)
+
+
+def tree_entries(worktree: str | Path, tree: str) -> dict[str, tuple[str, str]]:
+    """Every file of ``tree``: path → (mode, blob sha)."""
+    out = git("ls-tree", "-r", "-z", "--full-tree", tree, cwd=worktree)
+    entries = {}
+    for record in filter(None, out.split("\0")):
+        meta, path = record.split("\t", 1)
+        mode, _kind, sha = meta.split(" ")
+        entries[path] = (mode, sha)
+    return entries
+
+
+def tree_with(worktree: str | Path, base: str, source: str, paths: list[str]) -> str:
+    """A tree that is ``base`` with exactly ``paths`` taken from the tree ``source`` (deleted where
+    ``source`` lacks them). Built in a private index: the worktree's own index is not touched."""
+    wanted = tree_entries(worktree, source)
+    zero = "0" * 40
+    lines = []
+    for path in paths:
+        if path in wanted:
+            mode, sha = wanted[path]
+            lines.append(f"{mode} {sha}\t{path}")
+        else:
+            lines.append(f"0 {zero}\t{path}")
+    with tempfile.TemporaryDirectory(prefix="podium-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git("read-tree", base, cwd=worktree, env=env)
+        git("update-index", "-z", "--index-info", cwd=worktree, env=env, input="".join(ln + "\0" for ln in lines))
+        return git("write-tree", cwd=worktree, env=env)
+
+
+def diff_names(worktree: str | Path, a: str, b: str) -> list[str]:
+    """Paths that differ between two trees (or commits)."""
+    if a == b:
         return []
-    out = git("diff", "--name-only", "--no-renames", "-z", before.tree, after.tree, cwd=worktree)
+    out = git("diff", "--name-only", "--no-renames", "-z", a, b, cwd=worktree)
     return sorted(filter(None, out.split("\0")))
 
 

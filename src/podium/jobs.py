@@ -5,7 +5,7 @@
 Every podium command calls ``reconcile`` first — there is no daemon: a job whose
 runner died is marked ``lost`` on the next look.
 
-States: ``starting`` → ``running`` ⇄ ``stalled`` → one of ``done`` (the agent
+States: (``queued`` →) ``starting`` → ``running`` ⇄ ``stalled`` → one of ``done`` (the agent
 succeeded and git shows work), ``no_changes`` (it succeeded and nothing changed),
 ``failed``, ``cancelled`` or ``lost`` (the runner died; the worktree is left as it is).
 """
@@ -78,6 +78,7 @@ def delegate(
     base: str | None = None,
     stall_after: float | None = None,
     agent_options: dict[str, object] | None = None,
+    allow_stale_base: bool = False,
 ) -> Job:
     """Start a worker job in a new workspace; returns once the runner is launched."""
     if not prompt.strip():
@@ -92,7 +93,8 @@ def delegate(
         stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
     )
     try:
-        ws = create_workspace(ctx.repo, prompt, branch=branch, base=base, template=ctx.config.branch_template)
+        ws = create_workspace(ctx.repo, prompt, branch=branch, base=base, template=ctx.config.branch_template,
+                              allow_stale_base=allow_stale_base)
         with repo_lock(ctx.repo):
             write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
         argv = adapter.new_argv(prompt, ws.path, preflight)
@@ -102,7 +104,8 @@ def delegate(
     ctx.store.update_job(
         job.id, workspace=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha, argv=argv
     )
-    notes = [f"branch {ws.branch}: " + "; ".join(ws.naming)] if ws.naming else []
+    notes = [f"stale base accepted: {ws.stale}"] if ws.stale else []
+    notes += [f"branch {ws.branch}: " + "; ".join(ws.naming)] if ws.naming else []
     notes += preflight.notes
     if notes:
         ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
@@ -110,8 +113,12 @@ def delegate(
     return ctx.store.job(job.id)
 
 
-def resume(ctx: Context, job_id: int | str, message: str) -> Job:
-    """Continue a job's agent session with a new message, as a new job in the same workspace."""
+def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True) -> Job:
+    """Continue a job's agent session with a new message, as a new job in the same workspace.
+
+    One agent works in a worktree at a time: while another job is active there, the resume is
+    ``queued`` behind it (its runner waits), or refused when ``queue`` is False.
+    """
     reconcile(ctx.store)
     parent = ctx.job(job_id)
     if not message.strip():
@@ -130,13 +137,13 @@ def resume(ctx: Context, job_id: int | str, message: str) -> Job:
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
     with repo_lock(ctx.repo):  # two resumes at once must not both find the workspace free
         busy = ctx.store.active_job_in(parent.workspace)
-        if busy:
+        if busy and not queue:
             raise UsageError(f"job {busy.id} is still {busy.state} in {parent.workspace}; wait for it or cancel it")
         job = ctx.store.create_job(
             agent=parent.agent,
             role=parent.role,
             prompt=message,
-            state="starting",
+            state="queued" if busy else "starting",
             workspace=parent.workspace,
             branch=parent.branch,
             base_ref=parent.base_ref,
@@ -146,8 +153,10 @@ def resume(ctx: Context, job_id: int | str, message: str) -> Job:
             argv=argv,
             stall_after=parent.stall_after,
         )
-    if preflight.notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in preflight.notes])
+    notes = [f"queued behind job {busy.id} ({busy.state}) in the same workspace"] if busy else []
+    notes += preflight.notes
+    if notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
     _launch(ctx.store, job.id, ws)
     return ctx.store.job(job.id)
 
@@ -170,7 +179,7 @@ def _launch(store: Store, job_id: int, cwd: Path) -> None:
         started = psutil.Process(proc.pid).create_time()
     except psutil.Error:
         started = None
-    store.update_job_if(job_id, ("starting",), runner_pid=proc.pid, runner_started=started)
+    store.update_job_if(job_id, ("queued", "starting"), runner_pid=proc.pid, runner_started=started)
 
 
 def _reap() -> None:
@@ -261,7 +270,12 @@ def workspaces(ctx: Context) -> list[WorkspaceState]:
     """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
     jobs = _latest_per_workspace(ctx)
     behind = behind_base(ctx, jobs)
-    return [workspace_state(ctx.repo, job, behind.get(job.id)) for job in jobs]
+    return [workspace_state(ctx.repo, job, behind.get(job.id), _pushed_sha(ctx, job)) for job in jobs]
+
+
+def _pushed_sha(ctx: Context, job: Job) -> str | None:
+    change = ctx.store.change(job.workspace) if job.workspace else None
+    return change.pushed_sha if change else None
 
 
 @dataclass
@@ -281,7 +295,7 @@ def clean(ctx: Context, force: Callable[[WorkspaceState, str], bool] | None = No
     result = CleanResult(removed=[], kept=[])
     with repo_lock(ctx.repo):
         for job in _latest_per_workspace(ctx):
-            state = workspace_state(ctx.repo, job)
+            state = workspace_state(ctx.repo, job, pushed_sha=_pushed_sha(ctx, job))
             if job.active:
                 result.kept.append((state, f"job {job.id} is {job.state}"))
                 continue
@@ -347,7 +361,7 @@ def wait(
     waiting with ``through_stalls``); WaitTimeout when ``timeout`` passes first."""
     ids = [ctx.job(j).id for j in job_ids]
     deadline = None if timeout is None else time.monotonic() + timeout
-    waiting_for = ("starting", "running", "stalled") if through_stalls else ("starting", "running")
+    waiting_for = ("queued", "starting", "running", "stalled") if through_stalls else ("queued", "starting", "running")
     while True:
         reconcile(ctx.store)
         jobs = [ctx.store.job(i) for i in ids]

@@ -18,6 +18,7 @@ WIDE = 100  # narrower terminals drop the AGE and QUIET columns
 COLUMNS = ["ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"]
 MIN_WIDTHS = {"ID": 3, "STATE": 10, "AGENT": 7, "BRANCH": 12, "AGE": 6}
 STATE_STYLE = {
+    "queued": "cyan",
     "starting": "cyan",
     "running": "cyan",
     "stalled": "bold yellow",
@@ -46,13 +47,15 @@ def status_rows(jobs: list[Job], behind: dict[int, int | None] | None = None) ->
                 "parent": job.parent_id,
                 "session_id": job.session_id,
                 "created_at": job.created_at,
+                "started_at": job.started_at,
+                "ended_at": job.ended_at,
                 "age": round(now - job.created_at, 1),
                 "silent_for": round(now - job.last_activity_at, 1) if job.last_activity_at and job.active else None,
                 "events": job.event_count,
                 "files_changed": len(work.get("files") or []) if job.work else None,
                 "commits": len(work.get("commits") or []) if job.work else None,
                 "behind_base": behind.get(job.id),
-            "exit_code": job.exit_code,
+                "exit_code": job.exit_code,
                 "runner_pid": job.runner_pid,
                 "agent_pid": job.agent_pid,
                 "prompt": job.prompt[:120],

@@ -38,8 +38,8 @@ import psutil
 
 from podium.agents import Event, get_agent
 from podium.errors import PodiumError
-from podium.git import Snapshot, changed_between, read_work, snapshot
-from podium.store import Job, Store
+from podium.git import Snapshot, changed_between, git, read_work, snapshot
+from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
 
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
@@ -78,6 +78,9 @@ class Runner:
         self.store.update_job(self.job.id, runner_pid=me.pid, runner_started=me.create_time())
         if self.store.job(self.job.id).cancel_requested:
             self._finish(exit_code=None)
+            return
+        if self.store.job(self.job.id).state == "queued" and not self._wait_turn():
+            self._finish(exit_code=None)  # cancelled while it waited
             return
         try:
             self.start = snapshot(self.job.workspace or "")
@@ -118,6 +121,28 @@ class Runner:
         exit_code = self.proc.wait()
         self.agent_cpu = _children_cpu() - before
         self._finish(exit_code)
+
+    def _wait_turn(self) -> bool:
+        """A queued job (a resume while its workspace was busy) waits for every earlier job in the workspace
+        to end — one agent per worktree at a time. False when it was cancelled while waiting."""
+        from podium.jobs import reconcile  # the runner ahead may have died: only reconcile can tell
+
+        next_check = 0.0
+        while not self.cancel.is_set():
+            if time.monotonic() >= next_check:
+                reconcile(self.store)
+                next_check = time.monotonic() + HEARTBEAT
+            if self.store.job(self.job.id).cancel_requested:
+                return False
+            ahead = [j for j in self.store.jobs(states=ACTIVE_STATES)
+                     if j.workspace == self.job.workspace and j.id < self.job.id]
+            if not ahead:
+                if self.store.update_job_if(self.job.id, ("queued",), state="starting", heartbeat_at=time.time()):
+                    self.store.add_events(self.job.id, [("note", {"message": "the workspace is free; starting"})])
+                return True
+            self.store.update_job(self.job.id, heartbeat_at=time.time())
+            self.cancel.wait(IDLE_WAKE)
+        return False
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -226,7 +251,7 @@ class Runner:
     def _finish(self, exit_code: int | None) -> None:
         cancelled = self.cancel.is_set() or bool(self.store.job(self.job.id).cancel_requested)
         final = self.parser.final(exit_code if exit_code is not None else -1)
-        work, run_files, run_changed = None, [], False
+        work, run_files, run_changed, switched = None, [], False, None
         error = final.data.get("error")
         try:
             if self.job.workspace and self.job.base_sha:
@@ -235,10 +260,14 @@ class Runner:
                     end = snapshot(self.job.workspace)
                     run_files = changed_between(self.job.workspace, self.start, end)
                     run_changed = bool(run_files) or end.head != self.start.head
+                    switched = _switched_from(self.job.workspace, self.job.branch)
         except PodiumError as e:
             error = error or str(e)
         if cancelled:
             state = "cancelled"
+        elif switched:
+            state = "failed"  # the work is not on the task's branch; committing or pushing it would be wrong
+            error = switched
         elif not final.data.get("success"):
             state = "failed"
             error = error or _last_line(self.store.log_path(self.job.id, "stderr")) or "the agent failed"
@@ -274,6 +303,17 @@ class Runner:
     def _fail(self, message: str) -> None:
         self.store.add_events(self.job.id, [("error", {"message": message})])
         self.store.update_job(self.job.id, state="failed", error=message, ended_at=time.time())
+
+
+def _switched_from(worktree: str, branch: str | None) -> str | None:
+    """Why the worktree is no longer on the task's branch (an agent switched it), or None."""
+    if not branch:
+        return None
+    head = git("symbolic-ref", "--quiet", "HEAD", cwd=worktree, check=False)
+    if head == f"refs/heads/{branch}":
+        return None
+    now = head.removeprefix("refs/heads/") if head else "a detached HEAD"
+    return f"the agent switched this worktree from {branch} to {now}; switch it back before committing"
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:

@@ -26,7 +26,8 @@ from typing import Any
 BUSY_TIMEOUT_MS = 60_000
 
 # Job states with a runner that should be alive; the others (done, no_changes, failed, cancelled, lost) are final.
-ACTIVE_STATES = ("starting", "running", "stalled")
+# "queued": a resume waiting for the job ahead of it in the same workspace to end.
+ACTIVE_STATES = ("queued", "starting", "running", "stalled")
 
 MIGRATIONS: list[str] = [
     # 1: jobs, their events, and agent sessions.
@@ -93,6 +94,26 @@ MIGRATIONS: list[str] = [
     CREATE TABLE workspace_ports (
         workspace TEXT PRIMARY KEY,
         port_base INTEGER NOT NULL UNIQUE
+    )
+    """,
+    # 5: each workspace's change: its single commit, the message (kept for the PR description) and the last push.
+    """
+    CREATE TABLE changes (
+        workspace TEXT PRIMARY KEY,
+        branch TEXT NOT NULL,
+        base_ref TEXT NOT NULL,
+        base_sha TEXT NOT NULL,
+        commit_sha TEXT,
+        message TEXT NOT NULL,
+        message_source TEXT NOT NULL,
+        paths TEXT NOT NULL DEFAULT '[]',
+        rounds INTEGER NOT NULL DEFAULT 0,
+        author_date TEXT,
+        pushed_sha TEXT,
+        pushed_at REAL,
+        push_error TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
     )
     """,
 ]
@@ -164,6 +185,36 @@ class EventRow:
 
 
 _JOB_COLUMNS = {f.name for f in fields(Job)}
+
+
+@dataclass
+class Change:
+    """A workspace's single commit as podium made it (``podium commit``) and last pushed it."""
+
+    workspace: str
+    branch: str
+    base_ref: str
+    base_sha: str
+    message: str
+    message_source: str  # "generated" or "user": a user's words are never regenerated silently
+    created_at: float
+    updated_at: float
+    commit_sha: str | None = None
+    paths: list[str] = field(default_factory=list)
+    rounds: int = 0
+    author_date: str | None = None
+    pushed_sha: str | None = None
+    pushed_at: float | None = None
+    push_error: str | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Change:
+        data = dict(row)
+        data["paths"] = json.loads(data["paths"])
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Store:
@@ -277,6 +328,7 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE jobs SET workspace_removed_at = ? WHERE workspace = ?", (time.time(), workspace))
             db.execute("DELETE FROM workspace_ports WHERE workspace = ?", (workspace,))
+            db.execute("DELETE FROM changes WHERE workspace = ?", (workspace,))
 
     def port_base(self, workspace: str) -> int | None:
         row = self.db.execute("SELECT port_base FROM workspace_ports WHERE workspace = ?", (workspace,)).fetchone()
@@ -296,6 +348,19 @@ class Store:
             (workspace, *ACTIVE_STATES),
         ).fetchone()
         return Job.from_row(row) if row else None
+
+    # -- changes ----------------------------------------------------------
+    def change(self, workspace: str) -> Change | None:
+        row = self.db.execute("SELECT * FROM changes WHERE workspace = ?", (workspace,)).fetchone()
+        return Change.from_row(row) if row else None
+
+    def save_change(self, change: Change) -> None:
+        values = change.to_dict()
+        values["paths"] = json.dumps(values["paths"])
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO changes ({cols}) VALUES ({marks})", list(values.values()))
 
     # -- events -----------------------------------------------------------
     def add_events(self, job_id: int, events: Iterable[tuple[str, dict[str, Any]]], **job_values: Any) -> None:

@@ -3,7 +3,8 @@
 No two agents share a checkout, and podium never switches a branch in a checkout
 it did not create (the user's own checkout included): each job gets a new
 worktree, outside the repository, on a new branch. The base is fetched first,
-every time; a failed fetch is an error, not a silently stale base.
+every time; a failed fetch is an error, not a silently stale base — unless the
+user explicitly accepts the base as last fetched, and then podium says how old it is.
 
 Worktrees live under ``$PODIUM_WORKTREES`` or the user data dir
 (``~/.local/share/podium/worktrees/<repo>-<id>/``).
@@ -15,6 +16,7 @@ import fcntl
 import hashlib
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ class Workspace:
     base_ref: str
     base_sha: str
     naming: tuple[str, ...] = ()  # why the branch got its name, when podium chose it
+    stale: str | None = None  # set when the fetch failed and the user accepted the base as last fetched
 
 
 def store_root(repo: Repo) -> Path:
@@ -53,16 +56,25 @@ def worktrees_root(repo: Repo) -> Path:
 
 
 def create_workspace(
-    repo: Repo, prompt: str, *, branch: str | None = None, base: str | None = None, template: str | None = None
+    repo: Repo,
+    prompt: str,
+    *,
+    branch: str | None = None,
+    base: str | None = None,
+    template: str | None = None,
+    allow_stale_base: bool = False,
 ) -> Workspace:
     """Fetch origin, then add a worktree on a new branch at the base's tip.
+
+    A failed fetch is refused, unless ``allow_stale_base``: then the base is taken as last fetched
+    and ``Workspace.stale`` says how old that is.
 
     Serialized per repository (an exclusive lock in podium's state dir): concurrent
     ``git fetch`` and ``git worktree add`` in one repository fail on git's own ref
     and config locks, and a burst of delegations must not.
     """
     with repo_lock(repo):
-        return _create(repo, prompt, branch=branch, base=base, template=template)
+        return _create(repo, prompt, branch=branch, base=base, template=template, allow_stale_base=allow_stale_base)
 
 
 @contextmanager
@@ -75,9 +87,22 @@ def repo_lock(repo: Repo) -> Iterator[None]:
         yield
 
 
-def _create(repo: Repo, prompt: str, *, branch: str | None, base: str | None, template: str | None) -> Workspace:
-    repo.fetch()
+def _create(
+    repo: Repo, prompt: str, *, branch: str | None, base: str | None, template: str | None, allow_stale_base: bool
+) -> Workspace:
+    stale = None
+    try:
+        repo.fetch()
+    except GitError as e:
+        if not allow_stale_base:
+            raise GitError(f"{e} — podium will not start from a stale base; fix the remote, "
+                           "or pass --allow-stale-base to use the base as last fetched") from None
+        stale = str(e)
     base_ref, base_sha = repo.resolve_base(base)
+    if stale is not None:
+        stale = f"{stale}; using {base_ref} as last fetched {_age(repo.last_fetch(base_ref))}" + (
+            f", its tip committed {_age(repo.commit_time(base_sha))}")
+    git("worktree", "prune", cwd=repo.toplevel)  # a worktree deleted by hand must not block its path or branch
     evidence: tuple[str, ...] = ()
     if branch:
         name = branch
@@ -92,7 +117,18 @@ def _create(repo: Repo, prompt: str, *, branch: str | None, base: str | None, te
     if path.exists():
         raise GitError(f"a worktree already exists at {path}")
     repo.add_worktree(path, name, base_sha)
-    return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha, naming=evidence)
+    return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha, naming=evidence, stale=stale)
+
+
+def _age(when: float | None) -> str:
+    if when is None:
+        return "at an unknown time"
+    seconds = max(0.0, time.time() - when)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "less than a minute ago"
 
 
 def _path_for(repo: Repo, branch: str) -> Path:
@@ -120,14 +156,15 @@ class WorkspaceState:
     ahead: int | None  # commits on the branch since its base
     behind: int | None  # commits the base gained on origin since (as of the last fetch)
     dirty: bool | None  # uncommitted changes, untracked files included
-    pushed: str | None  # "no", "yes", or "behind origin"/"ahead of origin" when they differ
+    pushed: str | None  # "no", "yes", "differs from origin", or "deleted on origin" (podium had pushed it)
     job: int
     job_state: str
 
 
-def workspace_state(repo: Repo, job: Job, behind: int | None = None) -> WorkspaceState:
+def workspace_state(repo: Repo, job: Job, behind: int | None = None, pushed_sha: str | None = None) -> WorkspaceState:
     """The state of the workspace a job ran in; every git question is answered by git, now
-    (``behind`` comes from the caller, which counts it once per base for many workspaces)."""
+    (``behind`` comes from the caller, which counts it once per base for many workspaces;
+    ``pushed_sha`` is what podium last pushed, to tell a branch deleted on origin from one never pushed)."""
     path = Path(job.workspace or "")
     exists = bool(job.workspace) and (path / ".git").exists()
     ahead = dirty = pushed = None
@@ -139,7 +176,7 @@ def workspace_state(repo: Repo, job: Job, behind: int | None = None) -> Workspac
         dirty = bool(git("status", "--porcelain", cwd=path, check=False).strip())
         remote = repo.ref_sha(f"refs/remotes/origin/{job.branch}") if job.branch else None
         if remote is None:
-            pushed = "no"
+            pushed = "deleted on origin" if pushed_sha else "no"
         elif remote == head:
             pushed = "yes"
         else:

@@ -1,0 +1,339 @@
+"""A workspace's change: exactly one commit on top of its base, and the only push podium makes.
+
+``commit`` squashes what the task's jobs changed into one commit whose parent is the
+workspace's base (a later round replaces it, like ``git commit --amend``). Only the
+task's own files go in: paths some job of this workspace changed, never a file that
+was already dirty before the first agent started (unless the user names it with
+``include``) and never podium's own files. The tree is built in a private index from a
+snapshot of the worktree, so the agent's index and files are left as they are; the
+branch moves with a compare-and-swap on its old tip.
+
+``push`` sends that commit to the workspace's own branch on origin with
+``--force-with-lease`` against the sha podium last pushed there (or "absent" for the
+first push): a branch someone else pushed to is refused and reported, never
+overwritten. Base branches are refused outright.
+
+The message is generated from the task and the agent's own account of it, may be
+edited by the user, and is stored (``changes`` table) so the PR description can be
+kept in sync with it.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podium.errors import GitError, PodiumError, UsageError
+from podium.git import Repo, diff_names, git, snapshot, tree_with
+from podium.store import Change, Job, Store
+from podium.workspace import ENV_DIR, repo_lock
+
+SUBJECT_MAX = 72
+BODY_LINES = 12
+PROTECTED = {"main", "master", "develop", "development", "trunk", "release", "production", "staging"}
+_CONVENTIONAL = re.compile(r"^(feat|fix|chore|docs|refactor|test|tests|perf|ci|build|style|revert)(\([^)]*\))?!?: ")
+
+
+class PushRefused(PodiumError):
+    """origin refused the push (stale lease, protection): nothing was overwritten."""
+
+
+@dataclass
+class CommitResult:
+    change: Change
+    committed: bool  # False when the existing commit already held exactly this work and message
+    files: list[dict[str, Any]] = field(default_factory=list)  # path, added, deleted
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # path, why it is not in the commit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.change.to_dict(),
+            "committed": self.committed,
+            "files": self.files,
+            "left_out": [{"path": p, "why": why} for p, why in self.left_out],
+        }
+
+
+def workspace_jobs(store: Store, target: Job) -> list[Job]:
+    """Every job that ran in ``target``'s workspace, oldest first."""
+    return sorted((j for j in store.jobs() if j.workspace == target.workspace and j.workspace_removed_at is None),
+                  key=lambda j: j.id)
+
+
+def find_workspace(store: Store, repo: Repo, target: str | None) -> Job:
+    """The latest job of the workspace named by a job id, a branch, or (None) the checkout podium runs in."""
+    live = [j for j in store.jobs() if j.workspace and j.workspace_removed_at is None]  # newest first
+    if target is None:
+        here = str(repo.toplevel)
+        found = next((j for j in live if j.workspace == here), None)
+        if found is None:
+            raise UsageError(f"{here} is not a podium workspace; name one by job id or branch (podium workspaces)")
+        return found
+    if target.isdigit():
+        job = next((j for j in store.jobs() if j.id == int(target)), None)
+        if job is None or not job.workspace:
+            raise UsageError(f"no job {target} with a workspace in {repo.toplevel}")
+        if job.workspace_removed_at is not None:
+            raise UsageError(f"job {target}'s workspace was removed by podium clean")
+        return next(j for j in live if j.workspace == job.workspace)
+    found = next((j for j in live if j.branch == target), None)
+    if found is None:
+        raise UsageError(f"no podium workspace on branch {target!r} (podium workspaces lists them)")
+    return found
+
+
+def task_paths(worktree: str, jobs: list[Job], now_tree: str) -> tuple[set[str], set[str]]:
+    """(paths the task's jobs changed, paths already dirty before the first job started).
+
+    A finished job knows its own changes (``run_files``: start snapshot vs end snapshot). A job whose
+    runner died does not; its changes are what differs between its start and the next job's start (or now).
+    """
+    changed: set[str] = set()
+    started = [j for j in jobs if j.start_tree]
+    for i, job in enumerate(started):
+        run_files = (job.work or {}).get("run_files")
+        if run_files is not None and job.state != "lost":
+            changed.update(run_files)
+        else:
+            end = started[i + 1].start_tree if i + 1 < len(started) else now_tree
+            assert job.start_tree is not None and end is not None
+            changed.update(diff_names(worktree, job.start_tree, end))
+    dirty_before: set[str] = set()
+    if started and started[0].start_head and started[0].start_tree:
+        dirty_before = set(diff_names(worktree, started[0].start_head, started[0].start_tree))
+    return changed, dirty_before
+
+
+def commit(
+    store: Store,
+    repo: Repo,
+    target: str | None = None,
+    *,
+    message: str | None = None,
+    edit: Callable[[str], str | None] | None = None,
+    include: tuple[str, ...] = (),
+    regenerate: bool = False,
+) -> CommitResult:
+    """Make (or remake) the workspace's single commit on top of its base."""
+    with repo_lock(repo):
+        latest = find_workspace(store, repo, target)
+        ws = str(latest.workspace)
+        jobs = workspace_jobs(store, latest)
+        busy = next((j for j in jobs if j.active), None)
+        if busy:
+            raise UsageError(f"job {busy.id} is still {busy.state} in {ws}; wait for it before committing")
+        _check_worktree(ws, latest)
+        assert latest.branch and latest.base_sha and latest.base_ref
+        old_head = git("rev-parse", "HEAD", cwd=ws)
+        now = snapshot(ws)
+        changed, dirty_before = task_paths(ws, jobs, now.tree)
+        previous = store.change(ws)
+        keep = set(previous.paths) if previous else set()
+        wanted = set(include)
+        differs = set(diff_names(ws, latest.base_sha, now.tree))
+        unknown = wanted - differs - keep
+        if unknown:
+            raise UsageError(f"--include {sorted(unknown)[0]}: that path does not differ from the base")
+        files: list[str] = []
+        left_out: list[tuple[str, str]] = []
+        for path in sorted(differs | keep):
+            if path == ENV_DIR or path.startswith(f"{ENV_DIR}/"):
+                continue
+            if path in wanted or path in keep:
+                files.append(path)
+            elif path in dirty_before:
+                left_out.append((path, "already changed before the first job started (--include to add it)"))
+            elif path in changed:
+                files.append(path)
+            else:
+                left_out.append((path, "no job of this task changed it (--include to add it)"))
+        files = [p for p in files if p in differs]  # a path back to its base content has nothing to commit
+        if not files:
+            why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
+            raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
+        tree = tree_with(ws, latest.base_sha, now.tree, files)
+        if message is not None:
+            text, source = message, "user"
+        elif previous and not regenerate:
+            text, source = previous.message, previous.message_source
+        else:
+            text, source = draft_message(ws, jobs, files, latest.base_sha), "generated"
+        if edit is not None:
+            edited = edit(text)
+            if edited is not None and edited.strip() != text.strip():
+                text, source = edited, "user"
+        text = clean_message(text)
+        if not text:
+            raise UsageError("the commit message is empty; nothing was committed")
+        stats = _numstat(ws, latest.base_sha, tree)
+        rounds = previous.rounds if previous else 0
+        if (previous and previous.commit_sha == old_head
+                and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == tree
+                and git("log", "-1", "--format=%B", old_head, cwd=ws).strip() == text):
+            return CommitResult(change=previous, committed=False, files=stats, left_out=left_out)
+        author_date = previous.author_date if previous else None
+        env = {"GIT_AUTHOR_DATE": author_date} if author_date else {}
+        sha = git("commit-tree", tree, "-p", latest.base_sha, cwd=ws, env=env, input=text + "\n")
+        git("update-ref", "-m", "podium commit", f"refs/heads/{latest.branch}", sha, old_head, cwd=ws)
+        git("reset", "--quiet", cwd=ws)  # the index follows the new commit; files in the worktree are untouched
+        stamp = time.time()
+        change = Change(
+            workspace=ws, branch=latest.branch, base_ref=latest.base_ref, base_sha=latest.base_sha,
+            message=text, message_source=source, created_at=previous.created_at if previous else stamp,
+            updated_at=stamp, commit_sha=sha, paths=files, rounds=rounds + 1,
+            author_date=author_date or git("log", "-1", "--format=%aI", sha, cwd=ws),
+            pushed_sha=previous.pushed_sha if previous else None,
+            pushed_at=previous.pushed_at if previous else None,
+        )
+        store.save_change(change)
+        return CommitResult(change=change, committed=True, files=stats, left_out=left_out)
+
+
+def _check_worktree(ws: str, job: Job) -> None:
+    if not (Path(ws) / ".git").exists():
+        raise UsageError(f"the worktree of {job.branch} is gone: {ws}")
+    head = git("symbolic-ref", "--quiet", "HEAD", cwd=ws, check=False)
+    if head != f"refs/heads/{job.branch}":
+        where = head.removeprefix("refs/heads/") if head else "a detached HEAD"
+        raise UsageError(f"{ws} is on {where}, not its branch {job.branch}; podium commits only on the task's branch")
+    gitdir = Path(git("rev-parse", "--absolute-git-dir", cwd=ws))
+    for marker, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"), ("rebase-apply", "a rebase"),
+                         ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert")):
+        if (gitdir / marker).exists():
+            raise UsageError(f"{ws} is in the middle of {what}; finish or abort it first")
+
+
+def _numstat(ws: str, base: str, tree: str) -> list[dict[str, Any]]:
+    out = git("diff", "--numstat", "--no-renames", base, tree, cwd=ws)
+    stats = []
+    for line in out.splitlines():
+        added, deleted, path = line.split("\t", 2)
+        stats.append({"path": path, "added": int(added) if added.isdigit() else 0,
+                      "deleted": int(deleted) if deleted.isdigit() else 0})
+    return stats
+
+
+def clean_message(text: str) -> str:
+    """The message as git would store it from an editor: comment lines dropped, whitespace tidied."""
+    lines = [ln.rstrip() for ln in text.splitlines() if not ln.startswith("#")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def draft_message(ws: str, jobs: list[Job], files: list[str], base_sha: str, ticket: str | None = None) -> str:
+    """Subject from the task (and the ticket), body from the agent's own account of what it did.
+
+    Follows the base branch's habit: conventional-commit prefixes (``fix: …``) when most recent
+    commits use them.
+    """
+    task = next((j.prompt for j in jobs if j.parent_id is None), jobs[0].prompt if jobs else "")
+    subject = _subject(task)
+    if ticket:
+        subject = f"{ticket} {subject}"
+    if _uses_conventional_commits(ws, base_sha) and not _CONVENTIONAL.match(subject):
+        kind = "fix" if re.search(r"(^|/)(fix|bugfix|hotfix|bug)[/-]", jobs[-1].branch or "") else "feat"
+        subject = f"{kind}: {subject[0].lower()}{subject[1:]}"
+    subject = _shorten(subject, SUBJECT_MAX)
+    account = next((j.final_message for j in reversed(jobs) if j.final_message), None)
+    body = _body(account) if account else ""
+    if not body:
+        body = "Changes " + ", ".join(files[:8]) + (f" and {len(files) - 8} more files" if len(files) > 8 else "") + "."
+        body = textwrap.fill(body, 72)
+    return f"{subject}\n\n{body}"
+
+
+def _subject(task: str) -> str:
+    first = next((ln.strip() for ln in task.splitlines() if ln.strip()), "Update")
+    first = re.sub(r"\s+", " ", first).rstrip(".:;,")
+    return first[0].upper() + first[1:]
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-") + "…"
+
+
+def _body(account: str) -> str:
+    """The agent's final message as a wrapped commit body: at most ``BODY_LINES`` lines, no code fences."""
+    text = re.sub(r"```.*?```", "", account, flags=re.DOTALL)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    lines: list[str] = []
+    for para in paragraphs:
+        if lines:
+            lines.append("")
+        for raw in para.splitlines():
+            bullet = re.match(r"^(\s*[-*]\s+|\s*\d+[.)]\s+)", raw)
+            indent = " " * len(bullet.group(1)) if bullet else ""
+            lines.extend(textwrap.wrap(raw.strip() if not bullet else raw.rstrip(), 72,
+                                       subsequent_indent=indent) or [""])
+        if len(lines) >= BODY_LINES:
+            break
+    return "\n".join(lines[:BODY_LINES]).strip()
+
+
+def _uses_conventional_commits(ws: str, base_sha: str) -> bool:
+    subjects = git("log", "-50", "--first-parent", "--format=%s", base_sha, cwd=ws, check=False).splitlines()
+    return len(subjects) >= 4 and sum(bool(_CONVENTIONAL.match(s)) for s in subjects) * 2 >= len(subjects)
+
+
+def protected_branches(repo: Repo, base_ref: str) -> set[str]:
+    names = set(PROTECTED) | {base_ref.removeprefix("origin/")}
+    head = git("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD", cwd=repo.toplevel, check=False)
+    if head:
+        names.add(head.removeprefix("refs/remotes/origin/"))
+    return names
+
+
+def push(store: Store, repo: Repo, target: str | None = None) -> Change:
+    """Push the workspace's commit to its own branch on origin, with a lease on what podium last pushed."""
+    with repo_lock(repo):
+        latest = find_workspace(store, repo, target)
+        ws = str(latest.workspace)
+        change = store.change(ws)
+        if change is None or not change.commit_sha:
+            raise UsageError(f"{latest.branch} has no podium commit yet; run podium commit first")
+        _check_worktree(ws, latest)
+        head = git("rev-parse", "HEAD", cwd=ws)
+        if head != change.commit_sha:
+            raise UsageError(f"{change.branch} moved since podium commit ({change.commit_sha[:8]} → {head[:8]}); "
+                             "run podium commit again, then push")
+        branch = change.branch
+        if branch in protected_branches(repo, change.base_ref):
+            raise UsageError(f"{branch} is a base branch; podium pushes only a task's own branch")
+        expected = change.pushed_sha or ""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected}"
+        try:
+            git("push", "--quiet", "--porcelain", lease, "origin", f"{change.commit_sha}:refs/heads/{branch}",
+                cwd=ws, timeout=300)
+        except GitError as e:
+            reason = _refusal(repo, branch, expected, str(e))
+            change.push_error = reason
+            change.updated_at = time.time()
+            store.save_change(change)
+            raise PushRefused(reason) from None
+        git("update-ref", f"refs/remotes/origin/{branch}", change.commit_sha, cwd=ws)
+        git("branch", "--quiet", f"--set-upstream-to=origin/{branch}", branch, cwd=ws, check=False)
+        change.pushed_sha, change.pushed_at, change.push_error = change.commit_sha, time.time(), None
+        change.updated_at = change.pushed_at
+        store.save_change(change)
+        return change
+
+
+def _refusal(repo: Repo, branch: str, expected: str, error: str) -> str:
+    """Why origin refused, in words: above all, a lease that no longer holds."""
+    remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=repo.toplevel, timeout=120, check=False)
+    actual = remote.split("\t")[0] if remote else ""
+    if actual != expected:
+        if not expected:
+            return (f"origin already has a branch {branch} ({actual[:8]}) that podium did not push; "
+                    "nothing was overwritten — pick another branch or look at what is there")
+        now = f"is at {actual[:8]}" if actual else "was deleted"
+        return (f"origin's {branch} {now}, not {expected[:8]} as podium last pushed it: someone else changed it; "
+                f"nothing was overwritten — fetch it and look before pushing again")
+    return f"origin refused the push of {branch}: {error.removeprefix('git push failed: ')}"

@@ -1,0 +1,218 @@
+"""Workspaces that follow the team's git rules: one commit per task, pushes with a lease, no branch switched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import Env, git
+
+RUN = ("--agent", "command", "--command")
+
+
+def sh(script: str) -> str:
+    return f"sh -c {json.dumps(script)}"
+
+
+def teammate(env: Env, name: str = "mate") -> Path:
+    """Another clone of origin, as a teammate's machine."""
+    path = env.root / name
+    git("clone", "--quiet", str(env.origin), str(path), cwd=env.root)
+    git("config", "user.email", f"{name}@example.com", cwd=path)
+    git("config", "user.name", name, cwd=path)
+    return path
+
+
+def test_commit_is_one_commit_on_the_base_with_only_the_tasks_files(env: Env) -> None:
+    # The user's own checkout is dirty: a tracked file changed and an untracked file. Neither is the task's.
+    (env.repo / "README.md").write_text("# demo\nlocal edit\n")
+    (env.repo / "scratch.txt").write_text("mine\n")
+    script = ("printf 'A = 1\\n' > a.py && git add a.py && git commit -qm wip && printf 'B = 2\\n' > b.py"
+              " && rm app.py && echo 'Added a and b, removed app.'")
+    job = env.delegate("add the a and b modules.", *RUN, sh(script))
+    assert env.podium("wait", str(job), "--timeout", "30").returncode == 0
+    ws, branch = Path(env.job(job)["workspace"]), env.job(job)["branch"]
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    (ws / "notes.md").write_text("the user's notes, made by hand in the workspace\n")
+
+    out = env.podium_json("commit", str(job))
+    assert out["committed"] and out["rounds"] == 1 and out["message_source"] == "generated"
+    assert sorted(f["path"] for f in out["files"]) == ["a.py", "app.py", "b.py"]
+    assert [x["path"] for x in out["left_out"]] == ["notes.md"]
+    assert "no job of this task changed it" in out["left_out"][0]["why"]
+    # exactly one commit, straight on the base; the agent's own "wip" commit is squashed into it
+    assert git("rev-list", "--count", f"{base}..{branch}", cwd=env.repo) == "1"
+    assert git("rev-parse", f"{branch}^", cwd=env.repo) == base
+    assert git("show", "--name-status", "--format=", branch, cwd=env.repo).splitlines() == [
+        "A\ta.py", "D\tapp.py", "A\tb.py"]
+    assert git("log", "-1", "--format=%B", branch, cwd=env.repo).strip() == (
+        "Add the a and b modules\n\nAdded a and b, removed app.")
+    # nothing of the user's reached the commit, and the user's checkout and notes are as they were
+    assert git("diff", "--name-only", cwd=env.repo) == "README.md"  # still changed, not staged
+    assert git("diff", "--cached", "--name-only", cwd=env.repo) == ""
+    assert (env.repo / "scratch.txt").read_text() == "mine\n"
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=env.repo) == "main"
+    assert git("status", "--porcelain", cwd=ws).splitlines() == ["?? notes.md"]
+    assert "PODIUM_PORT_BASE=" in (ws / ".podium" / "env").read_text()  # podium's own file: never committed
+
+    # nothing new: nothing committed; the stored message survives
+    again = env.podium_json("commit", str(job))
+    assert not again["committed"] and again["commit_sha"] == out["commit_sha"]
+    # the user opts a file in by name; still one commit on the base, with the same message
+    more = env.podium_json("commit", str(job), "--include", "notes.md")
+    assert more["committed"] and more["rounds"] == 2 and more["left_out"] == []
+    assert git("rev-list", "--count", f"{base}..{branch}", cwd=env.repo) == "1"
+    assert "notes.md" in git("show", "--name-only", "--format=", branch, cwd=env.repo).splitlines()
+    assert more["message"] == out["message"]
+    # the user's words replace the draft, and are kept
+    mine = env.podium_json("commit", str(job), "-m", "PROJ-7 Add a and b\n\nAs discussed.")
+    assert mine["message_source"] == "user" and mine["rounds"] == 3
+    assert git("log", "-1", "--format=%s", branch, cwd=env.repo) == "PROJ-7 Add a and b"
+    bad = env.podium("commit", str(job), "--include", "nowhere.txt")
+    assert bad.returncode == 2 and "does not differ from the base" in bad.stderr
+
+
+def test_later_rounds_amend_the_one_commit(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "a.txt", "content": "a\n"}}, "Wrote a.txt with the first part.",
+                         {"write": {"path": "b.txt", "content": "b\n"}}, "Second part: b.txt."]})
+    first = env.delegate("Two part task")
+    env.podium("wait", str(first), "--timeout", "60", check=True)
+    ws = Path(env.job(first)["workspace"])
+    one = env.podium_json("commit", cwd=ws)  # from inside the workspace, no target needed
+    assert one["message"] == "Two part task\n\nWrote a.txt with the first part."
+    second = int(env.podium_json("resume", str(first), "now the second part")["id"])
+    env.podium("wait", str(second), "--timeout", "60", check=True)
+    two = env.podium_json("commit", str(second), "--regenerate")
+    assert two["rounds"] == 2 and two["commit_sha"] != one["commit_sha"]
+    assert two["message"] == "Two part task\n\nSecond part: b.txt."
+    branch = env.job(first)["branch"]
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    assert git("rev-parse", f"{branch}^", cwd=env.repo) == base
+    assert git("show", "--name-only", "--format=", branch, cwd=env.repo).splitlines() == ["a.txt", "b.txt"]
+    # an amend keeps the first round's author date, as `git commit --amend` does
+    dates = {git("log", "-1", "--format=%aI", sha, cwd=env.repo) for sha in (one["commit_sha"], two["commit_sha"])}
+    assert len(dates) == 1
+
+
+def test_push_uses_a_lease_and_never_overwrites_a_teammates_push(env: Env) -> None:
+    job = env.delegate("add feature", *RUN, sh("echo one > feature.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    ws, branch = Path(env.job(job)["workspace"]), env.job(job)["branch"]
+    first = env.podium_json("commit", str(job), "--push")
+    assert first["pushed_sha"] == first["commit_sha"]
+    assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == first["commit_sha"]
+    assert [w["pushed"] for w in env.podium_json("workspaces")] == ["yes"]
+
+    # a later round, pushed again: the lease (what podium pushed last) holds, so the amend goes through
+    (ws / "feature.txt").write_text("two\n")
+    env.podium_json("commit", str(job), "--include", "feature.txt")
+    second = env.podium_json("push", str(job))
+    assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == second["pushed_sha"]
+
+    # a teammate pushes to the branch; podium's next push is refused and nothing of theirs is lost
+    mate = teammate(env)
+    git("checkout", "--quiet", branch, cwd=mate)
+    (mate / "theirs.txt").write_text("theirs\n")
+    git("add", "theirs.txt", cwd=mate)
+    git("commit", "--quiet", "-m", "their fix", cwd=mate)
+    git("push", "--quiet", "origin", branch, cwd=mate)
+    theirs = git("rev-parse", "HEAD", cwd=mate)
+    (ws / "feature.txt").write_text("three\n")
+    env.podium_json("commit", str(job), "--include", "feature.txt")
+    refused = env.podium("push", str(job))
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "someone else changed it" in refused.stderr and "nothing was overwritten" in refused.stderr
+    assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == theirs
+    assert env.podium_json("workspaces", "--fetch")[0]["pushed"] == "differs from origin"
+    # and podium keeps the unpushed work when asked to clean
+    assert [k["reason"] for k in env.podium_json("clean")["kept"]] == ["1 commit not on origin"]
+
+
+def test_a_branch_podium_did_not_push_is_never_overwritten(env: Env) -> None:
+    mate = teammate(env)
+    git("checkout", "--quiet", "-b", "shared-work", cwd=mate)
+    (mate / "theirs.txt").write_text("theirs\n")
+    git("add", "theirs.txt", cwd=mate)
+    git("commit", "--quiet", "-m", "their work", cwd=mate)
+    git("push", "--quiet", "origin", "shared-work", cwd=mate)
+    theirs = git("rev-parse", "HEAD", cwd=mate)
+    job = env.delegate("mine", "--branch", "shared-work", *RUN, sh("echo mine > mine.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    env.podium_json("commit", str(job))
+    refused = env.podium("push", str(job))
+    assert refused.returncode == 1 and "podium did not push" in refused.stderr
+    assert git("ls-remote", "origin", "refs/heads/shared-work", cwd=env.repo).split("\t")[0] == theirs
+
+
+def test_nothing_is_ever_pushed_to_a_base_branch(env: Env) -> None:
+    job = env.delegate("on master", "--branch", "master", *RUN, sh("echo x > x.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    env.podium_json("commit", str(job))
+    refused = env.podium("push", str(job))
+    assert refused.returncode == 2 and "is a base branch" in refused.stderr
+    assert git("ls-remote", "--heads", "origin", cwd=env.repo).count("refs/heads/") == 1  # main only
+
+
+def test_no_job_can_switch_another_jobs_branch_and_a_switch_of_its_own_is_caught(env: Env) -> None:
+    holder = env.delegate("hold the branch", *RUN, sh("echo a > a.txt; sleep 60"))
+    held = env.wait_for(holder, lambda j: j["state"] == "running")
+    ws_a = Path(held["workspace"])
+    # another job tries to take the first job's branch: git refuses, the first worktree is untouched
+    intruder = env.delegate("take it", *RUN, sh(f"git checkout {held['branch']}; git switch {held['branch']}; "
+                                                "echo b > b.txt"))
+    env.podium("wait", str(intruder), "--timeout", "30")
+    assert env.job(intruder)["state"] == "done"
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=Path(env.job(intruder)["workspace"])) == (
+        env.job(intruder)["branch"])
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=ws_a) == held["branch"]
+    assert "already" in env.podium("logs", str(intruder), "--raw").stdout + _stderr(env, intruder)
+    # a job that switches its own worktree to another branch is failed, and its work is not committed
+    switcher = env.delegate("wander off", *RUN, sh("git switch -q -c elsewhere && echo c > c.txt"))
+    env.podium("wait", str(switcher), "--timeout", "30")
+    job = env.job(switcher)
+    assert job["state"] == "failed" and "switched this worktree from" in job["error"] and "elsewhere" in job["error"]
+    refused = env.podium("commit", str(switcher))
+    assert refused.returncode == 2 and "not its branch" in refused.stderr
+    env.podium("cancel", str(holder), check=True)
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=env.repo) == "main"
+
+
+def _stderr(env: Env, job: int) -> str:
+    return (env.repo / ".git" / "podium" / "logs" / f"{job}.stderr").read_text()
+
+
+def test_commit_waits_for_the_agent_to_finish(env: Env) -> None:
+    job = env.delegate("slow", *RUN, sh("echo s > s.txt; sleep 60"))
+    env.wait_for(job, lambda j: j["state"] == "running")
+    proc = env.podium("commit", str(job))
+    assert proc.returncode == 2 and f"job {job} is still running" in proc.stderr
+    env.podium("cancel", str(job), check=True)
+
+
+def test_a_stale_base_only_when_asked_and_then_with_its_age(env: Env) -> None:
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    git("remote", "set-url", "origin", str(env.root / "gone.git"), cwd=env.repo)
+    refused = env.podium("delegate", "--agent", "command", "--command", "true", "--", "offline work")
+    assert refused.returncode == 1 and "--allow-stale-base" in refused.stderr
+    proc = env.podium("delegate", "--allow-stale-base", *RUN, "sh -c 'echo x > x.txt'", "--", "offline work")
+    assert proc.returncode == 0, proc.stderr
+    warning = proc.stderr.splitlines()[0]
+    assert warning.startswith("warning: stale base accepted: git fetch failed")
+    assert "using origin/main as last fetched" in warning and "ago" in warning and "its tip committed" in warning
+    job = int(proc.stdout.strip())
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    assert git("merge-base", "HEAD", base, cwd=Path(env.job(job)["workspace"])) == base
+    assert "stale base accepted" in env.podium("logs", str(job)).stdout
+
+
+def test_a_branch_deleted_on_origin_is_shown_and_its_work_kept(env: Env) -> None:
+    job = env.delegate("short lived", *RUN, sh("echo x > x.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    branch = env.job(job)["branch"]
+    env.podium_json("commit", str(job), "--push")
+    subprocess.run(["git", "push", "--quiet", "origin", "--delete", branch], cwd=teammate(env), check=True)
+    [ws] = env.podium_json("workspaces", "--fetch")
+    assert ws["pushed"] == "deleted on origin"
+    assert "deleted on origin" in env.podium("workspaces").stdout
+    assert [k["reason"] for k in env.podium_json("clean")["kept"]] == ["1 commit not on origin"]
