@@ -10,6 +10,9 @@
 - status:     `podium status --json` on a store with 10 000 jobs and 1 000 000 events, vs the floor
               (a bare Python process reading the same rows).
 - summary:    summary bytes / raw log bytes for a long scripted run.
+- workspace:  a new workspace (fetch, base, learned branch name, worktree) on a repository with 5 000
+              commits and 500 branches, vs a bare `git fetch && git worktree add -b`; in-process and
+              through `podium delegate` (CLI start included); origin gains a commit before every round.
 
 The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
 """
@@ -259,7 +262,84 @@ def bench_summary(steps: int = 60) -> None:
         b.close()
 
 
-BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary}
+def _big_history(repo: Path, commits: int, branches: int) -> None:
+    """``commits`` commits on main and ``branches`` branches named the way teams name them, in one fast-import."""
+    kinds = ["feature", "bugfix", "fix", "chore"]
+    words = ["login", "export", "cache", "report", "invoice", "search", "retry", "upload", "theme", "audit"]
+    now = int(time.time())
+    lines: list[str] = []
+    for i in range(1, commits + 1):
+        data = f"line {i}\n"
+        msg = f"change {i}"
+        when = now - (commits - i) * 600
+        lines += ["commit refs/heads/main", f"mark :{i}", f"committer Dev <dev@example.com> {when} +0000",
+                  f"data {len(msg)}", msg]
+        if i > 1:
+            lines.append(f"from :{i - 1}")
+        lines += [f"M 100644 inline src/file{i % 200}.txt", f"data {len(data)}", data]
+    for b in range(branches):
+        at = commits - (b * 7) % commits
+        name = f"{kinds[b % 4]}/PROJ-{1000 + b}-{words[b % 10]}-{words[(b * 3) % 10]}"
+        lines += [f"reset refs/heads/{name}", f"from :{at}"]
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input="\n".join(lines) + "\n", text=True,
+                   check=True, capture_output=True)
+
+
+def bench_workspace(rounds: int = 7, commits: int = 5000, branches: int = 500) -> None:
+    from podium.git import Repo
+    from podium.workspace import create_workspace
+
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-ws-"))
+    try:
+        origin, repo, pusher = tmp / "origin.git", tmp / "repo", tmp / "pusher"
+        sh("git", "init", "-q", "--bare", "--initial-branch=main", str(origin), cwd=tmp)
+        _big_history(origin, commits, branches)
+        sh("git", "clone", "-q", str(origin), str(repo), cwd=tmp)
+        sh("git", "clone", "-q", str(origin), str(pusher), cwd=tmp)
+        env = dict(os.environ, PODIUM_WORKTREES=str(tmp / "worktrees"), PYTHONPATH=str(ROOT / "src"),
+                   GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+                   GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
+        os.environ["PODIUM_WORKTREES"] = env["PODIUM_WORKTREES"]
+        r = Repo.find(repo)
+
+        def advance(i: int) -> None:
+            (pusher / "moved.txt").write_text(f"{i}\n")
+            sh("git", "add", "moved.txt", cwd=pusher, env=env)
+            sh("git", "commit", "-qm", f"moved {i}", cwd=pusher, env=env)
+            sh("git", "push", "-q", "origin", "HEAD:main", cwd=pusher, env=env)
+
+        plain, library, cli, names = [], [], [], []
+        step = 0
+        for i in range(rounds):
+            for which in ("plain", "library", "cli"):
+                step += 1
+                advance(step)
+                t0 = time.perf_counter()
+                if which == "plain":
+                    sh("git", "fetch", "-q", "--prune", "origin", cwd=repo)
+                    sh("git", "worktree", "add", "-q", "--no-track", "-b", f"plain-{i}", str(tmp / f"plain-{i}"),
+                       "origin/main", cwd=repo)
+                    plain.append(time.perf_counter() - t0)
+                elif which == "library":
+                    ws = create_workspace(r, f"Fix the export of invoices {i}")
+                    library.append(time.perf_counter() - t0)
+                    names.append(ws.branch)
+                else:
+                    subprocess.run([sys.executable, "-m", "podium", "delegate", "--agent", "command", "--command",
+                                    "true", "--", f"Add search to the audit log {i}"], cwd=repo, env=env, check=True,
+                                   capture_output=True)
+                    cli.append(time.perf_counter() - t0)
+        p, lib, c = (statistics.median(x) for x in (plain, library, cli))
+        print(f"workspace: {commits} commits, {branches} branches; median of {rounds} rounds, origin moved each time")
+        print(f"  git fetch && git worktree add   {p * 1000:.0f} ms")
+        print(f"  create_workspace (in process)   {lib * 1000:.0f} ms  ratio {lib / p:.2f}  (e.g. {names[0]})")
+        print(f"  podium delegate (whole CLI)     {c * 1000:.0f} ms  ratio {c / p:.2f}")
+    finally:
+        subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+
+BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
+           "workspace": bench_workspace}
 
 
 def main() -> None:
