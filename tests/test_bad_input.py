@@ -130,3 +130,13 @@ def test_cancel_and_resume_of_finished_or_unresumable_jobs(env: Env) -> None:
     assert env.podium("wait", str(job_id), "--timeout", "30").returncode == 0
     assert_one_line_error(env.podium("cancel", str(job_id)), "is not running")
     assert_one_line_error(env.podium("resume", str(job_id), "more"), "cannot resume")
+
+
+def test_commit_and_push_say_what_is_missing(env: Env) -> None:
+    assert_one_line_error(env.podium("commit"), "is not a podium workspace")
+    assert_one_line_error(env.podium("commit", "42"), "no job 42")
+    assert_one_line_error(env.podium("push", "no-such-branch"), "no podium workspace on branch")
+    job = env.delegate("nothing yet", "--agent", "command", "--command", "true")
+    env.podium("wait", str(job), "--timeout", "30")
+    assert_one_line_error(env.podium("commit", str(job)), "nothing to commit")
+    assert_one_line_error(env.podium("push", str(job)), "no podium commit yet")

@@ -71,6 +71,36 @@ def test_commit_is_one_commit_on_the_base_with_only_the_tasks_files(env: Env) ->
     assert git("log", "-1", "--format=%s", branch, cwd=env.repo) == "PROJ-7 Add a and b"
     bad = env.podium("commit", str(job), "--include", "nowhere.txt")
     assert bad.returncode == 2 and "does not differ from the base" in bad.stderr
+    # the user takes a file out; it stays out in later rounds, still in the worktree
+    less = env.podium_json("commit", str(job), "--exclude", "b.py")
+    assert sorted(f["path"] for f in less["files"]) == ["a.py", "app.py", "notes.md"]
+    (ws / "a.py").write_text("A = 2\n")
+    later = env.podium_json("commit", str(job))
+    assert "b.py" not in git("show", "--name-only", "--format=", branch, cwd=env.repo).splitlines()
+    assert {"path": "b.py", "why": "excluded by you (--include to add it back)"} in later["left_out"]
+    assert (ws / "b.py").read_text() == "B = 2\n"
+
+
+def test_the_drafted_subject_follows_the_bases_habit_and_the_branchs_ticket(env: Env) -> None:
+    mate = teammate(env)
+
+    def land(*subjects: str) -> None:
+        for i, subject in enumerate(subjects):
+            (mate / "history.txt").write_text(f"{subject} {i}\n")
+            git("add", "history.txt", cwd=mate)
+            git("commit", "--quiet", "-m", subject, cwd=mate)
+        git("push", "--quiet", "origin", "HEAD:main", cwd=mate)
+
+    land("PROJ-1 Set up the project", "PROJ-7 Add login", "Merge branch 'x'", "PROJ-9 Fix the footer")
+    job = env.delegate("add the export button", "--branch", "feature/PROJ-42-add-export", *RUN,
+                       sh("echo e > export.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    assert env.podium_json("commit", str(job))["message"].splitlines()[0] == "PROJ-42 Add the export button"
+
+    land(*(f"fix: repair thing {i}" for i in range(6)), "feat: add a thing")
+    job = env.delegate("The importer drops empty rows", "--branch", "fix/importer-rows", *RUN, sh("echo i > i.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    assert env.podium_json("commit", str(job))["message"].splitlines()[0] == "fix: the importer drops empty rows"
 
 
 def test_later_rounds_amend_the_one_commit(env: Env) -> None:
@@ -216,3 +246,29 @@ def test_a_branch_deleted_on_origin_is_shown_and_its_work_kept(env: Env) -> None
     assert ws["pushed"] == "deleted on origin"
     assert "deleted on origin" in env.podium("workspaces").stdout
     assert [k["reason"] for k in env.podium_json("clean")["kept"]] == ["1 commit not on origin"]
+
+
+def test_the_message_can_be_edited_in_the_users_editor(env: Env) -> None:
+    import os
+    import pty
+    import sys
+
+    job = env.delegate("add the report", *RUN, sh("echo r > report.txt"))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    primary, replica = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "podium", "commit", str(job), "--edit", "--json"], cwd=env.repo,
+            env={**env.vars, "EDITOR": "sed -i -e 's/^Add the report/Add the monthly report/'"},
+            stdin=replica, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(primary)
+        os.close(replica)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["message_source"] == "user"
+    assert out["message"].splitlines()[0] == "Add the monthly report" and "#" not in out["message"]
+    branch = env.job(job)["branch"]
+    assert git("log", "-1", "--format=%s", branch, cwd=env.repo) == "Add the monthly report"
+    # a later round keeps the user's words
+    assert env.podium_json("commit", str(job), "--include", "report.txt")["message"] == out["message"]

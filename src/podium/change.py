@@ -36,6 +36,7 @@ from podium.workspace import ENV_DIR, repo_lock
 SUBJECT_MAX = 72
 BODY_LINES = 12
 PROTECTED = {"main", "master", "develop", "development", "trunk", "release", "production", "staging"}
+_SUBJECT_TICKET = re.compile(r"^(\[)?((?:[A-Z][A-Z0-9]+-)|AB#|#)?(\d+)(\])?(:)?\s")
 _CONVENTIONAL = re.compile(r"^(feat|fix|chore|docs|refactor|test|tests|perf|ci|build|style|revert)(\([^)]*\))?!?: ")
 
 
@@ -117,9 +118,12 @@ def commit(
     message: str | None = None,
     edit: Callable[[str], str | None] | None = None,
     include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
     regenerate: bool = False,
+    ticket: str | None = None,
 ) -> CommitResult:
-    """Make (or remake) the workspace's single commit on top of its base."""
+    """Make (or remake) the workspace's single commit on top of its base (``ticket``: the task's ticket id,
+    when known; else the one in the branch name is used)."""
     with repo_lock(repo):
         latest = find_workspace(store, repo, target)
         ws = str(latest.workspace)
@@ -133,18 +137,24 @@ def commit(
         now = snapshot(ws)
         changed, dirty_before = task_paths(ws, jobs, now.tree)
         previous = store.change(ws)
-        keep = set(previous.paths) if previous else set()
-        wanted = set(include)
+        wanted, unwanted = set(include), set(exclude)
+        if wanted & unwanted:
+            raise UsageError(f"{sorted(wanted & unwanted)[0]} is both included and excluded")
+        excluded = ((set(previous.excluded) if previous else set()) | unwanted) - wanted
+        keep = (set(previous.paths) if previous else set()) - excluded
         differs = set(diff_names(ws, latest.base_sha, now.tree))
-        unknown = wanted - differs - keep
-        if unknown:
-            raise UsageError(f"--include {sorted(unknown)[0]}: that path does not differ from the base")
+        for option, paths in (("--include", wanted), ("--exclude", unwanted)):
+            unknown = paths - differs - keep
+            if unknown:
+                raise UsageError(f"{option} {sorted(unknown)[0]}: that path does not differ from the base")
         files: list[str] = []
         left_out: list[tuple[str, str]] = []
         for path in sorted(differs | keep):
             if path == ENV_DIR or path.startswith(f"{ENV_DIR}/"):
                 continue
-            if path in wanted or path in keep:
+            if path in excluded:
+                left_out.append((path, "excluded by you (--include to add it back)"))
+            elif path in wanted or path in keep:
                 files.append(path)
             elif path in dirty_before:
                 left_out.append((path, "already changed before the first job started (--include to add it)"))
@@ -162,11 +172,14 @@ def commit(
         elif previous and not regenerate:
             text, source = previous.message, previous.message_source
         else:
-            text, source = draft_message(ws, jobs, files, latest.base_sha), "generated"
+            text, source = draft_message(ws, jobs, files, latest.base_sha, ticket), "generated"
         if edit is not None:
-            edited = edit(text)
-            if edited is not None and edited.strip() != text.strip():
-                text, source = edited, "user"
+            mark = comment_char(text)
+            edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
+            if edited is not None:
+                edited = clean_message(edited, mark)
+                if edited != clean_message(text):
+                    text, source = edited, "user"
         text = clean_message(text)
         if not text:
             raise UsageError("the commit message is empty; nothing was committed")
@@ -185,7 +198,7 @@ def commit(
         change = Change(
             workspace=ws, branch=latest.branch, base_ref=latest.base_ref, base_sha=latest.base_sha,
             message=text, message_source=source, created_at=previous.created_at if previous else stamp,
-            updated_at=stamp, commit_sha=sha, paths=files, rounds=rounds + 1,
+            updated_at=stamp, commit_sha=sha, paths=files, excluded=sorted(excluded), rounds=rounds + 1,
             author_date=author_date or git("log", "-1", "--format=%aI", sha, cwd=ws),
             pushed_sha=previous.pushed_sha if previous else None,
             pushed_at=previous.pushed_at if previous else None,
@@ -218,25 +231,32 @@ def _numstat(ws: str, base: str, tree: str) -> list[dict[str, Any]]:
     return stats
 
 
-def clean_message(text: str) -> str:
-    """The message as git would store it from an editor: comment lines dropped, whitespace tidied."""
-    lines = [ln.rstrip() for ln in text.splitlines() if not ln.startswith("#")]
+def comment_char(text: str) -> str:
+    """``#`` marks comments in the editor, unless the message itself has lines starting with it (``#12 Fix…``)."""
+    return ";" if any(ln.startswith("#") for ln in text.splitlines()) else "#"
+
+
+def clean_message(text: str, comment: str | None = None) -> str:
+    """Whitespace tidied (and, from an editor, ``comment`` lines dropped), as git stores a message."""
+    lines = [ln.rstrip() for ln in text.splitlines() if not (comment and ln.startswith(comment))]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def draft_message(ws: str, jobs: list[Job], files: list[str], base_sha: str, ticket: str | None = None) -> str:
-    """Subject from the task (and the ticket), body from the agent's own account of what it did.
+    """Subject from the task and its ticket, body from the agent's own account of what it did.
 
-    Follows the base branch's habit: conventional-commit prefixes (``fix: …``) when most recent
-    commits use them.
+    Follows the base branch's habits: conventional-commit prefixes (``fix: …``) when most recent
+    commits use them, else the ticket reference the way recent subjects carry one (``PROJ-42 …``,
+    ``[PROJ-42] …``, ``AB#1234 …``, ``#12: …``). The ticket is given, or read from the branch name.
     """
     task = next((j.prompt for j in jobs if j.parent_id is None), jobs[0].prompt if jobs else "")
     subject = _subject(task)
-    if ticket:
-        subject = f"{ticket} {subject}"
-    if _uses_conventional_commits(ws, base_sha) and not _CONVENTIONAL.match(subject):
+    subjects = git("log", "-50", "--first-parent", "--format=%s", base_sha, cwd=ws, check=False).splitlines()
+    if _uses_conventional_commits(subjects) and not _CONVENTIONAL.match(subject):
         kind = "fix" if re.search(r"(^|/)(fix|bugfix|hotfix|bug)[/-]", jobs[-1].branch or "") else "feat"
         subject = f"{kind}: {subject[0].lower()}{subject[1:]}"
+    else:
+        subject = _with_ticket(subject, ticket or _ticket_of(jobs[-1].branch or ""), subjects)
     subject = _shorten(subject, SUBJECT_MAX)
     account = next((j.final_message for j in reversed(jobs) if j.final_message), None)
     body = _body(account) if account else ""
@@ -277,9 +297,44 @@ def _body(account: str) -> str:
     return "\n".join(lines[:BODY_LINES]).strip()
 
 
-def _uses_conventional_commits(ws: str, base_sha: str) -> bool:
-    subjects = git("log", "-50", "--first-parent", "--format=%s", base_sha, cwd=ws, check=False).splitlines()
+def _uses_conventional_commits(subjects: list[str]) -> bool:
     return len(subjects) >= 4 and sum(bool(_CONVENTIONAL.match(s)) for s in subjects) * 2 >= len(subjects)
+
+
+def _ticket_of(branch: str) -> str | None:
+    """The ticket id in a branch name (``feature/PROJ-42-…``, ``users/al/1234-…``, ``fix/AB#12-…``), if any."""
+    from podium.branches import _parse_leaf
+
+    style, ticket, _slug = _parse_leaf(branch.rsplit("/", 1)[-1])
+    return ticket if style in ("jira", "ab", "hash", "gh", "lead") else None
+
+
+def _with_ticket(subject: str, ticket: str | None, subjects: list[str]) -> str:
+    """``subject`` with the ticket in front, written the way a third or more of recent subjects write one;
+    unchanged when the history has no such habit or the ticket cannot be written that way."""
+    if not ticket or len(subjects) < 4:
+        return subject
+    habits: dict[tuple[str, str, str, str], int] = {}
+    for line in subjects:
+        m = _SUBJECT_TICKET.match(line)
+        if m:
+            key = (m.group(1) or "", m.group(2) or "", m.group(4) or "", m.group(5) or "")
+            habits[key] = habits.get(key, 0) + 1
+    if not habits:
+        return subject
+    (open_, form, close, colon), count = max(habits.items(), key=lambda kv: kv[1])
+    if count * 3 < len(subjects):
+        return subject
+    number = re.sub(r"\D", "", ticket.rsplit("-", 1)[-1])
+    if form.endswith("-"):  # a Jira-style key: only a Jira-style ticket fits
+        if not re.match(r"^[A-Za-z][A-Za-z0-9]+-\d+$", ticket):
+            return subject
+        ref = ticket.upper()
+    else:
+        if not number:
+            return subject
+        ref = f"{form}{number}"
+    return f"{open_}{ref}{close}{colon} {subject}"
 
 
 def protected_branches(repo: Repo, base_ref: str) -> set[str]:

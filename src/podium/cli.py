@@ -305,12 +305,14 @@ def clean(obj: dict[str, Any], force: bool, as_json: bool) -> None:
 @click.option("--edit", is_flag=True, help="Edit the message in $EDITOR before committing.")
 @click.option("--include", multiple=True, metavar="PATH",
               help="Also commit PATH, which podium would leave out (changed before or outside the task's jobs).")
+@click.option("--exclude", multiple=True, metavar="PATH", help="Leave PATH out of the commit (and of later rounds).")
+@click.option("--ticket", help="The task's ticket id for the drafted message (default: the one in the branch name).")
 @click.option("--regenerate", is_flag=True, help="Draft the message again instead of keeping the stored one.")
 @click.option("--push", "and_push", is_flag=True, help="Push after committing (with a lease, to the task's branch).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edit: bool, include: tuple[str, ...],
-               regenerate: bool, and_push: bool, as_json: bool) -> None:
+               exclude: tuple[str, ...], ticket: str | None, regenerate: bool, and_push: bool, as_json: bool) -> None:
     """Squash a workspace's work into one commit on its base (TARGET: job id or branch; default: this worktree).
 
     Later rounds replace the commit (amend). Only files the task's jobs changed go in: never a file
@@ -326,11 +328,10 @@ def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edi
             raise UsageError("--edit opens an editor; run it in a terminal, or pass the message with -m")
 
         def editor(text: str) -> str | None:
-            return click.edit(text + "\n\n# Lines starting with '#' are dropped; an empty message aborts.\n",
-                              extension=".txt")
+            return click.edit(text, extension=".txt")
 
     result = change_mod.commit(ctx.store, ctx.repo, target, message=message, edit=editor, include=include,
-                               regenerate=regenerate)
+                               exclude=exclude, regenerate=regenerate, ticket=ticket)
     pushed = change_mod.push(ctx.store, ctx.repo, target or result.change.branch) if and_push else None
     if as_json:
         _emit_json({**result.to_dict(), **({"pushed_sha": pushed.pushed_sha} if pushed else {})})

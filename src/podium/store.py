@@ -107,6 +107,7 @@ MIGRATIONS: list[str] = [
         message TEXT NOT NULL,
         message_source TEXT NOT NULL,
         paths TEXT NOT NULL DEFAULT '[]',
+        excluded TEXT NOT NULL DEFAULT '[]',
         rounds INTEGER NOT NULL DEFAULT 0,
         author_date TEXT,
         pushed_sha TEXT,
@@ -201,6 +202,7 @@ class Change:
     updated_at: float
     commit_sha: str | None = None
     paths: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # paths the user took out; later rounds leave them out
     rounds: int = 0
     author_date: str | None = None
     pushed_sha: str | None = None
@@ -211,6 +213,7 @@ class Change:
     def from_row(cls, row: sqlite3.Row) -> Change:
         data = dict(row)
         data["paths"] = json.loads(data["paths"])
+        data["excluded"] = json.loads(data["excluded"])
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -357,6 +360,7 @@ class Store:
     def save_change(self, change: Change) -> None:
         values = change.to_dict()
         values["paths"] = json.dumps(values["paths"])
+        values["excluded"] = json.dumps(values["excluded"])
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self.transaction() as db:
