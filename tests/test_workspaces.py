@@ -272,3 +272,13 @@ def test_the_message_can_be_edited_in_the_users_editor(env: Env) -> None:
     assert git("log", "-1", "--format=%s", branch, cwd=env.repo) == "Add the monthly report"
     # a later round keeps the user's words
     assert env.podium_json("commit", str(job), "--include", "report.txt")["message"] == out["message"]
+
+
+def test_the_base_is_develop_then_the_configured_one(env: Env) -> None:
+    for name in ("develop", "release"):
+        git("push", "--quiet", "origin", f"HEAD:refs/heads/{name}", cwd=env.repo)
+    run = (*RUN, "true")
+    assert env.podium_json("delegate", "on develop", *run)["base"] == "origin/develop"
+    (env.repo / "podium.toml").write_text('[branches]\nbase = "release"\n')
+    assert env.podium_json("delegate", "on release", *run)["base"] == "origin/release"
+    assert env.podium_json("delegate", "--base", "main", "on main", *run)["base"] == "origin/main"

@@ -45,8 +45,9 @@ def cli(ctx: click.Context, cwd: str | None) -> None:
 @cli.command()
 @click.argument("prompt")
 @click.option("--agent", help="Agent CLI to run (codex, claude, gemini, command, or a plugin). Default: codex.")
-@click.option("--branch", help="Branch for the new workspace (default: podium/<id>-<slug>).")
-@click.option("--base", help="Base branch on origin (default: origin/develop, else origin's default branch).")
+@click.option("--branch", help="Branch for the new workspace (default: named the way this repo names branches).")
+@click.option("--base", help="Base branch on origin (default: [branches] base in podium.toml, else origin/develop, "
+                             "else origin's default branch).")
 @click.option("--stall-after", type=float, help="Seconds of silence and idleness before the job counts as stalled.")
 @click.option("--allow-stale-base", is_flag=True,
               help="When fetching origin fails, start from the base as last fetched (podium says how old it is).")

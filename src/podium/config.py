@@ -8,6 +8,7 @@ Everything has a default, so the file is optional::
 
     [branches]
     template = "feature/{ticket}-{slug}"   # pin the branch name (else learned from the repo's branches)
+    base = "main"            # the base on origin (else origin/develop, else origin's default branch)
 
     [agents.codex]
     args = []                # extra arguments for every codex run
@@ -34,6 +35,7 @@ class Config:
     default_agent: str = "codex"
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     branch_template: str | None = None
+    base: str | None = None
 
     @classmethod
     def load(cls, toplevel: Path) -> Config:
@@ -52,12 +54,16 @@ class Config:
         template = branches.get("template")
         if template is not None and not isinstance(template, str):
             raise UsageError(f"{path}: branches.template must be a string such as \"feature/{{ticket}}-{{slug}}\"")
+        base = branches.get("base")
+        if base is not None and (not isinstance(base, str) or not base.strip()):
+            raise UsageError(f"{path}: branches.base must be a branch name such as \"main\"")
         try:
             stall_after = float(jobs.get("stall_after", DEFAULT_STALL_AFTER))
         except (TypeError, ValueError):
             raise UsageError(f"{path}: jobs.stall_after must be a number of seconds") from None
         return cls(
             branch_template=template,
+            base=base,
             stall_after=stall_after,
             default_agent=str(jobs.get("default_agent", "codex")),
             agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},

@@ -93,7 +93,8 @@ def delegate(
         stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
     )
     try:
-        ws = create_workspace(ctx.repo, prompt, branch=branch, base=base, template=ctx.config.branch_template,
+        ws = create_workspace(ctx.repo, prompt, branch=branch, base=base or ctx.config.base,
+                              template=ctx.config.branch_template,
                               allow_stale_base=allow_stale_base)
         with repo_lock(ctx.repo):
             write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
