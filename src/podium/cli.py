@@ -363,9 +363,12 @@ def push_cmd(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
     from podium import change as change_mod
 
     ctx = _ctx(obj)
+    before = ctx.store.change(change_mod.find_workspace(ctx.store, ctx.repo, target).workspace or "")
     change = change_mod.push(ctx.store, ctx.repo, target)
     if as_json:
         _emit_json(change.to_dict())
+    elif before and before.pushed_sha == change.pushed_sha:
+        click.echo(f"{change.branch} ({(change.pushed_sha or '')[:8]}) is already on origin")
     else:
         click.echo(f"pushed {change.branch} ({(change.pushed_sha or '')[:8]}) to origin")
 
