@@ -112,6 +112,13 @@ def _parse_leaf(leaf: str) -> tuple[str, str | None, str]:
     return "none", None, leaf
 
 
+def ticket_in(branch: str) -> str | None:
+    """The ticket id a branch name carries (``feature/PROJ-42-…``, ``users/al/1234-…``, ``fix/AB#12-…``), if any
+    (a trailing number is not taken for one: it is as often a version or a duplicate's suffix)."""
+    style, ticket, _slug = _parse_leaf(branch.rsplit("/", 1)[-1])
+    return ticket if style in ("jira", "ab", "hash", "gh", "lead") else None
+
+
 def _shape(name: str, user_tokens: set[str]) -> tuple[Shape, dict[str, str], int] | None:
     """The shape of a branch name, the values it holds (kind word, user), and its slug's word count."""
     if name in BASE_NAMES or name.startswith(BOT_PREFIXES) or not re.search(r"[/_-]", name):

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podium.branches import ticket_in
 from podium.errors import GitError, PodiumError, UsageError
-from podium.git import Repo, diff_names, git, snapshot, tree_with
+from podium.git import Repo, diff_names, git, numstat, snapshot, tree_with
 from podium.store import Change, Job, Store
 from podium.workspace import ENV_DIR, repo_lock
 
@@ -76,7 +77,10 @@ def find_workspace(store: Store, repo: Repo, target: str | None) -> Job:
             raise UsageError(f"{here} is not a podium workspace; name one by job id or branch (podium workspaces)")
         return found
     if target.isdigit():
-        job = next((j for j in store.jobs() if j.id == int(target)), None)
+        try:
+            job: Job | None = store.job(int(target))
+        except KeyError:
+            job = None
         if job is None or not job.workspace:
             raise UsageError(f"no job {target} with a workspace in {repo.toplevel}")
         if job.workspace_removed_at is not None:
@@ -183,7 +187,7 @@ def commit(
         text = clean_message(text)
         if not text:
             raise UsageError("the commit message is empty; nothing was committed")
-        stats = _numstat(ws, latest.base_sha, tree)
+        stats = numstat(ws, latest.base_sha, tree)
         rounds = previous.rounds if previous else 0
         if (previous and previous.commit_sha == old_head
                 and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == tree
@@ -221,16 +225,6 @@ def _check_worktree(ws: str, job: Job) -> None:
             raise UsageError(f"{ws} is in the middle of {what}; finish or abort it first")
 
 
-def _numstat(ws: str, base: str, tree: str) -> list[dict[str, Any]]:
-    out = git("diff", "--numstat", "--no-renames", base, tree, cwd=ws)
-    stats = []
-    for line in out.splitlines():
-        added, deleted, path = line.split("\t", 2)
-        stats.append({"path": path, "added": int(added) if added.isdigit() else 0,
-                      "deleted": int(deleted) if deleted.isdigit() else 0})
-    return stats
-
-
 def comment_char(text: str) -> str:
     """``#`` marks comments in the editor, unless the message itself has lines starting with it (``#12 Fix…``)."""
     return ";" if any(ln.startswith("#") for ln in text.splitlines()) else "#"
@@ -256,7 +250,7 @@ def draft_message(ws: str, jobs: list[Job], files: list[str], base_sha: str, tic
         kind = "fix" if re.search(r"(^|/)(fix|bugfix|hotfix|bug)[/-]", jobs[-1].branch or "") else "feat"
         subject = f"{kind}: {subject[0].lower()}{subject[1:]}"
     else:
-        subject = _with_ticket(subject, ticket or _ticket_of(jobs[-1].branch or ""), subjects)
+        subject = _with_ticket(subject, ticket or ticket_in(jobs[-1].branch or ""), subjects)
     subject = _shorten(subject, SUBJECT_MAX)
     account = next((j.final_message for j in reversed(jobs) if j.final_message), None)
     body = _body(account) if account else ""
@@ -299,14 +293,6 @@ def _body(account: str) -> str:
 
 def _uses_conventional_commits(subjects: list[str]) -> bool:
     return len(subjects) >= 4 and sum(bool(_CONVENTIONAL.match(s)) for s in subjects) * 2 >= len(subjects)
-
-
-def _ticket_of(branch: str) -> str | None:
-    """The ticket id in a branch name (``feature/PROJ-42-…``, ``users/al/1234-…``, ``fix/AB#12-…``), if any."""
-    from podium.branches import _parse_leaf
-
-    style, ticket, _slug = _parse_leaf(branch.rsplit("/", 1)[-1])
-    return ticket if style in ("jira", "ab", "hash", "gh", "lead") else None
 
 
 def _with_ticket(subject: str, ticket: str | None, subjects: list[str]) -> str:

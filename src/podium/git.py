@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from podium.errors import GitError
 
@@ -224,6 +225,16 @@ def diff_names(worktree: str | Path, a: str, b: str) -> list[str]:
     return sorted(filter(None, out.split("\0")))
 
 
+def numstat(worktree: str | Path, *revs: str) -> list[dict[str, Any]]:
+    """Lines added and deleted per path (``git diff --numstat`` of ``revs``; binary files count 0)."""
+    stats: list[dict[str, Any]] = []
+    for line in git("diff", "--numstat", "--no-renames", *revs, cwd=worktree).splitlines():
+        added, deleted, path = line.split("\t", 2)
+        stats.append({"path": path, "added": int(added) if added.isdigit() else 0,
+                      "deleted": int(deleted) if deleted.isdigit() else 0})
+    return stats
+
+
 @dataclass
 class Work:
     """What a job produced, as git sees it: commits on top of the base and changes in the worktree."""
@@ -245,14 +256,7 @@ def read_work(worktree: str | Path, base_sha: str) -> Work:
     head = git("rev-parse", "HEAD", cwd=wt)
     log = git("log", "--reverse", "--format=%H%x09%s", f"{base_sha}..HEAD", cwd=wt)
     commits = [dict(zip(("sha", "subject"), line.split("\t", 1), strict=False)) for line in log.splitlines() if line]
-    files: dict[str, dict[str, object]] = {}
-    for line in git("diff", "--numstat", "--no-renames", base_sha, cwd=wt).splitlines():
-        added, deleted, path = line.split("\t", 2)
-        files[path] = {
-            "path": path,
-            "added": int(added) if added.isdigit() else 0,
-            "deleted": int(deleted) if deleted.isdigit() else 0,
-        }
+    files: dict[str, dict[str, object]] = {str(f["path"]): f for f in numstat(wt, base_sha)}
     untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=wt).split("\0")
     for path in filter(None, untracked):
         try:
