@@ -50,6 +50,10 @@ def test_a_store_from_an_older_podium_is_migrated_in_place(tmp_path: Path) -> No
     db.execute(
         "INSERT INTO jobs (agent, prompt, state, created_at, stall_after) VALUES ('codex', 'old', 'done', 1, 60)"
     )
+    for created in (2, 3):  # two rounds in one workspace, from before workspaces had records of their own
+        db.execute("INSERT INTO jobs (agent, prompt, state, created_at, stall_after, workspace, branch, base_ref,"
+                   " base_sha) VALUES ('codex', 'round', 'done', ?, 60, '/w/fix-it', 'fix-it', 'origin/main', 'abc')",
+                   (created,))
     db.commit()
     db.close()
     store = Store(tmp_path)
@@ -58,6 +62,10 @@ def test_a_store_from_an_older_podium_is_migrated_in_place(tmp_path: Path) -> No
     assert job.prompt == "old" and job.start_tree is None
     store.update_job(1, start_tree="abc")
     assert store.job(1).start_tree == "abc"
+    [ws] = store.workspaces()
+    assert (ws.path, ws.branch, ws.base_ref, ws.base_sha, ws.created_at) == ("/w/fix-it", "fix-it", "origin/main",
+                                                                             "abc", 2)
+    assert [j.id for j in store.jobs_in("/w/fix-it")] == [2, 3]
 
 
 def test_a_resumed_stream_reporting_another_session_id_keeps_the_first(tmp_path: Path) -> None:

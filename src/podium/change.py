@@ -31,7 +31,7 @@ from typing import Any
 from podium.branches import ticket_in
 from podium.errors import GitError, PodiumError, UsageError
 from podium.git import Repo, diff_names, git, numstat, snapshot, tree_with
-from podium.store import Change, Job, Store
+from podium.store import Change, Job, Store, WorkspaceRecord
 from podium.workspace import ENV_DIR, repo_lock
 
 SUBJECT_MAX = 72
@@ -61,19 +61,12 @@ class CommitResult:
         }
 
 
-def workspace_jobs(store: Store, target: Job) -> list[Job]:
-    """Every job that ran in ``target``'s workspace, oldest first."""
-    return sorted((j for j in store.jobs() if j.workspace == target.workspace and j.workspace_removed_at is None),
-                  key=lambda j: j.id)
-
-
-def find_workspace(store: Store, repo: Repo, target: str | None) -> Job:
-    """The latest job of the workspace named by a job id, a branch, or (None) the checkout podium runs in."""
-    live = [j for j in store.jobs() if j.workspace and j.workspace_removed_at is None]  # newest first
+def find_workspace(store: Store, repo: Repo, target: str | None) -> WorkspaceRecord:
+    """The workspace named by a job id, a branch, or (None) the checkout podium runs in."""
     if target is None:
         here = str(repo.toplevel)
-        found = next((j for j in live if j.workspace == here), None)
-        if found is None:
+        found = store.workspace(here)
+        if found is None or found.removed_at is not None:
             raise UsageError(f"{here} is not a podium workspace; name one by job id or branch (podium workspaces)")
         return found
     if target.isdigit():
@@ -83,10 +76,11 @@ def find_workspace(store: Store, repo: Repo, target: str | None) -> Job:
             job = None
         if job is None or not job.workspace:
             raise UsageError(f"no job {target} with a workspace in {repo.toplevel}")
-        if job.workspace_removed_at is not None:
+        found = store.workspace(job.workspace)
+        if found is None or found.removed_at is not None or job.workspace_removed_at is not None:
             raise UsageError(f"job {target}'s workspace was removed by podium clean")
-        return next(j for j in live if j.workspace == job.workspace)
-    found = next((j for j in live if j.branch == target), None)
+        return found
+    found = next((w for w in store.workspaces() if w.branch == target), None)
     if found is None:
         raise UsageError(f"no podium workspace on branch {target!r} (podium workspaces lists them)")
     return found
@@ -129,14 +123,13 @@ def commit(
     """Make (or remake) the workspace's single commit on top of its base (``ticket``: the task's ticket id,
     when known; else the one in the branch name is used)."""
     with repo_lock(repo):
-        latest = find_workspace(store, repo, target)
-        ws = str(latest.workspace)
-        jobs = workspace_jobs(store, latest)
+        record = find_workspace(store, repo, target)
+        ws = record.path
+        jobs = store.jobs_in(ws)
         busy = next((j for j in jobs if j.active), None)
         if busy:
             raise UsageError(f"job {busy.id} is still {busy.state} in {ws}; wait for it before committing")
-        _check_worktree(ws, latest)
-        assert latest.branch and latest.base_sha and latest.base_ref
+        _check_worktree(record)
         old_head = git("rev-parse", "HEAD", cwd=ws)
         now = snapshot(ws)
         changed, dirty_before = task_paths(ws, jobs, now.tree)
@@ -146,7 +139,7 @@ def commit(
             raise UsageError(f"{sorted(wanted & unwanted)[0]} is both included and excluded")
         excluded = ((set(previous.excluded) if previous else set()) | unwanted) - wanted
         keep = (set(previous.paths) if previous else set()) - excluded
-        differs = set(diff_names(ws, latest.base_sha, now.tree))
+        differs = set(diff_names(ws, record.base_sha, now.tree))
         for option, paths in (("--include", wanted), ("--exclude", unwanted)):
             unknown = paths - differs - keep
             if unknown:
@@ -170,13 +163,13 @@ def commit(
         if not files:
             why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
             raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
-        tree = tree_with(ws, latest.base_sha, now.tree, files)
+        tree = tree_with(ws, record.base_sha, now.tree, files)
         if message is not None:
             text, source = message, "user"
         elif previous and not regenerate:
             text, source = previous.message, previous.message_source
         else:
-            text, source = draft_message(ws, jobs, files, latest.base_sha, ticket), "generated"
+            text, source = draft_message(ws, record.branch, jobs, files, record.base_sha, ticket), "generated"
         if edit is not None:
             mark = comment_char(text)
             edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
@@ -187,7 +180,7 @@ def commit(
         text = clean_message(text)
         if not text:
             raise UsageError("the commit message is empty; nothing was committed")
-        stats = numstat(ws, latest.base_sha, tree)
+        stats = numstat(ws, record.base_sha, tree)
         rounds = previous.rounds if previous else 0
         if (previous and previous.commit_sha == old_head
                 and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == tree
@@ -195,12 +188,12 @@ def commit(
             return CommitResult(change=previous, committed=False, files=stats, left_out=left_out)
         author_date = previous.author_date if previous else None
         env = {"GIT_AUTHOR_DATE": author_date} if author_date else {}
-        sha = git("commit-tree", tree, "-p", latest.base_sha, cwd=ws, env=env, input=text + "\n")
-        git("update-ref", "-m", "podium commit", f"refs/heads/{latest.branch}", sha, old_head, cwd=ws)
+        sha = git("commit-tree", tree, "-p", record.base_sha, cwd=ws, env=env, input=text + "\n")
+        git("update-ref", "-m", "podium commit", f"refs/heads/{record.branch}", sha, old_head, cwd=ws)
         git("reset", "--quiet", cwd=ws)  # the index follows the new commit; files in the worktree are untouched
         stamp = time.time()
         change = Change(
-            workspace=ws, branch=latest.branch, base_ref=latest.base_ref, base_sha=latest.base_sha,
+            workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
             message=text, message_source=source, created_at=previous.created_at if previous else stamp,
             updated_at=stamp, commit_sha=sha, paths=files, excluded=sorted(excluded), rounds=rounds + 1,
             author_date=author_date or git("log", "-1", "--format=%aI", sha, cwd=ws),
@@ -211,13 +204,14 @@ def commit(
         return CommitResult(change=change, committed=True, files=stats, left_out=left_out)
 
 
-def _check_worktree(ws: str, job: Job) -> None:
+def _check_worktree(record: WorkspaceRecord) -> None:
+    ws, branch = record.path, record.branch
     if not (Path(ws) / ".git").exists():
-        raise UsageError(f"the worktree of {job.branch} is gone: {ws}")
+        raise UsageError(f"the worktree of {branch} is gone: {ws}")
     head = git("symbolic-ref", "--quiet", "HEAD", cwd=ws, check=False)
-    if head != f"refs/heads/{job.branch}":
+    if head != f"refs/heads/{branch}":
         where = head.removeprefix("refs/heads/") if head else "a detached HEAD"
-        raise UsageError(f"{ws} is on {where}, not its branch {job.branch}; podium commits only on the task's branch")
+        raise UsageError(f"{ws} is on {where}, not its branch {branch}; podium commits only on the task's branch")
     gitdir = Path(git("rev-parse", "--absolute-git-dir", cwd=ws))
     for marker, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"), ("rebase-apply", "a rebase"),
                          ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert")):
@@ -236,7 +230,8 @@ def clean_message(text: str, comment: str | None = None) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def draft_message(ws: str, jobs: list[Job], files: list[str], base_sha: str, ticket: str | None = None) -> str:
+def draft_message(ws: str, branch: str, jobs: list[Job], files: list[str], base_sha: str,
+                  ticket: str | None = None) -> str:
     """Subject from the task and its ticket, body from the agent's own account of what it did.
 
     Follows the base branch's habits: conventional-commit prefixes (``fix: …``) when most recent
@@ -247,10 +242,10 @@ def draft_message(ws: str, jobs: list[Job], files: list[str], base_sha: str, tic
     subject = _subject(task)
     subjects = git("log", "-50", "--first-parent", "--format=%s", base_sha, cwd=ws, check=False).splitlines()
     if _uses_conventional_commits(subjects) and not _CONVENTIONAL.match(subject):
-        kind = "fix" if re.search(r"(^|/)(fix|bugfix|hotfix|bug)[/-]", jobs[-1].branch or "") else "feat"
+        kind = "fix" if re.search(r"(^|/)(fix|bugfix|hotfix|bug)[/-]", branch) else "feat"
         subject = f"{kind}: {subject[0].lower()}{subject[1:]}"
     else:
-        subject = _with_ticket(subject, ticket or ticket_in(jobs[-1].branch or ""), subjects)
+        subject = _with_ticket(subject, ticket or ticket_in(branch), subjects)
     subject = _shorten(subject, SUBJECT_MAX)
     account = next((j.final_message for j in reversed(jobs) if j.final_message), None)
     body = _body(account) if account else ""
@@ -334,12 +329,12 @@ def protected_branches(repo: Repo, base_ref: str) -> set[str]:
 def push(store: Store, repo: Repo, target: str | None = None) -> Change:
     """Push the workspace's commit to its own branch on origin, with a lease on what podium last pushed."""
     with repo_lock(repo):
-        latest = find_workspace(store, repo, target)
-        ws = str(latest.workspace)
+        record = find_workspace(store, repo, target)
+        ws = record.path
         change = store.change(ws)
         if change is None or not change.commit_sha:
-            raise UsageError(f"{latest.branch} has no podium commit yet; run podium commit first")
-        _check_worktree(ws, latest)
+            raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
+        _check_worktree(record)
         head = git("rev-parse", "HEAD", cwd=ws)
         if head != change.commit_sha:
             raise UsageError(f"{change.branch} moved since podium commit ({change.commit_sha[:8]} → {head[:8]}); "

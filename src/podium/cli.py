@@ -363,7 +363,7 @@ def push_cmd(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
     from podium import change as change_mod
 
     ctx = _ctx(obj)
-    before = ctx.store.change(change_mod.find_workspace(ctx.store, ctx.repo, target).workspace or "")
+    before = ctx.store.change(change_mod.find_workspace(ctx.store, ctx.repo, target).path)
     change = change_mod.push(ctx.store, ctx.repo, target)
     if as_json:
         _emit_json(change.to_dict())

@@ -27,7 +27,7 @@ from podium.agents import get_agent
 from podium.config import Config
 from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
-from podium.store import ACTIVE_STATES, Job, Store
+from podium.store import ACTIVE_STATES, Job, Store, WorkspaceRecord
 from podium.workspace import (
     WorkspaceState,
     allocate_ports,
@@ -102,6 +102,8 @@ def delegate(
     except BaseException:
         ctx.store.delete_job(job.id)
         raise
+    ctx.store.add_workspace(WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
+                                            base_sha=ws.base_sha, created_at=time.time()))
     ctx.store.update_job(
         job.id, workspace=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha, argv=argv
     )
@@ -244,38 +246,39 @@ def listing(ctx: Context, job_ids: list[int | str], show_all: bool = False) -> l
 
 
 def behind_base(ctx: Context, jobs: list[Job]) -> dict[int, int | None]:
-    """How far each job's base has moved on since its workspace was made (as of the last fetch).
+    """How far each job's base has moved on since its workspace was made (as of the last fetch)."""
+    counts = _behind_counts(ctx.repo, [(j.base_ref, j.base_sha) for j in jobs if j.base_ref and j.base_sha])
+    return {j.id: counts[(j.base_ref, j.base_sha)] for j in jobs if j.base_ref and j.base_sha}
 
-    One git call per distinct base commit, not per job: thousands of jobs share a few bases.
-    """
+
+def _behind_counts(repo: Repo, bases: list[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+    """One git call per distinct base commit, not per job or workspace: thousands share a few bases."""
     counts: dict[tuple[str, str], int | None] = {}
-    result: dict[int, int | None] = {}
-    for job in jobs:
-        if job.base_ref and job.base_sha:
-            key = (job.base_ref, job.base_sha)
-            if key not in counts:
-                counts[key] = ctx.repo.behind(*key)
-            result[job.id] = counts[key]
-    return result
+    for key in bases:
+        if key not in counts:
+            counts[key] = repo.behind(*key)
+    return counts
 
 
-def _latest_per_workspace(ctx: Context) -> list[Job]:
+def _latest_jobs(ctx: Context) -> dict[str, Job]:
     latest: dict[str, Job] = {}
     for job in ctx.store.jobs():  # newest first
         if job.workspace and job.workspace not in latest and job.workspace_removed_at is None:
             latest[job.workspace] = job
-    return list(latest.values())
+    return latest
 
 
 def workspaces(ctx: Context) -> list[WorkspaceState]:
     """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
-    jobs = _latest_per_workspace(ctx)
-    behind = behind_base(ctx, jobs)
-    return [workspace_state(ctx.repo, job, behind.get(job.id), _pushed_sha(ctx, job)) for job in jobs]
+    records = ctx.store.workspaces()
+    latest = _latest_jobs(ctx)
+    behind = _behind_counts(ctx.repo, [(w.base_ref, w.base_sha) for w in records])
+    return [workspace_state(ctx.repo, w, latest.get(w.path), behind[(w.base_ref, w.base_sha)], _pushed_sha(ctx, w))
+            for w in records]
 
 
-def _pushed_sha(ctx: Context, job: Job) -> str | None:
-    change = ctx.store.change(job.workspace) if job.workspace else None
+def _pushed_sha(ctx: Context, ws: WorkspaceRecord) -> str | None:
+    change = ctx.store.change(ws.path)
     return change.pushed_sha if change else None
 
 
@@ -295,9 +298,11 @@ def clean(ctx: Context, force: Callable[[WorkspaceState, str], bool] | None = No
     reconcile(ctx.store)
     result = CleanResult(removed=[], kept=[])
     with repo_lock(ctx.repo):
-        for job in _latest_per_workspace(ctx):
-            state = workspace_state(ctx.repo, job, pushed_sha=_pushed_sha(ctx, job))
-            if job.active:
+        latest = _latest_jobs(ctx)
+        for record in ctx.store.workspaces():
+            job = latest.get(record.path)
+            state = workspace_state(ctx.repo, record, job, pushed_sha=_pushed_sha(ctx, record))
+            if job and job.active:
                 result.kept.append((state, f"job {job.id} is {job.state}"))
                 continue
             risk = unsafe_work(state)

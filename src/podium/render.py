@@ -157,7 +157,7 @@ def print_workspaces(states: list[WorkspaceState]) -> None:
         "BRANCH": max(len(w.branch or "") for w in states),
         "BASE": max(len(w.base or "") for w in states),
         "PUSHED": max(len(w.pushed or "") for w in states),
-        "JOB": max(len(f"{w.job} {w.job_state}") for w in states),
+        "JOB": max(len(_job_cell(w)) for w in states),
     }
     for col in ("BRANCH", "BASE", "AHEAD", "BEHIND", "DIRTY", "PUSHED", "JOB", "PATH"):
         # the path gives way first (--json has it whole); the rest keep their width
@@ -165,12 +165,18 @@ def print_workspaces(states: list[WorkspaceState]) -> None:
                          min_width=None if col == "PATH" else max(len(col), min(widest.get(col, 0), 48)))
     for w in states:
         if not w.exists:
-            table.add_row(w.branch or "", w.base or "", "", "", "", "", f"{w.job} {w.job_state}",
+            table.add_row(w.branch or "", w.base or "", "", "", "", "", _job_cell(w),
                           f"[bold magenta]missing[/] {w.path}")
             continue
         table.add_row(w.branch or "", w.base or "", _num(w.ahead), _num(w.behind),
-                      "[yellow]yes[/]" if w.dirty else "no", w.pushed or "", f"{w.job} {w.job_state}", w.path)
+                      "[yellow]yes[/]" if w.dirty else "no", w.pushed or "", _job_cell(w), w.path)
     console.print(table)
+
+
+def _job_cell(w: WorkspaceState) -> str:
+    if w.job is None:
+        return f"none yet ({w.ticket})" if w.ticket else "none yet"
+    return f"{w.job} {w.job_state}"
 
 
 def _num(n: int | None) -> str:

@@ -117,6 +117,31 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     )
     """,
+    # 6: workspaces as records of their own (a ticket's workspace exists before its first job), and tickets.
+    """
+    CREATE TABLE workspaces (
+        path TEXT PRIMARY KEY,
+        branch TEXT NOT NULL,
+        base_ref TEXT NOT NULL,
+        base_sha TEXT NOT NULL,
+        ticket TEXT,
+        created_at REAL NOT NULL,
+        removed_at REAL
+    );
+    INSERT OR IGNORE INTO workspaces (path, branch, base_ref, base_sha, created_at, removed_at)
+        SELECT workspace, branch, base_ref, base_sha, MIN(created_at), MAX(workspace_removed_at) FROM jobs
+        WHERE workspace IS NOT NULL AND branch IS NOT NULL AND base_ref IS NOT NULL AND base_sha IS NOT NULL
+        GROUP BY workspace;
+    CREATE TABLE tickets (
+        key TEXT PRIMARY KEY,
+        tracker TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        workspace TEXT,
+        started_at REAL NOT NULL,
+        refreshed_at REAL NOT NULL
+    )
+    """,
 ]
 
 
@@ -186,6 +211,42 @@ class EventRow:
 
 
 _JOB_COLUMNS = {f.name for f in fields(Job)}
+
+
+@dataclass
+class WorkspaceRecord:
+    """A worktree podium made for one task: its branch, the base it started from, the ticket it serves."""
+
+    path: str
+    branch: str
+    base_ref: str
+    base_sha: str
+    created_at: float
+    ticket: str | None = None  # "<tracker>:<id>"
+    removed_at: float | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> WorkspaceRecord:
+        return cls(**dict(row))
+
+
+@dataclass
+class TicketRecord:
+    """A ticket podium started: the last snapshot fetched from its tracker, and its workspace."""
+
+    key: str  # "<tracker>:<id>"
+    tracker: str
+    id: str
+    data: dict[str, Any]
+    started_at: float
+    refreshed_at: float
+    workspace: str | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> TicketRecord:
+        values = dict(row)
+        values["data"] = json.loads(values["data"])
+        return cls(**values)
 
 
 @dataclass
@@ -327,9 +388,45 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [Job.from_row(r) for r in self.db.execute(sql, args)]
 
+    # -- workspaces and tickets --------------------------------------------
+    def add_workspace(self, record: WorkspaceRecord) -> None:
+        """Record a new workspace; a removed one that had the same path is replaced."""
+        values = dataclass_values(record)
+        with self.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO workspaces ({', '.join(values)}) VALUES "
+                       f"({', '.join('?' for _ in values)})", list(values.values()))
+
+    def workspace(self, path: str) -> WorkspaceRecord | None:
+        row = self.db.execute("SELECT * FROM workspaces WHERE path = ?", (path,)).fetchone()
+        return WorkspaceRecord.from_row(row) if row else None
+
+    def workspaces(self) -> list[WorkspaceRecord]:
+        """Workspaces not removed, newest first."""
+        rows = self.db.execute("SELECT * FROM workspaces WHERE removed_at IS NULL ORDER BY created_at DESC")
+        return [WorkspaceRecord.from_row(r) for r in rows]
+
+    def jobs_in(self, workspace: str) -> list[Job]:
+        """The jobs of a workspace since it was made (a removed one's jobs at the same path excluded), oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM jobs WHERE workspace = ? AND workspace_removed_at IS NULL ORDER BY id", (workspace,))
+        return [Job.from_row(r) for r in rows]
+
+    def save_ticket(self, ticket: TicketRecord) -> None:
+        values = dataclass_values(ticket)
+        values["data"] = json.dumps(values["data"])
+        with self.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO tickets ({', '.join(values)}) VALUES "
+                       f"({', '.join('?' for _ in values)})", list(values.values()))
+
+    def ticket(self, key: str) -> TicketRecord | None:
+        row = self.db.execute("SELECT * FROM tickets WHERE key = ?", (key,)).fetchone()
+        return TicketRecord.from_row(row) if row else None
+
     def mark_workspace_removed(self, workspace: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE jobs SET workspace_removed_at = ? WHERE workspace = ?", (time.time(), workspace))
+            db.execute("UPDATE workspaces SET removed_at = ? WHERE path = ?", (time.time(), workspace))
+            db.execute("UPDATE tickets SET workspace = NULL WHERE workspace = ?", (workspace,))
             db.execute("DELETE FROM workspace_ports WHERE workspace = ?", (workspace,))
             db.execute("DELETE FROM changes WHERE workspace = ?", (workspace,))
 
@@ -358,7 +455,7 @@ class Store:
         return Change.from_row(row) if row else None
 
     def save_change(self, change: Change) -> None:
-        values = change.to_dict()
+        values = dataclass_values(change)
         values["paths"] = json.dumps(values["paths"])
         values["excluded"] = json.dumps(values["excluded"])
         cols = ", ".join(values)
@@ -403,6 +500,10 @@ class Store:
 
     def log_path(self, job_id: int, suffix: str = "log") -> Path:
         return self.logs / f"{job_id}.{suffix}"
+
+
+def dataclass_values(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def _encode(key: str, value: Any) -> Any:

@@ -27,7 +27,7 @@ import platformdirs
 from podium.branches import name_for
 from podium.errors import GitError
 from podium.git import Repo, git
-from podium.store import Job, Store
+from podium.store import Job, Store, WorkspaceRecord
 
 
 @dataclass(frozen=True)
@@ -157,32 +157,35 @@ class WorkspaceState:
     behind: int | None  # commits the base gained on origin since (as of the last fetch)
     dirty: bool | None  # uncommitted changes, untracked files included
     pushed: str | None  # "no", "yes", "differs from origin", or "deleted on origin" (podium had pushed it)
-    job: int
-    job_state: str
+    job: int | None  # its latest job (a ticket's workspace may have none yet)
+    job_state: str | None
+    ticket: str | None = None
 
 
-def workspace_state(repo: Repo, job: Job, behind: int | None = None, pushed_sha: str | None = None) -> WorkspaceState:
-    """The state of the workspace a job ran in; every git question is answered by git, now
-    (``behind`` comes from the caller, which counts it once per base for many workspaces;
-    ``pushed_sha`` is what podium last pushed, to tell a branch deleted on origin from one never pushed)."""
-    path = Path(job.workspace or "")
-    exists = bool(job.workspace) and (path / ".git").exists()
+def workspace_state(repo: Repo, ws: WorkspaceRecord, job: Job | None = None, behind: int | None = None,
+                    pushed_sha: str | None = None) -> WorkspaceState:
+    """The state of a workspace; every git question is answered by git, now (``behind`` comes from the
+    caller, which counts it once per base for many workspaces; ``pushed_sha`` is what podium last pushed,
+    to tell a branch deleted on origin from one never pushed)."""
+    path = Path(ws.path)
+    exists = (path / ".git").exists()
     ahead = dirty = pushed = None
     if exists:
         head = git("rev-parse", "HEAD", cwd=path, check=False) or None
-        if job.base_sha and head:
-            out = git("rev-list", "--count", f"{job.base_sha}..{head}", cwd=path, check=False)
+        if head:
+            out = git("rev-list", "--count", f"{ws.base_sha}..{head}", cwd=path, check=False)
             ahead = int(out) if out.isdigit() else None
         dirty = bool(git("status", "--porcelain", cwd=path, check=False).strip())
-        remote = repo.ref_sha(f"refs/remotes/origin/{job.branch}") if job.branch else None
+        remote = repo.ref_sha(f"refs/remotes/origin/{ws.branch}")
         if remote is None:
             pushed = "deleted on origin" if pushed_sha else "no"
         elif remote == head:
             pushed = "yes"
         else:
             pushed = "differs from origin"
-    return WorkspaceState(path=str(path), branch=job.branch, base=job.base_ref, exists=exists, ahead=ahead,
-                          behind=behind, dirty=dirty, pushed=pushed, job=job.id, job_state=job.state)
+    return WorkspaceState(path=ws.path, branch=ws.branch, base=ws.base_ref, exists=exists, ahead=ahead,
+                          behind=behind, dirty=dirty, pushed=pushed, job=job.id if job else None,
+                          job_state=job.state if job else None, ticket=ws.ticket)
 
 
 def unsafe_work(state: WorkspaceState) -> str | None:
