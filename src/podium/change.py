@@ -169,7 +169,10 @@ def commit(
         elif previous and not regenerate:
             text, source = previous.message, previous.message_source
         else:
-            text, source = draft_message(ws, record.branch, jobs, files, record.base_sha, ticket), "generated"
+            stored = store.ticket(record.ticket) if record.ticket else None
+            title = (stored.data.get("title") or None) if stored else None
+            ticket = ticket or (stored.id if stored else None)
+            text, source = draft_message(ws, record.branch, jobs, files, record.base_sha, ticket, title), "generated"
         if edit is not None:
             mark = comment_char(text)
             edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
@@ -231,14 +234,14 @@ def clean_message(text: str, comment: str | None = None) -> str:
 
 
 def draft_message(ws: str, branch: str, jobs: list[Job], files: list[str], base_sha: str,
-                  ticket: str | None = None) -> str:
-    """Subject from the task and its ticket, body from the agent's own account of what it did.
+                  ticket: str | None = None, title: str | None = None) -> str:
+    """Subject from the ticket's title (else the task), body from the agent's own account of what it did.
 
     Follows the base branch's habits: conventional-commit prefixes (``fix: …``) when most recent
     commits use them, else the ticket reference the way recent subjects carry one (``PROJ-42 …``,
     ``[PROJ-42] …``, ``AB#1234 …``, ``#12: …``). The ticket is given, or read from the branch name.
     """
-    task = next((j.prompt for j in jobs if j.parent_id is None), jobs[0].prompt if jobs else "")
+    task = title or next((j.prompt for j in jobs if j.parent_id is None), jobs[0].prompt if jobs else "")
     subject = _subject(task)
     subjects = git("log", "-50", "--first-parent", "--format=%s", base_sha, cwd=ws, check=False).splitlines()
     if _uses_conventional_commits(subjects) and not _CONVENTIONAL.match(subject):

@@ -51,6 +51,7 @@ def cli(ctx: click.Context, cwd: str | None) -> None:
 @click.option("--stall-after", type=float, help="Seconds of silence and idleness before the job counts as stalled.")
 @click.option("--allow-stale-base", is_flag=True,
               help="When fetching origin fails, start from the base as last fetched (podium says how old it is).")
+@click.option("--ticket", help="Work on this ticket, in its workspace (started first if needed: assigned, set active).")
 @click.option("--command", "command", help="Command line for --agent command; {prompt} marks the prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @click.pass_obj
@@ -62,6 +63,7 @@ def delegate(
     base: str | None,
     stall_after: float | None,
     allow_stale_base: bool,
+    ticket: str | None,
     command: str | None,
     as_json: bool,
 ) -> None:
@@ -71,7 +73,7 @@ def delegate(
     options = {"command": command} if command else None
     job = jobs_mod.delegate(
         ctx, prompt, agent=agent, branch=branch, base=base, stall_after=stall_after, agent_options=options,
-        allow_stale_base=allow_stale_base,
+        allow_stale_base=allow_stale_base, ticket=ticket,
     )
     stale = next((e.data["message"] for e in ctx.store.events(job.id, kinds=("note",))
                   if e.data.get("message", "").startswith("stale base accepted")), None)
@@ -371,6 +373,75 @@ def push_cmd(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
         click.echo(f"{change.branch} ({(change.pushed_sha or '')[:8]}) is already on origin")
     else:
         click.echo(f"pushed {change.branch} ({(change.pushed_sha or '')[:8]}) to origin")
+
+
+@cli.group()
+def ticket() -> None:
+    """Tickets from the repository's tracker ([tracker] in podium.toml, or a tickets/ folder)."""
+
+
+@ticket.command("start")
+@click.argument("ticket_id")
+@click.option("--branch", help="Branch for its workspace (default: named the way this repo names branches).")
+@click.option("--base", help="Base branch on origin (default as for delegate).")
+@click.option("--reassign", is_flag=True, help="Take the ticket over when someone else has it.")
+@click.option("--allow-stale-base", is_flag=True,
+              help="When fetching origin fails, start from the base as last fetched.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def ticket_start(obj: dict[str, Any], ticket_id: str, branch: str | None, base: str | None, reassign: bool,
+                 allow_stale_base: bool, as_json: bool) -> None:
+    """Fetch TICKET_ID, assign it to you, set it active, and give it a workspace with its snapshot.
+
+    Run it again to refresh the snapshot; the workspace is reused.
+    """
+    from podium.ticket import start
+
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    started = start(ctx, ticket_id, branch=branch, base=base, reassign=reassign, allow_stale_base=allow_stale_base)
+    t, ws = started.ticket, started.workspace
+    if as_json:
+        _emit_json({"ticket": t.to_dict(), "workspace": ws.path, "branch": ws.branch, "base": ws.base_ref,
+                    "created": started.created, "assigned": started.assigned, "activated": started.activated,
+                    "snapshot": str(started.snapshot)})
+        return
+    click.echo(f"{t.id}: {t.title}  [{t.state}, {', '.join(t.assignees) or 'unassigned'}]")
+    click.echo(f"{'new workspace' if started.created else 'workspace'} {ws.branch} at {ws.path} (from {ws.base_ref})")
+    for line in started.notes():
+        click.echo(f"  {line}", err=True)
+
+
+@ticket.command("show")
+@click.argument("ticket_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def ticket_show(obj: dict[str, Any], ticket_id: str, as_json: bool) -> None:
+    """The ticket as the tracker has it now (markdown, as agents see it)."""
+    from podium.providers import get_tracker, ticket_markdown
+
+    ctx = _ctx(obj)
+    found = get_tracker(ctx.repo, ctx.config.tracker).get(ticket_id)
+    if as_json:
+        _emit_json(found.to_dict())
+    else:
+        click.echo(ticket_markdown(found), nl=False)
+
+
+@ticket.command("comment")
+@click.argument("ticket_id")
+@click.argument("body")
+@click.pass_obj
+def ticket_comment(obj: dict[str, Any], ticket_id: str, body: str) -> None:
+    """Add a comment to the ticket, as you."""
+    from podium.providers import get_tracker
+
+    if not body.strip():
+        raise UsageError("the comment is empty")
+    ctx = _ctx(obj)
+    tracker = get_tracker(ctx.repo, ctx.config.tracker)
+    tracker.comment(tracker.get(ticket_id), body)
+    click.echo(f"commented on {ticket_id}")
 
 
 @cli.command("branch-name")

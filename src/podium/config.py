@@ -10,6 +10,10 @@ Everything has a default, so the file is optional::
     template = "feature/{ticket}-{slug}"   # pin the branch name (else learned from the repo's branches)
     base = "main"            # the base on origin (else origin/develop, else origin's default branch)
 
+    [tracker]
+    kind = "local"           # where tickets live (default: local when the repository has a tickets/ folder)
+    path = "tickets"         # the tracker's own options follow
+
     [agents.codex]
     args = []                # extra arguments for every codex run
 
@@ -36,6 +40,7 @@ class Config:
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     branch_template: str | None = None
     base: str | None = None
+    tracker: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, toplevel: Path) -> Config:
@@ -49,8 +54,9 @@ class Config:
         jobs = data.get("jobs") or {}
         agents = data.get("agents") or {}
         branches = data.get("branches") or {}
-        if not isinstance(jobs, dict) or not isinstance(agents, dict) or not isinstance(branches, dict):
-            raise UsageError(f"{path}: [jobs], [branches] and [agents.*] must be tables")
+        tracker = data.get("tracker") or {}
+        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker)):
+            raise UsageError(f"{path}: [jobs], [branches], [tracker] and [agents.*] must be tables")
         template = branches.get("template")
         if template is not None and not isinstance(template, str):
             raise UsageError(f"{path}: branches.template must be a string such as \"feature/{{ticket}}-{{slug}}\"")
@@ -64,6 +70,7 @@ class Config:
         return cls(
             branch_template=template,
             base=base,
+            tracker=dict(tracker),
             stall_after=stall_after,
             default_agent=str(jobs.get("default_agent", "codex")),
             agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},

@@ -79,13 +79,27 @@ def delegate(
     stall_after: float | None = None,
     agent_options: dict[str, object] | None = None,
     allow_stale_base: bool = False,
+    ticket: str | None = None,
 ) -> Job:
-    """Start a worker job in a new workspace; returns once the runner is launched."""
+    """Start a worker job; returns once the runner is launched.
+
+    Without ``ticket`` the job gets a new workspace. With one, it works in the ticket's workspace
+    (``podium ticket start`` is run first if needed: the ticket is fetched, assigned, set active and
+    its snapshot written), queued behind any job still active there.
+    """
     if not prompt.strip():
         raise UsageError("describe the situation: the prompt is empty")
     name = agent or ctx.config.default_agent
     adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
     preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
+    notes: list[str] = []
+    if ticket:
+        from podium.ticket import SNAPSHOT, start
+
+        started = start(ctx, ticket, branch=branch, base=base, allow_stale_base=allow_stale_base)
+        prompt = (f"{prompt.rstrip()}\n\nThe ticket, {started.ticket.id} ({started.ticket.title}), is in "
+                  f"{SNAPSHOT} in this worktree: its description, comments and links.")
+        notes += started.notes()
     job = ctx.store.create_job(
         agent=name,
         prompt=prompt,
@@ -93,26 +107,32 @@ def delegate(
         stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
     )
     try:
-        ws = create_workspace(ctx.repo, prompt, branch=branch, base=base or ctx.config.base,
-                              template=ctx.config.branch_template,
-                              allow_stale_base=allow_stale_base)
-        with repo_lock(ctx.repo):
-            write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
-        argv = adapter.new_argv(prompt, ws.path, preflight)
+        if ticket:
+            record = started.workspace
+        else:
+            ws = create_workspace(ctx.repo, prompt, branch=branch, base=base or ctx.config.base,
+                                  template=ctx.config.branch_template, allow_stale_base=allow_stale_base)
+            with repo_lock(ctx.repo):
+                write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
+            record = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
+                                     base_sha=ws.base_sha, created_at=time.time())
+            ctx.store.add_workspace(record)
+            notes += [f"stale base accepted: {ws.stale}"] if ws.stale else []
+            notes += [f"branch {ws.branch}: " + "; ".join(ws.naming)] if ws.naming else []
+        argv = adapter.new_argv(prompt, Path(record.path), preflight)
     except BaseException:
         ctx.store.delete_job(job.id)
         raise
-    ctx.store.add_workspace(WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
-                                            base_sha=ws.base_sha, created_at=time.time()))
-    ctx.store.update_job(
-        job.id, workspace=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha, argv=argv
-    )
-    notes = [f"stale base accepted: {ws.stale}"] if ws.stale else []
-    notes += [f"branch {ws.branch}: " + "; ".join(ws.naming)] if ws.naming else []
+    with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
+        busy = ctx.store.active_job_in(record.path)
+        ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
+                             base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting")
+    if busy:
+        notes.insert(0, f"queued behind job {busy.id} ({busy.state}) in the same workspace")
     notes += preflight.notes
     if notes:
         ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
-    _launch(ctx.store, job.id, ws.path)
+    _launch(ctx.store, job.id, Path(record.path))
     return ctx.store.job(job.id)
 
 

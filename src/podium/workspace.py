@@ -63,8 +63,11 @@ def create_workspace(
     base: str | None = None,
     template: str | None = None,
     allow_stale_base: bool = False,
+    ticket: str | None = None,
+    kind: str | None = None,
 ) -> Workspace:
-    """Fetch origin, then add a worktree on a new branch at the base's tip.
+    """Fetch origin, then add a worktree on a new branch at the base's tip (named for ``prompt``'s first line,
+    or the ticket's title, id and type, the way this repository names branches).
 
     A failed fetch is refused, unless ``allow_stale_base``: then the base is taken as last fetched
     and ``Workspace.stale`` says how old that is.
@@ -74,7 +77,8 @@ def create_workspace(
     and config locks, and a burst of delegations must not.
     """
     with repo_lock(repo):
-        return _create(repo, prompt, branch=branch, base=base, template=template, allow_stale_base=allow_stale_base)
+        return _create(repo, prompt, branch=branch, base=base, template=template, allow_stale_base=allow_stale_base,
+                       ticket=ticket, kind=kind)
 
 
 @contextmanager
@@ -88,7 +92,8 @@ def repo_lock(repo: Repo) -> Iterator[None]:
 
 
 def _create(
-    repo: Repo, prompt: str, *, branch: str | None, base: str | None, template: str | None, allow_stale_base: bool
+    repo: Repo, prompt: str, *, branch: str | None, base: str | None, template: str | None, allow_stale_base: bool,
+    ticket: str | None, kind: str | None,
 ) -> Workspace:
     stale = None
     try:
@@ -108,7 +113,7 @@ def _create(
         name = branch
     else:  # the name a teammate would choose, made unique if that branch is taken
         title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
-        proposal = name_for(str(repo.toplevel), title=title, template=template)
+        proposal = name_for(str(repo.toplevel), title=title, ticket=ticket, kind=kind, template=template)
         name = _unused(repo, proposal.name)
         evidence = tuple(proposal.evidence)
     if base_ref.removeprefix("origin/") == name:

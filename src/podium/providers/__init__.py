@@ -1,0 +1,143 @@
+"""Trackers (where tickets live) behind one small protocol, found through entry points.
+
+A tracker answers four questions and makes three writes: get a ticket (fields,
+description, comments, attachments, links), who "me" is, assign a ticket to me,
+set it active (each tracker, and each process template, has its own word for it),
+and add a comment. podium's own trackers register under the ``podium.trackers``
+entry point group exactly as a third party's would; none is imported until asked for.
+
+Which tracker a repository uses: ``[tracker] kind = "..."`` in ``podium.toml``
+(its other keys are the tracker's options), else ``local`` when the repository has
+a ``tickets/`` folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Protocol
+
+from podium.errors import PodiumError, UsageError
+from podium.git import Repo
+
+
+class ProviderError(PodiumError):
+    """A tracker or forge refused or failed: said in one line, naming the service and what to do."""
+
+
+class TicketNotFound(ProviderError):
+    exit_code = 2
+
+
+@dataclass
+class Comment:
+    author: str
+    created: str
+    body: str
+
+
+@dataclass
+class Attachment:
+    name: str
+    url: str
+
+
+@dataclass
+class Ticket:
+    """A ticket as podium keeps it: enough for a branch name, a snapshot for the agents, and a commit message."""
+
+    tracker: str
+    id: str
+    title: str
+    kind: str | None = None  # bug, feature, user story, task … as the tracker calls it
+    state: str | None = None
+    assignees: list[str] = field(default_factory=list)
+    url: str | None = None
+    description: str = ""
+    comments: list[Comment] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)  # anything else worth showing (priority, area, …)
+
+    @property
+    def key(self) -> str:
+        return f"{self.tracker}:{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ticket:
+        values = dict(data)
+        values["comments"] = [Comment(**c) for c in values.get("comments", [])]
+        values["attachments"] = [Attachment(**a) for a in values.get("attachments", [])]
+        return cls(**values)
+
+
+class Tracker(Protocol):
+    name: str
+
+    def get(self, ticket_id: str) -> Ticket: ...
+
+    def me(self) -> str: ...
+
+    def assign_to_me(self, ticket: Ticket) -> Ticket: ...
+
+    def is_active(self, ticket: Ticket) -> bool: ...
+
+    def set_active(self, ticket: Ticket) -> Ticket: ...
+
+    def comment(self, ticket: Ticket, body: str) -> None: ...
+
+
+@cache
+def tracker_registry() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group="podium.trackers")}
+
+
+def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
+    """The repository's tracker from ``[tracker]`` settings (kind + options), else the local one if it has tickets."""
+    options = {k: v for k, v in settings.items() if k != "kind"}
+    kind = settings.get("kind")
+    if kind is None:
+        if (main_checkout(repo) / "tickets").is_dir():
+            kind = "local"
+        else:
+            raise UsageError("no tracker configured: add [tracker] kind = \"...\" to podium.toml "
+                             f"(available: {', '.join(sorted(tracker_registry()))}), or a tickets/ folder")
+    trackers = tracker_registry()
+    if kind not in trackers:
+        raise UsageError(f"unknown tracker {kind!r}; available: {', '.join(sorted(trackers))}")
+    try:
+        cls = trackers[kind].load()
+    except Exception as e:
+        raise ProviderError(f"the {kind} tracker plugin failed to load: {e}") from None
+    try:
+        return cls(repo, **options)  # type: ignore[no-any-return]
+    except TypeError as e:
+        raise UsageError(f"[tracker] settings for {kind}: {e}") from None
+
+
+def main_checkout(repo: Repo) -> Any:
+    """The repository's main working tree (where a local tracker's files live), even when run from a worktree."""
+    return repo.common_dir.parent if repo.common_dir.name == ".git" else repo.toplevel
+
+
+def ticket_markdown(ticket: Ticket) -> str:
+    """The snapshot agents read: fields, description, comments, attachments and links, as markdown."""
+    lines = [f"# {ticket.id}: {ticket.title}", ""]
+    facts = [("Tracker", ticket.tracker), ("Type", ticket.kind), ("State", ticket.state),
+             ("Assigned to", ", ".join(ticket.assignees) or None), ("URL", ticket.url),
+             *ticket.fields.items()]
+    lines += [f"- **{k}:** {v}" for k, v in facts if v]
+    lines += ["", "## Description", "", ticket.description.strip() or "(none)", ""]
+    if ticket.comments:
+        lines += ["## Comments", ""]
+        for c in ticket.comments:
+            lines += [f"### {c.author} — {c.created}", "", c.body.strip(), ""]
+    if ticket.attachments:
+        lines += ["## Attachments", "", *(f"- [{a.name}]({a.url})" for a in ticket.attachments), ""]
+    if ticket.links:
+        lines += ["## Links", "", *(f"- {link}" for link in ticket.links), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,107 @@
+"""``podium ticket start``: a ticket becomes a workspace, assigned to you, set active, and stored locally.
+
+Order matters so that nothing is left half-done: the ticket is read and checked
+first (it exists; nobody else has it unless ``reassign``), then the workspace is
+made (the step that most often fails: a fetch), then the tracker is written to
+(assign, set active), then the snapshot agents read is written into the worktree
+(``.podium/ticket.md``, never committed) and the ticket is stored. Every step is
+idempotent: running it again reuses the workspace and refreshes the snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from podium.errors import UsageError
+from podium.providers import Ticket, get_tracker, ticket_markdown
+from podium.store import TicketRecord, WorkspaceRecord
+from podium.workspace import ENV_DIR, allocate_ports, create_workspace, repo_lock, write_env
+
+if TYPE_CHECKING:
+    from podium.jobs import Context
+
+SNAPSHOT = f"{ENV_DIR}/ticket.md"
+
+
+@dataclass
+class Started:
+    ticket: Ticket
+    workspace: WorkspaceRecord
+    created: bool  # the workspace was made now (else reused)
+    assigned: bool  # podium assigned the ticket to you now
+    activated: bool  # podium set it active now
+    snapshot: Path
+    naming: list[str] = field(default_factory=list)
+    stale: str | None = None
+
+    def notes(self) -> list[str]:
+        done = [w for w, did in (("assigned to you", self.assigned), ("set active", self.activated)) if did]
+        lines = [f"ticket {self.ticket.id}: " + (", ".join(done) if done else "already yours and active")
+                 + f"; snapshot in {SNAPSHOT}"]
+        if self.stale:
+            lines.append(f"stale base accepted: {self.stale}")
+        if self.naming:
+            lines.append(f"branch {self.workspace.branch}: " + "; ".join(self.naming))
+        return lines
+
+
+def start(
+    ctx: Context,
+    ticket_id: str,
+    *,
+    branch: str | None = None,
+    base: str | None = None,
+    reassign: bool = False,
+    allow_stale_base: bool = False,
+) -> Started:
+    tracker = get_tracker(ctx.repo, ctx.config.tracker)
+    ticket = tracker.get(ticket_id)
+    me = tracker.me()
+    mine = any(a.lower() == me.lower() for a in ticket.assignees)
+    if ticket.assignees and not mine and not reassign:
+        raise UsageError(f"ticket {ticket.id} is assigned to {', '.join(ticket.assignees)}, not you ({me}); "
+                         "pass --reassign to take it over")
+    stored = ctx.store.ticket(ticket.key)
+    record = next((w for w in ctx.store.workspaces() if w.ticket == ticket.key), None)
+    if record is not None and not (Path(record.path) / ".git").exists():
+        record = None  # deleted by hand: start again
+    created, naming, stale = False, [], None
+    if record is None:
+        ws = create_workspace(ctx.repo, ticket.title, branch=branch, base=base or ctx.config.base,
+                              template=ctx.config.branch_template, allow_stale_base=allow_stale_base,
+                              ticket=ticket.id, kind=ticket.kind)
+        with repo_lock(ctx.repo):
+            write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
+        record = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha,
+                                 created_at=time.time(), ticket=ticket.key)
+        ctx.store.add_workspace(record)
+        created, naming, stale = True, list(ws.naming), ws.stale
+    elif branch and branch != record.branch:
+        raise UsageError(f"ticket {ticket.id} already has a workspace on {record.branch}; "
+                         "podium clean it first to start over on another branch")
+    assigned = activated = False
+    if not mine:
+        ticket = tracker.assign_to_me(ticket)
+        assigned = True
+    if not tracker.is_active(ticket):
+        ticket = tracker.set_active(ticket)
+        activated = True
+    snapshot = Path(record.path) / SNAPSHOT
+    snapshot.parent.mkdir(exist_ok=True)
+    snapshot.write_text(ticket_markdown(ticket))
+    now = time.time()
+    ctx.store.save_ticket(TicketRecord(key=ticket.key, tracker=ticket.tracker, id=ticket.id, data=ticket.to_dict(),
+                                       workspace=record.path, started_at=stored.started_at if stored else now,
+                                       refreshed_at=now))
+    return Started(ticket=ticket, workspace=record, created=created, assigned=assigned, activated=activated,
+                   snapshot=snapshot, naming=naming, stale=stale)
+
+
+def ticket_of(ctx: Context, workspace: str) -> Ticket | None:
+    """The ticket a workspace serves, as last fetched."""
+    record = ctx.store.workspace(workspace)
+    stored = ctx.store.ticket(record.ticket) if record and record.ticket else None
+    return Ticket.from_dict(stored.data) if stored else None
