@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 import time
@@ -51,6 +52,7 @@ class Env:
     def podium(self, *args: str, cwd: Path | None = None, check: bool = False,
                timeout: float = 120) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "podium", *args], cwd=cwd or self.repo, env=self.vars,
+                              stdin=subprocess.DEVNULL,  # headless, as an agent runs it (never a developer's tty)
                               capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError(f"podium {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
@@ -58,6 +60,26 @@ class Env:
 
     def podium_json(self, *args: str, cwd: Path | None = None) -> Any:
         return json.loads(self.podium(*args, "--json", cwd=cwd, check=True).stdout)
+
+    def podium_tty(self, *args: str, answers: str = "y\n", cwd: Path | None = None,
+                   extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """podium with a terminal on stdin, as a human runs it, typing ``answers`` at its prompts."""
+        primary, replica = pty.openpty()
+        try:
+            os.write(primary, answers.encode())
+            return subprocess.run([sys.executable, "-m", "podium", *args], cwd=cwd or self.repo,
+                                  env={**self.vars, **(extra_env or {})}, stdin=replica, capture_output=True,
+                                  text=True, timeout=120)
+        finally:
+            os.close(primary)
+            os.close(replica)
+
+    def approved_json(self, *args: str, cwd: Path | None = None) -> Any:
+        """A gated command (commit, push) approved at the terminal by the human; its JSON result."""
+        proc = self.podium_tty(*args, "--json", cwd=cwd)
+        if proc.returncode != 0:
+            raise AssertionError(f"podium {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        return json.loads(proc.stdout)
 
     def delegate(self, prompt: str, *args: str) -> int:
         return int(json.loads(self.podium("delegate", "--json", *args, "--", prompt, check=True).stdout)["id"])

@@ -84,7 +84,7 @@ def test_jobs_on_a_ticket_share_its_workspace_one_at_a_time(env: Env) -> None:
     notes = env.podium("logs", str(first)).stdout
     assert "ticket PROJ-42: assigned to you, set active" in notes
     # the commit speaks of the ticket, and holds both jobs' work but not the snapshot
-    out = env.podium_json("commit", str(second))
+    out = env.approved_json("commit", str(second))
     assert out["message"].splitlines()[0] == "Export fails for empty invoices"
     assert sorted(f["path"] for f in out["files"]) == ["seen.txt", "test_export.txt"]
 

@@ -24,6 +24,14 @@ def teammate(env: Env, name: str = "mate") -> Path:
     return path
 
 
+def terminal_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """The one-line error of a command run at a terminal (after the prompts the human answered)."""
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "podium: " in last, proc.stderr
+    return last[last.index("podium: "):]
+
+
 def test_commit_is_one_commit_on_the_base_with_only_the_tasks_files(env: Env) -> None:
     # The user's own checkout is dirty: a tracked file changed and an untracked file. Neither is the task's.
     (env.repo / "README.md").write_text("# demo\nlocal edit\n")
@@ -36,7 +44,7 @@ def test_commit_is_one_commit_on_the_base_with_only_the_tasks_files(env: Env) ->
     base = git("rev-parse", "origin/main", cwd=env.repo)
     (ws / "notes.md").write_text("the user's notes, made by hand in the workspace\n")
 
-    out = env.podium_json("commit", str(job))
+    out = env.approved_json("commit", str(job))
     assert out["committed"] and out["rounds"] == 1 and out["message_source"] == "generated"
     assert sorted(f["path"] for f in out["files"]) == ["a.py", "app.py", "b.py"]
     assert [x["path"] for x in out["left_out"]] == ["notes.md"]
@@ -57,25 +65,25 @@ def test_commit_is_one_commit_on_the_base_with_only_the_tasks_files(env: Env) ->
     assert "PODIUM_PORT_BASE=" in (ws / ".podium" / "env").read_text()  # podium's own file: never committed
 
     # nothing new: nothing committed; the stored message survives
-    again = env.podium_json("commit", str(job))
+    again = env.approved_json("commit", str(job))
     assert not again["committed"] and again["commit_sha"] == out["commit_sha"]
     # the user opts a file in by name; still one commit on the base, with the same message
-    more = env.podium_json("commit", str(job), "--include", "notes.md")
+    more = env.approved_json("commit", str(job), "--include", "notes.md")
     assert more["committed"] and more["rounds"] == 2 and more["left_out"] == []
     assert git("rev-list", "--count", f"{base}..{branch}", cwd=env.repo) == "1"
     assert "notes.md" in git("show", "--name-only", "--format=", branch, cwd=env.repo).splitlines()
     assert more["message"] == out["message"]
     # the user's words replace the draft, and are kept
-    mine = env.podium_json("commit", str(job), "-m", "PROJ-7 Add a and b\n\nAs discussed.")
+    mine = env.approved_json("commit", str(job), "-m", "PROJ-7 Add a and b\n\nAs discussed.")
     assert mine["message_source"] == "user" and mine["rounds"] == 3
     assert git("log", "-1", "--format=%s", branch, cwd=env.repo) == "PROJ-7 Add a and b"
     bad = env.podium("commit", str(job), "--include", "nowhere.txt")
     assert bad.returncode == 2 and "does not differ from the base" in bad.stderr
     # the user takes a file out; it stays out in later rounds, still in the worktree
-    less = env.podium_json("commit", str(job), "--exclude", "b.py")
+    less = env.approved_json("commit", str(job), "--exclude", "b.py")
     assert sorted(f["path"] for f in less["files"]) == ["a.py", "app.py", "notes.md"]
     (ws / "a.py").write_text("A = 2\n")
-    later = env.podium_json("commit", str(job))
+    later = env.approved_json("commit", str(job))
     assert "b.py" not in git("show", "--name-only", "--format=", branch, cwd=env.repo).splitlines()
     assert {"path": "b.py", "why": "excluded by you (--include to add it back)"} in later["left_out"]
     assert (ws / "b.py").read_text() == "B = 2\n"
@@ -95,12 +103,12 @@ def test_the_drafted_subject_follows_the_bases_habit_and_the_branchs_ticket(env:
     job = env.delegate("add the export button", "--branch", "feature/PROJ-42-add-export", *RUN,
                        sh("echo e > export.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
-    assert env.podium_json("commit", str(job))["message"].splitlines()[0] == "PROJ-42 Add the export button"
+    assert env.approved_json("commit", str(job))["message"].splitlines()[0] == "PROJ-42 Add the export button"
 
     land(*(f"fix: repair thing {i}" for i in range(6)), "feat: add a thing")
     job = env.delegate("The importer drops empty rows", "--branch", "fix/importer-rows", *RUN, sh("echo i > i.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
-    assert env.podium_json("commit", str(job))["message"].splitlines()[0] == "fix: the importer drops empty rows"
+    assert env.approved_json("commit", str(job))["message"].splitlines()[0] == "fix: the importer drops empty rows"
 
 
 def test_later_rounds_amend_the_one_commit(env: Env) -> None:
@@ -109,11 +117,11 @@ def test_later_rounds_amend_the_one_commit(env: Env) -> None:
     first = env.delegate("Two part task")
     env.podium("wait", str(first), "--timeout", "60", check=True)
     ws = Path(env.job(first)["workspace"])
-    one = env.podium_json("commit", cwd=ws)  # from inside the workspace, no target needed
+    one = env.approved_json("commit", cwd=ws)  # from inside the workspace, no target needed
     assert one["message"] == "Two part task\n\nWrote a.txt with the first part."
     second = int(env.podium_json("resume", str(first), "now the second part")["id"])
     env.podium("wait", str(second), "--timeout", "60", check=True)
-    two = env.podium_json("commit", str(second), "--regenerate")
+    two = env.approved_json("commit", str(second), "--regenerate")
     assert two["rounds"] == 2 and two["commit_sha"] != one["commit_sha"]
     assert two["message"] == "Two part task\n\nSecond part: b.txt."
     branch = env.job(first)["branch"]
@@ -129,15 +137,15 @@ def test_push_uses_a_lease_and_never_overwrites_a_teammates_push(env: Env) -> No
     job = env.delegate("add feature", *RUN, sh("echo one > feature.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
     ws, branch = Path(env.job(job)["workspace"]), env.job(job)["branch"]
-    first = env.podium_json("commit", str(job), "--push")
+    first = env.approved_json("commit", str(job), "--push")
     assert first["pushed_sha"] == first["commit_sha"]
     assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == first["commit_sha"]
     assert [w["pushed"] for w in env.podium_json("workspaces")] == ["yes"]
 
     # a later round, pushed again: the lease (what podium pushed last) holds, so the amend goes through
     (ws / "feature.txt").write_text("two\n")
-    env.podium_json("commit", str(job), "--include", "feature.txt")
-    second = env.podium_json("push", str(job))
+    env.approved_json("commit", str(job), "--include", "feature.txt")
+    second = env.approved_json("push", str(job))
     assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == second["pushed_sha"]
 
     # a teammate pushes to the branch; podium's next push is refused and nothing of theirs is lost
@@ -149,10 +157,11 @@ def test_push_uses_a_lease_and_never_overwrites_a_teammates_push(env: Env) -> No
     git("push", "--quiet", "origin", branch, cwd=mate)
     theirs = git("rev-parse", "HEAD", cwd=mate)
     (ws / "feature.txt").write_text("three\n")
-    env.podium_json("commit", str(job), "--include", "feature.txt")
-    refused = env.podium("push", str(job))
-    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
-    assert "someone else changed it" in refused.stderr and "nothing was overwritten" in refused.stderr
+    env.approved_json("commit", str(job), "--include", "feature.txt")
+    refused = env.podium_tty("push", str(job))  # approved at the terminal; origin refuses the lease
+    error = terminal_error(refused)
+    assert refused.returncode == 1
+    assert "someone else changed it" in error and "nothing was overwritten" in error
     assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == theirs
     assert env.podium_json("workspaces", "--fetch")[0]["pushed"] == "differs from origin"
     # and podium keeps the unpushed work when asked to clean
@@ -169,16 +178,16 @@ def test_a_branch_podium_did_not_push_is_never_overwritten(env: Env) -> None:
     theirs = git("rev-parse", "HEAD", cwd=mate)
     job = env.delegate("mine", "--branch", "shared-work", *RUN, sh("echo mine > mine.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
-    env.podium_json("commit", str(job))
-    refused = env.podium("push", str(job))
-    assert refused.returncode == 1 and "podium did not push" in refused.stderr
+    env.approved_json("commit", str(job))
+    refused = env.podium_tty("push", str(job))
+    assert refused.returncode == 1 and "podium did not push" in terminal_error(refused)
     assert git("ls-remote", "origin", "refs/heads/shared-work", cwd=env.repo).split("\t")[0] == theirs
 
 
 def test_nothing_is_ever_pushed_to_a_base_branch(env: Env) -> None:
     job = env.delegate("on master", "--branch", "master", *RUN, sh("echo x > x.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
-    env.podium_json("commit", str(job))
+    env.approved_json("commit", str(job))
     refused = env.podium("push", str(job))
     assert refused.returncode == 2 and "is a base branch" in refused.stderr
     assert git("ls-remote", "--heads", "origin", cwd=env.repo).count("refs/heads/") == 1  # main only
@@ -240,7 +249,7 @@ def test_a_branch_deleted_on_origin_is_shown_and_its_work_kept(env: Env) -> None
     job = env.delegate("short lived", *RUN, sh("echo x > x.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
     branch = env.job(job)["branch"]
-    env.podium_json("commit", str(job), "--push")
+    env.approved_json("commit", str(job), "--push")
     subprocess.run(["git", "push", "--quiet", "origin", "--delete", branch], cwd=teammate(env), check=True)
     [ws] = env.podium_json("workspaces", "--fetch")
     assert ws["pushed"] == "deleted on origin"
@@ -249,21 +258,10 @@ def test_a_branch_deleted_on_origin_is_shown_and_its_work_kept(env: Env) -> None
 
 
 def test_the_message_can_be_edited_in_the_users_editor(env: Env) -> None:
-    import os
-    import pty
-    import sys
-
     job = env.delegate("add the report", *RUN, sh("echo r > report.txt"))
     env.podium("wait", str(job), "--timeout", "30", check=True)
-    primary, replica = pty.openpty()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "podium", "commit", str(job), "--edit", "--json"], cwd=env.repo,
-            env={**env.vars, "EDITOR": "sed -i -e 's/^Add the report/Add the monthly report/'"},
-            stdin=replica, capture_output=True, text=True, timeout=60)
-    finally:
-        os.close(primary)
-        os.close(replica)
+    proc = env.podium_tty("commit", str(job), "--edit", "--json",
+                          extra_env={"EDITOR": "sed -i -e 's/^Add the report/Add the monthly report/'"})
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["message_source"] == "user"
@@ -271,7 +269,7 @@ def test_the_message_can_be_edited_in_the_users_editor(env: Env) -> None:
     branch = env.job(job)["branch"]
     assert git("log", "-1", "--format=%s", branch, cwd=env.repo) == "Add the monthly report"
     # a later round keeps the user's words
-    assert env.podium_json("commit", str(job), "--include", "report.txt")["message"] == out["message"]
+    assert env.approved_json("commit", str(job), "--include", "report.txt")["message"] == out["message"]
 
 
 def test_the_base_is_develop_then_the_configured_one(env: Env) -> None:

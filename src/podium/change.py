@@ -108,10 +108,40 @@ def task_paths(worktree: str, jobs: list[Job], now_tree: str) -> tuple[set[str],
     return changed, dirty_before
 
 
-def commit(
+@dataclass
+class CommitPlan:
+    """What ``commit`` would make, computed without touching anything: shown at the gate, then applied."""
+
+    workspace: str
+    branch: str
+    base_ref: str
+    base_sha: str
+    old_head: str  # the branch tip it replaces (compare-and-swap)
+    snapshot_tree: str  # the whole worktree when planned: the plan holds only while this is unchanged
+    tree: str
+    message: str
+    message_source: str
+    files: list[str]
+    excluded: list[str]
+    stats: list[dict[str, Any]]
+    left_out: list[tuple[str, str]]
+    up_to_date: bool  # the branch already holds exactly this commit
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["left_out"] = [{"path": p, "why": why} for p, why in self.left_out]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CommitPlan:
+        values = dict(data)
+        values["left_out"] = [(x["path"], x["why"]) for x in values["left_out"]]
+        return cls(**values)
+
+
+def plan_commit(
     store: Store,
-    repo: Repo,
-    target: str | None = None,
+    record: WorkspaceRecord,
     *,
     message: str | None = None,
     edit: Callable[[str], str | None] | None = None,
@@ -119,92 +149,110 @@ def commit(
     exclude: tuple[str, ...] = (),
     regenerate: bool = False,
     ticket: str | None = None,
-) -> CommitResult:
-    """Make (or remake) the workspace's single commit on top of its base (``ticket``: the task's ticket id,
-    when known; else the one in the branch name is used)."""
-    with repo_lock(repo):
-        record = find_workspace(store, repo, target)
-        ws = record.path
-        jobs = store.jobs_in(ws)
-        busy = next((j for j in jobs if j.active), None)
-        if busy:
-            raise UsageError(f"job {busy.id} is still {busy.state} in {ws}; wait for it before committing")
-        _check_worktree(record)
-        old_head = git("rev-parse", "HEAD", cwd=ws)
-        now = snapshot(ws)
-        changed, dirty_before = task_paths(ws, jobs, now.tree)
-        previous = store.change(ws)
-        wanted, unwanted = set(include), set(exclude)
-        if wanted & unwanted:
-            raise UsageError(f"{sorted(wanted & unwanted)[0]} is both included and excluded")
-        excluded = ((set(previous.excluded) if previous else set()) | unwanted) - wanted
-        keep = (set(previous.paths) if previous else set()) - excluded
-        differs = set(diff_names(ws, record.base_sha, now.tree))
-        for option, paths in (("--include", wanted), ("--exclude", unwanted)):
-            unknown = paths - differs - keep
-            if unknown:
-                raise UsageError(f"{option} {sorted(unknown)[0]}: that path does not differ from the base")
-        files: list[str] = []
-        left_out: list[tuple[str, str]] = []
-        for path in sorted(differs | keep):
-            if path == ENV_DIR or path.startswith(f"{ENV_DIR}/"):
-                continue
-            if path in excluded:
-                left_out.append((path, "excluded by you (--include to add it back)"))
-            elif path in wanted or path in keep:
-                files.append(path)
-            elif path in dirty_before:
-                left_out.append((path, "already changed before the first job started (--include to add it)"))
-            elif path in changed:
-                files.append(path)
-            else:
-                left_out.append((path, "no job of this task changed it (--include to add it)"))
-        files = [p for p in files if p in differs]  # a path back to its base content has nothing to commit
-        if not files:
-            why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
-            raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
-        tree = tree_with(ws, record.base_sha, now.tree, files)
-        if message is not None:
-            text, source = message, "user"
-        elif previous and not regenerate:
-            text, source = previous.message, previous.message_source
+) -> CommitPlan:
+    """The workspace's single commit as it would be now (call under ``repo_lock``). The tree is written to
+    git's object store; nothing else changes."""
+    ws = record.path
+    jobs = store.jobs_in(ws)
+    busy = next((j for j in jobs if j.active), None)
+    if busy:
+        raise UsageError(f"job {busy.id} is still {busy.state} in {ws}; wait for it before committing")
+    _check_worktree(record)
+    old_head = git("rev-parse", "HEAD", cwd=ws)
+    now = snapshot(ws)
+    changed, dirty_before = task_paths(ws, jobs, now.tree)
+    previous = store.change(ws)
+    wanted, unwanted = set(include), set(exclude)
+    if wanted & unwanted:
+        raise UsageError(f"{sorted(wanted & unwanted)[0]} is both included and excluded")
+    excluded = ((set(previous.excluded) if previous else set()) | unwanted) - wanted
+    keep = (set(previous.paths) if previous else set()) - excluded
+    differs = set(diff_names(ws, record.base_sha, now.tree))
+    for option, paths in (("--include", wanted), ("--exclude", unwanted)):
+        unknown = paths - differs - keep
+        if unknown:
+            raise UsageError(f"{option} {sorted(unknown)[0]}: that path does not differ from the base")
+    files: list[str] = []
+    left_out: list[tuple[str, str]] = []
+    for path in sorted(differs | keep):
+        if path == ENV_DIR or path.startswith(f"{ENV_DIR}/"):
+            continue
+        if path in excluded:
+            left_out.append((path, "excluded by you (--include to add it back)"))
+        elif path in wanted or path in keep:
+            files.append(path)
+        elif path in dirty_before:
+            left_out.append((path, "already changed before the first job started (--include to add it)"))
+        elif path in changed:
+            files.append(path)
         else:
-            stored = store.ticket(record.ticket) if record.ticket else None
-            title = (stored.data.get("title") or None) if stored else None
-            ticket = ticket or (stored.id if stored else None)
-            text, source = draft_message(ws, record.branch, jobs, files, record.base_sha, ticket, title), "generated"
-        if edit is not None:
-            mark = comment_char(text)
-            edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
-            if edited is not None:
-                edited = clean_message(edited, mark)
-                if edited != clean_message(text):
-                    text, source = edited, "user"
-        text = clean_message(text)
-        if not text:
-            raise UsageError("the commit message is empty; nothing was committed")
-        stats = numstat(ws, record.base_sha, tree)
-        rounds = previous.rounds if previous else 0
-        if (previous and previous.commit_sha == old_head
-                and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == tree
-                and git("log", "-1", "--format=%B", old_head, cwd=ws).strip() == text):
-            return CommitResult(change=previous, committed=False, files=stats, left_out=left_out)
-        author_date = previous.author_date if previous else None
-        env = {"GIT_AUTHOR_DATE": author_date} if author_date else {}
-        sha = git("commit-tree", tree, "-p", record.base_sha, cwd=ws, env=env, input=text + "\n")
-        git("update-ref", "-m", "podium commit", f"refs/heads/{record.branch}", sha, old_head, cwd=ws)
-        git("reset", "--quiet", cwd=ws)  # the index follows the new commit; files in the worktree are untouched
-        stamp = time.time()
-        change = Change(
-            workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
-            message=text, message_source=source, created_at=previous.created_at if previous else stamp,
-            updated_at=stamp, commit_sha=sha, paths=files, excluded=sorted(excluded), rounds=rounds + 1,
-            author_date=author_date or git("log", "-1", "--format=%aI", sha, cwd=ws),
-            pushed_sha=previous.pushed_sha if previous else None,
-            pushed_at=previous.pushed_at if previous else None,
-        )
-        store.save_change(change)
-        return CommitResult(change=change, committed=True, files=stats, left_out=left_out)
+            left_out.append((path, "no job of this task changed it (--include to add it)"))
+    files = [p for p in files if p in differs]  # a path back to its base content has nothing to commit
+    if not files:
+        why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
+        raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
+    tree = tree_with(ws, record.base_sha, now.tree, files)
+    if message is not None:
+        text, source = message, "user"
+    elif previous and not regenerate:
+        text, source = previous.message, previous.message_source
+    else:
+        stored = store.ticket(record.ticket) if record.ticket else None
+        title = (stored.data.get("title") or None) if stored else None
+        ticket = ticket or (stored.id if stored else None)
+        text, source = draft_message(ws, record.branch, jobs, files, record.base_sha, ticket, title), "generated"
+    if edit is not None:
+        mark = comment_char(text)
+        edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
+        if edited is not None:
+            edited = clean_message(edited, mark)
+            if edited != clean_message(text):
+                text, source = edited, "user"
+    text = clean_message(text)
+    if not text:
+        raise UsageError("the commit message is empty; nothing was committed")
+    up_to_date = bool(previous and previous.commit_sha == old_head
+                      and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == tree
+                      and git("log", "-1", "--format=%B", old_head, cwd=ws).strip() == text)
+    return CommitPlan(workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
+                      old_head=old_head, snapshot_tree=now.tree, tree=tree, message=text, message_source=source,
+                      files=files, excluded=sorted(excluded), stats=numstat(ws, record.base_sha, tree),
+                      left_out=left_out, up_to_date=up_to_date)
+
+
+def apply_commit(store: Store, plan: CommitPlan) -> Change:
+    """Make the planned commit (call under ``repo_lock``): refused when the worktree changed since the plan."""
+    ws = plan.workspace
+    if snapshot(ws).tree != plan.snapshot_tree or git("rev-parse", "HEAD", cwd=ws) != plan.old_head:
+        raise UsageError(f"the work in {ws} changed since this commit was planned; plan it again (podium commit)")
+    previous = store.change(ws)
+    if plan.up_to_date and previous:
+        return previous
+    author_date = previous.author_date if previous else None
+    env = {"GIT_AUTHOR_DATE": author_date} if author_date else {}
+    sha = git("commit-tree", plan.tree, "-p", plan.base_sha, cwd=ws, env=env, input=plan.message + "\n")
+    git("update-ref", "-m", "podium commit", f"refs/heads/{plan.branch}", sha, plan.old_head, cwd=ws)
+    git("reset", "--quiet", cwd=ws)  # the index follows the new commit; files in the worktree are untouched
+    stamp = time.time()
+    change = Change(
+        workspace=ws, branch=plan.branch, base_ref=plan.base_ref, base_sha=plan.base_sha,
+        message=plan.message, message_source=plan.message_source,
+        created_at=previous.created_at if previous else stamp, updated_at=stamp, commit_sha=sha,
+        paths=plan.files, excluded=plan.excluded, rounds=(previous.rounds if previous else 0) + 1,
+        author_date=author_date or git("log", "-1", "--format=%aI", sha, cwd=ws),
+        pushed_sha=previous.pushed_sha if previous else None,
+        pushed_at=previous.pushed_at if previous else None,
+    )
+    store.save_change(change)
+    return change
+
+
+def commit(store: Store, repo: Repo, target: str | None = None, **options: Any) -> CommitResult:
+    """Plan and make the workspace's single commit at once (no gate: the caller has the human's approval)."""
+    with repo_lock(repo):
+        plan = plan_commit(store, find_workspace(store, repo, target), **options)
+        change = apply_commit(store, plan)
+        return CommitResult(change=change, committed=not plan.up_to_date, files=plan.stats, left_out=plan.left_out)
 
 
 def _check_worktree(record: WorkspaceRecord) -> None:
@@ -332,36 +380,45 @@ def protected_branches(repo: Repo, base_ref: str) -> set[str]:
 def push(store: Store, repo: Repo, target: str | None = None) -> Change:
     """Push the workspace's commit to its own branch on origin, with a lease on what podium last pushed."""
     with repo_lock(repo):
-        record = find_workspace(store, repo, target)
-        ws = record.path
-        change = store.change(ws)
-        if change is None or not change.commit_sha:
-            raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
-        _check_worktree(record)
-        head = git("rev-parse", "HEAD", cwd=ws)
-        if head != change.commit_sha:
-            raise UsageError(f"{change.branch} moved since podium commit ({change.commit_sha[:8]} → {head[:8]}); "
-                             "run podium commit again, then push")
-        branch = change.branch
-        if branch in protected_branches(repo, change.base_ref):
-            raise UsageError(f"{branch} is a base branch; podium pushes only a task's own branch")
-        expected = change.pushed_sha or ""
-        lease = f"--force-with-lease=refs/heads/{branch}:{expected}"
-        try:
-            git("push", "--quiet", "--porcelain", lease, "origin", f"{change.commit_sha}:refs/heads/{branch}",
-                cwd=ws, timeout=300)
-        except GitError as e:
-            reason = _refusal(repo, branch, expected, str(e))
-            change.push_error = reason
-            change.updated_at = time.time()
-            store.save_change(change)
-            raise PushRefused(reason) from None
-        git("update-ref", f"refs/remotes/origin/{branch}", change.commit_sha, cwd=ws)
-        git("branch", "--quiet", f"--set-upstream-to=origin/{branch}", branch, cwd=ws, check=False)
-        change.pushed_sha, change.pushed_at, change.push_error = change.commit_sha, time.time(), None
-        change.updated_at = change.pushed_at
+        return push_workspace(store, repo, find_workspace(store, repo, target))
+
+
+def check_pushable(repo: Repo, record: WorkspaceRecord) -> None:
+    """Refuse a push to a base branch before anything else (before even asking a human)."""
+    if record.branch in protected_branches(repo, record.base_ref):
+        raise UsageError(f"{record.branch} is a base branch; podium pushes only a task's own branch")
+
+
+def push_workspace(store: Store, repo: Repo, record: WorkspaceRecord) -> Change:
+    """``push`` for a workspace already found (call under ``repo_lock``)."""
+    ws = record.path
+    change = store.change(ws)
+    if change is None or not change.commit_sha:
+        raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
+    _check_worktree(record)
+    head = git("rev-parse", "HEAD", cwd=ws)
+    if head != change.commit_sha:
+        raise UsageError(f"{change.branch} moved since podium commit ({change.commit_sha[:8]} → {head[:8]}); "
+                         "run podium commit again, then push")
+    branch = change.branch
+    check_pushable(repo, record)
+    expected = change.pushed_sha or ""
+    lease = f"--force-with-lease=refs/heads/{branch}:{expected}"
+    try:
+        git("push", "--quiet", "--porcelain", lease, "origin", f"{change.commit_sha}:refs/heads/{branch}",
+            cwd=ws, timeout=300)
+    except GitError as e:
+        reason = _refusal(repo, branch, expected, str(e))
+        change.push_error = reason
+        change.updated_at = time.time()
         store.save_change(change)
-        return change
+        raise PushRefused(reason) from None
+    git("update-ref", f"refs/remotes/origin/{branch}", change.commit_sha, cwd=ws)
+    git("branch", "--quiet", f"--set-upstream-to=origin/{branch}", branch, cwd=ws, check=False)
+    change.pushed_sha, change.pushed_at, change.push_error = change.commit_sha, time.time(), None
+    change.updated_at = change.pushed_at
+    store.save_change(change)
+    return change
 
 
 def _refusal(repo: Repo, branch: str, expected: str, error: str) -> str:

@@ -302,6 +302,43 @@ def clean(obj: dict[str, Any], force: bool, as_json: bool) -> None:
         click.echo("no workspaces to clean")
 
 
+def _human_ask() -> Any:
+    """At a terminal, the human decides a gate right there; headless callers leave it pending."""
+    if not sys.stdin.isatty():
+        return None
+    from podium.gate import describe
+
+    def ask(gate: Any) -> tuple[bool, str | None]:
+        click.echo("\n".join(describe(gate)), err=True)
+        if click.confirm("Approve?", default=False, err=True):
+            return True, None
+        return False, click.prompt("Why not (the agents read this)", default="", show_default=False, err=True) or None
+
+    return ask
+
+
+def _gate_outcome(ctx: jobs_mod.Context, as_json: bool, outcome: Any) -> None:
+    """What a gated command did: the workspace's change as it now stands, the gate, what was carried out."""
+    gate, result = outcome.gate, outcome.result or {}
+    if as_json:
+        change = ctx.store.change(gate.workspace)
+        plan = gate.facts.get("plan") or {}
+        _emit_json({**(change.to_dict() if change else {}), "gate": gate.to_dict(), "result": result,
+                    "committed": bool(result.get("committed")), "files": plan.get("stats", []),
+                    "left_out": plan.get("left_out", [])})
+    elif gate.state == "rejected":
+        click.echo(f"gate {gate.id} rejected: {gate.reason}")
+    else:
+        why = f" ({gate.reason})" if gate.reason else ""
+        if result.get("commit"):
+            verb = "committed" if result.get("committed") else "already committed"
+            click.echo(f"{verb} {str(result['commit'])[:8]} on {gate.branch}{why}")
+        if result.get("pushed"):
+            click.echo(f"pushed {gate.branch} ({str(result['pushed'])[:8]}) to origin, lease held")
+    if gate.state == "rejected":
+        sys.exit(1)
+
+
 @cli.command("commit")
 @click.argument("target", required=False)
 @click.option("-m", "--message", help="The commit message (stored; later rounds keep it).")
@@ -320,8 +357,10 @@ def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edi
 
     Later rounds replace the commit (amend). Only files the task's jobs changed go in: never a file
     that was dirty before the first agent started, never podium's own files; podium says what it left out.
+    The commit (and --push) pass the gate: at a terminal you approve it there; otherwise it waits for
+    podium approve (exit code 4), unless [gate] pass lets it through.
     """
-    from podium import change as change_mod
+    from podium import gate as gate_mod
 
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
@@ -333,24 +372,14 @@ def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edi
         def editor(text: str) -> str | None:
             return click.edit(text, extension=".txt")
 
-    result = change_mod.commit(ctx.store, ctx.repo, target, message=message, edit=editor, include=include,
-                               exclude=exclude, regenerate=regenerate, ticket=ticket)
-    pushed = change_mod.push(ctx.store, ctx.repo, target or result.change.branch) if and_push else None
-    if as_json:
-        _emit_json({**result.to_dict(), **({"pushed_sha": pushed.pushed_sha} if pushed else {})})
-        return
-    c = result.change
-    added = sum(f["added"] for f in result.files)
-    deleted = sum(f["deleted"] for f in result.files)
-    verb = f"committed {c.commit_sha[:8] if c.commit_sha else ''}" if result.committed else "already committed"
-    click.echo(f"{verb} on {c.branch} (round {c.rounds}, on {c.base_ref} {c.base_sha[:8]}): "
-               f"{c.message.splitlines()[0]}")
-    click.echo(f"  {len(result.files)} file{'s' if len(result.files) != 1 else ''}, +{added} -{deleted}: "
-               + ", ".join(f["path"] for f in result.files[:10]) + (" …" if len(result.files) > 10 else ""))
-    for path, why in result.left_out:
-        click.echo(f"  left out {path}: {why}")
-    if pushed:
-        click.echo(f"pushed {c.branch} to origin (lease held)")
+    actions = ["commit", "push"] if and_push else ["commit"]
+    outcome = gate_mod.request(ctx, target, actions, ask=_human_ask(), message=message, edit=editor,
+                               include=include, exclude=exclude, regenerate=regenerate, ticket=ticket)
+    plan = outcome.gate.facts.get("plan") or {}
+    if not as_json and outcome.gate.state != "rejected":
+        for item in plan.get("left_out", []):
+            click.echo(f"  left out {item['path']}: {item['why']}", err=True)
+    _gate_outcome(ctx, as_json, outcome)
 
 
 @cli.command("push")
@@ -360,19 +389,62 @@ def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edi
 def push_cmd(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
     """Push a workspace's commit to its own branch on origin, --force-with-lease on what podium last pushed.
 
-    Refused, and nothing overwritten, when someone else pushed to the branch meanwhile; never to a base branch.
+    Refused, and nothing overwritten, when someone else pushed to the branch meanwhile; never to a base
+    branch. Passes the gate like commit.
     """
-    from podium import change as change_mod
+    from podium import gate as gate_mod
 
     ctx = _ctx(obj)
-    before = ctx.store.change(change_mod.find_workspace(ctx.store, ctx.repo, target).path)
-    change = change_mod.push(ctx.store, ctx.repo, target)
+    _gate_outcome(ctx, as_json, gate_mod.request(ctx, target, ["push"], ask=_human_ask()))
+
+
+@cli.command("gates")
+@click.option("--all", "show_all", is_flag=True, help="Decided gates too, not only pending ones.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def gates_cmd(obj: dict[str, Any], show_all: bool, as_json: bool) -> None:
+    """What waits for your approval: each gate's change, tests and screenshots."""
+    from podium.gate import describe
+
+    ctx = _ctx(obj)
+    gates = ctx.store.gates(None if show_all else ("pending",))
     if as_json:
-        _emit_json(change.to_dict())
-    elif before and before.pushed_sha == change.pushed_sha:
-        click.echo(f"{change.branch} ({(change.pushed_sha or '')[:8]}) is already on origin")
+        _emit_json([g.to_dict() for g in gates])
+    elif not gates:
+        click.echo("nothing waits for approval" if not show_all else "no gates yet")
     else:
-        click.echo(f"pushed {change.branch} ({(change.pushed_sha or '')[:8]}) to origin")
+        click.echo("\n\n".join("\n".join(describe(g)) for g in gates))
+
+
+@cli.command("approve")
+@click.argument("gate_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def approve_cmd(obj: dict[str, Any], gate_id: str, as_json: bool) -> None:
+    """Approve a gate and carry out what it holds (exactly what was shown). Needs a terminal."""
+    from podium import gate as gate_mod
+
+    if not sys.stdin.isatty():
+        raise UsageError("approving needs a human at a terminal: run podium approve there")
+    ctx = _ctx(obj)
+    _gate_outcome(ctx, as_json, gate_mod.approve(ctx, gate_id, by=gate_mod.who()))
+
+
+@cli.command("reject")
+@click.argument("gate_id")
+@click.argument("why")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def reject_cmd(obj: dict[str, Any], gate_id: str, why: str, as_json: bool) -> None:
+    """Reject a gate, saying why (the agents read it); nothing is committed or pushed."""
+    from podium import gate as gate_mod
+
+    ctx = _ctx(obj)
+    gate = gate_mod.reject(ctx, gate_id, why, by=gate_mod.who())
+    if as_json:
+        _emit_json(gate.to_dict())
+    else:
+        click.echo(f"gate {gate.id} rejected: {gate.reason}")
 
 
 @cli.group()

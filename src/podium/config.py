@@ -14,6 +14,13 @@ Everything has a default, so the file is optional::
     kind = "local"           # where tickets live (default: local when the repository has a tickets/ folder)
     path = "tickets"         # the tracker's own options follow
 
+    [gate]
+    pass = []                # what may pass without asking: "docs-only", "small", "always" (default: always ask)
+    small_lines = 10         # "small": at most this many lines, no dependency or migration files, tests green
+
+    [screenshots]
+    dir = "~/Desktop"        # where <branch>-*.png screenshots are looked for
+
     [agents.codex]
     args = []                # extra arguments for every codex run
 
@@ -31,6 +38,7 @@ from podium._compat import tomllib
 from podium.errors import UsageError
 
 DEFAULT_STALL_AFTER = 600.0
+GATE_PASSES = {"docs-only", "small", "always"}
 
 
 @dataclass
@@ -41,6 +49,9 @@ class Config:
     branch_template: str | None = None
     base: str | None = None
     tracker: dict[str, Any] = field(default_factory=dict)
+    gate_pass: tuple[str, ...] = ()
+    gate_small_lines: int = 10
+    screenshots_dir: str | None = None
 
     @classmethod
     def load(cls, toplevel: Path) -> Config:
@@ -55,8 +66,17 @@ class Config:
         agents = data.get("agents") or {}
         branches = data.get("branches") or {}
         tracker = data.get("tracker") or {}
-        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker)):
-            raise UsageError(f"{path}: [jobs], [branches], [tracker] and [agents.*] must be tables")
+        gate = data.get("gate") or {}
+        shots = data.get("screenshots") or {}
+        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker, gate, shots)):
+            raise UsageError(f"{path}: [jobs], [branches], [tracker], [gate], [screenshots] and [agents.*] "
+                             "must be tables")
+        passes = gate.get("pass", [])
+        if not isinstance(passes, list) or not set(passes) <= GATE_PASSES:
+            raise UsageError(f"{path}: gate.pass is a list of {', '.join(sorted(GATE_PASSES))}")
+        small = gate.get("small_lines", 10)
+        if not isinstance(small, int) or small < 0:
+            raise UsageError(f"{path}: gate.small_lines must be a whole number of lines")
         template = branches.get("template")
         if template is not None and not isinstance(template, str):
             raise UsageError(f"{path}: branches.template must be a string such as \"feature/{{ticket}}-{{slug}}\"")
@@ -71,6 +91,9 @@ class Config:
             branch_template=template,
             base=base,
             tracker=dict(tracker),
+            gate_pass=tuple(passes),
+            gate_small_lines=small,
+            screenshots_dir=str(shots["dir"]) if shots.get("dir") else None,
             stall_after=stall_after,
             default_agent=str(jobs.get("default_agent", "codex")),
             agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},

@@ -142,6 +142,23 @@ MIGRATIONS: list[str] = [
         refreshed_at REAL NOT NULL
     )
     """,
+    # 7: gates: a commit, push or PR waiting for (or given) the human's approval, with what they were shown.
+    """
+    CREATE TABLE gates (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        state TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        reason TEXT,
+        decided_by TEXT,
+        result TEXT,
+        created_at REAL NOT NULL,
+        decided_at REAL
+    );
+    CREATE INDEX gates_state ON gates(state)
+    """,
 ]
 
 
@@ -247,6 +264,36 @@ class TicketRecord:
         values = dict(row)
         values["data"] = json.loads(values["data"])
         return cls(**values)
+
+
+@dataclass
+class GateRecord:
+    """A pending or decided approval: which actions, on which workspace, with the facts the human saw."""
+
+    id: int
+    workspace: str
+    branch: str
+    actions: list[str]
+    state: str  # pending, approved, rejected, passed (the policy let it through, and says why)
+    facts: dict[str, Any]
+    created_at: float
+    reason: str | None = None
+    decided_by: str | None = None
+    result: dict[str, Any] | None = None
+    decided_at: float | None = None
+
+    JSON = ("actions", "facts", "result")
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> GateRecord:
+        values = dict(row)
+        for key in cls.JSON:
+            if values[key] is not None:
+                values[key] = json.loads(values[key])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_values(self)
 
 
 @dataclass
@@ -462,6 +509,45 @@ class Store:
         marks = ", ".join("?" for _ in values)
         with self.transaction() as db:
             db.execute(f"INSERT OR REPLACE INTO changes ({cols}) VALUES ({marks})", list(values.values()))
+
+    # -- gates ------------------------------------------------------------
+    def create_gate(self, **values: Any) -> GateRecord:
+        values = {k: json.dumps(v) if k in GateRecord.JSON else v for k, v in values.items()}
+        values.setdefault("created_at", time.time())
+        with self.transaction() as db:
+            cur = db.execute(f"INSERT INTO gates ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+                             list(values.values()))
+            gate_id = cur.lastrowid
+        assert gate_id is not None
+        return self.gate(gate_id)
+
+    def gate(self, gate_id: int) -> GateRecord:
+        row = self.db.execute("SELECT * FROM gates WHERE id = ?", (gate_id,)).fetchone()
+        if row is None:
+            raise KeyError(gate_id)
+        return GateRecord.from_row(row)
+
+    def gates(self, states: Iterable[str] | None = None) -> list[GateRecord]:
+        sql, args = "SELECT * FROM gates", []
+        if states is not None:
+            states = tuple(states)
+            sql += f" WHERE state IN ({', '.join('?' for _ in states)})"
+            args.extend(states)
+        return [GateRecord.from_row(r) for r in self.db.execute(sql + " ORDER BY id DESC", args)]
+
+    def decide_gate(self, gate_id: int, state: str, **values: Any) -> bool:
+        """Decide a pending gate; False when it was no longer pending (decided by someone else meanwhile)."""
+        values = {k: json.dumps(v) if k in GateRecord.JSON else v for k, v in values.items()}
+        values.update(state=state, decided_at=time.time())
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction() as db:
+            cur = db.execute(f"UPDATE gates SET {sets} WHERE id = ? AND state = 'pending'",
+                             [*values.values(), gate_id])
+            return cur.rowcount > 0
+
+    def set_gate_result(self, gate_id: int, result: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE gates SET result = ? WHERE id = ?", (json.dumps(result), gate_id))
 
     # -- events -----------------------------------------------------------
     def add_events(self, job_id: int, events: Iterable[tuple[str, dict[str, Any]]], **job_values: Any) -> None:

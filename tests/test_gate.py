@@ -1,0 +1,120 @@
+"""The gate: nothing is committed or pushed without the human, unless the policy says it is straightforward."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+from conftest import Env, git
+from test_bad_input import assert_one_line_error
+
+RUN = ("--agent", "command", "--command")
+
+
+def png(path: Path) -> None:
+    """A real 1×1 PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def done_job(env: Env, script: str, prompt: str = "change it") -> tuple[int, str, Path]:
+    job = env.delegate(prompt, *RUN, f"sh -c {json.dumps(script)}")
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    return job, env.job(job)["branch"], Path(env.job(job)["workspace"])
+
+
+def test_headless_commit_waits_for_the_human_who_sees_the_facts_and_approves(env: Env) -> None:
+    job, branch, _ = done_job(env, "printf 'def f():\\n    return 1\\n' > f.py")
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    shot = Path(env.vars["HOME"]) / "Desktop" / f"{branch.replace('/', '-')}-1-home.png"
+    png(shot)
+    pending = env.podium("commit", str(job))  # an agent's shell: no terminal
+    assert_one_line_error(pending, "gate 1 waits for a human", "podium approve 1")
+    assert pending.returncode == 4
+    assert git("rev-parse", branch, cwd=env.repo) == base  # nothing committed
+    [gate] = env.podium_json("gates")
+    assert gate["state"] == "pending" and gate["actions"] == ["commit"]
+    assert [s["path"] for s in gate["facts"]["plan"]["stats"]] == ["f.py"]
+    assert gate["facts"]["screenshots"] == [str(shot)] and gate["facts"]["tests"] is None
+    shown = env.podium("gates").stdout
+    for needle in ("gate 1: commit on", "f.py  +2 -0", "message:", "tests: none run", shot.name):
+        assert needle in shown, needle
+    # an agent cannot approve its own work
+    assert_one_line_error(env.podium("approve", "1"), "needs a human at a terminal")
+    out = json.loads(env.podium_tty("approve", "1", "--json").stdout)
+    assert out["gate"]["state"] == "approved" and out["committed"] and out["gate"]["decided_by"]
+    assert git("rev-parse", f"{branch}^", cwd=env.repo) == base
+    assert git("show", "--name-only", "--format=", branch, cwd=env.repo) == "f.py"
+    assert env.podium_json("gates") == []
+    assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 is already approved")
+
+
+def test_a_rejection_is_recorded_with_its_reason_and_nothing_happens(env: Env) -> None:
+    job, branch, _ = done_job(env, "echo x > x.py")
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    assert env.podium("commit", str(job), "--push").returncode == 4
+    env.podium("reject", "1", "use the existing helper in utils.py", check=True)
+    [gate] = env.podium_json("gates", "--all")
+    assert gate["state"] == "rejected" and gate["reason"] == "use the existing helper in utils.py"
+    assert git("rev-parse", branch, cwd=env.repo) == base
+    assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo)
+    assert_one_line_error(env.podium_tty("approve", "1"), "already rejected")
+    # at the terminal, "no" is a rejection too, with the human's words
+    at_terminal = env.podium_tty("commit", str(job), answers="n\nnot like this\n")
+    assert at_terminal.returncode == 1 and "gate 2 rejected: not like this" in at_terminal.stdout
+    assert git("rev-parse", branch, cwd=env.repo) == base
+
+
+def test_approval_is_refused_when_the_work_changed_after_it_was_shown(env: Env) -> None:
+    job, branch, ws = done_job(env, "echo one > f.py")
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    assert env.podium("commit", str(job)).returncode == 4
+    (ws / "f.py").write_text("something else entirely\n")
+    refused = env.podium_tty("approve", "1")
+    assert refused.returncode == 2 and "changed since gate 1 was asked for" in refused.stderr
+    assert git("rev-parse", branch, cwd=env.repo) == base
+    assert env.podium_json("gates")[0]["state"] == "pending"
+
+
+def test_the_policy_lets_straightforward_changes_through_and_says_why(env: Env) -> None:
+    (env.repo / "podium.toml").write_text('[gate]\npass = ["docs-only"]\n')
+    docs, docs_branch, _ = done_job(env, "printf '# Usage\\n\\nRun it.\\n' > USAGE.md")
+    out = env.podium_json("commit", str(docs))  # headless, yet committed: the policy passed it
+    assert out["gate"]["state"] == "passed" and out["gate"]["decided_by"] == "policy"
+    assert out["gate"]["reason"] == "policy: docs-only (1 file, all documentation)"
+    assert git("show", "--name-only", "--format=", docs_branch, cwd=env.repo) == "USAGE.md"
+    code, _, _ = done_job(env, "echo 'x = 1' > x.py")
+    assert env.podium("commit", str(code)).returncode == 4  # code still asks
+
+
+def test_small_changes_pass_only_with_green_tests(env: Env) -> None:
+    test_file = ("import unittest\n\n\nclass T(unittest.TestCase):\n"
+                 "    def test_ok(self):\n        self.assertTrue(True)\n")
+    env.serve({"steps": [{"write": {"path": "test_small.py", "content": test_file}},
+                         {"shell": "python3 -m unittest test_small"}, "Added a test; it passes."]})
+    (env.repo / "podium.toml").write_text('[gate]\npass = ["small"]\nsmall_lines = 10\n')
+    job = env.delegate("Add a small test")
+    env.podium("wait", str(job), "--timeout", "60", check=True)
+    out = env.podium_json("commit", str(job))
+    assert out["gate"]["state"] == "passed"
+    assert out["gate"]["reason"].startswith("policy: small (6 lines ≤ 10, no dependency or migration files, tests")
+    assert out["gate"]["facts"]["tests"]["passed"] is True
+    # a dependency file is never "small"
+    dep, _, _ = done_job(env, "echo 'requests' > requirements.txt")
+    assert env.podium("commit", str(dep)).returncode == 4
+
+
+def test_a_push_passes_the_gate_too(env: Env) -> None:
+    job, branch, _ = done_job(env, "echo x > x.py")
+    env.approved_json("commit", str(job))
+    pending = env.podium("push", str(job))
+    assert pending.returncode == 4 and "gate 2 waits" in pending.stderr
+    assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo)
+    out = json.loads(env.podium_tty("approve", "2", "--json").stdout)
+    assert out["result"]["pushed"] == out["commit_sha"]
+    assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == out["commit_sha"]
