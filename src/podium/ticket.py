@@ -59,6 +59,8 @@ def start(
 ) -> Started:
     tracker = get_tracker(ctx.repo, ctx.config.tracker)
     ticket = tracker.get(ticket_id)
+    if ticket.closed:
+        raise UsageError(f"ticket {ticket.id} is {ticket.state or 'closed'}; reopen it before starting work on it")
     me = tracker.me()
     mine = any(a.lower() == me.lower() for a in ticket.assignees)
     if ticket.assignees and not mine and not reassign:

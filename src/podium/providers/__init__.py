@@ -8,7 +8,7 @@ entry point group exactly as a third party's would; none is imported until asked
 
 Which tracker a repository uses: ``[tracker] kind = "..."`` in ``podium.toml``
 (its other keys are the tracker's options), else ``local`` when the repository has
-a ``tickets/`` folder.
+a ``tickets/`` folder, else ``github`` when origin is on GitHub.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class Ticket:
     attachments: list[Attachment] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)  # anything else worth showing (priority, area, …)
+    closed: bool = False
 
     @property
     def key(self) -> str:
@@ -103,6 +104,8 @@ def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
     if kind is None:
         if (main_checkout(repo) / "tickets").is_dir():
             kind = "local"
+        elif "github" in repo.origin_url().lower():
+            kind = "github"
         else:
             raise UsageError("no tracker configured: add [tracker] kind = \"...\" to podium.toml "
                              f"(available: {', '.join(sorted(tracker_registry()))}), or a tickets/ folder")

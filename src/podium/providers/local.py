@@ -33,6 +33,7 @@ from pathlib import Path
 from podium.git import Repo, git
 from podium.providers import Comment, Ticket, TicketNotFound, main_checkout
 
+CLOSED = {"closed", "done", "resolved", "removed", "cancelled", "canceled"}
 KNOWN = {"title", "type", "state", "assignee", "assignees", "links", "url"}
 _COMMENT_HEAD = re.compile(r"^### (.+?) (?:—|-) (.+)$")
 
@@ -40,10 +41,10 @@ _COMMENT_HEAD = re.compile(r"^### (.+?) (?:—|-) (.+)$")
 class LocalTracker:
     name = "local"
 
-    def __init__(self, repo: Repo, path: str = "tickets", active: str = "Active", user: str | None = None):
-        self.root = Path(main_checkout(repo)) / path
+    def __init__(self, checkout: Repo, path: str = "tickets", active: str = "Active", user: str | None = None):
+        self.root = Path(main_checkout(checkout)) / path
         self.active = active
-        self.user = user or git("config", "user.name", cwd=repo.toplevel, check=False) or getpass.getuser()
+        self.user = user or git("config", "user.name", cwd=checkout.toplevel, check=False) or getpass.getuser()
 
     # -- reads --------------------------------------------------------------
     def _file(self, ticket_id: str) -> Path:
@@ -70,6 +71,7 @@ class LocalTracker:
             state=meta.get("state") or None, assignees=assignees, url=meta.get("url") or None,
             description=description.strip(), comments=_comments(rest), links=links,
             fields={k: v for k, v in meta.items() if k not in KNOWN and v},
+            closed=(meta.get("state") or "").lower() in CLOSED,
         )
 
     def me(self) -> str:

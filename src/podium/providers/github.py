@@ -1,0 +1,140 @@
+"""GitHub Issues as a tracker, over the REST API (httpx).
+
+The repository comes from ``origin`` (``github.com/<owner>/<name>``, or a GitHub
+Enterprise host, whose API is ``https://<host>/api/v3``) unless ``[tracker] repo``
+names it; ``api`` overrides the API address. The token comes from ``GH_TOKEN`` or
+``GITHUB_TOKEN``, else from the GitHub CLI the user is logged in with
+(``gh auth token``); podium never stores it.
+
+"Active" on GitHub is an open issue with the ``active_label`` label (default
+``in progress``); the ticket type comes from the issue type, else from labels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from urllib.parse import urlsplit
+
+from podium.errors import UsageError
+from podium.git import Repo
+from podium.providers import Comment, ProviderError, Ticket, TicketNotFound
+from podium.providers.http import Api, NotFound
+
+API_VERSION = "2022-11-28"
+KIND_LABELS = {"bug": "bug", "defect": "bug", "enhancement": "feature", "feature": "feature",
+               "documentation": "docs", "docs": "docs", "task": "task", "chore": "task"}
+_SSH = re.compile(r"^(?:ssh://)?[^@/]+@([^:/]+)[:/](.+?)(?:\.git)?/?$")
+
+
+def parse_remote(url: str) -> tuple[str, str] | None:
+    """(host, "owner/name") of a GitHub remote URL, or None when it is not one."""
+    m = _SSH.match(url)
+    if m:
+        host, path = m.group(1), m.group(2)
+    else:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        host, path = parts.hostname, parts.path.strip("/").removesuffix(".git")
+    if path.count("/") != 1:
+        return None
+    return host, path
+
+
+def github_token(host: str) -> str:
+    for name in ("GH_TOKEN", "GITHUB_TOKEN"):
+        if os.environ.get(name):
+            return os.environ[name]
+    gh = shutil.which("gh")
+    if gh:
+        try:
+            out = subprocess.run([gh, "auth", "token", "--hostname", host], capture_output=True, text=True,
+                                 timeout=15, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            out = None
+        if out is not None and out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    raise UsageError(f"no GitHub token for {host}: set GITHUB_TOKEN, or log in with gh auth login")
+
+
+class GitHubTracker:
+    name = "github"
+
+    def __init__(self, checkout: Repo, repo: str | None = None, api: str | None = None,
+                 active_label: str = "in progress"):
+        remote = parse_remote(checkout.origin_url())
+        repo_name = repo
+        host = remote[0] if remote else "github.com"
+        if repo_name is None:
+            if remote is None:
+                raise UsageError("origin is not a GitHub repository; set [tracker] repo = \"owner/name\"")
+            repo_name = remote[1]
+        if api is None:
+            api = "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
+        self.repo_name = repo_name
+        self.active_label = active_label
+        self.api = Api("GitHub", api, {
+            "Authorization": f"Bearer {github_token(host)}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "podium",
+        }, auth_hint="refresh it with gh auth login, or set GITHUB_TOKEN")
+        self._me: str | None = None
+
+    def _number(self, ticket_id: str) -> int:
+        digits = ticket_id.strip().removeprefix("#").removeprefix("gh-").removeprefix("GH-")
+        if not digits.isdigit():
+            raise TicketNotFound(f"not a GitHub issue number: {ticket_id!r}")
+        return int(digits)
+
+    def get(self, ticket_id: str) -> Ticket:
+        number = self._number(ticket_id)
+        base = f"/repos/{self.repo_name}/issues/{number}"
+        try:
+            issue = self.api.request("GET", base)
+        except NotFound:
+            raise TicketNotFound(f"no issue #{number} in {self.repo_name} on GitHub") from None
+        if issue.get("pull_request"):
+            raise TicketNotFound(f"#{number} in {self.repo_name} is a pull request, not an issue")
+        comments = self.api.request("GET", f"{base}/comments", params={"per_page": 100}) if issue["comments"] else []
+        labels = [lb["name"] if isinstance(lb, dict) else str(lb) for lb in issue.get("labels") or []]
+        kind = (issue.get("type") or {}).get("name") if isinstance(issue.get("type"), dict) else None
+        kind = kind or next((KIND_LABELS[lb.lower()] for lb in labels if lb.lower() in KIND_LABELS), None)
+        fields = {"labels": ", ".join(labels)} if labels else {}
+        if issue.get("milestone"):
+            fields["milestone"] = issue["milestone"].get("title", "")
+        return Ticket(
+            tracker=self.name, id=str(number), title=issue["title"], kind=kind, state=issue["state"],
+            assignees=[a["login"] for a in issue.get("assignees") or []], url=issue.get("html_url"),
+            description=issue.get("body") or "",
+            comments=[Comment(author=(c.get("user") or {}).get("login", "?"), created=c["created_at"],
+                              body=c.get("body") or "") for c in comments],
+            links=[], fields=fields, closed=issue["state"] == "closed",
+        )
+
+    def me(self) -> str:
+        if self._me is None:
+            self._me = str(self.api.request("GET", "/user")["login"])
+        return self._me
+
+    def assign_to_me(self, ticket: Ticket) -> Ticket:
+        self.api.request("POST", f"/repos/{self.repo_name}/issues/{ticket.id}/assignees",
+                         json={"assignees": [self.me()]})
+        return self.get(ticket.id)
+
+    def is_active(self, ticket: Ticket) -> bool:
+        labels = [s.strip().lower() for s in ticket.fields.get("labels", "").split(",")]
+        return ticket.state == "open" and self.active_label.lower() in labels
+
+    def set_active(self, ticket: Ticket) -> Ticket:
+        if ticket.closed:
+            raise ProviderError(f"issue #{ticket.id} is closed; reopen it first")
+        self.api.request("POST", f"/repos/{self.repo_name}/issues/{ticket.id}/labels",
+                         json={"labels": [self.active_label]})
+        return self.get(ticket.id)
+
+    def comment(self, ticket: Ticket, body: str) -> None:
+        self.api.request("POST", f"/repos/{self.repo_name}/issues/{ticket.id}/comments", json={"body": body})

@@ -1,0 +1,193 @@
+"""A local GitHub REST server for the endpoints podium calls, every body checked against githubkit's models.
+
+Test code only: podium's GitHub provider is the same code that talks to api.github.com.
+Each request body is validated with the request model GitHub's OpenAPI description
+generates (githubkit_schemas), each response with the response model, before it is
+sent; a shape that does not fit is a 500 and is recorded in ``errors``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import warnings
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from githubkit_schemas.latest import models as gh
+
+STAMP = "2026-11-20T10:00:00Z"
+
+
+def user(login: str, uid: int, private: bool = False) -> dict[str, Any]:
+    base = f"https://api.github.com/users/{login}"
+    data: dict[str, Any] = {
+        "login": login, "id": uid, "node_id": f"U_{uid}", "avatar_url": f"https://avatars.example/{uid}",
+        "gravatar_id": "", "url": base, "html_url": f"https://github.com/{login}",
+        "followers_url": f"{base}/followers", "following_url": f"{base}/following{{/other_user}}",
+        "gists_url": f"{base}/gists{{/gist_id}}", "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{base}/subscriptions", "organizations_url": f"{base}/orgs",
+        "repos_url": f"{base}/repos", "events_url": f"{base}/events{{/privacy}}",
+        "received_events_url": f"{base}/received_events", "type": "User", "site_admin": False,
+    }
+    if private:
+        data.update(name=login.title(), company=None, blog="", location=None, email=None, hireable=None, bio=None,
+                    public_repos=1, public_gists=0, followers=0, following=0, created_at=STAMP, updated_at=STAMP,
+                    private_gists=0, total_private_repos=0, owned_private_repos=0, disk_usage=0, collaborators=0,
+                    two_factor_authentication=True)
+    return data
+
+
+@dataclass
+class Issue:
+    number: int
+    title: str
+    body: str
+    labels: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
+    state: str = "open"
+    comments: list[tuple[str, str]] = field(default_factory=list)  # (login, body)
+
+
+class GitHubServer:
+    def __init__(self, repo: str = "acme/shop", token: str = "ghp_testtoken0123456789", me: str = "dev"):
+        self.repo, self.token, self.me = repo, token, me
+        self.issues: dict[int, Issue] = {}
+        self.users = {me: 1, "carol": 2, "alice": 3}
+        self.requests: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.fail: list[tuple[int, dict[str, str], dict[str, Any]]] = []  # next responses to force
+        self.lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- shapes -----------------------------------------------------------
+    def label(self, name: str) -> dict[str, Any]:
+        return {"id": abs(hash(name)) % 10**8, "node_id": f"L_{name}", "default": False, "description": None,
+                "url": f"https://api.github.com/repos/{self.repo}/labels/{name}", "name": name, "color": "ededed",
+                "archived_at": None, "archived_by": None}
+
+    def issue_json(self, issue: Issue) -> dict[str, Any]:
+        url = f"https://api.github.com/repos/{self.repo}/issues/{issue.number}"
+        return {
+            "id": 1000 + issue.number, "node_id": f"I_{issue.number}", "url": url,
+            "repository_url": f"https://api.github.com/repos/{self.repo}", "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments", "events_url": f"{url}/events",
+            "html_url": f"https://github.com/{self.repo}/issues/{issue.number}", "number": issue.number,
+            "state": issue.state, "title": issue.title, "body": issue.body, "user": user("alice", 3),
+            "labels": [self.label(n) for n in issue.labels],
+            "assignees": [user(a, self.users.get(a, 9)) for a in issue.assignees],
+            "assignee": user(issue.assignees[0], self.users.get(issue.assignees[0], 9)) if issue.assignees else None,
+            "milestone": None, "locked": False, "comments": len(issue.comments), "closed_at": None,
+            "created_at": STAMP, "updated_at": STAMP, "author_association": "MEMBER",
+        }
+
+    def comment_json(self, issue: Issue, i: int) -> dict[str, Any]:
+        login, body = issue.comments[i]
+        url = f"https://api.github.com/repos/{self.repo}/issues/comments/{issue.number * 100 + i}"
+        return {"id": issue.number * 100 + i, "node_id": f"IC_{i}", "url": url,
+                "html_url": f"https://github.com/{self.repo}/issues/{issue.number}#issuecomment-{i}",
+                "body": body, "user": user(login, self.users.get(login, 9)), "created_at": STAMP,
+                "updated_at": STAMP, "issue_url": f"https://api.github.com/repos/{self.repo}/issues/{issue.number}",
+                "author_association": "MEMBER"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: GitHubServer
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _send(self, code: int, payload: Any, model: Any = None, headers: dict[str, str] | None = None) -> None:
+        s = self.server_state
+        if model is not None:
+            try:
+                if isinstance(payload, list):
+                    for item in payload:
+                        model.model_validate(item)
+                else:
+                    model.model_validate(payload)
+            except Exception as e:  # the test server itself is wrong: say so loudly
+                s.errors.append(f"response to {self.command} {self.path} does not fit {model.__name__}: {e}")
+                code, payload = 500, {"message": "test server produced an invalid shape"}
+        body = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self, model: Any) -> dict[str, Any] | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        data = json.loads(self.rfile.read(length) or b"{}")
+        self.server_state.requests[-1]["body"] = data
+        try:
+            known = {f.alias or name for name, f in model.model_fields.items()}
+            unknown = set(data) - known if isinstance(data, dict) else set()
+            if unknown:  # the models ignore extra keys; GitHub would ignore them too, silently — not good enough
+                raise ValueError(f"unknown keys {sorted(unknown)}")
+            model.model_validate(data)
+        except Exception as e:
+            self.server_state.errors.append(f"request {self.command} {self.path} does not fit {model.__name__}: {e}")
+            self._send(422, {"message": "Validation Failed"})
+            return None
+        return data
+
+    def _route(self) -> None:
+        s = self.server_state
+        s.requests.append({"method": self.command, "path": self.path,
+                           "authorization": self.headers.get("Authorization"),
+                           "api_version": self.headers.get("X-GitHub-Api-Version")})
+        if s.fail:
+            code, headers, payload = s.fail.pop(0)
+            self._send(code, payload, headers=headers)
+            return
+        if self.headers.get("Authorization") != f"Bearer {s.token}":
+            self._send(401, {"message": "Bad credentials"})
+            return
+        path = self.path.split("?")[0]
+        if path == "/user" and self.command == "GET":
+            self._send(200, user(s.me, s.users[s.me], private=True), gh.PrivateUser)
+            return
+        m = re.fullmatch(rf"/repos/{re.escape(s.repo)}/issues/(\d+)(/\w+)?", path)
+        issue = s.issues.get(int(m.group(1))) if m else None
+        if issue is None:
+            self._send(404, {"message": "Not Found"})
+            return
+        tail = m.group(2) if m else None
+        with s.lock:
+            if tail is None and self.command == "GET":
+                self._send(200, s.issue_json(issue), gh.Issue)
+            elif tail == "/comments" and self.command == "GET":
+                self._send(200, [s.comment_json(issue, i) for i in range(len(issue.comments))], gh.IssueComment)
+            elif tail == "/comments" and self.command == "POST":
+                body = self._body(gh.ReposOwnerRepoIssuesIssueNumberCommentsPostBody)
+                if body is not None:
+                    issue.comments.append((s.me, body["body"]))
+                    self._send(201, s.comment_json(issue, len(issue.comments) - 1), gh.IssueComment)
+            elif tail == "/assignees" and self.command == "POST":
+                body = self._body(gh.ReposOwnerRepoIssuesIssueNumberAssigneesPostBody)
+                if body is not None:
+                    issue.assignees += [a for a in body.get("assignees", []) if a not in issue.assignees]
+                    self._send(201, s.issue_json(issue), gh.Issue)
+            elif tail == "/labels" and self.command == "POST":
+                body = self._body(gh.ReposOwnerRepoIssuesIssueNumberLabelsPostBodyOneof0)
+                if body is not None:
+                    issue.labels += [n for n in body["labels"] if n not in issue.labels]
+                    self._send(200, [s.label(n) for n in issue.labels], gh.Label)
+            else:
+                self._send(404, {"message": "Not Found"})
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _route
