@@ -242,6 +242,9 @@ def apply_commit(store: Store, plan: CommitPlan) -> Change:
         author_date=author_date or git("log", "-1", "--format=%aI", sha, cwd=ws),
         pushed_sha=previous.pushed_sha if previous else None,
         pushed_at=previous.pushed_at if previous else None,
+        pr_number=previous.pr_number if previous else None,
+        pr_url=previous.pr_url if previous else None,
+        pr_description=previous.pr_description if previous else None,
     )
     store.save_change(change)
     return change

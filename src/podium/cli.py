@@ -335,6 +335,10 @@ def _gate_outcome(ctx: jobs_mod.Context, as_json: bool, outcome: Any) -> None:
             click.echo(f"{verb} {str(result['commit'])[:8]} on {gate.branch}{why}")
         if result.get("pushed"):
             click.echo(f"pushed {gate.branch} ({str(result['pushed'])[:8]}) to origin, lease held")
+        if result.get("pr"):
+            click.echo(f"pull request: {result['pr']}")
+        if result.get("warning"):
+            click.echo(f"warning: {result['warning']}", err=True)
     if gate.state == "rejected":
         sys.exit(1)
 
@@ -379,6 +383,39 @@ def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edi
     if not as_json and outcome.gate.state != "rejected":
         for item in plan.get("left_out", []):
             click.echo(f"  left out {item['path']}: {item['why']}", err=True)
+    _gate_outcome(ctx, as_json, outcome)
+
+
+@cli.command("ship")
+@click.argument("target", required=False)
+@click.option("-m", "--message", help="The commit message (and so the PR's title and description).")
+@click.option("--edit", is_flag=True, help="Edit the message in $EDITOR first.")
+@click.option("--include", multiple=True, metavar="PATH", help="Also commit PATH (see podium commit).")
+@click.option("--exclude", multiple=True, metavar="PATH", help="Leave PATH out of the commit.")
+@click.option("--regenerate", is_flag=True, help="Draft the message again instead of keeping the stored one.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def ship_cmd(obj: dict[str, Any], target: str | None, message: str | None, edit: bool, include: tuple[str, ...],
+             exclude: tuple[str, ...], regenerate: bool, as_json: bool) -> None:
+    """Commit (one commit on the base), push with a lease, and open or update the branch's pull request.
+
+    The PR's title and description come from the commit message, with the ticket linked, the tests'
+    verdict and the screenshots; every ship brings them back in line. One gate for all three.
+    """
+    from podium import gate as gate_mod
+
+    ctx = _ctx(obj)
+    jobs_mod.reconcile(ctx.store)
+    editor = None
+    if edit:
+        if not sys.stdin.isatty():
+            raise UsageError("--edit opens an editor; run it in a terminal, or pass the message with -m")
+
+        def editor(text: str) -> str | None:
+            return click.edit(text, extension=".txt")
+
+    outcome = gate_mod.request(ctx, target, ["commit", "push", "pr"], ask=_human_ask(), message=message,
+                               edit=editor, include=include, exclude=exclude, regenerate=regenerate)
     _gate_outcome(ctx, as_json, outcome)
 
 

@@ -14,6 +14,9 @@ Everything has a default, so the file is optional::
     kind = "local"           # where tickets live (default: local when the repository has a tickets/ folder)
     path = "tickets"         # the tracker's own options follow
 
+    [forge]
+    kind = "github"          # where pull requests go (default: from origin's URL); its options follow
+
     [gate]
     pass = []                # what may pass without asking: "docs-only", "small", "always" (default: always ask)
     small_lines = 10         # "small": at most this many lines, no dependency or migration files, tests green
@@ -49,6 +52,7 @@ class Config:
     branch_template: str | None = None
     base: str | None = None
     tracker: dict[str, Any] = field(default_factory=dict)
+    forge: dict[str, Any] = field(default_factory=dict)
     gate_pass: tuple[str, ...] = ()
     gate_small_lines: int = 10
     screenshots_dir: str | None = None
@@ -66,10 +70,11 @@ class Config:
         agents = data.get("agents") or {}
         branches = data.get("branches") or {}
         tracker = data.get("tracker") or {}
+        forge = data.get("forge") or {}
         gate = data.get("gate") or {}
         shots = data.get("screenshots") or {}
-        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker, gate, shots)):
-            raise UsageError(f"{path}: [jobs], [branches], [tracker], [gate], [screenshots] and [agents.*] "
+        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker, forge, gate, shots)):
+            raise UsageError(f"{path}: [jobs], [branches], [tracker], [forge], [gate], [screenshots] and [agents.*] "
                              "must be tables")
         passes = gate.get("pass", [])
         if not isinstance(passes, list) or not set(passes) <= GATE_PASSES:
@@ -91,6 +96,7 @@ class Config:
             branch_template=template,
             base=base,
             tracker=dict(tracker),
+            forge=dict(forge),
             gate_pass=tuple(passes),
             gate_small_lines=small,
             screenshots_dir=str(shots["dir"]) if shots.get("dir") else None,

@@ -28,6 +28,8 @@ import platformdirs
 from podium.change import CommitPlan, apply_commit, check_pushable, find_workspace, plan_commit, push_workspace
 from podium.errors import PodiumError, UsageError
 from podium.git import snapshot
+from podium.providers import get_forge
+from podium.ship import open_or_update, pr_text
 from podium.store import GateRecord, WorkspaceRecord
 from podium.summary import summarize
 from podium.workspace import repo_lock
@@ -122,6 +124,10 @@ def describe(gate: GateRecord) -> list[str]:
         lines += [f"    {ln}" for ln in plan["message"].splitlines()]
     elif f.get("commit"):
         lines.append(f"  commit {str(f['commit'])[:8]}: {str(f.get('message') or '').splitlines()[0]}")
+    pr = f.get("pr")
+    if pr:
+        lines.append(f"  pull request ({pr['forge']}): {pr['title']}")
+        lines += [f"    {ln}" for ln in pr["body"].splitlines()]
     tests = f.get("tests")
     if tests:
         word = {True: "passed", False: "FAILED", None: "unknown"}[tests.get("passed")]
@@ -150,19 +156,24 @@ def request(
         record = find_workspace(ctx.store, ctx.repo, target)
         if "push" in actions:
             check_pushable(ctx.repo, record)
+        forge = get_forge(ctx.repo, ctx.config.forge) if "pr" in actions else None  # credentials, before asking
         plan = plan_commit(ctx.store, record, **commit_options) if "commit" in actions else None
-        if plan is None:
-            change = ctx.store.change(record.path)
-            if change is None or not change.commit_sha:
-                raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
-        if plan is not None and plan.up_to_date and "push" not in actions:
-            change = ctx.store.change(record.path)
-            gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
-                                         state="passed", facts=facts_for(ctx, record, plan),
-                                         reason="nothing new: the commit already holds exactly this",
-                                         decided_by="podium", decided_at=time.time())
-            return Outcome(gate=gate, result={"commit": change.commit_sha if change else None, "committed": False})
+        change = ctx.store.change(record.path)
+        if plan is None and (change is None or not change.commit_sha):
+            raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
         facts = facts_for(ctx, record, plan)
+        if forge is not None:
+            message = plan.message if plan else (change.message if change else "")
+            title, body = pr_text(ctx, forge, record, message, facts)
+            facts["pr"] = {"forge": forge.name, "title": title, "body": body}
+        if plan is not None and plan.up_to_date and _nothing_new(ctx, record, actions, forge, facts):
+            gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
+                                         state="passed", facts=facts, decided_by="podium", decided_at=time.time(),
+                                         reason="nothing new: the commit, the push and the PR already hold this")
+            result = {"commit": change.commit_sha if change else None, "committed": False}
+            if change is not None and change.pr_url and "pr" in actions:
+                result["pr"] = change.pr_url
+            return Outcome(gate=gate, result=result)
         gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
                                      state="pending", facts=facts)
     why = policy_pass(ctx, facts)
@@ -179,6 +190,22 @@ def request(
                       "\"why\" (podium gates shows what it holds)")
 
 
+def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forge: Any,
+                 facts: dict[str, Any]) -> bool:
+    """True when every action asked for is already done, exactly (so the human is not asked for a no-op)."""
+    change = ctx.store.change(record.path)
+    if change is None:
+        return False
+    if "push" in actions and (change.pushed_sha != change.commit_sha
+                              or ctx.repo.ref_sha(f"refs/remotes/origin/{record.branch}") != change.commit_sha):
+        return False
+    if "pr" in actions:
+        pr = forge.find_pr(record.branch)
+        if pr is None or (pr.title, pr.body) != (facts["pr"]["title"], facts["pr"]["body"]):
+            return False
+    return True
+
+
 def carry_out(ctx: Context, gate: GateRecord) -> dict[str, Any]:
     """Do what an approved (or passed) gate holds, exactly as planned."""
     result: dict[str, Any] = {}
@@ -193,11 +220,24 @@ def carry_out(ctx: Context, gate: GateRecord) -> dict[str, Any]:
             if "push" in gate.actions:
                 change = push_workspace(ctx.store, ctx.repo, record)
                 result.update(pushed=change.pushed_sha)
+            if "pr" in gate.actions:
+                change = ctx.store.change(record.path)
+                assert change is not None
+                pr = open_or_update(ctx, record, change, gate.facts["pr"]["title"], gate.facts["pr"]["body"])
+                result.update(pr=pr.url, pr_number=pr.number)
         except PodiumError as e:
             result["error"] = str(e)
             ctx.store.set_gate_result(gate.id, result)
             raise
     ctx.store.set_gate_result(gate.id, result)
+    if "pr" in gate.actions and record.ticket:
+        try:  # the ticket's local copy follows the ship; a tracker hiccup here does not undo the PR
+            from podium.ticket import refresh_snapshot
+
+            refresh_snapshot(ctx, record)
+        except PodiumError as e:
+            result["warning"] = f"the ticket's snapshot was not refreshed: {e}"
+            ctx.store.set_gate_result(gate.id, result)
     return result
 
 

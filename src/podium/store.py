@@ -159,6 +159,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX gates_state ON gates(state)
     """,
+    # 8: the change's pull request, and the description podium last gave it.
+    """
+    ALTER TABLE changes ADD COLUMN pr_number TEXT;
+    ALTER TABLE changes ADD COLUMN pr_url TEXT;
+    ALTER TABLE changes ADD COLUMN pr_description TEXT
+    """,
 ]
 
 
@@ -316,6 +322,9 @@ class Change:
     pushed_sha: str | None = None
     pushed_at: float | None = None
     push_error: str | None = None
+    pr_number: str | None = None
+    pr_url: str | None = None
+    pr_description: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Change:

@@ -102,6 +102,20 @@ def start(
                    snapshot=snapshot, naming=naming, stale=stale)
 
 
+def refresh_snapshot(ctx: Context, record: WorkspaceRecord) -> Ticket | None:
+    """Fetch the workspace's ticket again and rewrite its snapshot and stored copy."""
+    stored = ctx.store.ticket(record.ticket) if record.ticket else None
+    if stored is None:
+        return None
+    ticket = get_tracker(ctx.repo, ctx.config.tracker).get(stored.id)
+    snapshot = Path(record.path) / SNAPSHOT
+    snapshot.parent.mkdir(exist_ok=True)
+    snapshot.write_text(ticket_markdown(ticket))
+    ctx.store.save_ticket(TicketRecord(key=stored.key, tracker=stored.tracker, id=stored.id, data=ticket.to_dict(),
+                                       workspace=record.path, started_at=stored.started_at, refreshed_at=time.time()))
+    return ticket
+
+
 def ticket_of(ctx: Context, workspace: str) -> Ticket | None:
     """The ticket a workspace serves, as last fetched."""
     record = ctx.store.workspace(workspace)

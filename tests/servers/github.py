@@ -42,6 +42,41 @@ def user(login: str, uid: int, private: bool = False) -> dict[str, Any]:
     return data
 
 
+def repository(full_name: str) -> dict[str, Any]:
+    """A repository as the pulls endpoints embed it (every field GitHub's description requires)."""
+    owner, name = full_name.split("/")
+    api = f"https://api.github.com/repos/{full_name}"
+    data: dict[str, Any] = {
+        "id": 4242, "node_id": "R_4242", "name": name, "full_name": full_name, "license": None, "forks": 0,
+        "owner": user(owner, 50), "html_url": f"https://github.com/{full_name}", "description": None,
+        "fork": False, "url": api, "git_url": f"git://github.com/{full_name}.git",
+        "ssh_url": f"git@github.com:{full_name}.git", "clone_url": f"https://github.com/{full_name}.git",
+        "svn_url": f"https://github.com/{full_name}", "mirror_url": None, "homepage": None, "language": None,
+        "forks_count": 0, "stargazers_count": 0, "watchers_count": 0, "size": 1, "default_branch": "main",
+        "open_issues_count": 0, "has_pages": False, "disabled": False, "pushed_at": STAMP, "created_at": STAMP,
+        "updated_at": STAMP, "open_issues": 0, "watchers": 0,
+    }
+    for key in ("archive", "assignees", "blobs", "branches", "collaborators", "comments", "commits", "compare",
+                "contents", "contributors", "deployments", "downloads", "events", "forks", "git_commits",
+                "git_refs", "git_tags", "issue_comment", "issue_events", "issues", "keys", "labels", "languages",
+                "merges", "milestones", "notifications", "pulls", "releases", "stargazers", "statuses",
+                "subscribers", "subscription", "tags", "teams", "trees", "hooks"):
+        data[f"{key}_url"] = f"{api}/{key}"
+    return data
+
+
+@dataclass
+class Pull:
+    number: int
+    head: str
+    base: str
+    title: str
+    body: str
+    head_sha: str = "0" * 40
+    state: str = "open"
+    draft: bool = False
+
+
 @dataclass
 class Issue:
     number: int
@@ -57,6 +92,7 @@ class GitHubServer:
     def __init__(self, repo: str = "acme/shop", token: str = "ghp_testtoken0123456789", me: str = "dev"):
         self.repo, self.token, self.me = repo, token, me
         self.issues: dict[int, Issue] = {}
+        self.pulls: dict[int, Pull] = {}
         self.users = {me: 1, "carol": 2, "alice": 3}
         self.requests: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -91,6 +127,36 @@ class GitHubServer:
             "milestone": None, "locked": False, "comments": len(issue.comments), "closed_at": None,
             "created_at": STAMP, "updated_at": STAMP, "author_association": "MEMBER",
         }
+
+    def pull_json(self, pull: Pull, full: bool = True) -> dict[str, Any]:
+        api = f"https://api.github.com/repos/{self.repo}"
+        url = f"{api}/pulls/{pull.number}"
+        owner = self.repo.split("/")[0]
+
+        def side(ref: str, sha: str) -> dict[str, Any]:
+            return {"label": f"{owner}:{ref}", "ref": ref, "sha": sha, "user": user(owner, 50),
+                    "repo": repository(self.repo)}
+
+        link = {"href": url}
+        data: dict[str, Any] = {
+            "url": url, "id": 5000 + pull.number, "node_id": f"PR_{pull.number}",
+            "html_url": f"https://github.com/{self.repo}/pull/{pull.number}", "diff_url": f"{url}.diff",
+            "patch_url": f"{url}.patch", "issue_url": f"{api}/issues/{pull.number}", "commits_url": f"{url}/commits",
+            "review_comments_url": f"{url}/comments", "review_comment_url": f"{api}/pulls/comments{{/number}}",
+            "comments_url": f"{api}/issues/{pull.number}/comments", "statuses_url": f"{api}/statuses/{pull.head_sha}",
+            "number": pull.number, "state": pull.state, "locked": False, "title": pull.title,
+            "user": user(self.me, self.users[self.me]), "body": pull.body, "labels": [], "milestone": None,
+            "created_at": STAMP, "updated_at": STAMP, "closed_at": None, "merged_at": None,
+            "head": side(pull.head, pull.head_sha), "base": side(pull.base, "1" * 40),
+            "_links": {k: link for k in ("self", "html", "issue", "comments", "review_comments", "review_comment",
+                                          "commits", "statuses")},
+            "author_association": "MEMBER", "auto_merge": None, "draft": pull.draft,
+        }
+        if full:
+            data.update(merged=False, mergeable=True, mergeable_state="clean", merged_by=None, comments=0,
+                        review_comments=0, maintainer_can_modify=True, commits=1, additions=1, deletions=0,
+                        changed_files=1)
+        return data
 
     def comment_json(self, issue: Issue, i: int) -> dict[str, Any]:
         login, body = issue.comments[i]
@@ -157,9 +223,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {s.token}":
             self._send(401, {"message": "Bad credentials"})
             return
-        path = self.path.split("?")[0]
+        path, _, query = self.path.partition("?")
         if path == "/user" and self.command == "GET":
             self._send(200, user(s.me, s.users[s.me], private=True), gh.PrivateUser)
+            return
+        if path.startswith(f"/repos/{s.repo}/pulls"):
+            with s.lock:
+                self._pulls(path, dict(p.split("=", 1) for p in query.split("&") if "=" in p))
             return
         m = re.fullmatch(rf"/repos/{re.escape(s.repo)}/issues/(\d+)(/\w+)?", path)
         issue = s.issues.get(int(m.group(1))) if m else None
@@ -189,5 +259,43 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(200, [s.label(n) for n in issue.labels], gh.Label)
             else:
                 self._send(404, {"message": "Not Found"})
+
+    def _pulls(self, path: str, query: dict[str, str]) -> None:
+        s = self.server_state
+        owner = s.repo.split("/")[0]
+        m = re.fullmatch(rf"/repos/{re.escape(s.repo)}/pulls(?:/(\d+))?", path)
+        if m is None:
+            self._send(404, {"message": "Not Found"})
+            return
+        if m.group(1) is None and self.command == "GET":
+            head = query.get("head", "").replace("%3A", ":").replace("%2F", "/")
+            found = [p for p in s.pulls.values() if f"{owner}:{p.head}" == head
+                     and (query.get("state", "open") == "all" or p.state == query.get("state", "open"))]
+            self._send(200, [s.pull_json(p, full=False) for p in found], gh.PullRequestSimple)
+        elif m.group(1) is None and self.command == "POST":
+            body = self._body(gh.ReposOwnerRepoPullsPostBody)
+            if body is None:
+                return
+            if any(p.head == body["head"] and p.state == "open" for p in s.pulls.values()):
+                self._send(422, {"message": "Validation Failed",
+                                 "errors": [{"message": f"A pull request already exists for {owner}:{body['head']}."}]})
+                return
+            number = 100 + len(s.pulls) + len(s.issues)
+            s.pulls[number] = Pull(number, body["head"], body["base"], body["title"], body.get("body") or "",
+                                   draft=bool(body.get("draft")))
+            self._send(201, s.pull_json(s.pulls[number]), gh.PullRequest)
+        elif m.group(1) is not None and self.command == "PATCH":
+            pull = s.pulls.get(int(m.group(1)))
+            body = self._body(gh.ReposOwnerRepoPullsPullNumberPatchBody)
+            if body is None:
+                return
+            if pull is None:
+                self._send(404, {"message": "Not Found"})
+                return
+            pull.title = body.get("title", pull.title)
+            pull.body = body.get("body", pull.body)
+            self._send(200, s.pull_json(pull), gh.PullRequest)
+        else:
+            self._send(404, {"message": "Not Found"})
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _route

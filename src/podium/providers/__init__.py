@@ -76,6 +76,34 @@ class Ticket:
         return cls(**values)
 
 
+@dataclass
+class PullRequest:
+    forge: str
+    number: str
+    url: str
+    title: str
+    body: str
+    head: str
+    base: str
+    state: str = "open"
+
+
+class Forge(Protocol):
+    """Where pull requests live. One PR per branch: found, created, or brought in line with the change."""
+
+    name: str
+
+    def find_pr(self, branch: str) -> PullRequest | None: ...
+
+    def create_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest: ...
+
+    def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest: ...
+
+    def ticket_reference(self, ticket: Ticket) -> str | None:
+        """The words in a PR description that link the ticket on this forge (``Closes #12``), if it can."""
+        ...
+
+
 class Tracker(Protocol):
     name: str
 
@@ -120,6 +148,34 @@ def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
         return cls(repo, **options)  # type: ignore[no-any-return]
     except TypeError as e:
         raise UsageError(f"[tracker] settings for {kind}: {e}") from None
+
+
+@cache
+def forge_registry() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group="podium.forges")}
+
+
+def get_forge(repo: Repo, settings: dict[str, Any]) -> Forge:
+    """The repository's forge from ``[forge]`` settings (kind + options), else detected from origin's URL."""
+    options = {k: v for k, v in settings.items() if k != "kind"}
+    kind = settings.get("kind")
+    forges = forge_registry()
+    if kind is None:
+        url = repo.origin_url().lower()
+        kind = next((name for name in forges if name in url), None)
+        if kind is None:
+            raise UsageError("no forge for pull requests: origin is not on a known forge; set [forge] kind = \"...\" "
+                             f"in podium.toml (available: {', '.join(sorted(forges))})")
+    if kind not in forges:
+        raise UsageError(f"unknown forge {kind!r}; available: {', '.join(sorted(forges))}")
+    try:
+        cls = forges[kind].load()
+    except Exception as e:
+        raise ProviderError(f"the {kind} forge plugin failed to load: {e}") from None
+    try:
+        return cls(repo, **options)  # type: ignore[no-any-return]
+    except TypeError as e:
+        raise UsageError(f"[forge] settings for {kind}: {e}") from None
 
 
 def main_checkout(repo: Repo) -> Any:

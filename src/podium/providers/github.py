@@ -16,11 +16,12 @@ import os
 import re
 import shutil
 import subprocess
+from typing import Any
 from urllib.parse import urlsplit
 
 from podium.errors import UsageError
 from podium.git import Repo
-from podium.providers import Comment, ProviderError, Ticket, TicketNotFound
+from podium.providers import Comment, ProviderError, PullRequest, Ticket, TicketNotFound
 from podium.providers.http import Api, NotFound
 
 API_VERSION = "2022-11-28"
@@ -60,28 +61,31 @@ def github_token(host: str) -> str:
     raise UsageError(f"no GitHub token for {host}: set GITHUB_TOKEN, or log in with gh auth login")
 
 
+def _connect(checkout: Repo, repo: str | None, api: str | None, section: str) -> tuple[str, Api]:
+    """("owner/name", an API client) for the repository: from origin unless configured."""
+    remote = parse_remote(checkout.origin_url())
+    host = remote[0] if remote else "github.com"
+    if repo is None:
+        if remote is None:
+            raise UsageError(f"origin is not a GitHub repository; set [{section}] repo = \"owner/name\"")
+        repo = remote[1]
+    if api is None:
+        api = "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
+    return repo, Api("GitHub", api, {
+        "Authorization": f"Bearer {github_token(host)}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": API_VERSION,
+        "User-Agent": "podium",
+    }, auth_hint="refresh it with gh auth login, or set GITHUB_TOKEN")
+
+
 class GitHubTracker:
     name = "github"
 
     def __init__(self, checkout: Repo, repo: str | None = None, api: str | None = None,
                  active_label: str = "in progress"):
-        remote = parse_remote(checkout.origin_url())
-        repo_name = repo
-        host = remote[0] if remote else "github.com"
-        if repo_name is None:
-            if remote is None:
-                raise UsageError("origin is not a GitHub repository; set [tracker] repo = \"owner/name\"")
-            repo_name = remote[1]
-        if api is None:
-            api = "https://api.github.com" if host == "github.com" else f"https://{host}/api/v3"
-        self.repo_name = repo_name
+        self.repo_name, self.api = _connect(checkout, repo, api, "tracker")
         self.active_label = active_label
-        self.api = Api("GitHub", api, {
-            "Authorization": f"Bearer {github_token(host)}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": "podium",
-        }, auth_hint="refresh it with gh auth login, or set GITHUB_TOKEN")
         self._me: str | None = None
 
     def _number(self, ticket_id: str) -> int:
@@ -138,3 +142,40 @@ class GitHubTracker:
 
     def comment(self, ticket: Ticket, body: str) -> None:
         self.api.request("POST", f"/repos/{self.repo_name}/issues/{ticket.id}/comments", json={"body": body})
+
+
+class GitHubForge:
+    """Pull requests on GitHub: one per branch, found by its head, created or updated in place."""
+
+    name = "github"
+
+    def __init__(self, checkout: Repo, repo: str | None = None, api: str | None = None, draft: bool = False):
+        self.repo_name, self.api = _connect(checkout, repo, api, "forge")
+        self.owner = self.repo_name.split("/")[0]
+        self.draft = draft
+
+    def _pr(self, data: dict[str, Any]) -> PullRequest:
+        return PullRequest(forge=self.name, number=str(data["number"]), url=data["html_url"], title=data["title"],
+                           body=data.get("body") or "", head=data["head"]["ref"], base=data["base"]["ref"],
+                           state=data["state"])
+
+    def find_pr(self, branch: str) -> PullRequest | None:
+        found = self.api.request("GET", f"/repos/{self.repo_name}/pulls",
+                                 params={"head": f"{self.owner}:{branch}", "state": "open"})
+        return self._pr(found[0]) if found else None
+
+    def create_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
+        data = self.api.request("POST", f"/repos/{self.repo_name}/pulls",
+                                json={"title": title, "head": branch, "base": base, "body": body,
+                                      "draft": self.draft})
+        return self._pr(data)
+
+    def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest:
+        data = self.api.request("PATCH", f"/repos/{self.repo_name}/pulls/{pr.number}",
+                                json={"title": title, "body": body})
+        return self._pr(data)
+
+    def ticket_reference(self, ticket: Ticket) -> str | None:
+        if ticket.tracker == "github" and ticket.url and f"/{self.repo_name}/issues/" in ticket.url:
+            return f"Closes #{ticket.id}"
+        return None

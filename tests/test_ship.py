@@ -1,0 +1,99 @@
+"""podium ship end to end: ticket → agent → gate → one commit pushed with a lease → the PR, kept in sync."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Env, git
+from servers.github import GitHubServer, Issue, Pull
+from test_gate import png
+
+RUN = ("--agent", "command", "--command")
+
+
+@pytest.fixture
+def github(env: Env) -> Iterator[GitHubServer]:
+    server = GitHubServer()
+    server.issues[12] = Issue(12, "Checkout total ignores discounts", "Add a coupon: the total is wrong.",
+                              labels=["bug"])
+    env.vars["GITHUB_TOKEN"] = server.token
+    settings = f'repo = "acme/shop"\napi = "{server.url}"\n'
+    (env.repo / "podium.toml").write_text(f'[tracker]\nkind = "github"\n{settings}[forge]\nkind = "github"\n{settings}')
+    yield server
+    server.stop()
+    assert server.errors == []
+
+
+def agent(script: str, answer: str) -> tuple[str, ...]:
+    return (*RUN, f"sh -c {json.dumps(script + '; echo ' + json.dumps(answer))}")
+
+
+def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, github: GitHubServer) -> None:
+    first = env.delegate("The total ignores coupons", "--ticket", "12",
+                         *agent("printf 'def total(x, d):\\n    return x - d\\n' > total.py",
+                                "Total now subtracts the discount."))
+    env.podium("wait", str(first), "--timeout", "30", check=True)
+    branch = env.job(first)["branch"]
+    png(Path(env.vars["HOME"]) / "Desktop" / f"{branch.replace('/', '-')}-1-cart.png")
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+
+    shipped = env.approved_json("ship", str(first))
+    assert shipped["gate"]["actions"] == ["commit", "push", "pr"] and shipped["gate"]["state"] == "approved"
+    [pull] = github.pulls.values()
+    assert (pull.head, pull.base) == (branch, "main")
+    assert pull.title == "Checkout total ignores discounts"  # the commit's subject: the ticket's title
+    assert pull.body.startswith("Total now subtracts the discount.\n\nCloses #12")
+    assert f"- {branch.replace('/', '-')}-1-cart.png" in pull.body
+    assert shipped["result"]["pr"] == f"https://github.com/acme/shop/pull/{pull.number}"
+    assert shipped["pr_url"] == shipped["result"]["pr"] and shipped["pr_description"] == pull.body
+    remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
+    assert remote == shipped["commit_sha"]
+    assert git("rev-parse", f"{remote}^", cwd=env.repo) == base
+    assert git("log", "-1", "--format=%s", remote, cwd=env.repo) == pull.title
+
+    # round 2 on the same ticket: still one commit, the same PR, its description brought in line
+    second = env.delegate("Add a test for the discount", "--ticket", "12",
+                          *agent("printf 'assert True\\n' > test_total.py", "Added a regression test."))
+    env.podium("wait", str(second), "--timeout", "30", check=True)
+    again = env.approved_json("ship", str(second), "--regenerate")
+    assert len(github.pulls) == 1 and pull.body.startswith("Added a regression test.\n\nCloses #12")
+    remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
+    assert remote == again["commit_sha"] != shipped["commit_sha"]
+    assert git("rev-parse", f"{remote}^", cwd=env.repo) == base
+    assert sorted(git("show", "--name-only", "--format=", remote, cwd=env.repo).splitlines()) == [
+        "test_total.py", "total.py"]
+    patches = [r for r in github.requests if r["method"] == "PATCH"]
+    assert len(patches) == 1 and set(patches[0]["body"]) == {"title", "body"}
+
+    # nothing new: no question, no request that writes
+    writes = len([r for r in github.requests if r["method"] != "GET"])
+    idle = env.podium_json("ship", str(second))  # headless: it would wait if it had anything to ask
+    assert idle["gate"]["state"] == "passed" and idle["gate"]["reason"].startswith("nothing new")
+    assert len([r for r in github.requests if r["method"] != "GET"]) == writes
+
+
+def test_headless_ship_waits_and_an_existing_pr_is_updated_not_duplicated(env: Env, github: GitHubServer) -> None:
+    job = env.delegate("fix it", "--ticket", "12", *agent("echo fix > fix.py", "Fixed."))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    branch = env.job(job)["branch"]
+    github.pulls[7] = Pull(7, branch, "main", "WIP", "opened by hand")  # someone opened it already
+    pending = env.podium("ship", str(job))
+    assert pending.returncode == 4 and "podium approve 1" in pending.stderr
+    assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo) and github.pulls[7].title == "WIP"
+    shown = env.podium("gates").stdout
+    assert "pull request (github): Checkout total ignores discounts" in shown and "Closes #12" in shown
+    out = json.loads(env.podium_tty("approve", "1", "--json").stdout)
+    assert list(github.pulls) == [7] and github.pulls[7].title == "Checkout total ignores discounts"
+    assert out["result"]["pr_number"] == "7"
+
+
+def test_ship_without_a_forge_says_so_before_asking(env: Env) -> None:
+    job = env.delegate("x", *RUN, "sh -c 'echo x > x.py'")
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    proc = env.podium("ship", str(job))
+    assert proc.returncode == 2 and "no forge for pull requests" in proc.stderr
+    assert env.podium_json("gates", "--all") == []
