@@ -245,6 +245,7 @@ def apply_commit(store: Store, plan: CommitPlan) -> Change:
         pr_number=previous.pr_number if previous else None,
         pr_url=previous.pr_url if previous else None,
         pr_description=previous.pr_description if previous else None,
+        pr_attachments=previous.pr_attachments if previous else {},
     )
     store.save_change(change)
     return change

@@ -29,7 +29,7 @@ from podium.change import CommitPlan, apply_commit, check_pushable, find_workspa
 from podium.errors import PodiumError, UsageError
 from podium.git import snapshot
 from podium.providers import get_forge
-from podium.ship import open_or_update, pr_text
+from podium.ship import open_or_update, pr_text, with_images
 from podium.store import GateRecord, WorkspaceRecord
 from podium.summary import summarize
 from podium.workspace import repo_lock
@@ -201,7 +201,11 @@ def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forg
         return False
     if "pr" in actions:
         pr = forge.find_pr(record.branch)
-        if pr is None or (pr.title, pr.body) != (facts["pr"]["title"], facts["pr"]["body"]):
+        shots = {Path(s).name for s in facts.get("screenshots") or []}
+        if shots - set(change.pr_attachments) and forge.attaches_files:
+            return False  # a screenshot still to upload
+        wanted = (facts["pr"]["title"], with_images(facts["pr"]["body"], change.pr_attachments))
+        if pr is None or (pr.title, pr.body) != wanted:
             return False
     return True
 
@@ -223,7 +227,8 @@ def carry_out(ctx: Context, gate: GateRecord) -> dict[str, Any]:
             if "pr" in gate.actions:
                 change = ctx.store.change(record.path)
                 assert change is not None
-                pr = open_or_update(ctx, record, change, gate.facts["pr"]["title"], gate.facts["pr"]["body"])
+                pr = open_or_update(ctx, record, change, gate.facts["pr"]["title"], gate.facts["pr"]["body"],
+                                    gate.facts.get("screenshots") or [])
                 result.update(pr=pr.url, pr_number=pr.number)
         except PodiumError as e:
             result["error"] = str(e)

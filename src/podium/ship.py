@@ -8,6 +8,7 @@ the stored message, so the PR says what the one commit says, round after round.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.providers import Forge, PullRequest, get_forge
@@ -41,14 +42,38 @@ def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,
     return subject.strip(), "\n\n".join(parts)
 
 
-def open_or_update(ctx: Context, record: WorkspaceRecord, change: Change, title: str, body: str) -> PullRequest:
-    """The branch's one PR, created or brought in line with the change (call after the push)."""
+def with_images(body: str, uploaded: dict[str, str]) -> str:
+    """The description with each uploaded screenshot shown where its name was listed."""
+    lines = []
+    for line in body.splitlines():
+        name = line[2:] if line.startswith("- ") else None
+        lines.append(f"![{name}]({uploaded[name]})" if name in uploaded else line)
+    return "\n".join(lines)
+
+
+def open_or_update(ctx: Context, record: WorkspaceRecord, change: Change, title: str, body: str,
+                   screenshots: list[str]) -> PullRequest:
+    """The branch's one PR, created or brought in line with the change, linked to its ticket, with the
+    screenshots attached where the forge takes attachments (call after the push)."""
+    from podium.ticket import ticket_of
+
     forge = get_forge(ctx.repo, ctx.config.forge)
+    ticket = ticket_of(ctx, record.path)
     pr = forge.find_pr(record.branch)
     if pr is None:
-        pr = forge.create_pr(record.branch, record.base_ref.removeprefix("origin/"), title, body)
-    elif pr.title != title or pr.body != body:
-        pr = forge.update_pr(pr, title, body)
-    change.pr_number, change.pr_url, change.pr_description = pr.number, pr.url, body
+        pr = forge.create_pr(record.branch, record.base_ref.removeprefix("origin/"), title,
+                             with_images(body, change.pr_attachments), ticket)
+    elif ticket is not None:
+        forge.link_ticket(pr, ticket)
+    for shot in screenshots:
+        name = Path(shot).name
+        if name not in change.pr_attachments and Path(shot).is_file():
+            url = forge.attach(pr, Path(shot))
+            if url:
+                change.pr_attachments[name] = url
+    final = with_images(body, change.pr_attachments)
+    if pr.title != title or pr.body != final:
+        pr = forge.update_pr(pr, title, final)
+    change.pr_number, change.pr_url, change.pr_description = pr.number, pr.url, final
     ctx.store.save_change(change)
     return pr

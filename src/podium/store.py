@@ -165,6 +165,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE changes ADD COLUMN pr_url TEXT;
     ALTER TABLE changes ADD COLUMN pr_description TEXT
     """,
+    # 9: screenshots already uploaded to the PR (name -> address), so a later ship does not upload them again.
+    """
+    ALTER TABLE changes ADD COLUMN pr_attachments TEXT NOT NULL DEFAULT '{}'
+    """,
 ]
 
 
@@ -325,12 +329,14 @@ class Change:
     pr_number: str | None = None
     pr_url: str | None = None
     pr_description: str | None = None
+    pr_attachments: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Change:
         data = dict(row)
         data["paths"] = json.loads(data["paths"])
         data["excluded"] = json.loads(data["excluded"])
+        data["pr_attachments"] = json.loads(data["pr_attachments"])
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -514,6 +520,7 @@ class Store:
         values = dataclass_values(change)
         values["paths"] = json.dumps(values["paths"])
         values["excluded"] = json.dumps(values["excluded"])
+        values["pr_attachments"] = json.dumps(values["pr_attachments"])
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self.transaction() as db:

@@ -8,7 +8,7 @@ entry point group exactly as a third party's would; none is imported until asked
 
 Which tracker a repository uses: ``[tracker] kind = "..."`` in ``podium.toml``
 (its other keys are the tracker's options), else ``local`` when the repository has
-a ``tickets/`` folder, else ``github`` when origin is on GitHub.
+a ``tickets/`` folder, else the service origin is on (GitHub, Azure DevOps).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any, Protocol
 
 from podium.errors import PodiumError, UsageError
@@ -92,15 +93,26 @@ class Forge(Protocol):
     """Where pull requests live. One PR per branch: found, created, or brought in line with the change."""
 
     name: str
+    attaches_files: bool  # screenshots are uploaded to the PR (else listed by name)
 
     def find_pr(self, branch: str) -> PullRequest | None: ...
 
-    def create_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest: ...
+    def create_pr(self, branch: str, base: str, title: str, body: str, ticket: Ticket | None = None) -> PullRequest:
+        """A new PR, linked to ``ticket`` where the forge links work items natively."""
+        ...
 
     def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest: ...
 
     def ticket_reference(self, ticket: Ticket) -> str | None:
         """The words in a PR description that link the ticket on this forge (``Closes #12``), if it can."""
+        ...
+
+    def link_ticket(self, pr: PullRequest, ticket: Ticket) -> None:
+        """Make sure an existing PR is linked to the ticket (no-op where the description does it)."""
+        ...
+
+    def attach(self, pr: PullRequest, path: Path) -> str | None:
+        """Upload a file to the PR and return its address, or None where the forge has no attachments."""
         ...
 
 
@@ -120,6 +132,16 @@ class Tracker(Protocol):
     def comment(self, ticket: Ticket, body: str) -> None: ...
 
 
+def detect_kind(origin_url: str) -> str | None:
+    """The provider a remote URL belongs to: ``github`` or ``azure`` (Azure DevOps), else None."""
+    url = origin_url.lower()
+    if "github" in url:
+        return "github"
+    if "dev.azure.com" in url or "visualstudio.com" in url:
+        return "azure"
+    return None
+
+
 @cache
 def tracker_registry() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group="podium.trackers")}
@@ -132,8 +154,8 @@ def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
     if kind is None:
         if (main_checkout(repo) / "tickets").is_dir():
             kind = "local"
-        elif "github" in repo.origin_url().lower():
-            kind = "github"
+        elif detect_kind(repo.origin_url()):
+            kind = detect_kind(repo.origin_url())
         else:
             raise UsageError("no tracker configured: add [tracker] kind = \"...\" to podium.toml "
                              f"(available: {', '.join(sorted(tracker_registry()))}), or a tickets/ folder")
@@ -161,8 +183,7 @@ def get_forge(repo: Repo, settings: dict[str, Any]) -> Forge:
     kind = settings.get("kind")
     forges = forge_registry()
     if kind is None:
-        url = repo.origin_url().lower()
-        kind = next((name for name in forges if name in url), None)
+        kind = detect_kind(repo.origin_url())
         if kind is None:
             raise UsageError("no forge for pull requests: origin is not on a known forge; set [forge] kind = \"...\" "
                              f"in podium.toml (available: {', '.join(sorted(forges))})")

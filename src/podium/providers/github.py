@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -148,6 +149,7 @@ class GitHubForge:
     """Pull requests on GitHub: one per branch, found by its head, created or updated in place."""
 
     name = "github"
+    attaches_files = False
 
     def __init__(self, checkout: Repo, repo: str | None = None, api: str | None = None, draft: bool = False):
         self.repo_name, self.api = _connect(checkout, repo, api, "forge")
@@ -164,7 +166,7 @@ class GitHubForge:
                                  params={"head": f"{self.owner}:{branch}", "state": "open"})
         return self._pr(found[0]) if found else None
 
-    def create_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
+    def create_pr(self, branch: str, base: str, title: str, body: str, ticket: Ticket | None = None) -> PullRequest:
         data = self.api.request("POST", f"/repos/{self.repo_name}/pulls",
                                 json={"title": title, "head": branch, "base": base, "body": body,
                                       "draft": self.draft})
@@ -178,4 +180,11 @@ class GitHubForge:
     def ticket_reference(self, ticket: Ticket) -> str | None:
         if ticket.tracker == "github" and ticket.url and f"/{self.repo_name}/issues/" in ticket.url:
             return f"Closes #{ticket.id}"
+        return None
+
+    def link_ticket(self, pr: PullRequest, ticket: Ticket) -> None:
+        """GitHub links the issue through the description's ``Closes #N``."""
+
+    def attach(self, pr: PullRequest, path: Path) -> str | None:
+        """GitHub's API has no upload for PR images: the description lists the screenshots by name."""
         return None
