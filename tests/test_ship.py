@@ -33,10 +33,14 @@ def agent(script: str, answer: str) -> tuple[str, ...]:
 
 
 def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, github: GitHubServer) -> None:
-    first = env.delegate("The total ignores coupons", "--ticket", "12",
-                         *agent("printf 'def total(x, d):\\n    return x - d\\n' > total.py",
-                                "Total now subtracts the discount."))
-    env.podium("wait", str(first), "--timeout", "30", check=True)
+    # the worker is the real codex CLI, its model scripted: it reads the ticket snapshot and writes the fix
+    env.serve({"steps": [{"shell": "head -1 .podium/ticket.md"},
+                         {"write": {"path": "total.py", "content": "def total(x, d):\n    return x - d\n"}},
+                         "Total now subtracts the discount."]})
+    first = env.delegate("The total ignores coupons", "--ticket", "12")
+    env.podium("wait", str(first), "--timeout", "60", check=True)
+    # the command's output (the snapshot's first line) went back to the model in codex's next request
+    assert any("# 12: Checkout total ignores discounts" in json.dumps(r.get("body")) for r in env.requests())
     branch = env.job(first)["branch"]
     png(Path(env.vars["HOME"]) / "Desktop" / f"{branch.replace('/', '-')}-1-cart.png")
     base = git("rev-parse", "origin/main", cwd=env.repo)
@@ -97,3 +101,20 @@ def test_ship_without_a_forge_says_so_before_asking(env: Env) -> None:
     proc = env.podium("ship", str(job))
     assert proc.returncode == 2 and "no forge for pull requests" in proc.stderr
     assert env.podium_json("gates", "--all") == []
+
+
+def test_a_forge_refusal_after_the_push_is_one_line_and_the_next_ship_finishes(env: Env, github: GitHubServer) -> None:
+    job = env.delegate("fix it", "--ticket", "12", *agent("echo fix > fix.py", "Fixed."))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    branch = env.job(job)["branch"]
+    github.fail += [(200, {}, []), (403, {}, {"message": "Resource not accessible by integration"})]  # list, create
+    refused = env.podium_tty("ship", str(job))
+    last = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 1 and "no permission (Resource not accessible by integration)" in last
+    assert "Traceback" not in refused.stderr and github.pulls == {}
+    # the commit and the push happened and are kept; shipping again only opens the PR
+    assert branch in git("ls-remote", "--heads", "origin", cwd=env.repo)
+    again = env.approved_json("ship", str(job))
+    assert again["result"]["pr_number"] and len(github.pulls) == 1
+    [gate] = [g for g in env.podium_json("gates", "--all") if g["id"] == 1]
+    assert "no permission" in gate["result"]["error"]
