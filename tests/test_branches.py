@@ -149,3 +149,13 @@ def test_a_people_folder_is_not_mistaken_for_initials() -> None:
     now = time.time()
     habit = learn([("dev/alice/12-add-export", now), ("dev/bob/13-fix-login", now), ("dev/alice/14-dark-mode", now)])
     assert propose(habit, title="New audit log", ticket="20", user="alice").name == "dev/alice/20-new-audit-log"
+
+
+def test_a_project_key_is_never_cut_to_its_number() -> None:
+    from podium.branches import learn, propose
+
+    now = time.time()
+    numeric = learn([(f"fix/{1200 + i}-thing-number-{i}", now - i * 3600) for i in range(6)], now=now)
+    assert propose(numeric, title="Coupon codes", ticket="SHOP-7", kind="bug").name == "fix/SHOP-7-coupon-codes"
+    assert propose(numeric, title="Coupon codes", ticket="1300", kind="bug").name == "fix/1300-coupon-codes"
+    assert propose(learn([]), title="Coupon codes", ticket="SHOP-7", kind="bug").name == "bugfix/SHOP-7-coupon-codes"

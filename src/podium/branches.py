@@ -182,8 +182,10 @@ def _slug(text: str, sep: str, case: str, words: int) -> str:
 
 def _ticket_text(style: str, ticket: str, sep: str) -> str:
     number = re.sub(r"\D", "", ticket) or ticket
+    if style in ("jira", "lead", "trail") and re.match(r"^[A-Za-z][A-Za-z0-9]+-\d+$", ticket):
+        return ticket.upper()  # a project key is part of the id: SHOP-7, never a bare 7
     if style == "jira":
-        return ticket.upper() if re.match(r"^[A-Za-z][A-Za-z0-9]+-\d+$", ticket) else number
+        return number
     return {"ab": f"AB#{number}", "hash": f"#{number}", "gh": f"gh{sep}{number}"}.get(style, number)
 
 
