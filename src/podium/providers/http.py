@@ -7,6 +7,7 @@ snapshot ever carries them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,8 +24,10 @@ class NotFound(ProviderError):
 
 class Api:
     def __init__(self, service: str, base_url: str, headers: dict[str, str], *, auth_hint: str,
-                 timeout: float = 30.0, max_wait: float = MAX_WAIT):
+                 timeout: float = 30.0, max_wait: float = MAX_WAIT,
+                 auth_failed: Callable[[httpx.Response], bool] | None = None):
         self.service = service
+        self.auth_failed = auth_failed or (lambda r: r.status_code == 401)
         self.base_url = base_url.rstrip("/")
         self.auth_hint = auth_hint
         self.max_wait = max_wait
@@ -55,7 +58,7 @@ class Api:
                 except ValueError:
                     raise ProviderError(f"{self.service} answered {method} {path} with something not JSON") from None
             message = _message(response)
-            if code == 401:
+            if self.auth_failed(response):
                 raise ProviderError(f"{self.service} rejected the credentials (expired or revoked?): {self.auth_hint}")
             if code == 403:
                 raise ProviderError(f"{self.service} refused {method} {path}: no permission{message}")
@@ -84,5 +87,9 @@ def _message(response: httpx.Response) -> str:
         data = response.json()
     except ValueError:
         return ""
-    text = data.get("message") if isinstance(data, dict) else None
+    text = None
+    if isinstance(data, dict):  # {"message"}, GraphQL {"errors": [{"message"}]}, Jira {"errorMessages": [...]}
+        errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        text = data.get("message") or first.get("message") or (data.get("errorMessages") or [None])[0]
     return f" ({str(text).splitlines()[0][:200]})" if text else ""
