@@ -133,12 +133,14 @@ class Tracker(Protocol):
 
 
 def detect_kind(origin_url: str) -> str | None:
-    """The provider a remote URL belongs to: ``github`` or ``azure`` (Azure DevOps), else None."""
+    """The provider a remote URL belongs to: ``github``, ``azure`` (Azure DevOps) or ``gitlab``, else None."""
     url = origin_url.lower()
     if "github" in url:
         return "github"
     if "dev.azure.com" in url or "visualstudio.com" in url:
         return "azure"
+    if "gitlab" in url:
+        return "gitlab"
     return None
 
 

@@ -31,8 +31,8 @@ KIND_LABELS = {"bug": "bug", "defect": "bug", "enhancement": "feature", "feature
 _SSH = re.compile(r"^(?:ssh://)?[^@/]+@([^:/]+)[:/](.+?)(?:\.git)?/?$")
 
 
-def parse_remote(url: str) -> tuple[str, str] | None:
-    """(host, "owner/name") of a GitHub remote URL, or None when it is not one."""
+def parse_remote(url: str, max_depth: int | None = 1) -> tuple[str, str] | None:
+    """(host, "owner/name") of a remote URL (``max_depth`` slashes in the path at most; None: any)."""
     m = _SSH.match(url)
     if m:
         host, path = m.group(1), m.group(2)
@@ -41,7 +41,7 @@ def parse_remote(url: str) -> tuple[str, str] | None:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None
         host, path = parts.hostname, parts.path.strip("/").removesuffix(".git")
-    if path.count("/") != 1:
+    if path.count("/") < 1 or (max_depth is not None and path.count("/") > max_depth):
         return None
     return host, path
 
