@@ -76,6 +76,11 @@ def test_ship_links_the_work_item_and_attaches_the_screenshots(env: Env, azure: 
     assert git("rev-list", "--count", f"origin/main..{head}", cwd=env.repo) == "1"
     idle = env.podium_json("ship", str(second))
     assert idle["gate"]["state"] == "passed"  # nothing new: not even a question
+    pull.statuses = [("continuous-integration/build", "succeeded"), ("policy/coverage", "failed")]
+    checks = env.podium_json("pr", str(second))
+    assert checks["verdict"] == "failed" and checks["head_sha"] == pull.head
+    assert [(c["name"], c["state"]) for c in checks["checks"]] == [("continuous-integration/build", "passed"),
+                                                                    ("policy/coverage", "failed")]
 
 
 def test_a_pr_opened_by_hand_is_linked_to_the_work_item(env: Env, azure: AzureServer) -> None:

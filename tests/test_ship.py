@@ -118,3 +118,21 @@ def test_a_forge_refusal_after_the_push_is_one_line_and_the_next_ship_finishes(e
     assert again["result"]["pr_number"] and len(github.pulls) == 1
     [gate] = [g for g in env.podium_json("gates", "--all") if g["id"] == 1]
     assert "no permission" in gate["result"]["error"]
+
+
+def test_podium_pr_shows_the_checks_on_the_pr(env: Env, github: GitHubServer) -> None:
+    job = env.delegate("fix it", "--ticket", "12", *agent("echo fix > fix.py", "Fixed."))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    assert "has no open pull request" in env.podium("pr", str(job)).stderr
+    shipped = env.approved_json("ship", str(job))
+    [pull] = github.pulls.values()
+    pull.head_sha = shipped["commit_sha"]
+    github.check_runs[pull.head_sha] = [("tests", "completed", "success"), ("lint", "in_progress", None)]
+    github.statuses[pull.head_sha] = [("ci/jenkins", "success")]
+    out = env.podium_json("pr", str(job))
+    assert out["verdict"] == "pending" and out["number"] == str(pull.number)
+    assert [(c["name"], c["state"]) for c in out["checks"]] == [("tests", "passed"), ("lint", "pending"),
+                                                                 ("ci/jenkins", "passed")]
+    github.check_runs[pull.head_sha][1] = ("lint", "completed", "failure")
+    shown = env.podium("pr", str(job)).stdout
+    assert "checks: failed (3)" in shown and "failed   lint" in shown

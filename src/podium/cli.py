@@ -419,6 +419,32 @@ def ship_cmd(obj: dict[str, Any], target: str | None, message: str | None, edit:
     _gate_outcome(ctx, as_json, outcome)
 
 
+@cli.command("pr")
+@click.argument("target", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def pr_cmd(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
+    """The workspace's pull request and the CI checks on it (TARGET: job id or branch; default: this worktree)."""
+    from podium.change import find_workspace
+    from podium.providers import checks_verdict, get_forge
+
+    ctx = _ctx(obj)
+    record = find_workspace(ctx.store, ctx.repo, target)
+    forge = get_forge(ctx.repo, ctx.config.forge)
+    pr = forge.find_pr(record.branch)
+    if pr is None:
+        raise UsageError(f"{record.branch} has no open pull request (podium ship opens one)")
+    checks = forge.checks(pr)
+    verdict = checks_verdict(checks)
+    if as_json:
+        _emit_json({**dataclasses.asdict(pr), "checks": [dataclasses.asdict(c) for c in checks], "verdict": verdict})
+        return
+    click.echo(f"{pr.url}  {pr.title}  [{pr.state}]")
+    click.echo(f"checks: {verdict}" + (f" ({len(checks)})" if checks else ""))
+    for c in checks:
+        click.echo(f"  {c.state:8} {c.name}" + (f"  {c.url}" if c.url else ""))
+
+
 @cli.command("push")
 @click.argument("target", required=False)
 @click.option("--json", "as_json", is_flag=True)

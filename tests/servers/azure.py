@@ -50,6 +50,8 @@ class AzurePull:
     work_items: list[str] = field(default_factory=list)
     attachments: dict[str, bytes] = field(default_factory=dict)
     draft: bool = False
+    statuses: list[tuple[str, str]] = field(default_factory=list)  # (genre/name, state)
+    head: str = "a" * 40
 
 
 class AzureServer:
@@ -100,6 +102,7 @@ class AzureServer:
         return {"pullRequestId": pull.id, "title": pull.title, "description": pull.description,
                 "sourceRefName": pull.source, "targetRefName": pull.target, "status": "active",
                 "isDraft": pull.draft, "creationDate": STAMP, "createdBy": self.identity(self.me),
+                "lastMergeSourceCommit": {"commitId": pull.head},
                 "url": f"{self.api}/{self.project}/_apis/git/repositories/{self.repo}/pullRequests/{pull.id}",
                 "repository": {"id": "repo-guid", "name": self.repo, "webUrl": web,
                                "project": {"id": "project-guid", "name": self.project}},
@@ -212,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _repos(self, rest: str, query: dict[str, str]) -> None:
         s = self.state
         m = re.fullmatch(rf"git/repositories/{re.escape(s.repo)}/pull[rR]equests(?:/(\d+))?"
-                         r"(/workitems|/attachments/.+)?", rest)
+                         r"(/workitems|/statuses|/attachments/.+)?", rest)
         if m is None:
             self._send(404, {"message": "no such repository"})
             return
@@ -250,6 +253,11 @@ class _Handler(BaseHTTPRequestHandler):
             refs += [{"id": str(item.id), "url": f"{s.api}/_apis/wit/workItems/{item.id}"} for item in s.items.values()
                      if any(r.get("url", "").endswith(f"%2F{pull.id}") for r in item.relations)]
             self._send(200, {"count": len(refs), "value": refs}, s.git)
+        elif pull is not None and tail == "/statuses" and self.command == "GET":
+            values = [{"id": i + 1, "state": state, "targetUrl": f"https://ci.example/{i}", "creationDate": STAMP,
+                       "context": {"genre": name.split("/")[0], "name": name.split("/")[-1]}}
+                      for i, (name, state) in enumerate(pull.statuses)]
+            self._send(200, {"count": len(values), "value": values}, s.git)
         elif pull is not None and tail and tail.startswith("/attachments/") and self.command == "POST":
             name = unquote(tail.removeprefix("/attachments/"))
             data = self.rfile.read(int(self.headers.get("Content-Length") or 0))

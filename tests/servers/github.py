@@ -93,6 +93,8 @@ class GitHubServer:
         self.repo, self.token, self.me = repo, token, me
         self.issues: dict[int, Issue] = {}
         self.pulls: dict[int, Pull] = {}
+        self.check_runs: dict[str, list[tuple[str, str, str | None]]] = {}  # sha -> (name, status, conclusion)
+        self.statuses: dict[str, list[tuple[str, str]]] = {}  # sha -> (context, state)
         self.users = {me: 1, "carol": 2, "alice": 3}
         self.requests: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -157,6 +159,30 @@ class GitHubServer:
                         review_comments=0, maintainer_can_modify=True, commits=1, additions=1, deletions=0,
                         changed_files=1)
         return data
+
+    def checks_json(self, sha: str, which: str) -> tuple[dict[str, Any], Any]:
+        api = f"https://api.github.com/repos/{self.repo}"
+        if which == "check-runs":
+            runs = [{"id": i, "head_sha": sha, "node_id": f"CR_{i}", "external_id": "", "url": f"{api}/check-runs/{i}",
+                     "html_url": f"https://github.com/{self.repo}/runs/{i}", "details_url": None, "status": status,
+                     "conclusion": conclusion, "started_at": STAMP,
+                     "completed_at": STAMP if status == "completed" else None, "name": name,
+                     "output": {"title": None, "summary": None, "text": None, "annotations_count": 0,
+                                "annotations_url": f"{api}/check-runs/{i}/annotations"},
+                     "check_suite": {"id": 1}, "app": None, "pull_requests": []}
+                    for i, (name, status, conclusion) in enumerate(self.check_runs.get(sha, []))]
+            return {"total_count": len(runs), "check_runs": runs}, gh.ReposOwnerRepoCommitsRefCheckRunsGetResponse200
+        statuses = [{"description": None, "id": i, "node_id": f"S_{i}", "state": state, "context": context,
+                     "target_url": f"https://ci.example/{i}", "avatar_url": None, "url": f"{api}/statuses/{sha}",
+                     "created_at": STAMP, "updated_at": STAMP}
+                    for i, (context, state) in enumerate(self.statuses.get(sha, []))]
+        states = {st["state"] for st in statuses}
+        combined = "failure" if "failure" in states or "error" in states else (
+            "pending" if "pending" in states or not statuses else "success")
+        minimal = {**repository(self.repo), "private": False}
+        return {"state": combined, "statuses": statuses, "sha": sha, "total_count": len(statuses),
+                "repository": minimal, "commit_url": f"{api}/commits/{sha}", "url": f"{api}/commits/{sha}/status"}, \
+            gh.CombinedCommitStatus
 
     def comment_json(self, issue: Issue, i: int) -> dict[str, Any]:
         login, body = issue.comments[i]
@@ -226,6 +252,10 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == "/user" and self.command == "GET":
             self._send(200, user(s.me, s.users[s.me], private=True), gh.PrivateUser)
+            return
+        m = re.fullmatch(rf"/repos/{re.escape(s.repo)}/commits/([0-9a-f]{{40}})/(check-runs|status)", path)
+        if m and self.command == "GET":
+            self._send(200, *s.checks_json(m.group(1), m.group(2)))
             return
         if path.startswith(f"/repos/{s.repo}/pulls"):
             with s.lock:

@@ -87,6 +87,25 @@ class PullRequest:
     head: str
     base: str
     state: str = "open"
+    head_sha: str = ""
+
+
+@dataclass
+class Check:
+    """One CI check or status on a PR's head commit."""
+
+    name: str
+    state: str  # passed, failed, pending, skipped
+    url: str | None = None
+
+
+def checks_verdict(checks: list[Check]) -> str:
+    """failed if any failed, else pending if any runs, else passed; none when there are no checks."""
+    states = {c.state for c in checks}
+    for word in ("failed", "pending", "passed"):
+        if word in states:
+            return word
+    return "none" if not checks else "passed"
 
 
 class Forge(Protocol):
@@ -113,6 +132,10 @@ class Forge(Protocol):
 
     def attach(self, pr: PullRequest, path: Path) -> str | None:
         """Upload a file to the PR and return its address, or None where the forge has no attachments."""
+        ...
+
+    def checks(self, pr: PullRequest) -> list[Check]:
+        """The CI checks and statuses reported on the PR's head commit."""
         ...
 
 

@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from podium.errors import UsageError
 from podium.git import Repo, git
-from podium.providers import Attachment, Comment, ProviderError, PullRequest, Ticket, TicketNotFound
+from podium.providers import Attachment, Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound
 from podium.providers.http import Api, NotFound
 
 API = "7.1"
@@ -215,7 +215,8 @@ class AzureRepos(_Azure):
                            body=data.get("description") or "",
                            head=str(data.get("sourceRefName", "")).removeprefix("refs/heads/"),
                            base=str(data.get("targetRefName", "")).removeprefix("refs/heads/"),
-                           state=str(data.get("status", "active")))
+                           state=str(data.get("status", "active")),
+                           head_sha=str((data.get("lastMergeSourceCommit") or {}).get("commitId", "")))
 
     def find_pr(self, branch: str) -> PullRequest | None:
         found = self.api.request("GET", self.prs, params={"searchCriteria.sourceRefName": f"refs/heads/{branch}",
@@ -262,6 +263,20 @@ class AzureRepos(_Azure):
             params={"api-version": API}, content=path.read_bytes(),
             headers={"Content-Type": "application/octet-stream"})
         return str(data.get("url")) if data and data.get("url") else None
+
+    def checks(self, pr: PullRequest) -> list[Check]:
+        """The statuses posted on the PR (builds and other services report here)."""
+        data = self.api.request("GET", f"/{self.p}/_apis/git/repositories/{quote(self.repository)}/pullRequests/"
+                                f"{pr.number}/statuses", params={"api-version": API})
+        return [Check(name="/".join(x for x in ((s.get("context") or {}).get("genre"),
+                                                (s.get("context") or {}).get("name")) if x) or "status",
+                      state=_status_state(str(s.get("state", ""))), url=s.get("targetUrl"))
+                for s in data.get("value", [])]
+
+
+def _status_state(state: str) -> str:
+    return {"succeeded": "passed", "pending": "pending", "notSet": "pending", "notApplicable": "skipped"}.get(
+        state, "failed")
 
 
 def _text(markup: str) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from podium.errors import UsageError
 from podium.git import Repo
-from podium.providers import Comment, ProviderError, PullRequest, Ticket, TicketNotFound
+from podium.providers import Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound
 from podium.providers.http import Api, NotFound
 
 API_VERSION = "2022-11-28"
@@ -159,7 +159,7 @@ class GitHubForge:
     def _pr(self, data: dict[str, Any]) -> PullRequest:
         return PullRequest(forge=self.name, number=str(data["number"]), url=data["html_url"], title=data["title"],
                            body=data.get("body") or "", head=data["head"]["ref"], base=data["base"]["ref"],
-                           state=data["state"])
+                           state=data["state"], head_sha=data["head"]["sha"])
 
     def find_pr(self, branch: str) -> PullRequest | None:
         found = self.api.request("GET", f"/repos/{self.repo_name}/pulls",
@@ -188,3 +188,20 @@ class GitHubForge:
     def attach(self, pr: PullRequest, path: Path) -> str | None:
         """GitHub's API has no upload for PR images: the description lists the screenshots by name."""
         return None
+
+    def checks(self, pr: PullRequest) -> list[Check]:
+        """Check runs (GitHub Actions and apps) and commit statuses (other CI) on the PR's head commit."""
+        base = f"/repos/{self.repo_name}/commits/{pr.head_sha}"
+        runs = self.api.request("GET", f"{base}/check-runs", params={"per_page": 100}).get("check_runs", [])
+        found = [Check(name=r["name"], state=_run_state(r), url=r.get("html_url")) for r in runs]
+        statuses = self.api.request("GET", f"{base}/status").get("statuses", [])
+        found += [Check(name=st["context"], url=st.get("target_url"),
+                        state={"success": "passed", "pending": "pending"}.get(st["state"], "failed"))
+                  for st in statuses]
+        return found
+
+
+def _run_state(run: dict[str, Any]) -> str:
+    if run.get("status") != "completed":
+        return "pending"
+    return {"success": "passed", "neutral": "passed", "skipped": "skipped"}.get(run.get("conclusion") or "", "failed")
