@@ -51,7 +51,12 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     assert (pull.head, pull.base) == (branch, "main")
     assert pull.title == "Checkout total ignores discounts"  # the commit's subject: the ticket's title
     assert pull.body.startswith("Total now subtracts the discount.\n\nCloses #12")
-    assert f"- {branch.replace('/', '-')}-1-cart.png" in pull.body
+    # GitHub takes no image uploads: the screenshot went to podium's own branch, shown from its pinned commit
+    stem, name = branch.replace("/", "-"), f"{branch.replace('/', '-')}-1-cart.png"
+    shots = git("ls-remote", "origin", "refs/heads/podium/screenshots", cwd=env.repo).split("\t")[0]
+    git("fetch", "--quiet", "origin", shots, cwd=env.repo)
+    assert git("ls-tree", "-r", "--name-only", shots, cwd=env.repo) == f"{stem}/{name}"
+    assert f"![{name}](https://github.com/acme/shop/blob/{shots}/{stem}/{name}?raw=true)" in pull.body
     assert shipped["result"]["pr"] == f"https://github.com/acme/shop/pull/{pull.number}"
     assert shipped["pr_url"] == shipped["result"]["pr"] and shipped["pr_description"] == pull.body
     remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
@@ -60,18 +65,20 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     assert git("log", "-1", "--format=%s", remote, cwd=env.repo) == pull.title
 
     # round 2 on the same ticket: still one commit, the same PR, its description brought in line
+    round_two = len(github.requests)
     second = env.delegate("Add a test for the discount", "--ticket", "12",
                           *agent("printf 'assert True\\n' > test_total.py", "Added a regression test."))
     env.podium("wait", str(second), "--timeout", "30", check=True)
     again = env.approved_json("ship", str(second), "--regenerate")
     assert len(github.pulls) == 1 and pull.body.startswith("Added a regression test.\n\nCloses #12")
+    assert git("ls-remote", "origin", "refs/heads/podium/screenshots", cwd=env.repo).split("\t")[0] == shots
     remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
     assert remote == again["commit_sha"] != shipped["commit_sha"]
     assert git("rev-parse", f"{remote}^", cwd=env.repo) == base
     assert sorted(git("show", "--name-only", "--format=", remote, cwd=env.repo).splitlines()) == [
         "test_total.py", "total.py"]
-    patches = [r for r in github.requests if r["method"] == "PATCH"]
-    assert len(patches) == 1 and set(patches[0]["body"]) == {"title", "body"}
+    patches = [r for r in github.requests[round_two:] if r["method"] == "PATCH"]
+    assert len(patches) == 1 and set(patches[0]["body"]) == {"title", "body"}  # updated in place, once
 
     # nothing new: no question, no request that writes
     writes = len([r for r in github.requests if r["method"] != "GET"])

@@ -16,12 +16,13 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from podium.errors import UsageError
-from podium.git import Repo
+from podium.errors import GitError, UsageError
+from podium.git import Repo, git
 from podium.providers import Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound
 from podium.providers.http import Api, NotFound
 
@@ -146,15 +147,28 @@ class GitHubTracker:
 
 
 class GitHubForge:
-    """Pull requests on GitHub: one per branch, found by its head, created or updated in place."""
+    """Pull requests on GitHub: one per branch, found by its head, created or updated in place.
+
+    GitHub's API takes no image uploads for PRs, so screenshots go to a branch podium owns,
+    ``podium/screenshots`` (``screenshots = "branch"``, the default): each is committed there
+    with git plumbing (no checkout is touched), pushed with a lease, and shown in the
+    description from its commit-pinned address. ``screenshots = "names"`` only lists them.
+    """
 
     name = "github"
-    attaches_files = False
+    SCREENSHOTS_BRANCH = "podium/screenshots"
 
-    def __init__(self, checkout: Repo, repo: str | None = None, api: str | None = None, draft: bool = False):
+    def __init__(self, checkout: Repo, repo: str | None = None, api: str | None = None, draft: bool = False,
+                 screenshots: str = "branch"):
+        if screenshots not in ("branch", "names"):
+            raise UsageError('[forge] screenshots is "branch" (pushed to podium/screenshots) or "names"')
         self.repo_name, self.api = _connect(checkout, repo, api, "forge")
+        remote = parse_remote(checkout.origin_url())
+        self.web = f"https://{remote[0] if remote else 'github.com'}/{self.repo_name}"
         self.owner = self.repo_name.split("/")[0]
         self.draft = draft
+        self.checkout = checkout
+        self.attaches_files = screenshots == "branch"
 
     def _pr(self, data: dict[str, Any]) -> PullRequest:
         return PullRequest(forge=self.name, number=str(data["number"]), url=data["html_url"], title=data["title"],
@@ -186,8 +200,35 @@ class GitHubForge:
         """GitHub links the issue through the description's ``Closes #N``."""
 
     def attach(self, pr: PullRequest, path: Path) -> str | None:
-        """GitHub's API has no upload for PR images: the description lists the screenshots by name."""
-        return None
+        """Commit the file to ``podium/screenshots`` under the PR's branch and push it; its address."""
+        if not self.attaches_files:
+            return None
+        name = f"{pr.head.replace('/', '-')}/{path.name}"
+        ref = f"refs/heads/{self.SCREENSHOTS_BRANCH}"
+        cwd = self.checkout.toplevel
+        blob = git("hash-object", "-w", "--", str(path), cwd=cwd)
+        failure = ""
+        for _attempt in range(3):  # another workspace may push a screenshot at the same moment
+            line = git("ls-remote", "origin", ref, cwd=cwd, timeout=120)
+            tip = line.split("\t")[0] if line else ""
+            if tip:
+                git("fetch", "--quiet", "origin", tip, cwd=cwd, timeout=120)
+            with tempfile.TemporaryDirectory(prefix="podium-index-") as tmp:
+                env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+                if tip:
+                    git("read-tree", tip, cwd=cwd, env=env)
+                git("update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", cwd=cwd, env=env)
+                tree = git("write-tree", cwd=cwd, env=env)
+            commit = git("commit-tree", tree, *(["-p", tip] if tip else []), cwd=cwd,
+                         input=f"Screenshot {path.name} for {pr.head}\n")
+            try:
+                git("push", "--quiet", f"--force-with-lease={ref}:{tip}", "origin", f"{commit}:{ref}",
+                    cwd=cwd, timeout=300)
+            except GitError as e:  # most often the lease: someone pushed meanwhile; build on their tip
+                failure = str(e)
+                continue
+            return f"{self.web}/blob/{commit}/{quote(name)}?raw=true"
+        raise ProviderError(f"could not push the screenshot {path.name} to {self.SCREENSHOTS_BRANCH}: {failure}")
 
     def checks(self, pr: PullRequest) -> list[Check]:
         """Check runs (GitHub Actions and apps) and commit statuses (other CI) on the PR's head commit."""
