@@ -118,3 +118,19 @@ def test_a_push_passes_the_gate_too(env: Env) -> None:
     out = json.loads(env.podium_tty("approve", "2", "--json").stdout)
     assert out["result"]["pushed"] == out["commit_sha"]
     assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == out["commit_sha"]
+
+
+def test_a_push_approves_the_commit_it_showed_and_nothing_new_asks_nothing(env: Env) -> None:
+    job, branch, ws = done_job(env, "echo x > x.py")
+    first = env.approved_json("commit", str(job))
+    assert env.podium("push", str(job)).returncode == 4  # gate 2: push of the first commit
+    (ws / "x.py").write_text("y\n")
+    env.approved_json("commit", str(job))  # a new commit replaces the one gate 2 showed
+    refused = env.podium_tty("approve", "2")
+    assert refused.returncode == 2 and "the commit changed since gate 2" in refused.stderr
+    assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo)
+    env.podium("reject", "2", "stale", check=True)
+    pushed = env.approved_json("push", str(job))
+    assert pushed["pushed_sha"] == pushed["commit_sha"] != first["commit_sha"]
+    idle = env.podium_json("push", str(job))  # headless, and nothing to ask about
+    assert idle["gate"]["state"] == "passed" and idle["gate"]["reason"].startswith("nothing new")

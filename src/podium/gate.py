@@ -166,7 +166,7 @@ def request(
             message = plan.message if plan else (change.message if change else "")
             title, body = pr_text(ctx, forge, record, message, facts)
             facts["pr"] = {"forge": forge.name, "title": title, "body": body}
-        if plan is not None and plan.up_to_date and _nothing_new(ctx, record, actions, forge, facts):
+        if (plan is None or plan.up_to_date) and _nothing_new(ctx, record, actions, forge, facts):
             gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
                                          state="passed", facts=facts, decided_by="podium", decided_at=time.time(),
                                          reason="nothing new: the commit, the push and the PR already hold this")
@@ -218,9 +218,11 @@ def carry_out(ctx: Context, gate: GateRecord) -> dict[str, Any]:
         if record is None or record.removed_at is not None:
             raise UsageError(f"gate {gate.id}'s workspace was removed")
         try:
+            _still_as_shown(ctx, gate)
             if "commit" in gate.actions:
-                change = apply_commit(ctx.store, CommitPlan.from_dict(gate.facts["plan"]))
-                result.update(commit=change.commit_sha, committed=True)
+                plan = CommitPlan.from_dict(gate.facts["plan"])
+                change = apply_commit(ctx.store, plan)
+                result.update(commit=change.commit_sha, committed=not plan.up_to_date)
             if "push" in gate.actions:
                 change = push_workspace(ctx.store, ctx.repo, record)
                 result.update(pushed=change.pushed_sha)
@@ -256,12 +258,21 @@ def _pending(ctx: Context, gate_id: int | str) -> GateRecord:
     return gate
 
 
-def approve(ctx: Context, gate_id: int | str, *, by: str, reason: str | None = None) -> Outcome:
-    gate = _pending(ctx, gate_id)
+def _still_as_shown(ctx: Context, gate: GateRecord) -> None:
+    """Refuse to carry out a gate whose work changed after the human saw it."""
     plan = gate.facts.get("plan")
     if plan and (not Path(plan["workspace"]).is_dir() or snapshot(plan["workspace"]).tree != plan["snapshot_tree"]):
         raise UsageError(f"the work changed since gate {gate.id} was asked for; what you would approve is not "
                          "what was shown — ask again (podium commit) and reject this one")
+    if not plan and gate.facts.get("commit"):
+        change = ctx.store.change(gate.workspace)
+        if change is None or change.commit_sha != gate.facts["commit"]:
+            raise UsageError(f"the commit changed since gate {gate.id} was asked for; ask again (podium push)")
+
+
+def approve(ctx: Context, gate_id: int | str, *, by: str, reason: str | None = None) -> Outcome:
+    gate = _pending(ctx, gate_id)
+    _still_as_shown(ctx, gate)
     if not ctx.store.decide_gate(gate.id, "approved", reason=reason, decided_by=by):
         raise UsageError(f"gate {gate.id} was decided meanwhile")
     return Outcome(gate=ctx.store.gate(gate.id), result=carry_out(ctx, ctx.store.gate(gate.id)))
