@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import Env, git
@@ -122,3 +123,17 @@ def test_ticket_show_and_comment(env: Env) -> None:
     assert [c["author"] for c in comments] == ["alice", "Dev"]
     assert comments[-1]["body"] == "Fixed in the export module; see the PR."
     assert path.read_text().startswith("---\ntitle: Export fails for empty invoices\n")
+
+
+def test_starting_one_ticket_twice_at_once_makes_one_workspace(env: Env) -> None:
+    import subprocess
+    import sys
+
+    with_tickets(env)
+    procs = [subprocess.Popen([sys.executable, "-m", "podium", "ticket", "start", "PROJ-42", "--json"],
+                              cwd=env.repo, env=env.vars, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL) for _ in range(3)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert len({json.loads(out)["workspace"] for out, _ in outs}) == 1
+    assert len(env.podium_json("workspaces")) == 1

@@ -67,21 +67,22 @@ def start(
         raise UsageError(f"ticket {ticket.id} is assigned to {', '.join(ticket.assignees)}, not you ({me}); "
                          "pass --reassign to take it over")
     stored = ctx.store.ticket(ticket.key)
-    record = next((w for w in ctx.store.workspaces() if w.ticket == ticket.key), None)
-    if record is not None and not (Path(record.path) / ".git").exists():
-        record = None  # deleted by hand: start again
     created, naming, stale = False, [], None
-    if record is None:
-        ws = create_workspace(ctx.repo, ticket.title, branch=branch, base=base or ctx.config.base,
-                              template=ctx.config.branch_template, allow_stale_base=allow_stale_base,
-                              ticket=ticket.id, kind=ticket.kind)
-        with repo_lock(ctx.repo):
-            write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
-        record = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref, base_sha=ws.base_sha,
-                                 created_at=time.time(), ticket=ticket.key)
-        ctx.store.add_workspace(record)
-        created, naming, stale = True, list(ws.naming), ws.stale
-    elif branch and branch != record.branch:
+    with repo_lock(ctx.repo, "tickets"):  # two starts of one ticket at once must not make two workspaces
+        record = next((w for w in ctx.store.workspaces() if w.ticket == ticket.key), None)
+        if record is not None and not (Path(record.path) / ".git").exists():
+            record = None  # deleted by hand: start again
+        if record is None:
+            ws = create_workspace(ctx.repo, ticket.title, branch=branch, base=base or ctx.config.base,
+                                  template=ctx.config.branch_template, allow_stale_base=allow_stale_base,
+                                  ticket=ticket.id, kind=ticket.kind)
+            with repo_lock(ctx.repo):
+                write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
+            record = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
+                                     base_sha=ws.base_sha, created_at=time.time(), ticket=ticket.key)
+            ctx.store.add_workspace(record)
+            created, naming, stale = True, list(ws.naming), ws.stale
+    if not created and branch and branch != record.branch:
         raise UsageError(f"ticket {ticket.id} already has a workspace on {record.branch}; "
                          "podium clean it first to start over on another branch")
     assigned = activated = False

@@ -82,9 +82,13 @@ def create_workspace(
 
 
 @contextmanager
-def repo_lock(repo: Repo) -> Iterator[None]:
-    """Exclusive, per repository, across processes: held while workspaces are created or claimed."""
-    lock_path = store_root(repo) / "workspace.lock"
+def repo_lock(repo: Repo, name: str = "workspace") -> Iterator[None]:
+    """Exclusive, per repository, across processes: held while workspaces are created or claimed.
+
+    Not reentrant (a second flock in the same process waits): an outer step that must span a
+    workspace's creation takes a lock of another ``name``.
+    """
+    lock_path = store_root(repo) / f"{name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
