@@ -1,14 +1,16 @@
-"""Trackers (where tickets live) behind one small protocol, found through entry points.
+"""Trackers (where tickets live) and forges (where pull requests live), each behind a small protocol.
 
 A tracker answers four questions and makes three writes: get a ticket (fields,
-description, comments, attachments, links), who "me" is, assign a ticket to me,
-set it active (each tracker, and each process template, has its own word for it),
-and add a comment. podium's own trackers register under the ``podium.trackers``
-entry point group exactly as a third party's would; none is imported until asked for.
+description, comments, attachments, links), who "me" is, whether it is active, assign
+it to me, set it active (each tracker, and each process template, has its own word for
+it), and add a comment. A forge finds a branch's pull request, creates or updates it,
+links it to a ticket, attaches files and reads the checks on it.
 
-Which tracker a repository uses: ``[tracker] kind = "..."`` in ``podium.toml``
-(its other keys are the tracker's options), else ``local`` when the repository has
-a ``tickets/`` folder, else the service origin is on (GitHub, Azure DevOps).
+podium's own providers register under the ``podium.trackers`` and ``podium.forges``
+entry point groups exactly as a third party's would; none is imported until asked for.
+Which one a repository uses: ``[tracker]``/``[forge] kind = "..."`` in ``podium.toml``
+(the other keys are the provider's options), else ``local`` when the repository has a
+``tickets/`` folder (trackers), else the service origin is on (GitHub, Azure DevOps, GitLab).
 """
 
 from __future__ import annotations
@@ -224,7 +226,7 @@ def get_forge(repo: Repo, settings: dict[str, Any]) -> Forge:
         raise UsageError(f"[forge] settings for {kind}: {e}") from None
 
 
-def main_checkout(repo: Repo) -> Any:
+def main_checkout(repo: Repo) -> Path:
     """The repository's main working tree (where a local tracker's files live), even when run from a worktree."""
     return repo.common_dir.parent if repo.common_dir.name == ".git" else repo.toplevel
 
