@@ -133,6 +133,7 @@ def describe(gate: GateRecord) -> list[str]:
         word = {True: "passed", False: "FAILED", None: "unknown"}[tests.get("passed")]
         counts = ", ".join(f"{n} {k}" for k, n in (tests.get("counts") or {}).items())
         lines.append(f"  tests: {word} ({tests.get('command')}{': ' + counts if counts else ''}; job {tests['job']})")
+        lines += [f"    failing: {name}" for name in (tests.get("failed_tests") or [])[:10]]
     else:
         lines.append("  tests: none run by the jobs")
     shots = f.get("screenshots") or []

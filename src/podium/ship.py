@@ -35,7 +35,8 @@ def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,
     if tests:
         word = {True: "passed", False: "failed", None: "unknown"}[tests.get("passed")]
         counts = ", ".join(f"{n} {k}" for k, n in (tests.get("counts") or {}).items())
-        parts.append(f"### Tests\n\n{word}: `{tests.get('command')}`" + (f" ({counts})" if counts else ""))
+        failing = "".join(f"\n- failing: `{name}`" for name in (tests.get("failed_tests") or [])[:10])
+        parts.append(f"### Tests\n\n{word}: `{tests.get('command')}`" + (f" ({counts})" if counts else "") + failing)
     shots = facts.get("screenshots") or []
     if shots:
         parts.append("### Screenshots\n\n" + "\n".join(f"- {name.rsplit('/', 1)[-1]}" for name in shots))

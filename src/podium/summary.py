@@ -15,6 +15,7 @@ from typing import Any
 from podium.errors import PodiumError
 from podium.git import read_work
 from podium.store import Job, Store
+from podium.verdict import parse as parse_verdict
 
 FINAL_CHARS = 400
 MAX_FILES = 8
@@ -23,9 +24,6 @@ TEST_COMMAND = re.compile(
     r"\b(pytest|py\.test|tox|nox|(npm|pnpm|yarn|bun)( run)? test|vitest|jest|mocha|go test|cargo test|"
     r"make (test|check)|dotnet test|mvn test|gradle test|rspec|phpunit|ctest|unittest)\b"
 )
-_UNIT_OK = re.compile(r"^OK\b", re.MULTILINE)
-_UNIT_FAILED = re.compile(r"^FAILED \(", re.MULTILINE)
-_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped)\b|\bRan (\d+) tests?\b|\b(failures|errors)=(\d+)")
 
 
 @dataclass
@@ -33,11 +31,16 @@ class TestVerdict:
     command: str
     passed: bool | None  # None: neither an exit code nor the runner's own output says
     counts: dict[str, int] = field(default_factory=dict)
+    failed_tests: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
         word = {True: "passed", False: "FAILED", None: "unknown"}[self.passed]
-        return f"{word} ({self.command}{': ' + counts if counts else ''})"
+        failing = ""
+        if self.failed_tests:
+            more = len(self.failed_tests) - 3
+            failing = "; failing: " + ", ".join(self.failed_tests[:3]) + (f" and {more} more" if more > 0 else "")
+        return f"{word} ({self.command}{': ' + counts if counts else ''}{failing})"
 
 
 @dataclass
@@ -119,29 +122,18 @@ def _clip(text: str, limit: int) -> str:
 
 
 def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:
-    """The verdict of the last test-runner command the agent ran: its exit code, else its summary line."""
+    """The verdict of the last test-runner command the agent ran, from the runner's own output
+    (counts, failing tests) and its exit code; never from the agent's prose."""
     for cmd in reversed(commands):
         m = TEST_COMMAND.search(str(cmd.get("command", "")))
         if not m:
             continue
-        counts: dict[str, int] = {}
-        for n, kind, ran, unit_kind, unit_n in _COUNT.findall(str(cmd.get("output", ""))):
-            if ran:
-                counts["ran"] = int(ran)
-            elif unit_kind:
-                counts["failed" if unit_kind == "failures" else "error"] = int(unit_n)
-            else:
-                counts["error" if kind.startswith("error") else kind] = int(n)
         exit_code = cmd.get("exit_code")
-        if exit_code is not None:
-            passed: bool | None = exit_code == 0
-        elif counts.get("failed") or counts.get("error") or _UNIT_FAILED.search(str(cmd.get("output", ""))):
-            passed = False  # no exit code (some agents do not report one): the runner's summary line decides
-        elif counts.get("passed") or _UNIT_OK.search(str(cmd.get("output", ""))):
-            passed = True
-        else:
-            passed = None
-        return TestVerdict(command=m.group(0), passed=passed, counts=counts)
+        parsed = parse_verdict(str(cmd.get("output", "")), exit_code)
+        if parsed is not None:
+            return TestVerdict(command=m.group(0), passed=parsed.passed, counts=parsed.counts,
+                               failed_tests=parsed.failed_tests)
+        return TestVerdict(command=m.group(0), passed=None if exit_code is None else exit_code == 0)
     return None
 
 
