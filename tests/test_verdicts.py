@@ -110,3 +110,12 @@ def test_cargo_test(tmp_path: Path) -> None:
 
 def test_unrecognised_output_is_no_verdict() -> None:
     assert parse("compiling...\nall done\n", 0) is None
+
+
+def test_a_short_nested_tap_failure_is_kept_and_its_suite_is_not_counted() -> None:
+    """The suite's own YAML (failureType: 'subtestsFailed') must not swallow the test just above it."""
+    tap = ("# Subtest: suite\n    # Subtest: inner\n    not ok 1 - inner\n      ---\n      duration_ms: 1\n"
+           "      failureType: 'testCodeFailure'\n      ...\n    1..1\nnot ok 1 - suite\n  ---\n  duration_ms: 2\n"
+           "  type: 'suite'\n  failureType: 'subtestsFailed'\n  ...\n1..1\n# tests 1\n# pass 0\n# fail 1\n")
+    v = parse(tap, 1)
+    assert v is not None and v.failed_tests == ["inner"] and v.counts == {"tests": 1, "passed": 0, "failed": 1}

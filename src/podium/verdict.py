@@ -119,8 +119,14 @@ def _tap_failures(output: str) -> list[str]:
         m = _TAP_NOT_OK.match(line)
         if not m:
             continue
-        block = "\n".join(lines[i + 1:i + 12])
-        if "failureType: 'subtestsFailed'" not in block.split("\n  ...")[0]:
+        indent = m.group(1) + "  "  # the test's YAML block: "<indent>---" … "<indent>..."
+        block: list[str] = []
+        if i + 1 < len(lines) and lines[i + 1] == f"{indent}---":
+            for following in lines[i + 2:]:
+                if following == f"{indent}...":
+                    break
+                block.append(following)
+        if f"{indent}failureType: 'subtestsFailed'" not in block:
             failed.append(m.group(2))
     return failed
 
