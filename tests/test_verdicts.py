@@ -119,3 +119,42 @@ def test_a_short_nested_tap_failure_is_kept_and_its_suite_is_not_counted() -> No
            "  type: 'suite'\n  failureType: 'subtestsFailed'\n  ...\n1..1\n# tests 1\n# pass 0\n# fail 1\n")
     v = parse(tap, 1)
     assert v is not None and v.failed_tests == ["inner"] and v.counts == {"tests": 1, "passed": 0, "failed": 1}
+
+
+def test_the_repositorys_own_test_commands_are_found(tmp_path: Path) -> None:
+    from podium.verdict import detect_test_commands
+
+    (tmp_path / "Makefile").write_text("build:\n\tcc main.c\n\ntest: build\n\t./run-tests\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.pytest.ini_options]\naddopts = '-q'\n")
+    (tmp_path / "package.json").write_text('{"scripts": {"test": "vitest run"}}')
+    (tmp_path / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
+    (tmp_path / "go.mod").write_text("module example.com/x\n")
+    (tmp_path / "Cargo.toml").write_text("[package]\nname = 'x'\n")
+    (tmp_path / "App.sln").write_text("")
+    found = [(c.command, c.why) for c in detect_test_commands(tmp_path)]
+    assert found == [("make test", "Makefile has a test target"),
+                     ("python -m pytest", "pyproject.toml [tool.pytest.ini_options]"),
+                     ("pnpm test", "package.json scripts.test: vitest run"), ("go test ./...", "go.mod"),
+                     ("cargo test", "Cargo.toml"), ("dotnet test", "App.sln")]
+
+
+def test_npm_init_placeholder_is_not_a_test_command_and_unittest_is_the_fallback(tmp_path: Path) -> None:
+    from podium.verdict import detect_test_commands
+
+    (tmp_path / "package.json").write_text('{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}')
+    (tmp_path / "test_thing.py").write_text("import unittest\n")
+    (tmp_path / "tox.ini").write_text("[tox]\nenvlist = py311\n")
+    assert [c.command for c in detect_test_commands(tmp_path)] == ["python -m unittest", "tox"]
+    assert detect_test_commands(tmp_path / "nowhere") == []
+
+
+def test_a_detected_command_runs_and_its_output_gives_the_verdict(tmp_path: Path) -> None:
+    from podium.verdict import detect_test_commands
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_a.py").write_text("def test_ok():\n    pass\n\ndef test_broken():\n    assert 0\n")
+    [command] = detect_test_commands(tmp_path)
+    argv = command.command.split()
+    out, code = run([sys.executable, *argv[1:]] if argv[0] == "python" else argv, tmp_path)
+    v = parse(out, code)
+    assert v is not None and v.passed is False and v.failed_tests == ["test_a.py::test_broken"]

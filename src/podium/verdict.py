@@ -1,15 +1,19 @@
-"""Test verdicts from the test runners' own output, never from an agent's prose.
+"""Test commands and verdicts: how a repository runs its tests, and what the runners' own output says.
 
 ``parse`` recognises pytest, unittest, node's test runner (TAP and spec reporters),
 jest/vitest, go test and cargo test by what they print, and returns the counts, the
 names of the failing tests and whether the run passed (its exit code when known, else
-what the runner itself said).
+what the runner itself said). ``detect_test_commands`` finds the repository's own ways to
+run its tests (Makefile targets, pytest/unittest, package.json, go.mod, Cargo.toml, .NET,
+Maven, Gradle, RSpec).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _PYTEST_SUMMARY = re.compile(r"^(?:=+ )?((?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)"
                              r"(?:, )?)+) in [\d.]+s", re.MULTILINE)
@@ -170,3 +174,74 @@ def _cargo(output: str) -> Verdict | None:
         counts["ignored"] = ignored
     failed = list(dict.fromkeys(_CARGO_FAILED.findall(output)))
     return Verdict("cargo test", all(r[0] == "ok" for r in results), counts, failed)
+
+
+@dataclass
+class TestCommand:
+    command: str
+    why: str  # the file that says so
+
+
+_NPM_DEFAULT_TEST = "no test specified"
+
+
+def detect_test_commands(worktree: str | Path) -> list[TestCommand]:
+    """The repository's own ways to run its tests, from the files that declare them (a Makefile target first:
+    where a team has one, it is the entry point they use)."""
+    root = Path(worktree)
+    found: list[TestCommand] = []
+
+    def text(name: str) -> str:
+        try:
+            return (root / name).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    makefile = next((n for n in ("Makefile", "makefile", "GNUmakefile") if (root / n).is_file()), None)
+    if makefile:
+        for target in ("test", "check"):
+            if re.search(rf"^{target}\s*:", text(makefile), re.MULTILINE):
+                found.append(TestCommand(f"make {target}", f"{makefile} has a {target} target"))
+                break
+    pyproject, setup_cfg, tox = text("pyproject.toml"), text("setup.cfg"), text("tox.ini")
+    pytest_signs = [(n, ok) for n, ok in (
+        ("pytest.ini", (root / "pytest.ini").is_file()),
+        ("pyproject.toml [tool.pytest.ini_options]", "[tool.pytest.ini_options]" in pyproject),
+        ("setup.cfg [tool:pytest]", "[tool:pytest]" in setup_cfg),
+        ("tox.ini [pytest]", "[pytest]" in tox),
+        ("conftest.py", (root / "conftest.py").is_file() or (root / "tests" / "conftest.py").is_file()),
+        ("pytest in pyproject.toml", re.search(r"[\"']pytest[\"'<>=~ ]", pyproject) is not None),
+    ) if ok]
+    if pytest_signs:
+        found.append(TestCommand("python -m pytest", pytest_signs[0][0]))
+    elif any(root.glob("test*.py")) or any(root.glob("tests/test*.py")):
+        found.append(TestCommand("python -m unittest", "test*.py files and no pytest configuration"))
+    if "[tox]" in tox or "[tox:tox]" in setup_cfg:
+        found.append(TestCommand("tox", "tox.ini"))
+    package = text("package.json")
+    if package:
+        try:
+            script = (json.loads(package).get("scripts") or {}).get("test")
+        except ValueError:
+            script = None
+        if script and _NPM_DEFAULT_TEST not in script:
+            manager = next((m for lock, m in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"),
+                                              ("bun.lockb", "bun"), ("bun.lock", "bun")) if (root / lock).is_file()),
+                           "npm")
+            found.append(TestCommand(f"{manager} {'run test' if manager == 'bun' else 'test'}",
+                                     f"package.json scripts.test: {script}"))
+    if (root / "go.mod").is_file():
+        found.append(TestCommand("go test ./...", "go.mod"))
+    if (root / "Cargo.toml").is_file():
+        found.append(TestCommand("cargo test", "Cargo.toml"))
+    dotnet = next(iter([*root.glob("*.sln"), *root.glob("*.csproj")]), None)
+    if dotnet is not None:
+        found.append(TestCommand("dotnet test", dotnet.name))
+    if (root / "pom.xml").is_file():
+        found.append(TestCommand("./mvnw test" if (root / "mvnw").is_file() else "mvn test", "pom.xml"))
+    gradle = next((n for n in ("build.gradle.kts", "build.gradle") if (root / n).is_file()), None)
+    if gradle:
+        found.append(TestCommand("./gradlew test" if (root / "gradlew").is_file() else "gradle test", gradle))
+    if (root / "Gemfile").is_file() and (root / "spec").is_dir():
+        found.append(TestCommand("bundle exec rspec", "Gemfile and spec/"))
+    return found
