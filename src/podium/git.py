@@ -175,7 +175,10 @@ def snapshot(worktree: str | Path) -> Snapshot:
     with tempfile.TemporaryDirectory(prefix="podium-index-") as tmp:
         private = Path(tmp) / "index"
         if index.exists():
-            shutil.copyfile(index, private)  # keeps stat data: only changed files are hashed again
+            # The copy keeps the entries' stat data, so only changed files are hashed again; copy2 also keeps
+            # the index's own mtime, which git's racy-entry check needs: with a fresh mtime, a file rewritten
+            # with the same size within the same second as the last index write looks unchanged.
+            shutil.copy2(index, private)
         env = {"GIT_INDEX_FILE": str(private)}
         git("add", "--all", "--", ".", cwd=wt, env=env)
         tree = git("write-tree", cwd=wt, env=env)
