@@ -317,6 +317,17 @@ def _human_ask() -> Any:
     return ask
 
 
+def _editor() -> Any:
+    """``--edit``: the message goes through the user's $EDITOR, which needs a terminal."""
+    if not sys.stdin.isatty():
+        raise UsageError("--edit opens an editor; run it in a terminal, or pass the message with -m")
+
+    def edit(text: str) -> str | None:
+        return click.edit(text, extension=".txt")
+
+    return edit
+
+
 def _gate_outcome(ctx: jobs_mod.Context, as_json: bool, outcome: Any) -> None:
     """What a gated command did: the workspace's change as it now stands, the gate, what was carried out."""
     gate, result = outcome.gate, outcome.result or {}
@@ -368,14 +379,7 @@ def commit_cmd(obj: dict[str, Any], target: str | None, message: str | None, edi
 
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
-    editor = None
-    if edit:
-        if not sys.stdin.isatty():
-            raise UsageError("--edit opens an editor; run it in a terminal, or pass the message with -m")
-
-        def editor(text: str) -> str | None:
-            return click.edit(text, extension=".txt")
-
+    editor = _editor() if edit else None
     actions = ["commit", "push"] if and_push else ["commit"]
     outcome = gate_mod.request(ctx, target, actions, ask=_human_ask(), message=message, edit=editor,
                                include=include, exclude=exclude, regenerate=regenerate, ticket=ticket)
@@ -406,14 +410,7 @@ def ship_cmd(obj: dict[str, Any], target: str | None, message: str | None, edit:
 
     ctx = _ctx(obj)
     jobs_mod.reconcile(ctx.store)
-    editor = None
-    if edit:
-        if not sys.stdin.isatty():
-            raise UsageError("--edit opens an editor; run it in a terminal, or pass the message with -m")
-
-        def editor(text: str) -> str | None:
-            return click.edit(text, extension=".txt")
-
+    editor = _editor() if edit else None
     outcome = gate_mod.request(ctx, target, ["commit", "push", "pr"], ask=_human_ask(), message=message,
                                edit=editor, include=include, exclude=exclude, regenerate=regenerate)
     _gate_outcome(ctx, as_json, outcome)

@@ -92,13 +92,7 @@ def start(
     if not tracker.is_active(ticket):
         ticket = tracker.set_active(ticket)
         activated = True
-    snapshot = Path(record.path) / SNAPSHOT
-    snapshot.parent.mkdir(exist_ok=True)
-    snapshot.write_text(ticket_markdown(ticket))
-    now = time.time()
-    ctx.store.save_ticket(TicketRecord(key=ticket.key, tracker=ticket.tracker, id=ticket.id, data=ticket.to_dict(),
-                                       workspace=record.path, started_at=stored.started_at if stored else now,
-                                       refreshed_at=now))
+    snapshot = _keep(ctx, record, ticket, stored.started_at if stored else None)
     return Started(ticket=ticket, workspace=record, created=created, assigned=assigned, activated=activated,
                    snapshot=snapshot, naming=naming, stale=stale)
 
@@ -109,12 +103,19 @@ def refresh_snapshot(ctx: Context, record: WorkspaceRecord) -> Ticket | None:
     if stored is None:
         return None
     ticket = get_tracker(ctx.repo, ctx.config.tracker).get(stored.id)
+    _keep(ctx, record, ticket, stored.started_at)
+    return ticket
+
+
+def _keep(ctx: Context, record: WorkspaceRecord, ticket: Ticket, started_at: float | None) -> Path:
+    """Write the ticket's snapshot into the workspace and store it; the snapshot's path."""
     snapshot = Path(record.path) / SNAPSHOT
     snapshot.parent.mkdir(exist_ok=True)
     snapshot.write_text(ticket_markdown(ticket))
-    ctx.store.save_ticket(TicketRecord(key=stored.key, tracker=stored.tracker, id=stored.id, data=ticket.to_dict(),
-                                       workspace=record.path, started_at=stored.started_at, refreshed_at=time.time()))
-    return ticket
+    now = time.time()
+    ctx.store.save_ticket(TicketRecord(key=ticket.key, tracker=ticket.tracker, id=ticket.id, data=ticket.to_dict(),
+                                       workspace=record.path, started_at=started_at or now, refreshed_at=now))
+    return snapshot
 
 
 def ticket_of(ctx: Context, workspace: str) -> Ticket | None:

@@ -15,6 +15,8 @@ Which one a repository uses: ``[tracker]``/``[forge] kind = "..."`` in ``podium.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -186,17 +188,7 @@ def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
         else:
             raise UsageError("no tracker configured: add [tracker] kind = \"...\" to podium.toml "
                              f"(available: {', '.join(sorted(tracker_registry()))}), or a tickets/ folder")
-    trackers = tracker_registry()
-    if kind not in trackers:
-        raise UsageError(f"unknown tracker {kind!r}; available: {', '.join(sorted(trackers))}")
-    try:
-        cls = trackers[kind].load()
-    except Exception as e:
-        raise ProviderError(f"the {kind} tracker plugin failed to load: {e}") from None
-    try:
-        return cls(repo, **options)  # type: ignore[no-any-return]
-    except TypeError as e:
-        raise UsageError(f"[tracker] settings for {kind}: {e}") from None
+    return _construct(tracker_registry(), "tracker", kind, repo, options)  # type: ignore[no-any-return]
 
 
 @cache
@@ -214,16 +206,35 @@ def get_forge(repo: Repo, settings: dict[str, Any]) -> Forge:
         if kind is None:
             raise UsageError("no forge for pull requests: origin is not on a known forge; set [forge] kind = \"...\" "
                              f"in podium.toml (available: {', '.join(sorted(forges))})")
-    if kind not in forges:
-        raise UsageError(f"unknown forge {kind!r}; available: {', '.join(sorted(forges))}")
+    return _construct(forges, "forge", kind, repo, options)  # type: ignore[no-any-return]
+
+
+def _construct(registry: dict[str, EntryPoint], role: str, kind: str, repo: Repo, options: dict[str, Any]) -> Any:
+    """Load the ``kind`` plugin from its entry point and build it with the ``[<role>]`` options."""
+    if kind not in registry:
+        raise UsageError(f"unknown {role} {kind!r}; available: {', '.join(sorted(registry))}")
     try:
-        cls = forges[kind].load()
-    except Exception as e:
-        raise ProviderError(f"the {kind} forge plugin failed to load: {e}") from None
+        cls = registry[kind].load()
+    except Exception as e:  # a broken third-party plugin is an error about that plugin, not a crash
+        raise ProviderError(f"the {kind} {role} plugin failed to load: {e}") from None
     try:
-        return cls(repo, **options)  # type: ignore[no-any-return]
+        return cls(repo, **options)
     except TypeError as e:
-        raise UsageError(f"[forge] settings for {kind}: {e}") from None
+        raise UsageError(f"[{role}] settings for {kind}: {e}") from None
+
+
+def cli_output(*argv: str, timeout: float = 30.0) -> str | None:
+    """What a CLI the user is logged in with prints (``gh auth token``, ``az …``, ``glab …``); None when it is
+    not installed, fails or prints nothing."""
+    found = shutil.which(argv[0])
+    if not found:
+        return None
+    try:
+        out = subprocess.run([found, *argv[1:]], capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
 def main_checkout(repo: Repo) -> Path:

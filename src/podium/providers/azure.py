@@ -21,15 +21,13 @@ import html
 import json
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from podium.errors import UsageError
 from podium.git import Repo, git
-from podium.providers import Attachment, Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound
+from podium.providers import Attachment, Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound, cli_output
 from podium.providers.http import Api, NotFound
 
 API = "7.1"
@@ -70,15 +68,7 @@ def _auth_header() -> str:
 
 
 def _az(*args: str) -> str | None:
-    az = shutil.which("az")
-    if not az:
-        return None
-    try:
-        out = subprocess.run([az, *args, "-o", "tsv"], capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+    return cli_output("az", *args, "-o", "tsv")
 
 
 class _Azure:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from podium.errors import GitError, UsageError
 from podium.git import Repo, git
-from podium.providers import Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound
+from podium.providers import Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound, cli_output
 from podium.providers.http import Api, NotFound
 
 API_VERSION = "2022-11-28"
@@ -51,15 +49,9 @@ def github_token(host: str) -> str:
     for name in ("GH_TOKEN", "GITHUB_TOKEN"):
         if os.environ.get(name):
             return os.environ[name]
-    gh = shutil.which("gh")
-    if gh:
-        try:
-            out = subprocess.run([gh, "auth", "token", "--hostname", host], capture_output=True, text=True,
-                                 timeout=15, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            out = None
-        if out is not None and out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
+    token = cli_output("gh", "auth", "token", "--hostname", host, timeout=15)
+    if token:
+        return token
     raise UsageError(f"no GitHub token for {host}: set GITHUB_TOKEN, or log in with gh auth login")
 
 

@@ -11,14 +11,12 @@ stores it. "Active" is an open issue with the ``active_label`` label (default
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from typing import Any
 from urllib.parse import quote
 
 from podium.errors import UsageError
 from podium.git import Repo
-from podium.providers import Comment, ProviderError, Ticket, TicketNotFound
+from podium.providers import Comment, ProviderError, Ticket, TicketNotFound, cli_output
 from podium.providers.github import parse_remote
 from podium.providers.http import Api, NotFound
 
@@ -30,15 +28,9 @@ def gitlab_token(host: str) -> str:
     for name in ("GITLAB_TOKEN", "GL_TOKEN"):
         if os.environ.get(name):
             return os.environ[name]
-    glab = shutil.which("glab")
-    if glab:
-        try:
-            out = subprocess.run([glab, "config", "get", "token", "--host", host], capture_output=True, text=True,
-                                 timeout=15, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            out = None
-        if out is not None and out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
+    token = cli_output("glab", "config", "get", "token", "--host", host, timeout=15)
+    if token:
+        return token
     raise UsageError(f"no GitLab token for {host}: set GITLAB_TOKEN, or log in with glab auth login")
 
 
