@@ -13,10 +13,10 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from servers import JsonHandler, LocalServer
 from servers.swagger import azure_devops
 
 STAMP = "2026-11-20T10:00:00Z"
@@ -54,7 +54,7 @@ class AzurePull:
     head: str = "a" * 40
 
 
-class AzureServer:
+class AzureServer(LocalServer):
     def __init__(self, org: str = "contoso", project: str = "Shop App", repo: str = "shop",
                  pat: str = "azpat0123456789", me: str = "dev@contoso.com"):
         self.org, self.project, self.repo, self.pat, self.me = org, project, repo, pat, me
@@ -65,14 +65,7 @@ class AzureServer:
         self.fail: list[tuple[int, dict[str, str], dict[str, Any]]] = []
         self.wit, self.git = azure_devops("wit"), azure_devops("git")
         self.lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(_Handler)
 
     @property
     def api(self) -> str:
@@ -109,11 +102,8 @@ class AzureServer:
                 "workItemRefs": [{"id": i, "url": f"{self.api}/_apis/wit/workItems/{i}"} for i in pull.work_items]}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: AzureServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     def _send(self, code: int, payload: Any, spec: Any = None) -> None:
         s = self.state
@@ -123,12 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as e:
                 s.errors.append(f"response to {self.command} {self.path}: {e}")
                 code, payload = 500, {"message": "test server produced an invalid shape"}
-        body = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, payload)
 
     def _json(self, spec: Any) -> Any:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -13,12 +13,13 @@ import re
 import threading
 import warnings
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from githubkit_schemas.latest import models as gh
+
+from servers import JsonHandler, LocalServer
 
 STAMP = "2026-11-20T10:00:00Z"
 
@@ -88,7 +89,7 @@ class Issue:
     comments: list[tuple[str, str]] = field(default_factory=list)  # (login, body)
 
 
-class GitHubServer:
+class GitHubServer(LocalServer):
     def __init__(self, repo: str = "acme/shop", token: str = "ghp_testtoken0123456789", me: str = "dev"):
         self.repo, self.token, self.me = repo, token, me
         self.issues: dict[int, Issue] = {}
@@ -100,14 +101,7 @@ class GitHubServer:
         self.errors: list[str] = []
         self.fail: list[tuple[int, dict[str, str], dict[str, Any]]] = []  # next responses to force
         self.lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"server_state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(_Handler)
 
     # -- shapes -----------------------------------------------------------
     def label(self, name: str) -> dict[str, Any]:
@@ -194,14 +188,11 @@ class GitHubServer:
                 "author_association": "MEMBER"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server_state: GitHubServer
-
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
+class _Handler(JsonHandler):
+    state: GitHubServer
 
     def _send(self, code: int, payload: Any, model: Any = None, headers: dict[str, str] | None = None) -> None:
-        s = self.server_state
+        s = self.state
         if model is not None:
             try:
                 if isinstance(payload, list):
@@ -212,19 +203,12 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as e:  # the test server itself is wrong: say so loudly
                 s.errors.append(f"response to {self.command} {self.path} does not fit {model.__name__}: {e}")
                 code, payload = 500, {"message": "test server produced an invalid shape"}
-        body = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, payload, headers)
 
     def _body(self, model: Any) -> dict[str, Any] | None:
         length = int(self.headers.get("Content-Length") or 0)
         data = json.loads(self.rfile.read(length) or b"{}")
-        self.server_state.requests[-1]["body"] = data
+        self.state.requests[-1]["body"] = data
         try:
             known = {f.alias or name for name, f in model.model_fields.items()}
             unknown = set(data) - known if isinstance(data, dict) else set()
@@ -232,13 +216,13 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError(f"unknown keys {sorted(unknown)}")
             model.model_validate(data)
         except Exception as e:
-            self.server_state.errors.append(f"request {self.command} {self.path} does not fit {model.__name__}: {e}")
+            self.state.errors.append(f"request {self.command} {self.path} does not fit {model.__name__}: {e}")
             self._send(422, {"message": "Validation Failed"})
             return None
         return data
 
     def _route(self) -> None:
-        s = self.server_state
+        s = self.state
         s.requests.append({"method": self.command, "path": self.path,
                            "authorization": self.headers.get("Authorization"),
                            "api_version": self.headers.get("X-GitHub-Api-Version")})
@@ -291,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, {"message": "Not Found"})
 
     def _pulls(self, path: str, query: dict[str, str]) -> None:
-        s = self.server_state
+        s = self.state
         owner = s.repo.split("/")[0]
         m = re.fullmatch(rf"/repos/{re.escape(s.repo)}/pulls(?:/(\d+))?", path)
         if m is None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from servers import JsonHandler, LocalServer
 
 UPDATE_KEYS = {"assignee_ids": list, "add_labels": str, "remove_labels": str, "labels": str, "title": str,
                "description": str, "state_event": str, "milestone_id": int}
@@ -30,7 +30,7 @@ class GitLabIssue:
     notes: list[tuple[int, str, bool]] = field(default_factory=list)  # (user id, body, system)
 
 
-class GitLabServer:
+class GitLabServer(LocalServer):
     def __init__(self, project: str = "acme/web/shop", token: str = "glpat-test0123456789"):
         self.project, self.token = project, token
         self.users = {7: ("dev", "Dev Eloper"), 8: ("carol", "Carol")}
@@ -38,14 +38,7 @@ class GitLabServer:
         self.issues: dict[int, GitLabIssue] = {}
         self.requests: list[dict[str, Any]] = []
         self.errors: list[str] = []
-        handler = type("Handler", (_Handler,), {"state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(_Handler)
 
     def user(self, uid: int) -> dict[str, Any]:
         username, name = self.users[uid]
@@ -62,19 +55,8 @@ class GitLabServer:
                 "created_at": "2026-11-20T10:00:00.000Z", "updated_at": "2026-11-20T10:00:00.000Z"}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: GitLabServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, code: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _body(self) -> Any:
         data = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
@@ -86,44 +68,44 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         s.requests.append({"method": self.command, "path": path, "token": self.headers.get("PRIVATE-TOKEN")})
         if self.headers.get("PRIVATE-TOKEN") != s.token:
-            self._send(401, {"message": "401 Unauthorized"})
+            self.reply(401, {"message": "401 Unauthorized"})
             return
         if path == "/api/v4/user":
-            self._send(200, s.user(s.me))
+            self.reply(200, s.user(s.me))
             return
         m = re.fullmatch(rf"/api/v4/projects/{re.escape(quote(s.project, safe=''))}/issues/(\d+)(/notes)?", path)
         issue = s.issues.get(int(m.group(1))) if m else None
         if issue is None:
-            self._send(404, {"message": "404 Not found"})
+            self.reply(404, {"message": "404 Not found"})
             return
         notes = m.group(2) if m else None
         if notes and self.command == "GET":
-            self._send(200, [{"id": i, "body": b, "author": s.user(u), "system": system,
+            self.reply(200, [{"id": i, "body": b, "author": s.user(u), "system": system,
                               "created_at": "2026-11-21T09:00:00.000Z"}
                              for i, (u, b, system) in enumerate(issue.notes)])
         elif notes and self.command == "POST":
             body = self._body()
             if set(body) != {"body"} or not isinstance(body["body"], str):
                 s.errors.append(f"bad note {body}")
-                self._send(400, {"message": "body is missing"})
+                self.reply(400, {"message": "body is missing"})
                 return
             issue.notes.append((s.me, body["body"], False))
-            self._send(201, {"id": len(issue.notes), "body": body["body"], "author": s.user(s.me)})
+            self.reply(201, {"id": len(issue.notes), "body": body["body"], "author": s.user(s.me)})
         elif self.command == "GET":
-            self._send(200, s.issue_json(issue))
+            self.reply(200, s.issue_json(issue))
         elif self.command == "PUT":
             body = self._body()
             bad = [k for k, v in body.items() if k not in UPDATE_KEYS or not isinstance(v, UPDATE_KEYS[k])]
             if bad:
                 s.errors.append(f"PUT {path}: undocumented or mistyped {bad}")
-                self._send(400, {"message": f"{bad} is invalid"})
+                self.reply(400, {"message": f"{bad} is invalid"})
                 return
             if "assignee_ids" in body:
                 issue.assignees = list(body["assignee_ids"])
             if "add_labels" in body:
                 issue.labels += [x for x in body["add_labels"].split(",") if x not in issue.labels]
-            self._send(200, s.issue_json(issue))
+            self.reply(200, s.issue_json(issue))
         else:
-            self._send(405, {"message": "405 Method Not Allowed"})
+            self.reply(405, {"message": "405 Method Not Allowed"})
 
     do_GET = do_POST = do_PUT = _route

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from servers import JsonHandler, LocalServer
 
 CATEGORIES = {"To Do": "new", "In Progress": "indeterminate", "In Review": "indeterminate", "Done": "done"}
 WORKFLOW = {  # status -> transitions (id, name, to)
@@ -41,7 +41,7 @@ class JiraIssue:
     comments: list[tuple[str, Any]] = field(default_factory=list)  # (accountId, ADF body)
 
 
-class JiraServer:
+class JiraServer(LocalServer):
     def __init__(self, email: str = "dev@acme.io", token: str = "jira-token-0123456789"):
         self.email, self.token = email, token
         self.users = {"acc-dev": "Dev Eloper", "acc-carol": "Carol"}
@@ -49,14 +49,7 @@ class JiraServer:
         self.issues: dict[str, JiraIssue] = {}
         self.requests: list[dict[str, Any]] = []
         self.errors: list[str] = []
-        handler = type("Handler", (_Handler,), {"state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(_Handler)
 
     def user(self, account: str) -> dict[str, Any]:
         return {"accountId": account, "displayName": self.users[account], "active": True, "accountType": "atlassian",
@@ -86,19 +79,8 @@ def _check_adf(doc: Any) -> None:
             assert node["type"] in ("text", "hardBreak") and (node["type"] != "text" or node["text"])
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: JiraServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, code: int, payload: Any = None) -> None:
-        body = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _json(self) -> Any:
         data = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
@@ -111,27 +93,27 @@ class _Handler(BaseHTTPRequestHandler):
         s.requests.append({"method": self.command, "path": parts.path, "query": parse_qs(parts.query)})
         expected = "Basic " + base64.b64encode(f"{s.email}:{s.token}".encode()).decode()
         if self.headers.get("Authorization") != expected:
-            self._send(401, {"errorMessages": ["Unauthorized"]})
+            self.reply(401, {"errorMessages": ["Unauthorized"]})
             return
         if parts.path == "/rest/api/3/myself":
-            self._send(200, {**s.user(s.me), "emailAddress": s.email})
+            self.reply(200, {**s.user(s.me), "emailAddress": s.email})
             return
         m = re.fullmatch(r"/rest/api/3/issue/([A-Z]+-\d+)(/\w+)?", parts.path)
         issue = s.issues.get(m.group(1)) if m else None
         if issue is None:
-            self._send(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
+            self.reply(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
             return
         tail = m.group(2) if m else None
         try:
             if tail is None and self.command == "GET":
-                self._send(200, s.issue_json(issue))
+                self.reply(200, s.issue_json(issue))
             elif tail == "/assignee" and self.command == "PUT":
                 body = self._json()
                 assert set(body) == {"accountId"} and body["accountId"] in s.users, f"bad assignee body {body}"
                 issue.assignee = body["accountId"]
-                self._send(204)
+                self.reply(204)
             elif tail == "/transitions" and self.command == "GET":
-                self._send(200, {"transitions": [
+                self.reply(200, {"transitions": [
                     {"id": tid, "name": name, "to": {"name": to, "statusCategory": {"key": CATEGORIES[to]}}}
                     for tid, name, to in WORKFLOW[issue.status]]})
             elif tail == "/transitions" and self.command == "POST":
@@ -139,20 +121,20 @@ class _Handler(BaseHTTPRequestHandler):
                 assert set(body) == {"transition"} and set(body["transition"]) == {"id"}, f"bad transition {body}"
                 target = next((to for tid, _, to in WORKFLOW[issue.status] if tid == body["transition"]["id"]), None)
                 if target is None:
-                    self._send(400, {"errorMessages": ["Transition id is not valid for this issue."]})
+                    self.reply(400, {"errorMessages": ["Transition id is not valid for this issue."]})
                     return
                 issue.status = target
-                self._send(204)
+                self.reply(204)
             elif tail == "/comment" and self.command == "POST":
                 body = self._json()
                 assert set(body) == {"body"}, f"bad comment {body}"
                 _check_adf(body["body"])
                 issue.comments.append((s.me, body["body"]))
-                self._send(201, {"id": str(len(issue.comments)), "body": body["body"], "author": s.user(s.me)})
+                self.reply(201, {"id": str(len(issue.comments)), "body": body["body"], "author": s.user(s.me)})
             else:
-                self._send(405, {"errorMessages": ["not allowed"]})
+                self.reply(405, {"errorMessages": ["not allowed"]})
         except AssertionError as e:
             s.errors.append(f"{self.command} {parts.path}: {e}")
-            self._send(400, {"errorMessages": [str(e)]})
+            self.reply(400, {"errorMessages": [str(e)]})
 
     do_GET = do_POST = do_PUT = _route

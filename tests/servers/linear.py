@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from graphql import FieldNode, OperationDefinitionNode, parse
+
+from servers import JsonHandler, LocalServer
 
 SDK = Path(__file__).resolve().parent.parent / "agent-clis" / "node_modules" / "@linear" / "sdk" / "dist"
 _TYPE = re.compile(r"^type (\w+) = (?:[\w ]+ & )*\{\n(.*?)\n\};", re.MULTILINE | re.DOTALL)
@@ -85,7 +85,7 @@ STATES = [("s-backlog", "Backlog", "backlog", 0), ("s-todo", "Todo", "unstarted"
           ("s-done", "Done", "completed", 4), ("s-canceled", "Canceled", "canceled", 5)]
 
 
-class LinearServer:
+class LinearServer(LocalServer):
     def __init__(self, key: str = "lin_api_test0123456789"):
         self.key = key
         self.users = {"u-dev": "Dev Eloper", "u-carol": "Carol"}
@@ -93,14 +93,7 @@ class LinearServer:
         self.issues: dict[str, LinearIssue] = {}
         self.requests: list[dict[str, Any]] = []
         self.errors: list[str] = []
-        handler = type("Handler", (_Handler,), {"state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(_Handler)
 
     def issue_json(self, issue: LinearIssue) -> dict[str, Any]:
         name, kind = next((n, t) for _, n, t, _ in STATES if n == issue.state)
@@ -142,11 +135,8 @@ class LinearServer:
         return {"errors": [{"message": f"unknown operation {name}"}]}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: LinearServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     def do_POST(self) -> None:
         s = self.state
@@ -162,9 +152,4 @@ class _Handler(BaseHTTPRequestHandler):
                 payload, code = {"errors": [{"message": "; ".join(problems)}]}, 400
             else:
                 payload, code = s.answer(body["query"], body.get("variables") or {}), 200
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(code, payload)
