@@ -16,6 +16,7 @@ from podium.errors import PodiumError
 from podium.git import read_work
 from podium.store import Job, Store
 from podium.verdict import parse as parse_verdict
+from podium.verdict import verdict_line
 
 FINAL_CHARS = 400
 MAX_FILES = 8
@@ -34,13 +35,7 @@ class TestVerdict:
     failed_tests: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
-        word = {True: "passed", False: "FAILED", None: "unknown"}[self.passed]
-        failing = ""
-        if self.failed_tests:
-            more = len(self.failed_tests) - 3
-            failing = "; failing: " + ", ".join(self.failed_tests[:3]) + (f" and {more} more" if more > 0 else "")
-        return f"{word} ({self.command}{': ' + counts if counts else ''}{failing})"
+        return verdict_line(self.command, self.passed, self.counts, self.failed_tests)
 
 
 @dataclass

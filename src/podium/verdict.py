@@ -44,14 +44,18 @@ class Verdict:
     failed_tests: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        word = {True: "passed", False: "FAILED", None: "unknown"}[self.passed]
-        counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
-        names = ""
-        if self.failed_tests:
-            shown = ", ".join(self.failed_tests[:3])
-            names = f"; failing: {shown}" + (f" and {len(self.failed_tests) - 3} more" if len(self.failed_tests) > 3
-                                             else "")
-        return f"{word} ({self.runner}{': ' + counts if counts else ''}{names})"
+        return verdict_line(self.runner, self.passed, self.counts, self.failed_tests)
+
+
+def verdict_line(label: str, passed: bool | None, counts: dict[str, int], failed_tests: list[str]) -> str:
+    """``FAILED (pytest: 2 failed, 1 passed; failing: a, b)``: a verdict in one line."""
+    word = {True: "passed", False: "FAILED", None: "unknown"}[passed]
+    numbers = ", ".join(f"{n} {k}" for k, n in counts.items())
+    names = ""
+    if failed_tests:
+        more = len(failed_tests) - 3
+        names = "; failing: " + ", ".join(failed_tests[:3]) + (f" and {more} more" if more > 0 else "")
+    return f"{word} ({label}{': ' + numbers if numbers else ''}{names})"
 
 
 def parse(output: str, exit_code: int | None = None) -> Verdict | None:
