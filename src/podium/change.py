@@ -86,26 +86,29 @@ def find_workspace(store: Store, repo: Repo, target: str | None) -> WorkspaceRec
     return found
 
 
-def task_paths(worktree: str, jobs: list[Job], now_tree: str) -> tuple[set[str], set[str]]:
-    """(paths the task's jobs changed, paths already dirty before the first job started).
+def task_paths(worktree: str, jobs: list[Job], now_tree: str) -> tuple[set[str], set[str], set[str]]:
+    """(paths the task's workers changed, paths already dirty before the first job started, paths only
+    the tester changed — its reports and scratch files are not the change).
 
     A finished job knows its own changes (``run_files``: start snapshot vs end snapshot). A job whose
     runner died does not; its changes are what differs between its start and the next job's start (or now).
     """
     changed: set[str] = set()
+    tested: set[str] = set()
     started = [j for j in jobs if j.start_tree]
     for i, job in enumerate(started):
         run_files = (job.work or {}).get("run_files")
         if run_files is not None and job.state != "lost":
-            changed.update(run_files)
+            paths = set(run_files)
         else:
             end = started[i + 1].start_tree if i + 1 < len(started) else now_tree
             assert job.start_tree is not None and end is not None
-            changed.update(diff_names(worktree, job.start_tree, end))
+            paths = set(diff_names(worktree, job.start_tree, end))
+        (tested if job.role == "tester" else changed).update(paths)
     dirty_before: set[str] = set()
     if started and started[0].start_head and started[0].start_tree:
         dirty_before = set(diff_names(worktree, started[0].start_head, started[0].start_tree))
-    return changed, dirty_before
+    return changed, dirty_before, tested - changed
 
 
 @dataclass
@@ -160,7 +163,7 @@ def plan_commit(
     _check_worktree(record)
     old_head = git("rev-parse", "HEAD", cwd=ws)
     now = snapshot(ws)
-    changed, dirty_before = task_paths(ws, jobs, now.tree)
+    changed, dirty_before, tested = task_paths(ws, jobs, now.tree)
     previous = store.change(ws)
     wanted, unwanted = set(include), set(exclude)
     if wanted & unwanted:
@@ -185,6 +188,8 @@ def plan_commit(
             left_out.append((path, "already changed before the first job started (--include to add it)"))
         elif path in changed:
             files.append(path)
+        elif path in tested:
+            left_out.append((path, "only the tester changed it (--include to add it)"))
         else:
             left_out.append((path, "no job of this task changed it (--include to add it)"))
     files = [p for p in files if p in differs]  # a path back to its base content has nothing to commit
@@ -200,7 +205,8 @@ def plan_commit(
         stored = store.ticket(record.ticket) if record.ticket else None
         title = (stored.data.get("title") or None) if stored else None
         ticket = ticket or (stored.id if stored else None)
-        text, source = draft_message(ws, record.branch, jobs, files, record.base_sha, ticket, title), "generated"
+        workers = [j for j in jobs if j.role != "tester"]  # the tester's report is not the change's story
+        text, source = draft_message(ws, record.branch, workers, files, record.base_sha, ticket, title), "generated"
     if edit is not None:
         mark = comment_char(text)
         edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")

@@ -248,6 +248,107 @@ def resume(obj: dict[str, Any], job_id: str, message: str, no_queue: bool, as_js
         click.echo(f"resuming session {job.session_id} of job {job.parent_id} in {job.workspace}{queued}", err=True)
 
 
+@cli.command("test")
+@click.argument("branch")
+@click.argument("message")
+@click.option("--agent", help="The tester's agent CLI (default: [tester] agent in podium.toml, else claude).")
+@click.option("--fresh", is_flag=True, help="Start a new session (with a summary of the earlier turns).")
+@click.option("--no-queue", is_flag=True, help="Refuse instead of queueing when a job is active in the worktree.")
+@click.option("--stall-after", type=float, help="Seconds of silence and idleness before the turn counts as stalled.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def test_cmd(obj: dict[str, Any], branch: str, message: str, agent: str | None, fresh: bool, no_queue: bool,
+             stall_after: float | None, as_json: bool) -> None:
+    """A turn of BRANCH's tester session: MESSAGE says what changed and what to test.
+
+    The first turn starts the session with TESTER.md (podium roles tester); later turns resume the
+    same session. BRANCH is a branch, a job id, or "." for the workspace podium runs in. Runs in the
+    background like any job: podium wait / logs --summary show its verdict.
+    """
+    from podium import tester
+
+    ctx = _ctx(obj)
+    result = tester.turn(ctx, None if branch == "." else branch, message, agent=agent, fresh=fresh,
+                         queue=not no_queue, stall_after=stall_after)
+    job = result.job
+    if as_json:
+        _emit_json({"id": job.id, "state": job.state, "agent": job.agent, "branch": job.branch,
+                    "workspace": job.workspace, "session_id": job.session_id, "resumed": result.resumed,
+                    "notes": result.notes})
+        return
+    click.echo(job.id)
+    how = f"resumes session {job.session_id}" if result.resumed else "starts a new session"
+    queued = " (queued: another job is active in this worktree)" if job.state == "queued" else ""
+    click.echo(f"tester ({job.agent}) {how} on {job.branch}{queued}", err=True)
+    for note in result.notes:
+        if not note.startswith("queued behind"):
+            click.echo(f"note: {note}", err=True)
+
+
+@cli.command("screenshot")
+@click.argument("url")
+@click.option("--label", default="page", show_default=True, help="What it shows; part of the file name.")
+@click.option("--do", "steps", multiple=True, metavar="STEP",
+              help="Before the shot, in order: click:SEL, type:SEL=TEXT, press:KEY, wait:SEL, wait:MS, goto:URL.")
+@click.option("--full-page", is_flag=True, help="The whole page, not only the viewport.")
+@click.option("--branch", help="The branch it is for (default: the branch checked out here).")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds for each step.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def screenshot_cmd(obj: dict[str, Any], url: str, label: str, steps: tuple[str, ...], full_page: bool,
+                   branch: str | None, timeout: float, as_json: bool) -> None:
+    """Open URL in headless Chromium and save <branch>-<n>-<label>.png into the screenshots folder.
+
+    Recorded against the branch: the gate shows it and podium ship attaches it to the pull request.
+    """
+    import os
+
+    from podium import browser
+
+    actions = [browser.Action.parse(s) for s in steps]
+    ctx = _ctx(obj)
+    job = os.environ.get("PODIUM_JOB_ID")
+    shot = browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, branch=branch, actions=actions,
+                        full_page=full_page, timeout=timeout, job_id=int(job) if job and job.isdigit() else None)
+    if as_json:
+        _emit_json(shot.to_dict())
+        return
+    click.echo(shot.line())
+    for message in shot.console_errors:
+        click.echo(f"  console error: {message}")
+
+
+@cli.command("roles")
+@click.argument("names", nargs=-1, type=click.Choice(["tester"]))
+@click.option("--print", "show", is_flag=True, help="Print the role file, not only its path.")
+@click.pass_obj
+def roles_cmd(obj: dict[str, Any], names: tuple[str, ...], show: bool) -> None:
+    """Write the role files (TESTER.md) from podium's tools, keeping your edits outside podium's markers."""
+    from podium import roles
+
+    ctx = _ctx(obj)
+    makers = {"tester": roles.tester}
+    for name in names or tuple(makers):
+        role = makers[name](ctx.repo, ctx.config)
+        if show:
+            click.echo(role.text)
+            continue
+        if not role.generated:
+            what = "left as it is (no podium markers: the file is all yours)"
+        else:
+            what = "created" if role.created else ("generated part updated" if role.changed else "up to date")
+        click.echo(f"{role.path}: {what}")
+
+
+@cli.command("mcp")
+@click.pass_obj
+def mcp_cmd(obj: dict[str, Any]) -> None:
+    """Serve podium's tools over MCP (stdio) for agent CLIs: claude mcp add podium -- podium mcp."""
+    from podium.mcp_server import serve
+
+    serve(obj.get("cwd") or ".")
+
+
 @cli.command("workspaces")
 @click.option("--fetch", is_flag=True, help="Fetch origin first, so behind/pushed are as of now.")
 @click.option("--json", "as_json", is_flag=True)

@@ -22,7 +22,14 @@ Everything has a default, so the file is optional::
     small_lines = 10         # "small": at most this many lines, no dependency or migration files, tests green
 
     [screenshots]
-    dir = "~/Desktop"        # where <branch>-*.png screenshots are looked for
+    dir = "~/Desktop"        # where screenshots go, named <branch with / as ->-<n>-<label>.png
+    browser = "/usr/bin/chromium"   # the Chromium to drive (else $PODIUM_CHROMIUM, else found on PATH)
+
+    [tester]
+    agent = "claude"         # the tester's agent CLI (one that can resume a session)
+
+    [roles]
+    dir = ".podium/roles"    # where TESTER.md (and the other role files) live, relative to the checkout
 
     [agents.codex]
     args = []                # extra arguments for every codex run
@@ -56,6 +63,9 @@ class Config:
     gate_pass: tuple[str, ...] = ()
     gate_small_lines: int = 10
     screenshots_dir: str | None = None
+    browser: str | None = None
+    tester_agent: str = "claude"
+    roles_dir: str = ".podium/roles"
 
     @classmethod
     def load(cls, toplevel: Path) -> Config:
@@ -73,9 +83,15 @@ class Config:
         forge = data.get("forge") or {}
         gate = data.get("gate") or {}
         shots = data.get("screenshots") or {}
-        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker, forge, gate, shots)):
-            raise UsageError(f"{path}: [jobs], [branches], [tracker], [forge], [gate], [screenshots] and [agents.*] "
-                             "must be tables")
+        tester = data.get("tester") or {}
+        roles = data.get("roles") or {}
+        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker, forge, gate, shots, tester, roles)):
+            raise UsageError(f"{path}: [jobs], [branches], [tracker], [forge], [gate], [screenshots], [tester], "
+                             "[roles] and [agents.*] must be tables")
+        for table, key, value in (("tester", "agent", tester.get("agent")), ("roles", "dir", roles.get("dir")),
+                                  ("screenshots", "browser", shots.get("browser"))):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise UsageError(f"{path}: {table}.{key} must be a non-empty string")
         passes = gate.get("pass", [])
         if not isinstance(passes, list) or not set(passes) <= GATE_PASSES:
             raise UsageError(f"{path}: gate.pass is a list of {', '.join(sorted(GATE_PASSES))}")
@@ -100,6 +116,9 @@ class Config:
             gate_pass=tuple(passes),
             gate_small_lines=small,
             screenshots_dir=str(shots["dir"]) if shots.get("dir") else None,
+            browser=shots.get("browser"),
+            tester_agent=tester.get("agent", "claude"),
+            roles_dir=roles.get("dir", ".podium/roles"),
             stall_after=stall_after,
             default_agent=str(jobs.get("default_agent", "codex")),
             agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},

@@ -23,8 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
+from podium import browser
 from podium.change import CommitPlan, apply_commit, check_pushable, find_workspace, plan_commit, push_workspace
 from podium.errors import PodiumError, UsageError
 from podium.git import snapshot
@@ -61,11 +60,8 @@ class Outcome:
 
 
 def screenshots_for(ctx: Context, branch: str) -> list[str]:
-    """Screenshots taken for this branch: ``<dir>/<branch with / as ->*.png``."""
-    folder = Path(ctx.config.screenshots_dir).expanduser() if ctx.config.screenshots_dir else (
-        platformdirs.user_desktop_path())
-    stem = branch.replace("/", "-")
-    return sorted(str(p) for p in folder.glob(f"{stem}*.png")) if folder.is_dir() else []
+    """Screenshots taken for this branch (``podium screenshot``'s, then others named after it)."""
+    return browser.for_branch(ctx.store, ctx.config, branch)
 
 
 def facts_for(ctx: Context, record: WorkspaceRecord, plan: CommitPlan | None) -> dict[str, Any]:

@@ -62,6 +62,11 @@ class Repo:
             self.common_dir.parent.name if self.common_dir.name == ".git" else self.common_dir.name.removesuffix(".git")
         )
 
+    @property
+    def main_checkout(self) -> Path:
+        """The repository's main working tree, even when podium runs in one of its worktrees."""
+        return self.common_dir.parent if self.common_dir.name == ".git" else self.toplevel
+
     @classmethod
     def find(cls, cwd: str | Path = ".") -> Repo:
         path = Path(cwd).resolve()

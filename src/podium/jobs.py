@@ -132,7 +132,7 @@ def delegate(
     notes += preflight.notes
     if notes:
         ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
-    _launch(ctx.store, job.id, Path(record.path))
+    launch(ctx.store, job.id, Path(record.path))
     return ctx.store.job(job.id)
 
 
@@ -180,11 +180,11 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     notes += preflight.notes
     if notes:
         ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
-    _launch(ctx.store, job.id, ws)
+    launch(ctx.store, job.id, ws)
     return ctx.store.job(job.id)
 
 
-def _launch(store: Store, job_id: int, cwd: Path) -> None:
+def launch(store: Store, job_id: int, cwd: Path) -> None:
     """Start the detached runner: its own session, no terminal, output to a file."""
     _reap()
     with store.log_path(job_id, "runner").open("ab") as out:

@@ -42,6 +42,7 @@ def status_rows(jobs: list[Job], behind: dict[int, int | None] | None = None) ->
                 "id": job.id,
                 "state": job.state,
                 "agent": job.agent,
+                "role": job.role,
                 "branch": job.branch,
                 "workspace": job.workspace,
                 "parent": job.parent_id,
@@ -55,6 +56,7 @@ def status_rows(jobs: list[Job], behind: dict[int, int | None] | None = None) ->
                 "files_changed": len(work.get("files") or []) if job.work else None,
                 "commits": len(work.get("commits") or []) if job.work else None,
                 "behind_base": behind.get(job.id),
+                "tests": work.get("tests"),
                 "exit_code": job.exit_code,
                 "runner_pid": job.runner_pid,
                 "agent_pid": job.agent_pid,
@@ -69,6 +71,15 @@ def _console() -> Console:
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)  # piped output is not cut at 80
+
+
+def tests_cell(tests: dict[str, Any] | None) -> str:
+    """A tester turn's verdict in a few words: ``tests passed (12 passed)``."""
+    if not tests:
+        return "no test run"
+    word = {True: "passed", False: "FAILED", None: "unknown"}[tests.get("passed")]
+    counts = ", ".join(f"{n} {k}" for k, n in (tests.get("counts") or {}).items())
+    return f"tests {word}" + (f" ({counts})" if counts else "")
 
 
 def print_status(rows: list[dict[str, Any]]) -> None:
@@ -90,12 +101,14 @@ def print_status(rows: list[dict[str, Any]]) -> None:
             work += f", {r['commits']} commits"
         if r.get("behind_base"):
             work += f", behind base by {r['behind_base']}"
+        if r.get("role") == "tester":
+            work = tests_cell(r.get("tests"))
         task = r["error"] if r["state"] in ("failed", "lost") and r["error"] else r["prompt"]
         style = STATE_STYLE.get(r["state"], "")
         cells = {
             "ID": str(r["id"]),
             "STATE": f"[{style}]{r['state']}[/]" if style else r["state"],
-            "AGENT": r["agent"],
+            "AGENT": r["agent"] if r.get("role", "worker") == "worker" else f"{r['agent']} ({r['role']})",
             "BRANCH": r["branch"] or "",
             "AGE": human_duration(r["age"]),
             "QUIET": human_duration(r["silent_for"]) if r["silent_for"] is not None else "",

@@ -90,6 +90,10 @@ class Runner:
         self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
+        if self.job.role == "tester":  # its shell can call `podium screenshot` (this podium, not another)
+            from podium.tester import podium_shim
+
+            env["PATH"] = os.pathsep.join([str(podium_shim(self.store.root)), env.get("PATH", "")])
         before = _children_cpu()
         try:
             self.proc = subprocess.Popen(
@@ -271,7 +275,7 @@ class Runner:
         elif not final.data.get("success"):
             state = "failed"
             error = error or _last_line(self.store.log_path(self.job.id, "stderr")) or "the agent failed"
-        elif not run_changed:
+        elif not run_changed and self.job.role != "tester":  # a tester's work is its verdict, not files
             state = "no_changes"  # the agent says it succeeded, but this run left the worktree as it found it
         else:
             state = "done"
@@ -286,8 +290,17 @@ class Runner:
             heartbeat_at=time.time(),
             final_message=final.data.get("text") or None,
             error=None if state in ("done", "no_changes") else error,
-            work=dict(work.to_dict(), run_files=run_files) if work else None,
+            work=dict(work.to_dict(), run_files=run_files, tests=self._tests()) if work else None,
         )
+
+    def _tests(self) -> dict[str, Any] | None:
+        """The verdict of the run's last test command, kept with the work so ``status`` need not reparse."""
+        from dataclasses import asdict
+
+        from podium.summary import verdict_from_commands
+
+        verdict = verdict_from_commands([e.data for e in self.store.events(self.job.id, kinds=("command",))])
+        return asdict(verdict) if verdict else None
 
     def _costs(self) -> dict[str, float]:
         """What the job cost the machine: podium's CPU (the runner and its git calls), the runner's

@@ -169,6 +169,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE changes ADD COLUMN pr_attachments TEXT NOT NULL DEFAULT '{}'
     """,
+    # 10: screenshots the tester (or the user) took through podium, recorded against their branch for ship.
+    """
+    CREATE TABLE screenshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        branch TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        path TEXT NOT NULL,
+        url TEXT NOT NULL,
+        workspace TEXT,
+        job_id INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX screenshots_branch ON screenshots(branch)
+    """,
 ]
 
 
@@ -600,8 +615,36 @@ class Store:
                 (session_id, agent, workspace, job_id, time.time()),
             )
 
+    # -- screenshots ------------------------------------------------------
+    def add_screenshot(self, shot: Screenshot) -> Screenshot:
+        values = {k: v for k, v in dataclass_values(shot).items() if k != "id"}
+        with self.transaction() as db:
+            cur = db.execute(f"INSERT INTO screenshots ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+                             tuple(values.values()))
+        return Screenshot(**{**values, "id": cur.lastrowid})
+
+    def screenshots(self, branch: str) -> list[Screenshot]:
+        """The branch's recorded screenshots, in the order they were taken."""
+        rows = self.db.execute("SELECT * FROM screenshots WHERE branch = ? ORDER BY number, id", (branch,))
+        return [Screenshot(**dict(r)) for r in rows]
+
     def log_path(self, job_id: int, suffix: str = "log") -> Path:
         return self.logs / f"{job_id}.{suffix}"
+
+
+@dataclass
+class Screenshot:
+    """A screenshot taken for a branch: ``<branch with / as ->-<number>-<label>.png``."""
+
+    branch: str
+    number: int
+    label: str
+    path: str
+    url: str
+    created_at: float
+    workspace: str | None = None
+    job_id: int | None = None
+    id: int | None = None
 
 
 def dataclass_values(record: Any) -> dict[str, Any]:

@@ -262,12 +262,7 @@ def write_env(repo: Repo, ws: Workspace, port_base: int) -> Path:
     The folder is excluded from git for every worktree (``info/exclude`` in the common dir), so it can
     never enter a commit, a diff or a job's work.
     """
-    exclude = repo.common_dir / "info" / "exclude"
-    exclude.parent.mkdir(parents=True, exist_ok=True)
-    lines = exclude.read_text().splitlines() if exclude.exists() else []
-    if f"/{ENV_DIR}/" not in lines:
-        with exclude.open("a") as f:
-            f.write(("\n" if lines and lines[-1] else "") + f"/{ENV_DIR}/\n")
+    exclude_env_dir(repo)
     values = {
         "PODIUM_WORKSPACE": str(ws.path),
         "PODIUM_BRANCH": ws.branch,
@@ -280,6 +275,16 @@ def write_env(repo: Repo, ws: Workspace, port_base: int) -> Path:
     path.parent.mkdir(exist_ok=True)
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return path
+
+
+def exclude_env_dir(repo: Repo) -> None:
+    """Keep ``.podium/`` out of git in every worktree of the repository (``info/exclude`` in the common dir)."""
+    exclude = repo.common_dir / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    if f"/{ENV_DIR}/" not in lines:
+        with exclude.open("a") as f:
+            f.write(("\n" if lines and lines[-1] else "") + f"/{ENV_DIR}/\n")
 
 
 def read_env(workspace: str | Path) -> dict[str, str]:

@@ -181,6 +181,11 @@ class ClaudeAgent:
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "-p", "--resume", session_id, *self._common(preflight), "--", prompt]
 
+    def mcp_args(self, name: str, command: list[str]) -> list[str]:
+        """Give this run an MCP server (stdio) and allow its tools: ``-p`` denies tools not allowed."""
+        config = {"mcpServers": {name: {"type": "stdio", "command": command[0], "args": command[1:]}}}
+        return ["--mcp-config", json.dumps(config), "--allowedTools", f"mcp__{name}"]
+
     def parser(self) -> ClaudeParser:
         return ClaudeParser()
 

@@ -239,7 +239,7 @@ def cli_output(*argv: str, timeout: float = 30.0) -> str | None:
 
 def main_checkout(repo: Repo) -> Path:
     """The repository's main working tree (where a local tracker's files live), even when run from a worktree."""
-    return repo.common_dir.parent if repo.common_dir.name == ".git" else repo.toplevel
+    return repo.main_checkout
 
 
 def ticket_markdown(ticket: Ticket) -> str:

@@ -23,7 +23,8 @@ from podium.errors import UsageError
 class Step:
     """One model turn.
 
-    ``text`` may accompany a tool call (``shell`` or ``write``). ``delay`` waits
+    ``text`` may accompany a tool call (``shell``, ``write``, or ``tool``: any tool the agent
+    offers by name, such as an MCP server's, with its input). ``delay`` waits
     before the reply starts; ``chunk_delay`` waits between streamed events.
     ``hang`` sends the stream's opening and then nothing, forever. ``error``
     answers with an HTTP error in the API's shape. ``malformed`` sends a broken
@@ -33,6 +34,7 @@ class Step:
     text: str | None = None
     shell: str | None = None
     write: dict[str, str] | None = None
+    tool: dict[str, Any] | None = None
     delay: float = 0.0
     chunk_delay: float = 0.0
     hang: bool = False
@@ -56,12 +58,17 @@ class Step:
         error = raw.get("error")
         if error is not None and not isinstance(error, dict):
             raise UsageError(f"{where}: 'error' is a table such as {{status = 500, message = '...'}}")
-        if write is not None and raw.get("shell") is not None:
-            raise UsageError(f"{where}: a step makes one tool call: 'shell' or 'write', not both")
+        tool = raw.get("tool")
+        if tool is not None and not (isinstance(tool, dict) and isinstance(tool.get("name"), str)
+                                     and isinstance(tool.get("input", {}), dict)):
+            raise UsageError(f"{where}: 'tool' needs a 'name' string and an 'input' table")
+        if sum(x is not None for x in (write, raw.get("shell"), tool)) > 1:
+            raise UsageError(f"{where}: a step makes one tool call: 'shell', 'write' or 'tool'")
         return cls(
             text=raw.get("text"),
             shell=raw.get("shell"),
             write=write,
+            tool=tool,
             delay=float(raw.get("delay", 0.0)),
             chunk_delay=float(raw.get("chunk_delay", 0.0)),
             hang=bool(raw.get("hang", False)),
@@ -71,7 +78,7 @@ class Step:
 
     @property
     def has_tool_call(self) -> bool:
-        return self.shell is not None or self.write is not None
+        return self.shell is not None or self.write is not None or self.tool is not None
 
 
 @dataclass(frozen=True)

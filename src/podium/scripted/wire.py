@@ -172,6 +172,8 @@ def anthropic_message(conv: Conversation, step: Step) -> dict[str, Any]:
 
 def anthropic_tool(conv: Conversation, step: Step) -> dict[str, Any] | None:
     tool_id = f"toolu_{uuid.uuid4().hex[:24]}"
+    if step.tool is not None:
+        return {"type": "tool_use", "id": tool_id, "name": step.tool["name"], "input": step.tool.get("input") or {}}
     if step.write is not None:
         path, text = step.write["path"], step.write["content"]
         if "Write" in conv.tools and (Path(path).is_absolute() or conv.cwd):
@@ -197,7 +199,9 @@ def gemini_chunk(conv: Conversation, step: Step, final: bool) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     if step.text:
         parts.append({"text": step.text})
-    if step.write is not None:
+    if step.tool is not None:
+        parts.append({"functionCall": {"name": step.tool["name"], "args": step.tool.get("input") or {}}})
+    elif step.write is not None:
         path = step.write["path"]
         if "write_file" in conv.tools:
             full = path if Path(path).is_absolute() or not conv.cwd else str(Path(conv.cwd) / path)
@@ -253,13 +257,18 @@ def openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
         if step.shell is not None
         else (_write_command(step.write["path"], step.write["content"]) if step.write is not None else None)
     )
-    if command is not None:
+    call: tuple[str, dict[str, Any]] | None = None
+    if step.tool is not None:
+        call = step.tool["name"], step.tool.get("input") or {}
+    elif command is not None:
         if "exec_command" in conv.tools:
-            name, args = "exec_command", {"cmd": command}
+            call = "exec_command", {"cmd": command}
         elif "shell_command" in conv.tools:
-            name, args = "shell_command", {"command": command}
+            call = "shell_command", {"command": command}
         else:
-            name, args = "shell", {"command": ["bash", "-lc", command]}
+            call = "shell", {"command": ["bash", "-lc", command]}
+    if call is not None:
+        name, args = call
         items.append(
             {
                 "type": "function_call",

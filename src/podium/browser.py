@@ -1,0 +1,235 @@
+"""Screenshots of the smoking gun: a page opened in headless Chromium, saved under its branch's name.
+
+The tester (or the user) names a URL, optionally a few steps (click, type, press, wait), and a label.
+podium drives the machine's own Chromium through Playwright (``executable_path``: Playwright's browser
+download is never needed), saves ``<branch with / as ->-<n>-<label>.png`` into the screenshots folder
+(the desktop unless ``[screenshots] dir`` says otherwise) and records it against the branch, so that
+the gate shows it and ``ship`` attaches it to the pull request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from podium.config import Config
+from podium.errors import GitError, PodiumError, UsageError
+from podium.git import Repo, git
+from podium.store import Screenshot, Store
+from podium.workspace import repo_lock
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+# Headless, and quiet on a closed network: without the background-networking flags Chromium keeps
+# dialling Google's hosts (update checks, sync, field trials) and logs every refusal.
+CHROMIUM_ARGS = ("--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
+ACTIONS = ("click", "type", "press", "wait", "goto")
+DEFAULT_TIMEOUT = 30.0
+VIEWPORT = (1280, 800)
+MAX_CONSOLE = 5
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step before the screenshot: ``click:SELECTOR``, ``type:SELECTOR=TEXT``, ``press:KEY``,
+    ``wait:SELECTOR`` or ``wait:MILLISECONDS``, ``goto:URL``. Selectors are Playwright's (CSS, ``text=…``)."""
+
+    kind: str
+    target: str
+    text: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Action:
+        kind, sep, rest = spec.partition(":")
+        kind = kind.strip().lower()
+        if not sep or kind not in ACTIONS or not rest.strip():
+            raise UsageError(f"step {spec!r}: write click:SELECTOR, type:SELECTOR=TEXT, press:KEY, "
+                             "wait:SELECTOR, wait:MILLISECONDS or goto:URL")
+        if kind == "type":
+            selector, eq, text = rest.partition("=")
+            if not eq or not selector.strip():
+                raise UsageError(f"step {spec!r}: type needs SELECTOR=TEXT")
+            return cls(kind, selector.strip(), text)
+        return cls(kind, rest.strip())
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.target}" + (f"={self.text}" if self.text is not None else "")
+
+
+@dataclass
+class Shot:
+    """What was saved, and what the page said while it was taken."""
+
+    path: str
+    branch: str
+    number: int
+    label: str
+    url: str
+    final_url: str
+    status: int | None
+    title: str
+    width: int
+    height: int
+    bytes: int
+    console_errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        status = f"HTTP {self.status}" if self.status is not None else "no HTTP status"
+        title = f" “{self.title}”" if self.title else ""
+        return f"{self.path} ({self.width}×{self.height}, {status}{title})"
+
+
+def folder(config: Config) -> Path:
+    """Where screenshots go: ``[screenshots] dir``, else the desktop (as the workflow always had it)."""
+    return Path(config.screenshots_dir).expanduser() if config.screenshots_dir else platformdirs.user_desktop_path()
+
+
+def stem(branch: str) -> str:
+    return branch.replace("/", "-")
+
+
+def slug(label: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    return text[:40].rstrip("-") or "page"
+
+
+def find_chromium(configured: str | None = None) -> str:
+    """The Chromium to drive: ``[screenshots] browser``, ``$PODIUM_CHROMIUM``, else one on PATH."""
+    for name, where in ((configured, "[screenshots] browser"), (os.environ.get("PODIUM_CHROMIUM"), "PODIUM_CHROMIUM")):
+        if name:
+            found = shutil.which(os.path.expanduser(name))
+            if not found:
+                raise UsageError(f"{where} = {name} is not an executable")
+            return found
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise UsageError("no Chromium found for screenshots: install it (apt install chromium) "
+                     "or set PODIUM_CHROMIUM / [screenshots] browser")
+
+
+def launch_args() -> list[str]:
+    args = list(CHROMIUM_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
+    return args
+
+
+def capture(url: str, path: Path, actions: list[Action], *, executable: str, full_page: bool = False,
+            timeout: float = DEFAULT_TIMEOUT, viewport: tuple[int, int] = VIEWPORT) -> dict[str, Any]:
+    """Open ``url`` in headless Chromium, carry out ``actions``, save a PNG at ``path``; the page's facts."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise PodiumError("screenshots need Playwright: pip install playwright (no browser download needed)") from None
+    console: list[str] = []
+    with sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=executable, headless=True, args=launch_args(),
+                                         timeout=timeout * 1000)
+        except PlaywrightError as e:
+            raise PodiumError(f"Chromium ({executable}) did not start: {_first_line(e)}") from None
+        try:
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            page.set_default_timeout(timeout * 1000)
+            page.on("console", lambda m: console.append(m.text) if m.type == "error" and not _favicon(m) else None)
+            page.on("pageerror", lambda e: console.append(str(e)))
+            step = f"open {url}"
+            try:
+                response = page.goto(url, wait_until="load")
+                for action in actions:
+                    step = str(action)
+                    if action.kind == "click":
+                        page.click(action.target)
+                    elif action.kind == "type":
+                        page.fill(action.target, action.text or "")
+                    elif action.kind == "press":
+                        page.keyboard.press(action.target)
+                    elif action.kind == "goto":
+                        response = page.goto(action.target, wait_until="load")
+                    elif action.target.isdigit():
+                        page.wait_for_timeout(int(action.target))
+                    else:
+                        page.wait_for_selector(action.target)
+                page.wait_for_load_state("load")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(path), full_page=full_page)
+            except PlaywrightError as e:
+                raise PodiumError(f"{step}: {_first_line(e)}") from None
+            size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+            width, height = (viewport[0], max(viewport[1], int(size[1]))) if full_page else viewport
+            return {"final_url": page.url, "status": response.status if response else None, "title": page.title(),
+                    "width": width, "height": height, "console_errors": console[:MAX_CONSOLE]}
+        finally:
+            browser.close()
+
+
+def _favicon(message: Any) -> bool:
+    """Chromium's own favicon request: a 404 for it is not the page's error."""
+    return str((message.location or {}).get("url", "")).endswith("/favicon.ico")
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    for prefix in ("Page.goto: ", "Page.click: ", "Page.fill: ", "Page.wait_for_selector: ",
+                   "BrowserType.launch: ", "Keyboard.press: ", "Page.screenshot: "):
+        text = text.removeprefix(prefix)
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def current_branch(cwd: Path) -> str:
+    try:
+        return git("symbolic-ref", "--short", "HEAD", cwd=cwd)
+    except GitError:
+        raise UsageError("HEAD is detached here: name the branch the screenshot is for with --branch") from None
+
+
+def take(repo: Repo, store: Store, config: Config, url: str, *, label: str = "page", branch: str | None = None,
+         actions: list[Action] | None = None, full_page: bool = False, timeout: float = DEFAULT_TIMEOUT,
+         job_id: int | None = None) -> Shot:
+    """Screenshot ``url`` for ``branch`` (default: the branch checked out where podium runs) and record it."""
+    if not re.match(r"^(https?|file)://", url):
+        raise UsageError(f"{url!r} is not a URL (http://, https:// or file://)")
+    branch = branch or current_branch(repo.toplevel)
+    executable = find_chromium(config.browser)
+    out_dir = folder(config)
+    name = slug(label)
+    with repo_lock(repo, "screenshots"):  # two screenshots at once must not take the same number
+        taken = [s.number for s in store.screenshots(branch)]
+        pattern = re.compile(rf"^{re.escape(stem(branch))}-(\d+)-")
+        on_disk = [int(m.group(1)) for p in out_dir.glob(f"{stem(branch)}-*.png") if (m := pattern.match(p.name))]
+        number = max([0, *taken, *on_disk]) + 1
+        path = out_dir / f"{stem(branch)}-{number}-{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()  # hold the name while the browser works
+    try:
+        facts = capture(url, path, actions or [], executable=executable, full_page=full_page, timeout=timeout)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    workspace = str(repo.toplevel) if store.workspace(str(repo.toplevel)) else None
+    store.add_screenshot(Screenshot(branch=branch, number=number, label=label, path=str(path), url=url,
+                                    created_at=time.time(), workspace=workspace, job_id=job_id))
+    return Shot(path=str(path), branch=branch, number=number, label=label, url=url, bytes=path.stat().st_size,
+                **facts)
+
+
+def for_branch(store: Store, config: Config, branch: str) -> list[str]:
+    """The branch's screenshots still on disk: recorded ones in the order taken, then any others named
+    after the branch in the screenshots folder (taken by hand), by name."""
+    recorded = [s.path for s in store.screenshots(branch) if Path(s.path).is_file() and Path(s.path).stat().st_size]
+    out_dir = folder(config)
+    others = sorted(str(p) for p in out_dir.glob(f"{stem(branch)}*.png")) if out_dir.is_dir() else []
+    return recorded + [p for p in others if p not in recorded]

@@ -1,0 +1,155 @@
+"""Role files: what an agent podium starts is told about its job, generated from podium's real tools.
+
+A role file (``TESTER.md``) has two parts. The part between podium's markers is generated from what podium
+actually offers here — its commands and MCP tools, the repository's detected test commands — and is
+rewritten whenever podium renders the file. Everything outside the markers is the user's: written once
+from the workflow's defaults, then never touched, so edits survive. Deleting the markers makes the whole
+file the user's (podium then leaves it exactly as it is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from podium.config import Config
+from podium.git import Repo
+from podium.verdict import TestCommand, detect_test_commands
+from podium.workspace import ENV_DIR, exclude_env_dir
+
+START = "<!-- podium:generated — rewritten from podium's tools each time; edit outside these markers -->"
+END = "<!-- podium:end -->"
+
+TESTER_INTRO = """\
+# Tester
+
+You handle manual testing (through a browser) and automated test runs for one branch. The orchestrator
+sends you a turn at a time: what changed and what to test. You keep what you learned between turns.
+
+**Screenshots.** When there is a user-facing smoking gun for a change — the bug before, the fix after,
+the new screen — take a screenshot of it. It goes in the pull request.
+
+**Tests.** Run the full suite for comprehensive coverage, then targeted tests to iterate on failures.
+
+**Report** in a few lines: the verdict (passed/failed, counts), the failing tests with the one line that
+explains each, the screenshots you took, and what you could not test and why.
+
+You test; you do not fix. Do not edit the code, commit, push, or switch branches: other agents work on
+this branch, and podium commits only what the workers changed. Scratch files and reports are fine.
+"""
+
+# How to run part of a suite, by the runner a detected command starts.
+TARGETED = {
+    "pytest": "python -m pytest path/to/test_file.py::test_name -x",
+    "unittest": "python -m unittest package.module.TestCase.test_name",
+    "tox": "tox -e py -- path/to/test_file.py::test_name",
+    "npm": "npm test -- <file or -t 'name'>",
+    "pnpm": "pnpm test -- <file or -t 'name'>",
+    "yarn": "yarn test <file or -t 'name'>",
+    "bun": "bun test <file>",
+    "go": "go test ./path/to/pkg -run 'TestName'",
+    "cargo": "cargo test test_name",
+    "dotnet": "dotnet test --filter FullyQualifiedName~Name",
+    "mvn": "mvn test -Dtest=ClassName#method",
+    "gradle": "gradle test --tests 'ClassName.method'",
+    "rspec": "bundle exec rspec spec/path_spec.rb:LINE",
+}
+
+
+def runner_of(command: str) -> str:
+    """The test runner a command starts: ``python -m pytest`` → pytest, ``./mvnw test`` → mvn."""
+    words = command.split()
+    if words[:2] == ["python", "-m"] and len(words) > 2:
+        return words[2]
+    if words[:2] == ["bundle", "exec"] and len(words) > 2:
+        return words[2]
+    return {"./mvnw": "mvn", "./gradlew": "gradle"}.get(words[0], words[0]) if words else ""
+
+
+@dataclass
+class RoleFile:
+    name: str
+    path: Path
+    text: str
+    created: bool
+    changed: bool
+    generated: bool  # False when the user removed the markers and owns the whole file
+
+
+def role_path(repo: Repo, config: Config, name: str) -> Path:
+    """``<main checkout>/<[roles] dir>/<name>.md``: one file for every worktree of the repository."""
+    return (repo.main_checkout / config.roles_dir).resolve() / f"{name}.md"
+
+
+def tester_tools(commands: list[TestCommand], mcp: bool = True) -> str:
+    """The generated part of TESTER.md: the commands this repository runs its tests with and the browser tool."""
+    lines = ["## Your tools (from podium)", "", "### Test commands detected in this repository", ""]
+    if commands:
+        for cmd in commands:
+            lines.append(f"- `{cmd.command}` — {cmd.why}")
+        runners = dict.fromkeys(runner_of(c.command) for c in commands)
+        hints = [f"- `{TARGETED[r]}`" for r in runners if r in TARGETED]
+        if hints:
+            lines += ["", "Targeted runs while iterating on a failure:", "", *hints]
+    else:
+        lines.append("- none found (no Makefile test target, pytest, package.json test script, go.mod, Cargo.toml, "
+                     "…): find how this project tests itself and say so in your report")
+    lines += [
+        "",
+        "Run them as they are — no `| tail`, `| head` or `|| true`: podium reads the verdict (counts, failing",
+        "tests) from the runner's own output and exit code, not from your report.",
+        "",
+        "### Screenshots: `podium screenshot`",
+        "",
+        "```",
+        "podium screenshot URL --label 'what it shows' [--do STEP]... [--full-page]",
+        "```",
+        "",
+        "Opens URL in headless Chromium, carries out each `--do` step in order, and saves",
+        "`<branch>-<n>-<label>.png` into the screenshots folder, recorded against this branch so that the",
+        "gate shows it and `podium ship` attaches it to the pull request. Steps: `click:SELECTOR`,",
+        "`type:SELECTOR=TEXT`, `press:KEY`, `wait:SELECTOR`, `wait:MILLISECONDS`, `goto:URL` (Playwright",
+        "selectors: CSS or `text=…`). It prints the file, the HTTP status, the title and the page's console",
+        "errors; `--json` for all of it.",
+    ]
+    if mcp:
+        lines += ["", "The same tool is the MCP tool `screenshot` of the `podium` server, when your CLI has it."]
+    lines += [
+        "",
+        "### Running the app under test",
+        "",
+        "This workspace has its own ports so that several branches run side by side: `$PORT` and the",
+        "block in `$PODIUM_PORTS` (also in `.podium/env`). Start dev servers on them in the background, wait",
+        "until they answer, and stop them when you are done.",
+    ]
+    return "\n".join(lines)
+
+
+def render(repo: Repo, config: Config, name: str, generated: str, intro: str) -> RoleFile:
+    """Write the role file's generated part, keeping the user's text; create it from ``intro`` if missing."""
+    path = role_path(repo, config, name)
+    block = f"{START}\n{generated.rstrip()}\n{END}"
+    try:
+        old = path.read_text()
+    except FileNotFoundError:
+        old = None
+    if old is None:
+        text = f"{intro.rstrip()}\n\n{block}\n"
+    elif START in old and END in old.split(START, 1)[1]:
+        before, rest = old.split(START, 1)
+        after = rest.split(END, 1)[1]
+        text = f"{before}{block}{after}"
+    else:
+        return RoleFile(name, path, old, created=False, changed=False, generated=False)
+    if text != old:
+        if path.is_relative_to((repo.main_checkout / ENV_DIR).resolve()):
+            exclude_env_dir(repo)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return RoleFile(name, path, text, created=old is None, changed=text != old, generated=True)
+
+
+def tester(repo: Repo, config: Config, worktree: Path | None = None, mcp: bool = True) -> RoleFile:
+    """TESTER.md, with the test commands detected in ``worktree`` (default: the checkout podium runs in)."""
+    commands = detect_test_commands(worktree or repo.toplevel)
+    return render(repo, config, "TESTER", tester_tools(commands, mcp=mcp), TESTER_INTRO)

@@ -1,0 +1,192 @@
+"""The tester: one resumable agent session per branch, a turn at a time.
+
+``podium test BRANCH "what to test"`` runs a turn as a background job (role ``tester``) in the branch's
+workspace. The first turn starts a session with the tester's role (TESTER.md, generated from podium's
+tools and the repository's test commands) and the workspace's facts; every later turn resumes that same
+session, so the tester keeps what it learned. The session id lives in podium's store, so it survives
+restarts. When the session cannot be resumed — its transcript is gone, or the tester's agent changed —
+a fresh session starts with a summary of the earlier turns, and the user is told.
+
+The turn's verdict is read from the test runners' own output (``podium.verdict``), never from the
+tester's prose; ``status``, the gate and ``ship`` show it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podium import roles
+from podium.agents import Preflight, get_agent
+from podium.change import find_workspace
+from podium.errors import PodiumError, UsageError
+from podium.git import diff_names, git, snapshot
+from podium.jobs import Context, launch, reconcile
+from podium.store import Job, WorkspaceRecord
+from podium.summary import summarize
+from podium.workspace import read_env, repo_lock
+
+ROLE = "tester"
+HISTORY_PROMPT_CHARS = 300
+HISTORY_ANSWER_CHARS = 800
+MAX_CHANGED_NAMES = 12
+
+
+@dataclass
+class Turn:
+    job: Job
+    resumed: bool  # the same session continues
+    notes: list[str] = field(default_factory=list)
+
+
+def turns(ctx: Context, record: WorkspaceRecord) -> list[Job]:
+    """The tester's turns on this workspace, oldest first."""
+    return [j for j in ctx.store.jobs_in(record.path) if j.role == ROLE]
+
+
+def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = None, fresh: bool = False,
+         queue: bool = True, stall_after: float | None = None) -> Turn:
+    """Start (or resume) the branch's tester session with ``message``; returns once the job is launched."""
+    if not message.strip():
+        raise UsageError("say what to test: the message is empty")
+    reconcile(ctx.store)
+    record = find_workspace(ctx.store, ctx.repo, target)
+    ws = Path(record.path)
+    if not ws.is_dir():
+        raise UsageError(f"the workspace of {record.branch} is gone: {ws}")
+    earlier = turns(ctx, record)
+    last = next((j for j in reversed(earlier) if j.session_id), None)
+    pending = next((j for j in reversed(earlier) if j.active and not j.session_id), None)
+    if pending and (last is None or pending.id > last.id):
+        raise UsageError(f"the tester's turn {pending.id} is still {pending.state} and has no session yet; "
+                         f"wait for it (podium wait {pending.id}) before the next turn")
+    name = agent or (last.agent if last else ctx.config.tester_agent)
+    adapter = get_agent(name, ctx.agent_options(name))
+    if not adapter.can_resume:
+        raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (claude, codex)")
+    preflight = adapter.preflight(ws)
+    mcp = adapter_mcp_args(adapter)
+    preflight = Preflight(extra_args=(*preflight.extra_args, *mcp), notes=preflight.notes)
+    notes: list[str] = []
+    session = None
+    if last and not fresh:
+        if last.agent != name:
+            notes.append(f"the tester was {last.agent} and is now {name}: a fresh session starts with a summary of "
+                         f"the {len(earlier)} earlier turn(s)")
+        elif adapter.transcript(str(last.session_id)) is None:
+            notes.append(f"the tester's session {last.session_id} cannot be resumed (its transcript is gone): a fresh "
+                         f"session starts with a summary of the {len(earlier)} earlier turn(s)")
+        else:
+            session = last.session_id
+    elif last and fresh:
+        notes.append(f"a fresh tester session starts (--fresh), with a summary of the {len(earlier)} earlier turn(s)")
+    if session:
+        assert last is not None
+        prompt = _resume_message(ctx, record, last, message)
+        argv = adapter.resume_argv(session, prompt, ws, preflight)
+    else:
+        role = roles.tester(ctx.repo, ctx.config, ws, mcp=bool(mcp))
+        prompt = first_message(ctx, record, role.text, message, earlier)
+        argv = adapter.new_argv(prompt, ws, preflight)
+    with repo_lock(ctx.repo):  # one agent per worktree: a turn waits for the worker (or turn) ahead of it
+        busy = ctx.store.active_job_in(record.path)
+        if busy and not queue:
+            raise UsageError(f"job {busy.id} is still {busy.state} in {record.path}; wait for it or cancel it")
+        job = ctx.store.create_job(
+            agent=name, role=ROLE, prompt=message, state="queued" if busy else "starting",
+            workspace=record.path, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
+            session_id=session, parent_id=last.id if last else None, argv=argv,
+            stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
+        )
+    if busy:
+        notes.insert(0, f"queued behind job {busy.id} ({busy.state}) in the same workspace")
+    notes += preflight.notes
+    if notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
+    launch(ctx.store, job.id, ws)
+    return Turn(job=ctx.store.job(job.id), resumed=session is not None, notes=notes)
+
+
+def first_message(ctx: Context, record: WorkspaceRecord, role: str, message: str, earlier: list[Job]) -> str:
+    """The first turn of a session: the role, the workspace's facts, earlier turns if any, the request."""
+    env = read_env(record.path)
+    facts = [f"- Branch `{record.branch}`, based on `{record.base_ref}`; its worktree is {record.path} (your cwd)."]
+    if env.get("PORT"):
+        facts.append(f"- Ports for servers you start: $PORT = {env['PORT']}, the block {env.get('PODIUM_PORTS')}.")
+    if record.ticket:
+        facts.append("- The ticket this branch serves is in `.podium/ticket.md`.")
+    parts = [role.rstrip(), "---", "## This session", "", *facts]
+    history = history_summary(ctx, earlier)
+    if history:
+        parts += ["", "## Earlier turns (a previous session whose history is gone; podium kept this summary)", "",
+                  history]
+    parts += ["", "## What to test now", "", message.strip()]
+    return "\n".join(parts)
+
+
+def history_summary(ctx: Context, earlier: list[Job]) -> str:
+    """What each earlier turn was asked, answered, and what its test runs said."""
+    lines = []
+    for n, job in enumerate(earlier, 1):
+        lines.append(f"{n}. Asked: {_clip(job.prompt, HISTORY_PROMPT_CHARS)}")
+        if job.final_message:
+            lines.append(f"   Answered: {_clip(job.final_message, HISTORY_ANSWER_CHARS)}")
+        elif job.error:
+            lines.append(f"   Ended {job.state}: {_clip(job.error, HISTORY_PROMPT_CHARS)}")
+        tests = summarize(ctx.store, job).tests
+        if tests:
+            lines.append(f"   Tests: {tests.line()}")
+    return "\n".join(lines)
+
+
+def _resume_message(ctx: Context, record: WorkspaceRecord, last: Job, message: str) -> str:
+    """The new message, with what changed in the worktree since the tester's last turn began."""
+    if not last.start_tree:
+        return message
+    try:
+        now = snapshot(record.path)
+        own = set((last.work or {}).get("run_files") or [])
+        changed = [p for p in diff_names(record.path, last.start_tree, now.tree)
+                   if p not in own and not p.startswith(".podium/")]
+        head = git("log", "-1", "--format=%h %s", cwd=record.path)
+    except PodiumError:
+        return message
+    if not changed:
+        return message
+    names = ", ".join(changed[:MAX_CHANGED_NAMES]) + (f" (+{len(changed) - MAX_CHANGED_NAMES} more)"
+                                                     if len(changed) > MAX_CHANGED_NAMES else "")
+    return (f"{message.rstrip()}\n\n(podium: since your last turn {len(changed)} file(s) changed: {names}; "
+            f"HEAD is {head}.)")
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def adapter_mcp_args(adapter: object) -> tuple[str, ...]:
+    """Arguments that give the agent podium's MCP server (for its screenshot tool), if its CLI takes them."""
+    wire = getattr(adapter, "mcp_args", None)
+    if wire is None:
+        return ()
+    return tuple(wire("podium", [sys.executable, "-m", "podium", "mcp"]))
+
+
+def podium_shim(store_root: Path) -> Path:
+    """A directory holding only a ``podium`` that runs this very podium: put on an agent's PATH so that
+    ``podium screenshot`` works in its shell without shadowing the project's own python."""
+    bin_dir = store_root / "bin"
+    script = bin_dir / "podium"
+    text = f'#!/bin/sh\nexec "{sys.executable}" -m podium "$@"\n'
+    with contextlib.suppress(OSError):
+        if not script.is_file() or script.read_text() != text:
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            tmp = script.with_suffix(f".{os.getpid()}")
+            tmp.write_text(text)
+            tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            tmp.replace(script)
+    return bin_dir
