@@ -1,6 +1,6 @@
 """podium's benchmarks. Each prints ratios measured side by side in the same run.
 
-    python benchmarks/run.py [start|concurrent|status|summary ...] [--jobs N]
+    python benchmarks/run.py [start|concurrent|status|summary|workspace|screenshot|tester ...] [--jobs N]
 
 - start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
               agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
@@ -13,6 +13,9 @@
 - workspace:  a new workspace (fetch, base, learned branch name, worktree) on a repository with 5 000
               commits and 500 branches, vs a bare `git fetch && git worktree add -b`; in-process and
               through `podium delegate` (CLI start included); origin gains a commit before every round.
+- screenshot: `podium screenshot` (CLI, branch, numbering, record) vs a bare Playwright script, same Chromium.
+- tester:     `podium test` until claude's first model request, first and resumed turns, vs bare `claude -p`
+              (and `claude -p --resume`) in the same worktree.
 
 The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
 """
@@ -338,8 +341,90 @@ def bench_workspace(rounds: int = 7, commits: int = 5000, branches: int = 500) -
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
 
+BARE_SHOT = """
+import sys
+from playwright.sync_api import sync_playwright
+with sync_playwright() as pw:
+    browser = pw.chromium.launch(executable_path=sys.argv[1], headless=True, args=sys.argv[4:])
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(sys.argv[2], wait_until="load")
+    page.screenshot(path=sys.argv[3])
+    browser.close()
+"""
+
+
+def bench_screenshot(rounds: int = 7) -> None:
+    """`podium screenshot` (CLI start, branch, numbering, record) vs a bare Playwright script, same Chromium."""
+    import http.server
+
+    from podium.browser import find_chromium, launch_args
+
+    b = Bench({"steps": ["unused"]})
+    site = b.tmp / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<title>Bench</title><h1 style='color:#c00'>Orders</h1>")
+    handler = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    chromium = find_chromium()
+    try:
+        bare, podium = [], []
+        for i in range(rounds):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", BARE_SHOT, chromium, url, str(b.tmp / f"bare-{i}.png"),
+                            *launch_args()], check=True, capture_output=True)
+            bare.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            b.podium("screenshot", url, "--label", f"bench {i}")
+            podium.append(time.perf_counter() - t0)
+        p, r = statistics.median(podium), statistics.median(bare)
+        print(f"screenshot: podium screenshot {p * 1000:.0f} ms vs a bare Playwright script {r * 1000:.0f} ms "
+              f"(ratio {p / r:.2f}, +{(p - r) * 1000:.0f} ms); medians of {rounds}, same Chromium and page")
+    finally:
+        server.shutdown()
+        b.close()
+
+
+def bench_tester(rounds: int = 5) -> None:
+    """A tester turn (`podium test`, first and resumed) until claude's first model request, vs bare `claude -p`."""
+    b = Bench({"steps": ["Tested: all good."]})
+    b.env.update(ANTHROPIC_BASE_URL=b.model.url, ANTHROPIC_API_KEY="x", DISABLE_AUTOUPDATER="1",
+                 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
+    try:
+        bare_first, bare_resume, first, resumed = [], [], [], []
+        for i in range(rounds):
+            job = json.loads(b.podium("delegate", "--agent", "command", "--command", "true", "--json", "--",
+                                      f"tester bench {i}").stdout)
+            b.podium("wait", str(job["id"]))
+            ws = Path(job["workspace"])
+            marker = f"bench-bare-{i}"
+            t0 = time.time()
+            out = subprocess.run(["claude", "-p", "--output-format", "json", "--", marker], cwd=ws, env=b.env,
+                                 capture_output=True, text=True, check=True)
+            bare_first.append(b.first_request_after(t0, marker) - t0)
+            session = json.loads(out.stdout)["session_id"]
+            marker += "-again"
+            t0 = time.time()
+            subprocess.run(["claude", "-p", "--resume", session, "--output-format", "json", "--", marker], cwd=ws,
+                           env=b.env, capture_output=True, check=True)
+            bare_resume.append(b.first_request_after(t0, marker) - t0)
+            for series in (first, resumed):
+                marker = f"bench-podium-{i}-{len(series)}"
+                t0 = time.time()
+                turn = json.loads(b.podium("test", job["branch"], marker, "--json").stdout)
+                series.append(b.first_request_after(t0, marker) - t0)
+                b.podium("wait", str(turn["id"]))
+        for name, ours, bare in (("first turn", first, bare_first), ("resumed turn", resumed, bare_resume)):
+            o, r = statistics.median(ours), statistics.median(bare)
+            print(f"tester {name}: podium test→first model request {o * 1000:.0f} ms vs bare claude -p "
+                  f"{r * 1000:.0f} ms (ratio {o / r:.2f}, +{(o - r) * 1000:.0f} ms); medians of {rounds}")
+    finally:
+        b.close()
+
+
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
-           "workspace": bench_workspace}
+           "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester}
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +34,29 @@ def agent_bin() -> Path:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
                        capture_output=True)
     return CLI_BIN
+
+
+def toolchain(*names: str) -> str:
+    """The first of ``names`` installed; a skip on a developer's machine without it, a failure in CI
+    (``.ci/run`` installs every toolchain the suite drives, so missing there is a broken setup)."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("PODIUM_CI"):
+        pytest.fail(f"{names[0]} is not installed")
+    pytest.skip(f"{names[0]} is not installed on this machine (.ci/run installs it)")
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """What bad input must get: a non-zero exit and one ``podium: …`` line on stderr, no traceback."""
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("podium: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
 
 
 def git(*args: str, cwd: Path) -> str:

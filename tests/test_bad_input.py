@@ -7,17 +7,7 @@ import socket
 import time
 from pathlib import Path
 
-from conftest import Env, git
-
-
-def assert_one_line_error(proc, *needles: str) -> None:  # type: ignore[no-untyped-def]
-    assert proc.returncode != 0
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("podium: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from conftest import Env, assert_one_line_error, git
 
 
 def snapshot(env: Env) -> tuple[str, str, str, list[str]]:

@@ -171,3 +171,23 @@ def test_tester_screenshots_the_app_it_serves_on_the_workspace_port(env: Env) ->
     # recorded against the branch: the gate shows both, in the order taken
     assert env.podium("commit", worker["branch"]).returncode == 4
     assert f"screenshots: {before}, {after}" in env.podium("gates", check=True).stdout
+
+
+def test_codex_tester_waits_for_the_worker_then_keeps_its_session(env: Env) -> None:
+    job_id = env.delegate("Slow worker", "--agent", "command", "--command", "sh -c 'sleep 3; echo x > slow.txt'")
+    branch = env.job(job_id)["branch"]
+    env.serve({"steps": [{"shell": "cat slow.txt"}, "slow.txt says x.", "Second turn: nothing new."]})
+    first = env.podium_json("test", branch, "Check slow.txt", "--agent", "codex")
+    assert first["state"] == "queued"  # one agent per worktree: the tester waits for the worker
+    env.podium("wait", str(first["id"]), "--timeout", "90", check=True)
+    assert env.job(job_id)["state"] == "done"
+    turn1 = env.job(first["id"])
+    assert turn1["state"] == "done" and turn1["session_id"]
+    cat = next(e for e in map(json.loads, env.podium("logs", str(first["id"]), "--json").stdout.splitlines())
+               if e["kind"] == "command")
+    assert cat["data"]["output"].strip() == "x"  # it ran after the worker had written the file
+    # the tester's agent is remembered: the next turn resumes codex's session without --agent
+    second = env.podium_json("test", branch, "Anything new?")
+    assert second["agent"] == "codex" and second["resumed"] is True and second["session_id"] == turn1["session_id"]
+    env.podium("wait", str(second["id"]), "--timeout", "90", check=True)
+    assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."

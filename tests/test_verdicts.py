@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import toolchain
 from podium.verdict import parse
 
 
@@ -17,15 +17,6 @@ def run(argv: list[str], cwd: Path, **env: str) -> tuple[str, int]:
     proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "NO_COLOR": "1", **env})
     return proc.stdout + proc.stderr, proc.returncode
-
-
-def toolchain(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        if os.environ.get("PODIUM_CI"):  # .ci/run installs every toolchain: missing there is a failure
-            pytest.fail(f"{name} is not installed")
-        pytest.skip(f"{name} is not installed on this machine (.ci/run installs it)")
-    return found
 
 
 def test_pytest(tmp_path: Path) -> None:

@@ -89,9 +89,12 @@ class Shot:
         return f"{self.path} ({self.width}×{self.height}, {status}{title})"
 
 
-def folder(config: Config) -> Path:
-    """Where screenshots go: ``[screenshots] dir``, else the desktop (as the workflow always had it)."""
-    return Path(config.screenshots_dir).expanduser() if config.screenshots_dir else platformdirs.user_desktop_path()
+def folder(config: Config, repo: Repo) -> Path:
+    """Where screenshots go: ``[screenshots] dir`` (a relative one from the main checkout, so every worktree
+    shares it), else the desktop, as the workflow always had it."""
+    if not config.screenshots_dir:
+        return platformdirs.user_desktop_path()
+    return (repo.main_checkout / Path(config.screenshots_dir).expanduser()).resolve()
 
 
 def stem(branch: str) -> str:
@@ -204,7 +207,7 @@ def take(repo: Repo, store: Store, config: Config, url: str, *, label: str = "pa
         raise UsageError(f"{url!r} is not a URL (http://, https:// or file://)")
     branch = branch or current_branch(repo.toplevel)
     executable = find_chromium(config.browser)
-    out_dir = folder(config)
+    out_dir = folder(config, repo)
     name = slug(label)
     with repo_lock(repo, "screenshots"):  # two screenshots at once must not take the same number
         taken = [s.number for s in store.screenshots(branch)]
@@ -226,10 +229,10 @@ def take(repo: Repo, store: Store, config: Config, url: str, *, label: str = "pa
                 **facts)
 
 
-def for_branch(store: Store, config: Config, branch: str) -> list[str]:
+def for_branch(repo: Repo, store: Store, config: Config, branch: str) -> list[str]:
     """The branch's screenshots still on disk: recorded ones in the order taken, then any others named
     after the branch in the screenshots folder (taken by hand), by name."""
     recorded = [s.path for s in store.screenshots(branch) if Path(s.path).is_file() and Path(s.path).stat().st_size]
-    out_dir = folder(config)
+    out_dir = folder(config, repo)
     others = sorted(str(p) for p in out_dir.glob(f"{stem(branch)}*.png")) if out_dir.is_dir() else []
     return recorded + [p for p in others if p not in recorded]

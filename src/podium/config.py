@@ -22,7 +22,7 @@ Everything has a default, so the file is optional::
     small_lines = 10         # "small": at most this many lines, no dependency or migration files, tests green
 
     [screenshots]
-    dir = "~/Desktop"        # where screenshots go, named <branch with / as ->-<n>-<label>.png
+    dir = "~/Desktop"        # where screenshots go (<branch with / as ->-<n>-<label>.png); relative: from the checkout
     browser = "/usr/bin/chromium"   # the Chromium to drive (else $PODIUM_CHROMIUM, else found on PATH)
 
     [tester]

@@ -61,7 +61,7 @@ class Outcome:
 
 def screenshots_for(ctx: Context, branch: str) -> list[str]:
     """Screenshots taken for this branch (``podium screenshot``'s, then others named after it)."""
-    return browser.for_branch(ctx.store, ctx.config, branch)
+    return browser.for_branch(ctx.repo, ctx.store, ctx.config, branch)
 
 
 def facts_for(ctx: Context, record: WorkspaceRecord, plan: CommitPlan | None) -> dict[str, Any]:

@@ -57,7 +57,11 @@ class Context:
     @classmethod
     def open(cls, cwd: str | Path = ".") -> Context:
         repo = Repo.find(cwd)
-        return cls(repo=repo, store=Store(store_root(repo)), config=Config.load(repo.toplevel))
+        # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
+        # podium.toml holds for every workspace of the repository too
+        own = (repo.toplevel / "podium.toml").is_file()
+        return cls(repo=repo, store=Store(store_root(repo)),
+                   config=Config.load(repo.toplevel if own else repo.main_checkout))
 
     def job(self, job_id: int | str) -> Job:
         try:
