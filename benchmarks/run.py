@@ -392,7 +392,9 @@ def bench_tester(rounds: int = 5) -> None:
     b.env.update(ANTHROPIC_BASE_URL=b.model.url, ANTHROPIC_API_KEY="x", DISABLE_AUTOUPDATER="1",
                  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
     try:
-        bare_first, bare_resume, first, resumed = [], [], [], []
+        bare_first, bare_mcp, bare_resume, first, resumed = [], [], [], [], []
+        mcp = ["--mcp-config", json.dumps({"mcpServers": {"podium": {
+            "type": "stdio", "command": sys.executable, "args": ["-m", "podium", "mcp"]}}})]
         for i in range(rounds):
             job = json.loads(b.podium("delegate", "--agent", "command", "--command", "true", "--json", "--",
                                       f"tester bench {i}").stdout)
@@ -404,7 +406,12 @@ def bench_tester(rounds: int = 5) -> None:
                                  capture_output=True, text=True, check=True)
             bare_first.append(b.first_request_after(t0, marker) - t0)
             session = json.loads(out.stdout)["session_id"]
-            marker += "-again"
+            marker = f"bench-bare-mcp-{i}"
+            t0 = time.time()
+            subprocess.run(["claude", "-p", *mcp, "--output-format", "json", "--", marker], cwd=ws, env=b.env,
+                           capture_output=True, check=True)
+            bare_mcp.append(b.first_request_after(t0, marker) - t0)
+            marker = f"bench-bare-{i}-again"
             t0 = time.time()
             subprocess.run(["claude", "-p", "--resume", session, "--output-format", "json", "--", marker], cwd=ws,
                            env=b.env, capture_output=True, check=True)
@@ -419,6 +426,9 @@ def bench_tester(rounds: int = 5) -> None:
             o, r = statistics.median(ours), statistics.median(bare)
             print(f"tester {name}: podium test→first model request {o * 1000:.0f} ms vs bare claude -p "
                   f"{r * 1000:.0f} ms (ratio {o / r:.2f}, +{(o - r) * 1000:.0f} ms); medians of {rounds}")
+        m, o = statistics.median(bare_mcp), statistics.median(first)
+        print(f"  bare claude -p with podium's MCP server (started before its first request) {m * 1000:.0f} ms "
+              f"(podium test vs that: ratio {o / m:.2f}, +{(o - m) * 1000:.0f} ms)")
     finally:
         b.close()
 
