@@ -341,12 +341,14 @@ def roles_cmd(obj: dict[str, Any], names: tuple[str, ...], show: bool) -> None:
 
 
 @cli.command("mcp")
+@click.option("--allow-approve", is_flag=True,
+              help="Let the approve tool act (for a CLI that asks the human before each call to it).")
 @click.pass_obj
-def mcp_cmd(obj: dict[str, Any]) -> None:
+def mcp_cmd(obj: dict[str, Any], allow_approve: bool) -> None:
     """Serve podium's tools over MCP (stdio) for agent CLIs: claude mcp add podium -- podium mcp."""
     from podium.mcp_server import serve
 
-    serve(obj.get("cwd") or ".")
+    serve(obj.get("cwd") or ".", allow_approve=allow_approve)
 
 
 @cli.command("workspaces")

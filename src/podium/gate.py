@@ -52,6 +52,10 @@ class GatePending(PodiumError):
 
     exit_code = PENDING_EXIT
 
+    def __init__(self, message: str, gate: GateRecord | None = None):
+        super().__init__(message)
+        self.gate = gate
+
 
 @dataclass
 class Outcome:
@@ -184,7 +188,7 @@ def request(
         reject(ctx, gate.id, reason or "rejected at the terminal", by=who())
         return Outcome(gate=ctx.store.gate(gate.id), result=None)
     raise GatePending(f"gate {gate.id} waits for a human: podium approve {gate.id}, or podium reject {gate.id} "
-                      "\"why\" (podium gates shows what it holds)")
+                      "\"why\" (podium gates shows what it holds)", gate=ctx.store.gate(gate.id))
 
 
 def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forge: Any,

@@ -1,27 +1,148 @@
 """``podium mcp``: podium's tools for any agent that speaks MCP (stdio), on the official SDK.
 
 Each tool calls the same library function as the CLI command of the same name and returns a short,
-structured result. The server works on the repository of its working directory (an agent's worktree).
+structured result — a job's summary, never its whole log unless asked (context hygiene). The server
+works on the repository of its working directory.
+
+Approving a gate carries out a commit or a push, so it is the human's: the ``approve`` tool refuses
+unless the server was started with ``--allow-approve``, which ``podium chat`` does while leaving the
+tool out of the CLI's pre-allowed tools — the CLI then asks the human before every call.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from podium import browser
-from podium.errors import PodiumError
+from podium.errors import PodiumError, WaitTimeout
+
+TOOLS = ("delegate", "status", "logs", "wait", "cancel", "resume", "test", "screenshot", "ticket_start",
+         "branch_name", "commit", "ship", "gates", "approve", "reject")
+# What an orchestrator may call without asking the human each time (approve is not among them).
+UNATTENDED = tuple(t for t in TOOLS if t != "approve")
+MAX_WAIT = 3600.0
+ROW_KEYS = ("id", "state", "agent", "role", "branch", "age", "silent_for", "files_changed", "commits", "behind_base",
+            "tests", "prompt", "error")
+T = TypeVar("T")
 
 
-def build(cwd: str | Path = ".") -> Any:
+def compact(row: dict[str, Any]) -> dict[str, Any]:
+    """A status row without what an orchestrator does not need (pids, timestamps, empty fields)."""
+    return {k: row[k] for k in ROW_KEYS if row.get(k) not in (None, "")}
+
+
+def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
-    from podium.jobs import Context
+    from podium import gate as gate_mod
+    from podium import jobs
+    from podium.render import status_rows
+    from podium.summary import summarize
 
     root = Path(cwd).resolve()
-    server = MCPServer("podium", instructions="podium: the team's workflow as tools (jobs, tests, screenshots).")
+    server = MCPServer("podium", log_level="WARNING", instructions=(
+        "podium: coding-agent jobs in their own worktrees, the tester, the team's conventions and the human's "
+        "approval gate, as tools. Delegate, then wait or check status; read a job's summary, not its log."))
+
+    def run(fn: Callable[[jobs.Context], T]) -> T:
+        """A tool's body, with podium's one-line errors turned into tool errors the model can read."""
+        try:
+            return fn(jobs.Context.open(root))
+        except PodiumError as e:
+            raise ToolError(str(e)) from None
+
+    def row(job: Any, ctx: jobs.Context) -> dict[str, Any]:
+        return compact(status_rows([job], jobs.behind_base(ctx, [job]))[0])
+
+    def brief(ctx: jobs.Context, job: Any) -> dict[str, Any]:
+        s = summarize(ctx.store, job).to_dict()
+        for key in ("prompt", "workspace", "session_id", "usage"):
+            s.pop(key, None)
+        s["files"] = [f["path"] for f in s["files"]]
+        return {k: v for k, v in s.items() if v not in (None, [], {})}
+
+    def outcome(ctx: jobs.Context, call: Callable[[], Any]) -> dict[str, Any]:
+        try:
+            done = call()
+        except gate_mod.GatePending as e:
+            gate = e.gate
+            return {"gate": gate.id if gate else None, "state": "pending", "waits_for": "the human",
+                    "shown": gate_mod.describe(gate) if gate else [], "message": str(e)}
+        gate, result = done.gate, done.result or {}
+        return {"gate": gate.id, "state": gate.state, "reason": gate.reason, **result}
+
+    @server.tool()
+    def delegate(prompt: str, agent: str | None = None, branch: str | None = None, base: str | None = None,
+                 ticket: str | None = None) -> dict[str, Any]:
+        """Hand a task to a worker agent (codex by default) in a new worktree on a new branch, from a freshly
+        fetched base; returns at once with the job id. Describe the situation, not the solution. With ticket,
+        it works in the ticket's workspace (the ticket is started first: assigned, set active, snapshot)."""
+        return run(lambda ctx: row(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base,
+                                                 ticket=ticket), ctx))
+
+    @server.tool()
+    def status(job_ids: list[int] | None = None, all: bool = False) -> list[dict[str, Any]]:
+        """Every active and recent job (or the ones named): state, agent, role, branch, quiet time, work, tests."""
+        def body(ctx: jobs.Context) -> list[dict[str, Any]]:
+            jobs.reconcile(ctx.store)
+            selected = jobs.listing(ctx, list(job_ids or []), show_all=all)
+            return [compact(r) for r in status_rows(selected, jobs.behind_base(ctx, selected))]
+        return run(body)
+
+    @server.tool()
+    def logs(job_id: int, summary: bool = True, tail: int = 30) -> dict[str, Any]:
+        """A job's summary (answer, files, commits, failed commands, tests verdict) — or, with summary=false,
+        its last `tail` events as lines. Prefer the summary: logs are long."""
+        from podium.render import event_line
+
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            jobs.reconcile(ctx.store)
+            job = ctx.job(job_id)
+            if summary:
+                return brief(ctx, job)
+            events = ctx.store.events(job.id, after=max(0, job.event_count - max(1, tail)))
+            return {"id": job.id, "state": job.state, "events": [event_line(e) for e in events]}
+        return run(body)
+
+    @server.tool()
+    def wait(job_ids: list[int], timeout: float = 600.0) -> dict[str, Any]:
+        """Block until the jobs end or stall (at most timeout seconds); their summaries."""
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            try:
+                ended = jobs.wait(ctx, list(job_ids), timeout=min(max(timeout, 0.0), MAX_WAIT))
+                timed_out = False
+            except WaitTimeout:
+                ended, timed_out = [ctx.job(j) for j in job_ids], True
+            return {"timed_out": timed_out, "jobs": [brief(ctx, j) for j in ended]}
+        return run(body)
+
+    @server.tool()
+    def cancel(job_id: int) -> dict[str, Any]:
+        """Stop a job's agent (its whole process group); its worktree is kept."""
+        return run(lambda ctx: row(jobs.cancel(ctx, job_id), ctx))
+
+    @server.tool()
+    def resume(job_id: int, message: str) -> dict[str, Any]:
+        """Continue a job's agent session with a new message, as a new job in the same worktree (queued while
+        another job is active there)."""
+        return run(lambda ctx: row(jobs.resume(ctx, job_id, message), ctx))
+
+    @server.tool()
+    def test(branch: str, message: str, agent: str | None = None, fresh: bool = False) -> dict[str, Any]:
+        """A turn of the branch's tester session (claude by default): say what changed and what to test (full
+        suite, targeted tests, screenshots of the smoking gun). Later turns resume the same session. A
+        background job: wait for it, then read its summary (the tests verdict comes from the runner's output)."""
+        from podium import tester
+
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            turn = tester.turn(ctx, branch, message, agent=agent, fresh=fresh)
+            return {**row(turn.job, ctx), "session_id": turn.job.session_id, "resumed": turn.resumed,
+                    "notes": turn.notes}
+        return run(body)
 
     @server.tool()
     def screenshot(url: str, label: str = "page", steps: list[str] | None = None, full_page: bool = False,
@@ -33,18 +154,78 @@ def build(cwd: str | Path = ".") -> Any:
         "wait:SELECTOR", "wait:MILLISECONDS", "goto:URL" (Playwright selectors: CSS or text=...).
         branch defaults to the branch checked out in this worktree.
         """
-        try:
-            ctx = Context.open(root)
+        def body(ctx: jobs.Context) -> dict[str, Any]:
             actions = [browser.Action.parse(s) for s in steps or []]
             job = os.environ.get("PODIUM_JOB_ID")
-            shot = browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, branch=branch, actions=actions,
-                                full_page=full_page, job_id=int(job) if job and job.isdigit() else None)
-        except PodiumError as e:
-            raise ToolError(str(e)) from None
-        return shot.to_dict()
+            return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, branch=branch, actions=actions,
+                                full_page=full_page, job_id=int(job) if job and job.isdigit() else None).to_dict()
+        return run(body)
+
+    @server.tool()
+    def ticket_start(ticket_id: str, branch: str | None = None, base: str | None = None,
+                     reassign: bool = False) -> dict[str, Any]:
+        """Start a ticket: read it, assign it to the user, set it active, create its workspace (branch named the
+        team's way) and write its snapshot (.podium/ticket.md) there. Idempotent."""
+        from podium.ticket import start
+
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            started = start(ctx, ticket_id, branch=branch, base=base, reassign=reassign)
+            t, ws = started.ticket, started.workspace
+            return {"ticket": t.id, "title": t.title, "state": t.state, "assignees": t.assignees,
+                    "branch": ws.branch, "workspace": ws.path, "base": ws.base_ref, "created": started.created,
+                    "notes": started.notes()}
+        return run(body)
+
+    @server.tool()
+    def branch_name(title: str, ticket: str | None = None, kind: str | None = None) -> dict[str, Any]:
+        """The branch name a teammate would choose, learned from the repository's own branches."""
+        from podium.branches import name_for
+
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            found = name_for(str(ctx.repo.toplevel), title=title, ticket=ticket, kind=kind,
+                             template=ctx.config.branch_template)
+            return {"name": found.name, "evidence": found.evidence}
+        return run(body)
+
+    @server.tool()
+    def commit(target: str, message: str | None = None, push: bool = False) -> dict[str, Any]:
+        """Ask for the workspace's single commit on its base (target: job id or branch), and its push with a
+        lease. Passes the human's gate: usually returns a pending gate and what the human is shown."""
+        actions = ["commit", "push"] if push else ["commit"]
+        return run(lambda ctx: outcome(ctx, lambda: gate_mod.request(ctx, target, actions, message=message)))
+
+    @server.tool()
+    def ship(target: str, message: str | None = None) -> dict[str, Any]:
+        """Ask for commit + push (with lease) + the pull request opened or updated, ticket linked, tests and
+        screenshots in its description. One gate for all three; usually pending until the human decides."""
+        return run(lambda ctx: outcome(ctx, lambda: gate_mod.request(ctx, target, ["commit", "push", "pr"],
+                                                                   message=message)))
+
+    @server.tool()
+    def gates(all: bool = False) -> list[dict[str, Any]]:
+        """The gates waiting for the human (all=true: decided ones too), each as the human sees it."""
+        def body(ctx: jobs.Context) -> list[dict[str, Any]]:
+            return [{"id": g.id, "state": g.state, "actions": g.actions, "branch": g.branch, "reason": g.reason,
+                     "shown": gate_mod.describe(g)} for g in ctx.store.gates(None if all else ("pending",))]
+        return run(body)
+
+    @server.tool()
+    def approve(gate_id: int) -> dict[str, Any]:
+        """Approve a gate and carry out exactly what it holds. Only when the human said so."""
+        if not allow_approve:
+            raise ToolError(f"approving is the human's: they run podium approve {gate_id} at a terminal")
+        return run(lambda ctx: outcome(ctx, lambda: gate_mod.approve(ctx, gate_id, by=f"{gate_mod.who()} (chat)")))
+
+    @server.tool()
+    def reject(gate_id: int, why: str) -> dict[str, Any]:
+        """Reject a gate, saying why (the workers read it); nothing is committed or pushed."""
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            gate = gate_mod.reject(ctx, gate_id, why, by=gate_mod.who())
+            return {"gate": gate.id, "state": gate.state, "reason": gate.reason}
+        return run(body)
 
     return server
 
 
-def serve(cwd: str | Path = ".") -> None:
-    build(cwd).run("stdio")
+def serve(cwd: str | Path = ".", *, allow_approve: bool = False) -> None:
+    build(cwd, allow_approve=allow_approve).run("stdio")

@@ -1,0 +1,131 @@
+"""``podium mcp`` through the MCP SDK's own client: every tool, called on a real repository with the real
+codex (worker) and claude (tester) CLIs against the scripted model, a GitHub test server as tracker and forge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from conftest import Env, git, toolchain
+from podium.mcp_server import TOOLS
+from servers.github import GitHubServer
+from test_ship import github  # noqa: F401  (the fixture)
+
+
+def _data(result: Any) -> Any:
+    assert not result.is_error, result.content
+    structured = result.structured_content
+    if isinstance(structured, dict) and set(structured) == {"result"}:
+        return structured["result"]
+    return structured if structured is not None else json.loads(result.content[0].text)
+
+
+def _error(result: Any) -> str:
+    assert result.is_error
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def _with_client(env: Env, body: Callable[[Client], Awaitable[None]], *args: str) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "podium", "mcp", *args], env=env.vars,
+                                   cwd=str(env.repo))
+
+    async def main() -> None:
+        async with Client(params, read_timeout_seconds=180) as client:
+            await body(client)
+
+    asyncio.run(main())
+
+
+SCENARIO = {"scripts": [
+    {"name": "worker", "match": "WORKER:", "steps": [
+        {"write": {"path": "total.py", "content": "def total(x, d):\n    return x - d\n"}},
+        "Fixed the total: it subtracts the discount.",
+        {"hang": True}]},
+    {"name": "tester", "match": "TESTER:", "steps": [
+        {"shell": "cat total.py"}, "total.py subtracts the discount; nothing else to test."]},
+]}
+
+
+def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> None:  # noqa: F811
+    toolchain("chromium", "chromium-browser", "google-chrome")
+    env.serve(SCENARIO)
+    page = env.root / "cart.html"
+    page.write_text("<title>Cart</title><body style='background:#00c'>Total: 90</body>")
+    seen: dict[str, Any] = {}
+
+    async def orchestrate(client: Client) -> None:
+        tools = (await client.list_tools()).tools
+        assert sorted(t.name for t in tools) == sorted(TOOLS)
+        assert all(t.description for t in tools)
+
+        async def call(name: str, **arguments: Any) -> Any:
+            return await client.call_tool(name, arguments)
+
+        name = _data(await call("branch_name", title="Checkout total ignores discounts", ticket="12", kind="bug"))
+        assert "12" in name["name"] and "checkout" in name["name"]
+
+        started = _data(await call("ticket_start", ticket_id="12"))
+        assert started["ticket"] == "12" and started["created"] is True
+        branch = started["branch"]
+
+        job = _data(await call("delegate", prompt="WORKER: the checkout total ignores coupons", ticket="12"))
+        assert job["branch"] == branch and job["agent"] == "codex"
+        assert job["id"] in [r["id"] for r in _data(await call("status"))]
+        waited = _data(await call("wait", job_ids=[job["id"]], timeout=120))
+        assert waited["timed_out"] is False
+        assert waited["jobs"][0]["state"] == "done" and waited["jobs"][0]["files"] == ["total.py"]
+        summary = _data(await call("logs", job_id=job["id"]))
+        assert summary["final"] == "Fixed the total: it subtracts the discount."
+        assert "runner_pid" not in summary and "prompt" not in summary  # short: what an orchestrator needs
+        events = _data(await call("logs", job_id=job["id"], summary=False, tail=3))["events"]
+        assert 0 < len(events) <= 3
+
+        again = _data(await call("resume", job_id=job["id"], message="WORKER: one more thing"))
+        assert again["id"] != job["id"]
+        cancelled = _data(await call("cancel", job_id=again["id"]))
+        assert cancelled["state"] == "cancelled"
+
+        turn = _data(await call("test", branch=branch, message="TESTER: check total.py"))
+        assert turn["role"] == "tester" and turn["resumed"] is False
+        tested = _data(await call("wait", job_ids=[turn["id"]], timeout=120))["jobs"][0]
+        assert tested["final"] == "total.py subtracts the discount; nothing else to test."
+
+        shot = _data(await call("screenshot", url=page.as_uri(), label="cart total", branch=branch))
+        assert Path(shot["path"]).name == f"{branch.replace('/', '-')}-1-cart-total.png"
+        assert shot["title"] == "Cart"
+
+        pending = _data(await call("commit", target=branch))
+        assert pending["state"] == "pending" and any("total.py" in line for line in pending["shown"])
+        listed = _data(await call("gates"))
+        assert [g["id"] for g in listed] == [pending["gate"]]
+        assert "approving is the human's" in _error(await call("approve", gate_id=pending["gate"]))
+        rejected = _data(await call("reject", gate_id=pending["gate"], why="Name the coupon rule in the message"))
+        assert rejected["state"] == "rejected"
+
+        shipping = _data(await call("ship", target=branch, message="Subtract coupons from the checkout total"))
+        assert shipping["state"] == "pending"
+        assert any(line.startswith("  pull request (github)") for line in shipping["shown"])
+        seen["gate"] = shipping["gate"]
+        seen["branch"] = branch
+
+    _with_client(env, orchestrate)
+    assert not github.pulls  # nothing reached the forge without the human
+    assert git("ls-remote", "origin", f"refs/heads/{seen['branch']}", cwd=env.repo) == ""
+
+    async def human_says_yes(client: Client) -> None:  # podium chat: the CLI asked the human before this call
+        approved = _data(await client.call_tool("approve", {"gate_id": seen["gate"]}))
+        assert approved["state"] == "approved" and approved["pr"].startswith("https://github.com/acme/shop/pull/")
+        seen["pushed"] = approved["pushed"]
+
+    _with_client(env, human_says_yes, "--allow-approve")
+    [pull] = github.pulls.values()
+    assert pull.title == "Subtract coupons from the checkout total" and "Closes #12" in pull.body
+    assert "cart-total.png" in pull.body
+    assert git("ls-remote", "origin", f"refs/heads/{seen['branch']}", cwd=env.repo).split("\t")[0] == seen["pushed"]
