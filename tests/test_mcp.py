@@ -129,3 +129,29 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
     assert pull.title == "Subtract coupons from the checkout total" and "Closes #12" in pull.body
     assert "cart-total.png" in pull.body
     assert git("ls-remote", "origin", f"refs/heads/{seen['branch']}", cwd=env.repo).split("\t")[0] == seen["pushed"]
+
+
+def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: Env) -> None:
+    env.serve({"steps": [
+        {"text": "Checking.", "tool": {"name": "mcp__podium__status", "input": {}}},
+        {"tool": {"name": "mcp__podium__approve", "input": {"gate_id": 1}}},
+        "Nothing is running, and approving is yours.",
+    ]})
+    out = env.podium("chat", "--", "-p", "What is running?", "--output-format", "json", timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["result"] == "Nothing is running, and approving is yours."
+    assert "podium chat: claude with ORCHESTRATOR.md" in out.stderr
+    first, second, third = [r["body"] for r in env.requests() if not r["aux"]][:3]
+    # the CLI's own request: podium's tools registered, the role in the system prompt
+    offered = json.dumps(first)  # claude lists MCP tools as deferred ones (loaded through its ToolSearch)
+    assert all(f"mcp__podium__{t}" in offered for t in TOOLS)
+    system = json.dumps(first["system"])
+    assert "# Orchestrator" in system and "## The loop for a ticket" in system and "mcp__podium" not in system
+    assert "`ship(target, message?)`" in system  # generated from the server's declared tools
+    # status ran through podium's server; approve was not pre-allowed, so headless claude refused it
+    [status_result] = [b for b in second["messages"][-1]["content"] if b.get("type") == "tool_result"]
+    assert json.loads(status_result["content"]) == {"result": []}  # no jobs yet, from podium's own store
+    [refused] = [b for b in third["messages"][-1]["content"] if b.get("type") == "tool_result"]
+    assert refused.get("is_error") and "permissions to use mcp__podium__approve" in refused["content"]
+    role = env.repo / ".podium" / "roles" / "ORCHESTRATOR.md"
+    assert role.read_text().startswith("# Orchestrator")

@@ -319,15 +319,16 @@ def screenshot_cmd(obj: dict[str, Any], url: str, label: str, steps: tuple[str, 
 
 
 @cli.command("roles")
-@click.argument("names", nargs=-1, type=click.Choice(["tester"]))
+@click.argument("names", nargs=-1, type=click.Choice(["orchestrator", "tester"]))
 @click.option("--print", "show", is_flag=True, help="Print the role file, not only its path.")
 @click.pass_obj
 def roles_cmd(obj: dict[str, Any], names: tuple[str, ...], show: bool) -> None:
-    """Write the role files (TESTER.md) from podium's tools, keeping your edits outside podium's markers."""
+    """Write the role files (ORCHESTRATOR.md, TESTER.md) from podium's tools and this repository's conventions,
+    keeping your edits outside podium's markers."""
     from podium import roles
 
     ctx = _ctx(obj)
-    makers = {"tester": roles.tester}
+    makers = {"orchestrator": roles.orchestrator, "tester": roles.tester}
     for name in names or tuple(makers):
         role = makers[name](ctx.repo, ctx.config)
         if show:
@@ -338,6 +339,35 @@ def roles_cmd(obj: dict[str, Any], names: tuple[str, ...], show: bool) -> None:
         else:
             what = "created" if role.created else ("generated part updated" if role.changed else "up to date")
         click.echo(f"{role.path}: {what}")
+
+
+@cli.command("chat", context_settings={"ignore_unknown_options": True})
+@click.argument("cli_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def chat_cmd(obj: dict[str, Any], cli_args: tuple[str, ...]) -> None:
+    """Talk to the orchestrator: Claude Code in this repository with ORCHESTRATOR.md and podium's tools.
+
+    The role file is (re)generated first; podium's MCP server is wired in for this session only, its
+    tools allowed except approve, which Claude Code asks you about each time. Arguments after -- go
+    to claude (e.g. podium chat -- --model opus, or -- -p "what is running?").
+    """
+    import os
+
+    from podium import roles
+    from podium.agents import find_executable
+    from podium.mcp_server import UNATTENDED
+
+    ctx = _ctx(obj)
+    role = roles.orchestrator(ctx.repo, ctx.config)
+    exe = find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
+    server = {"type": "stdio", "command": sys.executable, "args": ["-m", "podium", "mcp", "--allow-approve"]}
+    # the user's arguments first: a prompt among them must not be taken for one of --allowedTools' values
+    argv = [exe, *cli_args, "--append-system-prompt", role.text,
+            "--mcp-config", json.dumps({"mcpServers": {"podium": server}}),
+            "--allowedTools", ",".join(f"mcp__podium__{t}" for t in UNATTENDED)]
+    click.echo(f"podium chat: claude with {role.path.name} ({role.path}) and podium's tools", err=True)
+    os.chdir(ctx.repo.toplevel)
+    os.execv(exe, argv)
 
 
 @cli.command("mcp")

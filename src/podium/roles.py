@@ -38,6 +38,30 @@ You test; you do not fix. Do not edit the code, commit, push, or switch branches
 this branch, and podium commits only what the workers changed. Scratch files and reports are fine.
 """
 
+ORCHESTRATOR_INTRO = """\
+# Orchestrator
+
+You coordinate; you don't write non-trivial code yourself. Delegate implementation to worker agents
+(ephemeral, each in its own worktree, running in the background) and testing to the tester (one resumable
+session per branch). Judge the code that comes back, but get the human's approval before anything is
+committed or pushed, unless the change is truly straightforward.
+
+**Workers.** Describe the situation, not the solution: what is wrong, where it shows, why it matters, what
+done looks like. They are as smart as you: give them intellectual leeway. Let them cook — a worker may take
+an hour; don't micromanage or check in often. Wait for jobs instead of polling them.
+
+**Tester.** Pass the branch and what to test. For user-facing changes ask for screenshots of the smoking
+gun (they go in the PR); for automated testing have it run the full suite, then targeted tests while a
+worker iterates on the failures.
+
+**Context hygiene.** Read a job's summary, not its log; ask for the last few events only when the summary
+does not explain a failure. Long output stays out of your context.
+
+**Multi-agent awareness.** Never switch a branch another agent works on, and commit only this task's work.
+
+**The human.** Say what you did, what you found, and what waits for them — in a few lines.
+"""
+
 # How to run part of a suite, by the runner a detected command starts.
 TARGETED = {
     "pytest": "python -m pytest path/to/test_file.py::test_name -x",
@@ -147,6 +171,54 @@ def render(repo: Repo, config: Config, name: str, generated: str, intro: str) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return RoleFile(name, path, text, created=old is None, changed=text != old, generated=True)
+
+
+def orchestrator_tools(tools: list[tuple[str, str, list[str]]], facts: list[str], gate_pass: tuple[str, ...]) -> str:
+    """The generated part of ORCHESTRATOR.md: podium's tools as the MCP server declares them, the repository's
+    conventions as podium found them, and the loop that ties them together."""
+    lines = ["## Your tools (the `podium` MCP server; the same as `podium <command>` in a shell)", ""]
+    for name, description, params in tools:
+        first = " ".join(description.split("\n\n")[0].split())
+        lines.append(f"- `{name}({', '.join(params)})` — {first}")
+    lines += ["", "## This repository (podium detected it; podium enforces it)", "", *[f"- {f}" for f in facts]]
+    policy = ", ".join(gate_pass) if gate_pass else "nothing: every commit and push waits for the human"
+    lines += [
+        f"- The gate lets through without asking: {policy}.",
+        "",
+        "## The loop for a ticket",
+        "",
+        "1. `ticket_start` — assigns it to the human, sets it active, makes its workspace and snapshot.",
+        "2. `delegate` with `ticket` — the worker works in that workspace. `wait` for it; read the summary.",
+        "3. `test` the branch — say what changed and what to test; `wait`; read the verdict (from the runner).",
+        "4. Failures: `resume` the worker with what the tester found (facts, not fixes); test again. A few",
+        "   rounds at most, then tell the human what blocks it.",
+        "5. `ship` — one commit on the base, pushed with a lease, the PR opened or updated with the ticket,",
+        "   tests and screenshots. It returns a pending gate: tell the human what it holds and that it waits",
+        "   for `podium approve N`. Never try to get around the gate.",
+    ]
+    return "\n".join(lines)
+
+
+def orchestrator(repo: Repo, config: Config) -> RoleFile:
+    """ORCHESTRATOR.md, from the MCP server's own tool list and what podium detects in the repository."""
+    import asyncio
+
+    from podium.detect import survey
+    from podium.mcp_server import build
+
+    declared = asyncio.run(build(repo.toplevel).list_tools())
+    tools = [(t.name, t.description or "", [k if k in (t.input_schema.get("required") or []) else f"{k}?"
+                                           for k in (t.input_schema.get("properties") or {})]) for t in declared]
+    found = survey(repo, config, versions=False)
+    facts = [f"Work starts from a freshly fetched `{found.base.value}`." if found.base.value else
+             "No base branch found on origin yet.",
+             f"Branch names: {found.branches.value} ({found.branches.source})." if found.branches.value else
+             "Branch names: podium's default.",
+             f"Tickets: {found.tracker.value}." if found.tracker.value else "Tickets: no tracker configured.",
+             f"Pull requests: {found.forge.value}." if found.forge.value else "Pull requests: no forge configured.",
+             "Tests: " + (", ".join(f"`{t.command}`" for t in found.tests) or "none detected") + "."]
+    return render(repo, config, "ORCHESTRATOR", orchestrator_tools(tools, facts, config.gate_pass),
+                  ORCHESTRATOR_INTRO)
 
 
 def tester(repo: Repo, config: Config, worktree: Path | None = None, mcp: bool = True) -> RoleFile:

@@ -1,0 +1,166 @@
+"""What podium finds out about a repository and this machine: the conventions it will follow and the tools
+it can drive. ``podium init`` writes it down, ``podium doctor`` checks it, and the role files are written
+from it — so every agent is told the same, true, facts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podium.config import Config
+from podium.errors import PodiumError
+from podium.git import Repo
+from podium.verdict import TestCommand, detect_test_commands
+
+AGENT_CLIS = {  # name: (executable, override variable, how to install)
+    "codex": ("codex", "PODIUM_CODEX", "npm install -g @openai/codex"),
+    "claude": ("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code"),
+    "gemini": ("gemini", "PODIUM_GEMINI", "npm install -g @google/gemini-cli"),
+}
+VERSION_TIMEOUT = 20.0
+
+
+@dataclass
+class Finding:
+    """One fact: what it is, where it came from, and what to do when it is missing."""
+
+    what: str
+    value: str | None
+    source: str
+    required: bool = False
+    hint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None
+
+
+@dataclass
+class Survey:
+    origin: Finding
+    base: Finding
+    branches: Finding
+    tracker: Finding
+    forge: Finding
+    tests: list[TestCommand]
+    agents: dict[str, Finding] = field(default_factory=dict)
+    browser: Finding | None = None
+
+    def findings(self) -> list[Finding]:
+        return [self.origin, self.base, self.branches, self.tracker, self.forge, *self.agents.values(),
+                *([self.browser] if self.browser else [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tests"] = [asdict(t) for t in self.tests]
+        return data
+
+
+def survey(repo: Repo, config: Config, *, versions: bool = True) -> Survey:
+    from podium.branches import name_for
+    from podium.providers import detect_kind, forge_registry, tracker_registry
+
+    url = repo.origin_url() if _has_origin(repo) else ""
+    origin = Finding("origin", url or None, "git remote get-url origin", required=True,
+                     hint="add the shared repository as origin: git remote add origin URL")
+    if config.base:
+        base = Finding("base branch", f"origin/{config.base.removeprefix('origin/')}", "[branches] base in podium.toml")
+    else:
+        try:
+            base = Finding("base branch", repo.default_base(), "origin/develop if it exists, else origin's default")
+        except PodiumError as e:
+            base = Finding("base branch", None, str(e), required=True, hint="push a first commit to origin")
+    try:
+        proposal = name_for(str(repo.toplevel), title="Add CSV export", ticket="123", kind="feature",
+                            template=config.branch_template)
+        branches = Finding("branch names", f"like {proposal.name}", "; ".join(proposal.evidence[:2]) or "default")
+    except PodiumError as e:
+        branches = Finding("branch names", None, str(e))
+    tracker_kind = config.tracker.get("kind")
+    if tracker_kind:
+        tracker = Finding("tracker", str(tracker_kind), "[tracker] kind in podium.toml")
+    elif (repo.main_checkout / "tickets").is_dir():
+        tracker = Finding("tracker", "local", "a tickets/ folder")
+    elif detect_kind(url):
+        tracker = Finding("tracker", detect_kind(url), "origin's URL")
+    else:
+        tracker = Finding("tracker", None, "nothing configured or detected",
+                          hint=f"[tracker] kind = one of {', '.join(sorted(tracker_registry()))}, or a tickets/ folder")
+    forge_kind = config.forge.get("kind") or (detect_kind(url) if detect_kind(url) in forge_registry() else None)
+    forge = Finding("forge", forge_kind, "[forge] kind in podium.toml" if config.forge.get("kind") else "origin's URL",
+                    hint=f"[forge] kind = one of {', '.join(sorted(forge_registry()))} (for pull requests)")
+    agents = {name: _agent(name, versions) for name in AGENT_CLIS}
+    return Survey(origin=origin, base=base, branches=branches, tracker=tracker, forge=forge,
+                  tests=detect_test_commands(repo.toplevel), agents=agents, browser=_browser(config))
+
+
+def _has_origin(repo: Repo) -> bool:
+    try:
+        return bool(repo.origin_url())
+    except PodiumError:
+        return False
+
+
+def _agent(name: str, versions: bool) -> Finding:
+    exe, variable, install = AGENT_CLIS[name]
+    path = shutil.which(os.environ.get(variable) or exe)
+    if path is None:
+        return Finding(f"agent CLI {name}", None, "not on PATH", hint=install)
+    version = None
+    if versions:
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT,
+                                 stdin=subprocess.DEVNULL)
+            version = (out.stdout.strip() or out.stderr.strip()).splitlines()[0] if out.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, IndexError):
+            version = None
+    return Finding(f"agent CLI {name}", version or path, path)
+
+
+def _browser(config: Config) -> Finding:
+    from podium.browser import find_chromium
+
+    try:
+        found = find_chromium(config.browser)
+    except PodiumError as e:
+        return Finding("chromium (screenshots)", None, str(e), hint="apt install chromium, or set PODIUM_CHROMIUM")
+    return Finding("chromium (screenshots)", found, "[screenshots] browser, $PODIUM_CHROMIUM or PATH")
+
+
+def toml_for(s: Survey, default_agent: str | None, tester_agent: str | None) -> str:
+    """A podium.toml that writes down what was found (so every teammate's podium does the same)."""
+    lines = ["# podium's settings for this repository (podium init wrote them from what it found; edit freely)", ""]
+    lines += ["[jobs]", f'default_agent = "{default_agent or "codex"}"', "stall_after = 600", ""]
+    if s.base.value:
+        lines += ["[branches]", f'base = "{s.base.value.removeprefix("origin/")}"', ""]
+    if s.tracker.value:
+        lines += ["[tracker]", f'kind = "{s.tracker.value}"', ""]
+    if s.forge.value:
+        lines += ["[forge]", f'kind = "{s.forge.value}"', ""]
+    lines += ["[gate]", "pass = []                # always ask; \"docs-only\", \"small\" let those through", ""]
+    lines += ["[tester]", f'agent = "{tester_agent or "claude"}"', ""]
+    return "\n".join(lines)
+
+
+def report_lines(s: Survey) -> list[str]:
+    out = []
+    for f in s.findings():
+        if f.ok:
+            out.append(f"  ✓ {f.what}: {f.value}  ({f.source})")
+        else:
+            mark = "✗" if f.required else "–"
+            out.append(f"  {mark} {f.what}: missing — {f.hint or f.source}")
+    tests = ", ".join(t.command for t in s.tests) or "none found"
+    out.append(f"  {'✓' if s.tests else '–'} test commands: {tests}")
+    return out
+
+
+def write_toml(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
