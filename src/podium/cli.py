@@ -341,6 +341,78 @@ def roles_cmd(obj: dict[str, Any], names: tuple[str, ...], show: bool) -> None:
         click.echo(f"{role.path}: {what}")
 
 
+@cli.command("init")
+@click.option("--force", is_flag=True, help="Rewrite podium.toml from what is found now.")
+@click.option("--register", is_flag=True,
+              help="Register podium's MCP server with the agent CLIs installed (claude for this project; codex, "
+                   "gemini for you).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def init_cmd(obj: dict[str, Any], force: bool, register: bool, as_json: bool) -> None:
+    """Find this repository's conventions and the tools here, write podium.toml and the role files."""
+    from podium import detect, roles
+    from podium.config import Config
+
+    ctx = _ctx(obj)
+    toml = ctx.repo.main_checkout / "podium.toml"
+    found = detect.survey(ctx.repo, ctx.config)
+    installed = [name for name, f in found.agents.items() if f.ok]
+    default_agent = next((a for a in ("codex", "claude", "gemini") if a in installed), None)
+    tester_agent = next((a for a in ("claude", "codex", "gemini") if a in installed), None)
+    wrote = force or not toml.exists()
+    if wrote:
+        detect.write_toml(toml, detect.toml_for(found, default_agent, tester_agent))
+    ctx.config = Config.load(ctx.repo.main_checkout)
+    made = [roles.orchestrator(ctx.repo, ctx.config), roles.tester(ctx.repo, ctx.config)]
+    registered = {}
+    if register:
+        server = [sys.executable, "-m", "podium", "mcp"]
+        for name in installed:
+            registered[name] = detect.register_mcp(name, str(found.agents[name].source), ctx.repo.main_checkout,
+                                                   server)
+    problems = _problems(found)
+    if as_json:
+        _emit_json({"podium_toml": str(toml), "written": wrote, "survey": found.to_dict(),
+                    "roles": [str(r.path) for r in made], "mcp": registered, "problems": problems})
+    else:
+        click.echo(f"{toml}: " + ("written" if wrote else "exists, kept (--force rewrites it)"))
+        click.echo("\n".join(detect.report_lines(found)))
+        for role in made:
+            click.echo(f"{role.path}: " + ("created" if role.created else "up to date" if not role.changed
+                                           else "generated part updated"))
+        for name, what in registered.items():
+            click.echo(f"MCP server for {name}: {what}")
+        if not register and installed:
+            click.echo("register podium's tools with your agent CLIs: podium init --register")
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def _problems(found: Any) -> list[str]:
+    problems = [f"{f.what} missing: {f.hint}" for f in found.findings() if f.required and not f.ok]
+    if not any(f.ok for f in found.agents.values()):
+        problems.append("no agent CLI installed (codex, claude or gemini)")
+    return problems
+
+
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def doctor_cmd(obj: dict[str, Any], as_json: bool) -> None:
+    """What podium found here and what is missing; exits 1 when podium cannot work in this repository."""
+    from podium import detect
+
+    ctx = _ctx(obj)
+    found = detect.survey(ctx.repo, ctx.config)
+    problems = _problems(found)
+    if as_json:
+        _emit_json({"survey": found.to_dict(), "problems": problems})
+    else:
+        click.echo("\n".join(detect.report_lines(found)))
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
 @cli.command("chat", context_settings={"ignore_unknown_options": True})
 @click.argument("cli_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj

@@ -143,8 +143,8 @@ def toml_for(s: Survey, default_agent: str | None, tester_agent: str | None) -> 
     if s.forge.value:
         lines += ["[forge]", f'kind = "{s.forge.value}"', ""]
     lines += ["[gate]", "pass = []                # always ask; \"docs-only\", \"small\" let those through", ""]
-    lines += ["[tester]", f'agent = "{tester_agent or "claude"}"', ""]
-    return "\n".join(lines)
+    lines += ["[tester]", f'agent = "{tester_agent or "claude"}"']
+    return "\n".join(lines) + "\n"
 
 
 def report_lines(s: Survey) -> list[str]:
@@ -164,3 +164,36 @@ def write_toml(path: Path, text: str) -> None:
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def mcp_add_argv(agent: str, exe: str, server: list[str]) -> list[str]:
+    """The agent CLI's own command that registers podium's MCP server: claude for this project (local
+    scope, private to the user), codex and gemini for the user."""
+    if agent == "gemini":
+        return [exe, "mcp", "add", "--scope", "user", "podium", *server]
+    return [exe, "mcp", "add", "podium", "--", *server]
+
+
+def register_mcp(agent: str, exe: str, cwd: Path, server: list[str]) -> str:
+    """Register podium's MCP server with one agent CLI; what happened, in a few words."""
+    try:
+        out = subprocess.run(mcp_add_argv(agent, exe, server), cwd=cwd, capture_output=True, text=True,
+                             timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"not registered: {e}"
+    said = f"{out.stdout}\n{out.stderr}"
+    if out.returncode == 0:
+        return "registered"
+    if "already exists" in said:
+        return "already registered"
+    return f"not registered: {_reason(said) or f'exit {out.returncode}'}"
+
+
+def _reason(output: str) -> str | None:
+    """A CLI's error in one line: its ``Error:`` line and the cause under it, else its last line."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    error = next((ln for ln in lines if ln.lower().startswith("error")), None)
+    if error is None:
+        return lines[-1] if lines else None
+    cause = lines[lines.index("Caused by:") + 1] if "Caused by:" in lines[:-1] else None
+    return error + (f" ({cause})" if cause else "")
