@@ -413,6 +413,78 @@ def doctor_cmd(obj: dict[str, Any], as_json: bool) -> None:
         raise UsageError("; ".join(problems))
 
 
+@cli.command("work")
+@click.argument("ticket_id", required=False)
+@click.option("--resume", "resume_id", is_flag=False, flag_value="latest", default=None, metavar="[N]",
+              help="Pick work N (default: the latest) up again after a crash or a reboot, or follow it.")
+@click.option("--rounds", type=int, default=3, show_default=True, help="At most this many worker rounds.")
+@click.option("--stall-after", type=float, help="Seconds of silence before a worker counts as stalled.")
+@click.option("--agent", default="claude", show_default=True, help="The orchestrator's agent CLI.")
+@click.option("--detach", is_flag=True, help="Start it and return; podium work --resume N follows it.")
+@click.option("--json", "as_json", is_flag=True, help="The final report as JSON.")
+@click.pass_obj
+def work_cmd(obj: dict[str, Any], ticket_id: str | None, resume_id: str | None, rounds: int,
+             stall_after: float | None, agent: str, detach: bool, as_json: bool) -> None:
+    """The whole loop for TICKET_ID, to the human's gate: ticket, workspace, workers, tester, ship.
+
+    An orchestrator agent (claude, headless, with ORCHESTRATOR.md and podium's tools) drives it in the
+    background; podium shows what happens and ends with what waits for you.
+    """
+    from podium import work as work_mod
+
+    ctx = _ctx(obj)
+    if (ticket_id is None) == (resume_id is None):
+        raise UsageError("name a ticket (podium work TICKET) or pick one up again (podium work --resume [N])")
+    if resume_id is not None:
+        work, notes = work_mod.resume(ctx, None if resume_id == "latest" else resume_id)
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
+    else:
+        assert ticket_id is not None
+        work = work_mod.start(ctx, ticket_id, rounds=rounds, stall_after=stall_after, agent=agent)
+        click.echo(f"work {work.id}: {work.ticket} on {work.branch} ({work.workspace})", err=True)
+    if detach:
+        click.echo(work.id)
+        return
+    _follow_work(ctx, work, as_json)
+
+
+def _follow_work(ctx: jobs_mod.Context, work: Any, as_json: bool) -> None:
+    from rich.console import Console
+
+    from podium import work as work_mod
+
+    console = Console(stderr=True, highlight=False)
+    seen: dict[str, Any] = {}
+
+    def show() -> None:
+        for line in work_mod.progress(ctx, work, seen):
+            console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}", markup=True, soft_wrap=True)
+
+    try:
+        with console.status("the orchestrator is working…") if console.is_terminal else _nothing():
+            while work_mod.running(ctx, work):
+                show()
+                time.sleep(FOLLOW_POLL)
+    except KeyboardInterrupt:
+        click.echo(f"\nwork {work.id} goes on in the background: podium work --resume {work.id} follows it", err=True)
+        sys.exit(130)
+    show()
+    report = work_mod.conclude(ctx, work)
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        click.echo("\n".join(report.lines))
+    if report.state not in ("waiting", "done"):
+        sys.exit(1)
+
+
+def _nothing() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
 @cli.command("chat", context_settings={"ignore_unknown_options": True})
 @click.argument("cli_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
@@ -445,12 +517,14 @@ def chat_cmd(obj: dict[str, Any], cli_args: tuple[str, ...]) -> None:
 @cli.command("mcp")
 @click.option("--allow-approve", is_flag=True,
               help="Let the approve tool act (for a CLI that asks the human before each call to it).")
+@click.option("--work", "work_id", type=int,
+              help="Serve podium work N's orchestrator: its ticket's defaults and rules.")
 @click.pass_obj
-def mcp_cmd(obj: dict[str, Any], allow_approve: bool) -> None:
+def mcp_cmd(obj: dict[str, Any], allow_approve: bool, work_id: int | None) -> None:
     """Serve podium's tools over MCP (stdio) for agent CLIs: claude mcp add podium -- podium mcp."""
     from podium.mcp_server import serve
 
-    serve(obj.get("cwd") or ".", allow_approve=allow_approve)
+    serve(obj.get("cwd") or ".", allow_approve=allow_approve, work_id=work_id)
 
 
 @cli.command("workspaces")

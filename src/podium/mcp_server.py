@@ -12,6 +12,7 @@ tool out of the CLI's pre-allowed tools — the CLI then asks the human before e
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,13 +35,14 @@ def compact(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ROW_KEYS if row.get(k) not in (None, "")}
 
 
-def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
+def build(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | None = None) -> Any:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
     from podium import gate as gate_mod
     from podium import jobs
     from podium.render import status_rows
+    from podium.store import ACTIVE_STATES
     from podium.summary import summarize
 
     root = Path(cwd).resolve()
@@ -54,6 +56,19 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
             return fn(jobs.Context.open(root))
         except PodiumError as e:
             raise ToolError(str(e)) from None
+
+    def current(ctx: jobs.Context) -> Any:
+        """The work this server serves (podium work), whose ticket and workspace the tools default to."""
+        return ctx.store.work(work_id) if work_id is not None else None
+
+    def needed(value: T | None, what: str) -> T:
+        if value is None:
+            raise ToolError(f"name the {what}")
+        return value
+
+    def branch_of(ctx: jobs.Context, target: str | None) -> str:
+        work = current(ctx)
+        return needed(target or (work.branch if work else None), "target (a job id or a branch)")
 
     def row(job: Any, ctx: jobs.Context) -> dict[str, Any]:
         return compact(status_rows([job], jobs.behind_base(ctx, [job]))[0])
@@ -81,15 +96,33 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
         """Hand a task to a worker agent (codex by default) in a new worktree on a new branch, from a freshly
         fetched base; returns at once with the job id. Describe the situation, not the solution. With ticket,
         it works in the ticket's workspace (the ticket is started first: assigned, set active, snapshot)."""
-        return run(lambda ctx: row(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base,
-                                                 ticket=ticket), ctx))
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            work = current(ctx)
+            if work is None:
+                return row(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket), ctx)
+            if ticket not in (None, work.ticket):
+                raise ToolError(f"this work is ticket {work.ticket}; {ticket} is not part of it")
+            from podium.work import count_round
+
+            count_round(ctx, work)
+            try:
+                job = jobs.delegate(ctx, prompt, agent=agent, ticket=work.ticket, stall_after=work.stall_after)
+            except BaseException:
+                ctx.store.update_work(work.id, rounds=work.rounds)
+                raise
+            return row(job, ctx)
+        return run(body)
 
     @server.tool()
     def status(job_ids: list[int] | None = None, all: bool = False) -> list[dict[str, Any]]:
         """Every active and recent job (or the ones named): state, agent, role, branch, quiet time, work, tests."""
         def body(ctx: jobs.Context) -> list[dict[str, Any]]:
             jobs.reconcile(ctx.store)
-            selected = jobs.listing(ctx, list(job_ids or []), show_all=all)
+            work = current(ctx)
+            if work is not None and not job_ids:
+                selected = [j for j in reversed(ctx.store.jobs_in(work.workspace)) if j.created_at >= work.created_at]
+            else:
+                selected = jobs.listing(ctx, list(job_ids or []), show_all=all)
             return [compact(r) for r in status_rows(selected, jobs.behind_base(ctx, selected))]
         return run(body)
 
@@ -109,37 +142,82 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
         return run(body)
 
     @server.tool()
-    def wait(job_ids: list[int], timeout: float = 600.0) -> dict[str, Any]:
-        """Block until the jobs end or stall (at most timeout seconds); their summaries."""
+    def wait(job_ids: list[int] | None = None, timeout: float = 600.0) -> dict[str, Any]:
+        """Block until the jobs (default: every active one — in a work, its own) end or stall, at most timeout
+        seconds; their summaries. In a work, podium retries a stalled job once in its session by itself."""
+        from podium.work import retry_stalled
+
         def body(ctx: jobs.Context) -> dict[str, Any]:
-            try:
-                ended = jobs.wait(ctx, list(job_ids), timeout=min(max(timeout, 0.0), MAX_WAIT))
-                timed_out = False
-            except WaitTimeout:
-                ended, timed_out = [ctx.job(j) for j in job_ids], True
-            return {"timed_out": timed_out, "jobs": [brief(ctx, j) for j in ended]}
+            work = current(ctx)
+            jobs.reconcile(ctx.store)
+            if job_ids:
+                ids = list(job_ids)
+            elif work is not None:
+                ids = [j.id for j in ctx.store.jobs_in(work.workspace) if j.active]
+            else:
+                ids = [j.id for j in ctx.store.jobs(states=ACTIVE_STATES)]
+            deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT)
+            retried: list[dict[str, int]] = []
+            timed_out = False
+            while True:
+                try:
+                    ended = jobs.wait(ctx, ids, timeout=max(0.0, deadline - time.monotonic()))
+                except WaitTimeout:
+                    ended, timed_out = [ctx.job(j) for j in ids], True
+                    break
+                stalled = [j for j in ended if j.state == "stalled"] if work is not None else []
+                again = [(j, retry_stalled(ctx, j)) for j in stalled]
+                if not again or not all(new for _, new in again):
+                    break
+                for old, new in again:
+                    assert new is not None
+                    retried.append({"stalled": old.id, "retry": new.id})
+                    ids = [new.id if i == old.id else i for i in ids]
+            return {"timed_out": timed_out, "retried": retried, "jobs": [brief(ctx, j) for j in ended]}
         return run(body)
 
     @server.tool()
-    def cancel(job_id: int) -> dict[str, Any]:
-        """Stop a job's agent (its whole process group); its worktree is kept."""
-        return run(lambda ctx: row(jobs.cancel(ctx, job_id), ctx))
+    def cancel(job_id: int | None = None) -> dict[str, Any]:
+        """Stop a job's agent (its whole process group); its worktree is kept. In a work, job_id defaults to
+        the job active in its workspace."""
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            work = current(ctx)
+            target = job_id
+            if target is None and work is not None:
+                active = ctx.store.active_job_in(work.workspace)
+                target = active.id if active else None
+            return row(jobs.cancel(ctx, needed(target, "job to cancel")), ctx)
+        return run(body)
 
     @server.tool()
-    def resume(job_id: int, message: str) -> dict[str, Any]:
+    def resume(message: str, job_id: int | None = None) -> dict[str, Any]:
         """Continue a job's agent session with a new message, as a new job in the same worktree (queued while
-        another job is active there)."""
-        return run(lambda ctx: row(jobs.resume(ctx, job_id, message), ctx))
+        another job is active there). In a work, job_id defaults to its latest worker, and each resume of a
+        worker is a round (the work's limit holds)."""
+        def body(ctx: jobs.Context) -> dict[str, Any]:
+            from podium.work import count_round, latest_worker
+
+            work = current(ctx)
+            target = ctx.job(job_id) if job_id is not None else (latest_worker(ctx, work) if work else None)
+            target = needed(target, "job to resume")
+            if work is not None and target.role == "worker":
+                count_round(ctx, work)
+            return row(jobs.resume(ctx, target.id, message), ctx)
+        return run(body)
 
     @server.tool()
-    def test(branch: str, message: str, agent: str | None = None, fresh: bool = False) -> dict[str, Any]:
+    def test(message: str, branch: str | None = None, agent: str | None = None, fresh: bool = False) -> dict[str, Any]:
         """A turn of the branch's tester session (claude by default): say what changed and what to test (full
         suite, targeted tests, screenshots of the smoking gun). Later turns resume the same session. A
-        background job: wait for it, then read its summary (the tests verdict comes from the runner's output)."""
+        background job: wait for it, then read its summary (the tests verdict comes from the runner's output).
+        In a work, branch defaults to its branch."""
         from podium import tester
 
         def body(ctx: jobs.Context) -> dict[str, Any]:
-            turn = tester.turn(ctx, branch, message, agent=agent, fresh=fresh)
+            work = current(ctx)
+            target = branch or (work.branch if work else None)
+            turn = tester.turn(ctx, needed(target, "branch to test"), message, agent=agent, fresh=fresh,
+                               stall_after=work.stall_after if work else None)
             return {**row(turn.job, ctx), "session_id": turn.job.session_id, "resumed": turn.resumed,
                     "notes": turn.notes}
         return run(body)
@@ -157,7 +235,9 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
         def body(ctx: jobs.Context) -> dict[str, Any]:
             actions = [browser.Action.parse(s) for s in steps or []]
             job = os.environ.get("PODIUM_JOB_ID")
-            return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, branch=branch, actions=actions,
+            work = current(ctx)
+            return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, actions=actions,
+                                branch=branch or (work.branch if work else None),
                                 full_page=full_page, job_id=int(job) if job and job.isdigit() else None).to_dict()
         return run(body)
 
@@ -188,18 +268,21 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
         return run(body)
 
     @server.tool()
-    def commit(target: str, message: str | None = None, push: bool = False) -> dict[str, Any]:
-        """Ask for the workspace's single commit on its base (target: job id or branch), and its push with a
-        lease. Passes the human's gate: usually returns a pending gate and what the human is shown."""
+    def commit(target: str | None = None, message: str | None = None, push: bool = False) -> dict[str, Any]:
+        """Ask for the workspace's single commit on its base (target: job id or branch; in a work, its branch),
+        and its push with a lease. Passes the human's gate: usually returns a pending gate and what the human
+        is shown."""
         actions = ["commit", "push"] if push else ["commit"]
-        return run(lambda ctx: outcome(ctx, lambda: gate_mod.request(ctx, target, actions, message=message)))
+        return run(lambda ctx: outcome(ctx, lambda: gate_mod.request(ctx, branch_of(ctx, target), actions,
+                                                                   message=message)))
 
     @server.tool()
-    def ship(target: str, message: str | None = None) -> dict[str, Any]:
+    def ship(target: str | None = None, message: str | None = None) -> dict[str, Any]:
         """Ask for commit + push (with lease) + the pull request opened or updated, ticket linked, tests and
-        screenshots in its description. One gate for all three; usually pending until the human decides."""
-        return run(lambda ctx: outcome(ctx, lambda: gate_mod.request(ctx, target, ["commit", "push", "pr"],
-                                                                   message=message)))
+        screenshots in its description (target: job id or branch; in a work, its branch). One gate for all
+        three; usually pending until the human decides."""
+        return run(lambda ctx: outcome(ctx, lambda: gate_mod.request(ctx, branch_of(ctx, target),
+                                                                   ["commit", "push", "pr"], message=message)))
 
     @server.tool()
     def gates(all: bool = False) -> list[dict[str, Any]]:
@@ -227,5 +310,5 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False) -> Any:
     return server
 
 
-def serve(cwd: str | Path = ".", *, allow_approve: bool = False) -> None:
-    build(cwd, allow_approve=allow_approve).run("stdio")
+def serve(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | None = None) -> None:
+    build(cwd, allow_approve=allow_approve, work_id=work_id).run("stdio")

@@ -82,12 +82,13 @@ class Runner:
         if self.store.job(self.job.id).state == "queued" and not self._wait_turn():
             self._finish(exit_code=None)  # cancelled while it waited
             return
-        try:
-            self.start = snapshot(self.job.workspace or "")
-        except PodiumError as e:
-            self._fail(str(e))
-            return
-        self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
+        if self.job.workspace:  # an orchestrator works from the checkout, in no worktree of its own
+            try:
+                self.start = snapshot(self.job.workspace)
+            except PodiumError as e:
+                self._fail(str(e))
+                return
+            self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
         if self.job.role == "tester":  # its shell can call `podium screenshot` (this podium, not another)
@@ -275,7 +276,7 @@ class Runner:
         elif not final.data.get("success"):
             state = "failed"
             error = error or _last_line(self.store.log_path(self.job.id, "stderr")) or "the agent failed"
-        elif not run_changed and self.job.role != "tester":  # a tester's work is its verdict, not files
+        elif not run_changed and self.job.role == "worker":  # a tester's work is its verdict, not files
             state = "no_changes"  # the agent says it succeeded, but this run left the worktree as it found it
         else:
             state = "done"

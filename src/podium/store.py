@@ -184,6 +184,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX screenshots_branch ON screenshots(branch)
     """,
+    # 11: podium work: a ticket taken to the gate by an orchestrator agent, resumable after a crash.
+    """
+    CREATE TABLE works (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        state TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        max_rounds INTEGER NOT NULL,
+        rounds INTEGER NOT NULL DEFAULT 0,
+        stall_after REAL NOT NULL,
+        orchestrator_job INTEGER,
+        outcome TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
 ]
 
 
@@ -615,6 +633,39 @@ class Store:
                 (session_id, agent, workspace, job_id, time.time()),
             )
 
+    # -- works ------------------------------------------------------------
+    def create_work(self, **values: Any) -> WorkRecord:
+        values.setdefault("created_at", time.time())
+        values.setdefault("updated_at", values["created_at"])
+        with self.transaction() as db:
+            cur = db.execute(f"INSERT INTO works ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+                             tuple(values.values()))
+        assert cur.lastrowid is not None
+        return self.work(cur.lastrowid)
+
+    def work(self, work_id: int) -> WorkRecord:
+        row = self.db.execute("SELECT * FROM works WHERE id = ?", (work_id,)).fetchone()
+        if row is None:
+            raise KeyError(work_id)
+        return WorkRecord(**dict(row))
+
+    def works(self) -> list[WorkRecord]:
+        """Every work, newest first."""
+        return [WorkRecord(**dict(r)) for r in self.db.execute("SELECT * FROM works ORDER BY id DESC")]
+
+    def update_work(self, work_id: int, **values: Any) -> None:
+        values["updated_at"] = time.time()
+        with self.transaction() as db:
+            db.execute(f"UPDATE works SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                       (*values.values(), work_id))
+
+    def add_round(self, work_id: int, limit: int) -> bool:
+        """Count one more worker round for the work, unless ``limit`` rounds were already used."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE works SET rounds = rounds + 1, updated_at = ? WHERE id = ? AND rounds < ?",
+                             (time.time(), work_id, limit))
+        return cur.rowcount == 1
+
     # -- screenshots ------------------------------------------------------
     def add_screenshot(self, shot: Screenshot) -> Screenshot:
         values = {k: v for k, v in dataclass_values(shot).items() if k != "id"}
@@ -630,6 +681,28 @@ class Store:
 
     def log_path(self, job_id: int, suffix: str = "log") -> Path:
         return self.logs / f"{job_id}.{suffix}"
+
+
+@dataclass
+class WorkRecord:
+    """``podium work``: a ticket, its workspace, the orchestrator job driving it, and how far it got."""
+
+    id: int
+    ticket: str
+    workspace: str
+    branch: str
+    state: str  # running, waiting (for the human's approval), done, stopped, interrupted
+    agent: str
+    max_rounds: int
+    stall_after: float
+    created_at: float
+    updated_at: float
+    rounds: int = 0
+    orchestrator_job: int | None = None
+    outcome: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_values(self)
 
 
 @dataclass

@@ -181,10 +181,12 @@ class ClaudeAgent:
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "-p", "--resume", session_id, *self._common(preflight), "--", prompt]
 
-    def mcp_args(self, name: str, command: list[str]) -> list[str]:
-        """Give this run an MCP server (stdio) and allow its tools: ``-p`` denies tools not allowed."""
+    def mcp_args(self, name: str, command: list[str], allowed: tuple[str, ...] | None = None) -> list[str]:
+        """Give this run an MCP server (stdio) and allow its tools (``allowed``: only those): ``-p`` denies
+        every tool call that is not allowed."""
         config = {"mcpServers": {name: {"type": "stdio", "command": command[0], "args": command[1:]}}}
-        return ["--mcp-config", json.dumps(config), "--allowedTools", f"mcp__{name}"]
+        tools = ",".join(f"mcp__{name}__{t}" for t in allowed) if allowed is not None else f"mcp__{name}"
+        return ["--mcp-config", json.dumps(config), "--allowedTools", tools]
 
     def parser(self) -> ClaudeParser:
         return ClaudeParser()

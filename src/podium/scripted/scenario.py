@@ -87,6 +87,7 @@ class Script:
     steps: tuple[Step, ...]
     match: str | None = None
     final_text: str = "Done."
+    from_match: bool = False  # count steps from the last user message with the marker (a resumed session's turn)
 
 
 @dataclass
@@ -120,7 +121,8 @@ class Scenario:
             name = str(raw.get("name", f"script{i}"))
             steps = tuple(Step.parse(s, f"{where}: {name} step {j + 1}") for j, s in enumerate(raw["steps"]))
             scripts.append(
-                Script(name=name, steps=steps, match=raw.get("match"), final_text=str(raw.get("final_text", "Done.")))
+                Script(name=name, steps=steps, match=raw.get("match"), final_text=str(raw.get("final_text", "Done.")),
+                       from_match=bool(raw.get("from_match", False)))
             )
         return cls(scripts=scripts, aux_text=str(data.get("aux_text", "ok")))
 

@@ -182,8 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         script = scenario.pick(conv.user_text)
         if aux:
             step, step_no = Step(text=aux_text(body, scenario.aux_text)), None
-        elif conv.turns < len(script.steps):
-            step, step_no = script.steps[conv.turns], conv.turns + 1
+        elif (turn := conv.turns_after(script.match) if script.from_match else conv.turns) < len(script.steps):
+            step, step_no = script.steps[turn], turn + 1
         else:
             step, step_no = Step(text=script.final_text), None
         self.server_model.record(

@@ -99,10 +99,10 @@ class Conversation:
             if isinstance(item, dict):
                 yield from _texts(item.get("content"))
 
-    def _model_turns(self) -> int:
+    def _model_turns(self, items: list[Any] | None = None) -> int:
         """Number of model turns already in the history (consecutive model items are one turn)."""
         turns, in_model = 0, False
-        for item in self._messages():
+        for item in self._messages() if items is None else items:
             if not isinstance(item, dict):
                 continue
             is_model = item.get("role") == "assistant" or item.get("type") in _MODEL_ITEM_TYPES
@@ -110,6 +110,15 @@ class Conversation:
                 turns += 1
             in_model = is_model
         return turns
+
+    def turns_after(self, marker: str | None) -> int:
+        """Model turns since the last user message that contains ``marker`` (all of them without one)."""
+        if not marker:
+            return self.turns
+        messages = self._messages()
+        last = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") in ("user", "developer")
+                    and marker in "\n".join(_texts(m.get("content")))), default=-1)
+        return self._model_turns(messages[last + 1:])
 
     def _cwd(self) -> str | None:
         for text in self._all_texts():

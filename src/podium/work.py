@@ -1,0 +1,301 @@
+"""``podium work TICKET``: the whole loop for one ticket, driven by a headless orchestrator agent.
+
+podium starts the ticket itself (assigned, set active, workspace, snapshot), then runs the orchestrator —
+claude in ``-p`` mode with ORCHESTRATOR.md and podium's MCP tools, from the main checkout, able to read but
+not to edit — as a background job. The orchestrator delegates to workers, hands the branch to the tester,
+sends failures back to the worker and ships; podium's tools hold the rules whatever it decides: they
+default to this ticket's workspace, stop at ``max_rounds`` worker rounds, retry a stalled worker once,
+and ``ship`` stops at the human's gate.
+
+Every step is in the store (the work, its jobs, their events, the gates), so ``podium work --resume``
+picks up after a crash or a reboot: jobs the crash killed are restarted in their sessions, then the
+orchestrator's own session is resumed and told what happened. Shipping is idempotent (one commit,
+amended; one PR, updated), so a step done twice does no harm.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium import roles
+from podium.agents import Preflight, get_agent
+from podium.errors import PodiumError, UsageError
+from podium.jobs import Context, launch, process_alive, reconcile
+from podium.store import Job, WorkRecord
+from podium.summary import human_duration, summarize
+
+ORCHESTRATOR = "orchestrator"
+DEFAULT_ROUNDS = 3
+ORCHESTRATOR_STALL = 86400.0  # it waits on tools for as long as the workers take
+TICKET_CHARS = 6000
+STALL_RETRIES = 1
+
+
+def find(ctx: Context, work_id: int | str | None = None) -> WorkRecord:
+    """The work asked for, else the newest one."""
+    if work_id is not None:
+        try:
+            return ctx.store.work(int(work_id))
+        except (KeyError, ValueError):
+            raise UsageError(f"no work {work_id} in {ctx.repo.toplevel}") from None
+    works = ctx.store.works()
+    if not works:
+        raise UsageError("no podium work here yet: podium work TICKET starts one")
+    return works[0]
+
+
+def start(ctx: Context, ticket_id: str, *, rounds: int = DEFAULT_ROUNDS, stall_after: float | None = None,
+          agent: str = "claude") -> WorkRecord:
+    """Start the ticket and launch the orchestrator; returns at once (``follow`` shows the rest)."""
+    from podium.ticket import start as start_ticket
+
+    if rounds < 1:
+        raise UsageError("--rounds must be at least 1")
+    reconcile(ctx.store)
+    for other in ctx.store.works():
+        if other.ticket == ticket_id and other.state in ("running", "interrupted"):
+            raise UsageError(f"work {other.id} on {ticket_id} is {other.state}: podium work --resume {other.id}")
+    adapter = get_agent(agent, ctx.agent_options(agent))
+    if not hasattr(adapter, "mcp_args") or not adapter.can_resume:
+        raise UsageError(f"the {agent} agent cannot drive podium work (it needs MCP tools and resumable sessions)")
+    adapter.preflight(ctx.repo.main_checkout)
+    started = start_ticket(ctx, ticket_id)
+    ws = started.workspace
+    work = ctx.store.create_work(ticket=ticket_id, workspace=ws.path, branch=ws.branch, state="running",
+                                 agent=agent, max_rounds=rounds,
+                                 stall_after=stall_after if stall_after is not None else ctx.config.stall_after)
+    from podium.providers import ticket_markdown
+
+    text = ticket_markdown(started.ticket)
+    if len(text) > TICKET_CHARS:
+        text = text[:TICKET_CHARS] + f"\n…(the rest is in {ws.path}/.podium/ticket.md)\n"
+    prompt = (f"podium work: take ticket {started.ticket.id} to the human's gate.\n\n"
+              f"Its workspace is branch `{ws.branch}` at {ws.path} (from `{ws.base_ref}`); the ticket is in "
+              f".podium/ticket.md there. podium's tools default to this ticket and workspace.\n\n"
+              f"Delegate the implementation (describe the situation from the ticket), wait for it, have the tester "
+              f"run the suite (and screenshot a user-facing change), send failures back to the worker — at most "
+              f"{rounds} worker round(s) in all — then ship. Ship stops at the human's gate: end by saying, in a "
+              f"few lines, what was done and what waits for the human.\n\n---\n\n{text}")
+    _run_orchestrator(ctx, work, prompt, session=None)
+    return ctx.store.work(work.id)
+
+
+def _orchestrator_argv(ctx: Context, work: WorkRecord, prompt: str, session: str | None) -> list[str]:
+    adapter = get_agent(work.agent, ctx.agent_options(work.agent))
+    role = roles.orchestrator(ctx.repo, ctx.config)
+    server = [sys.executable, "-m", "podium", "mcp", "--work", str(work.id)]
+    from podium.mcp_server import UNATTENDED
+
+    # podium's tools (not approve) and reading only: the orchestrator does not edit code or run commands
+    mcp = adapter.mcp_args("podium", server, allowed=UNATTENDED)  # type: ignore[attr-defined]
+    extra = ("--permission-mode", "default", "--append-system-prompt", role.text, *mcp)
+    preflight = Preflight(extra_args=extra)
+    here = ctx.repo.main_checkout
+    if session:
+        return adapter.resume_argv(session, prompt, here, preflight)
+    return adapter.new_argv(prompt, here, preflight)
+
+
+def _run_orchestrator(ctx: Context, work: WorkRecord, prompt: str, session: str | None,
+                      notes: list[str] | None = None) -> Job:
+    argv = _orchestrator_argv(ctx, work, prompt, session)
+    previous = work.orchestrator_job
+    job = ctx.store.create_job(agent=work.agent, role=ORCHESTRATOR, prompt=prompt, state="starting",
+                               branch=work.branch, base_ref=None, session_id=session, parent_id=previous,
+                               argv=argv, stall_after=ORCHESTRATOR_STALL)
+    if notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
+    ctx.store.update_work(work.id, orchestrator_job=job.id, state="running")
+    launch(ctx.store, job.id, ctx.repo.main_checkout)
+    return job
+
+
+def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, list[str]]:
+    """Pick a work up again: restart what a crash killed, then the orchestrator, in their own sessions."""
+    from podium import jobs as jobs_mod
+
+    reconcile(ctx.store)
+    work = find(ctx, work_id)
+    orchestrator = ctx.store.job(work.orchestrator_job) if work.orchestrator_job else None
+    if orchestrator is not None and orchestrator.active:
+        return work, ["the orchestrator is still running; following it"]
+    if work.state in ("waiting", "done"):
+        return work, [f"work {work.id} already ended: {work.state}"]
+    notes = []
+    for job in ctx.store.jobs_in(work.workspace):
+        if job.state == "lost" and job.session_id and job.role != ORCHESTRATOR:
+            again = jobs_mod.resume(ctx, job.id, "podium was interrupted (a crash or a reboot) while you worked. "
+                                    "Your worktree is as you left it: check it and finish the task.")
+            notes.append(f"job {job.id} ({job.role}) was lost in the interruption; restarted in its session as "
+                         f"job {again.id}")
+    state = _state_text(ctx, work)
+    message = ("podium was interrupted (a crash or a reboot) and has resumed this work. "
+               + " ".join(notes) + f"\n\nWhere things stand:\n{state}\n\n"
+               "Continue from here to the gate; do not redo what is done (shipping again is harmless: it updates "
+               "the same commit and PR).")
+    session = orchestrator.session_id if orchestrator else None
+    adapter = get_agent(work.agent, ctx.agent_options(work.agent))
+    if session and adapter.transcript(session) is None:
+        notes.append(f"the orchestrator's session {session} is gone (no transcript): a fresh one starts with "
+                     "where things stand")
+        session = None
+    if session is None:
+        message = (orchestrator.prompt if orchestrator else f"podium work: take ticket {work.ticket} to the gate.") \
+            + "\n\n---\n\n" + message
+    _run_orchestrator(ctx, work, message, session, notes)
+    return ctx.store.work(work.id), notes
+
+
+def _state_text(ctx: Context, work: WorkRecord) -> str:
+    lines = []
+    for job in ctx.store.jobs_in(work.workspace):
+        s = summarize(ctx.store, job)
+        tests = f"; tests {s.tests.line()}" if s.tests else ""
+        lines.append(f"- job {job.id} ({job.role}, {job.agent}): {job.state}{tests}")
+    for gate in ctx.store.gates():
+        if gate.workspace == work.workspace:
+            lines.append(f"- gate {gate.id} ({' + '.join(gate.actions)}): {gate.state}")
+    lines.append(f"- worker rounds used: {work.rounds} of {work.max_rounds}")
+    return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    work: WorkRecord
+    state: str
+    lines: list[str] = field(default_factory=list)
+    pending_gate: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"work": self.work.to_dict(), "state": self.state, "lines": self.lines,
+                "pending_gate": self.pending_gate}
+
+
+def conclude(ctx: Context, work: WorkRecord) -> Report:
+    """The work's state once its orchestrator ended: waiting for the human, done, stopped or interrupted."""
+    reconcile(ctx.store)
+    work = ctx.store.work(work.id)
+    orchestrator = ctx.store.job(work.orchestrator_job) if work.orchestrator_job else None
+    gates = [g for g in ctx.store.gates() if g.workspace == work.workspace and g.created_at >= work.created_at]
+    pending = next((g for g in gates if g.state == "pending"), None)
+    shipped = next((g for g in gates if g.state in ("approved", "passed") and "pr" in g.actions), None)
+    if orchestrator is not None and orchestrator.active:
+        state = "running"
+    elif orchestrator is not None and orchestrator.state in ("lost", "cancelled"):
+        state = "interrupted"
+    elif pending:
+        state = "waiting"
+    elif shipped:
+        state = "done"
+    else:
+        state = "stopped"
+    ctx.store.update_work(work.id, state=state, outcome=(orchestrator.final_message if orchestrator else None))
+    work = ctx.store.work(work.id)
+    lines = [f"work {work.id} on {work.ticket}: {state} · branch {work.branch} · worktree {work.workspace}"]
+    for job in ctx.store.jobs_in(work.workspace):
+        if job.created_at < work.created_at:
+            continue
+        s = summarize(ctx.store, job)
+        what = f"tests {s.tests.line()}" if s.tests else (f"{len(s.files)} file(s) changed" if s.files else "")
+        took = f" in {human_duration(s.duration)}" if s.duration else ""
+        lines.append(f"  job {job.id} {job.role} ({job.agent}) {job.state}{took}" + (f": {what}" if what else ""))
+    lines.append(f"  worker rounds: {work.rounds} of {work.max_rounds}")
+    if orchestrator is not None and orchestrator.final_message:
+        lines.append(f"  orchestrator: {' '.join(orchestrator.final_message.split())[:400]}")
+    if pending:
+        lines.append(f"  waits for you: gate {pending.id} ({' + '.join(pending.actions)}) — podium gates shows it; "
+                     f"podium approve {pending.id} or podium reject {pending.id} \"why\"")
+    elif shipped and (shipped.result or {}).get("pr"):
+        lines.append(f"  shipped: {(shipped.result or {}).get('pr')}")
+    if state == "interrupted":
+        lines.append(f"  podium work --resume {work.id} picks it up")
+    return Report(work=work, state=state, lines=lines, pending_gate=pending.id if pending else None)
+
+
+def progress(ctx: Context, work: WorkRecord, seen: dict[str, Any]) -> list[str]:
+    """What happened since the last look, as lines: the orchestrator's tool calls, jobs changing state, gates."""
+    out: list[str] = []
+    job_id = ctx.store.work(work.id).orchestrator_job
+    if job_id:
+        after = seen.get(f"events:{job_id}", 0)
+        for e in ctx.store.events(job_id, after=after, kinds=("tool_call", "error", "note")):
+            if e.kind == "tool_call" and str(e.data.get("name", "")).startswith("mcp__podium__"):
+                args = json.dumps(e.data.get("input") or {}, ensure_ascii=False)
+                out.append(f"orchestrator → {str(e.data['name']).removeprefix('mcp__podium__')} {_clip(args, 100)}")
+            elif e.kind != "tool_call":
+                out.append(f"orchestrator: {_clip(str(e.data.get('message', '')), 160)}")
+        events = ctx.store.events(job_id, after=after)
+        if events:
+            seen[f"events:{job_id}"] = events[-1].seq
+    for job in ctx.store.jobs_in(work.workspace):
+        if job.created_at < work.created_at:
+            continue
+        key = f"job:{job.id}"
+        if seen.get(key) != job.state:
+            seen[key] = job.state
+            extra = ""
+            if not job.active:
+                s = summarize(ctx.store, job)
+                extra = f": tests {s.tests.line()}" if s.tests else (f": {len(s.files)} file(s)" if s.files else "")
+            out.append(f"job {job.id} {job.role} ({job.agent}) {job.state}{extra}")
+    for gate in ctx.store.gates():
+        if gate.workspace == work.workspace and seen.get(f"gate:{gate.id}") != gate.state:
+            seen[f"gate:{gate.id}"] = gate.state
+            out.append(f"gate {gate.id} ({' + '.join(gate.actions)}) {gate.state}")
+    return out
+
+
+def running(ctx: Context, work: WorkRecord) -> bool:
+    reconcile(ctx.store)
+    job_id = ctx.store.work(work.id).orchestrator_job
+    if job_id is None:
+        return False
+    job = ctx.store.job(job_id)
+    return job.active and (job.runner_pid is None or process_alive(job.runner_pid, job.runner_started))
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- the rules podium's tools hold while a work runs (used by podium mcp --work N) -------------------------
+
+def latest_worker(ctx: Context, work: WorkRecord) -> Job:
+    workers = [j for j in ctx.store.jobs_in(work.workspace) if j.role == "worker"]
+    if not workers:
+        raise UsageError("no worker job in this work yet: delegate first")
+    return workers[-1]
+
+
+def count_round(ctx: Context, work: WorkRecord) -> None:
+    if not ctx.store.add_round(work.id, work.max_rounds):
+        raise UsageError(f"this work's limit of {work.max_rounds} worker round(s) is used up: stop, and tell the "
+                         "human what still fails and why")
+
+
+def is_retry(ctx: Context, job: Job) -> bool:
+    return any(str(e.data.get("message", "")).startswith("retry of stalled job")
+               for e in ctx.store.events(job.id, kinds=("note",)))
+
+
+def retry_stalled(ctx: Context, job: Job) -> Job | None:
+    """A stalled worker or tester is cancelled and resumed once in its session — podium does it, not the
+    orchestrator's memory. None when the job is itself a retry, or cannot be resumed."""
+    from podium import jobs as jobs_mod
+
+    if is_retry(ctx, job) or not job.session_id:
+        return None
+    silent = human_duration(time.time() - (job.last_activity_at or job.created_at))
+    jobs_mod.cancel(ctx, job.id)
+    try:
+        again = jobs_mod.resume(ctx, job.id, f"You went silent and idle for {silent}, so podium stopped that run. "
+                                "Your worktree is as you left it: continue the task from where you were.")
+    except PodiumError:
+        return None
+    ctx.store.add_events(again.id, [("note", {"message": f"retry of stalled job {job.id}"})])
+    return again
