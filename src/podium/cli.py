@@ -450,39 +450,30 @@ def work_cmd(obj: dict[str, Any], ticket_id: str | None, resume_id: str | None, 
 
 
 def _follow_work(ctx: jobs_mod.Context, work: Any, as_json: bool) -> None:
+    import contextlib
+
     from rich.console import Console
+    from rich.markup import escape
 
     from podium import work as work_mod
 
     console = Console(stderr=True, highlight=False)
-    seen: dict[str, Any] = {}
 
-    def show() -> None:
-        for line in work_mod.progress(ctx, work, seen):
-            console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}", markup=True, soft_wrap=True)
+    def emit(line: str) -> None:
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {escape(line)}", soft_wrap=True)
 
     try:
-        with console.status("the orchestrator is working…") if console.is_terminal else _nothing():
-            while work_mod.running(ctx, work):
-                show()
-                time.sleep(FOLLOW_POLL)
+        with console.status("the orchestrator is working…") if console.is_terminal else contextlib.nullcontext():
+            report = work_mod.watch(ctx, work, emit, poll=FOLLOW_POLL)
     except KeyboardInterrupt:
         click.echo(f"\nwork {work.id} goes on in the background: podium work --resume {work.id} follows it", err=True)
         sys.exit(130)
-    show()
-    report = work_mod.conclude(ctx, work)
     if as_json:
         _emit_json(report.to_dict())
     else:
         click.echo("\n".join(report.lines))
     if report.state not in ("waiting", "done"):
         sys.exit(1)
-
-
-def _nothing() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 @cli.command("chat", context_settings={"ignore_unknown_options": True})
@@ -905,10 +896,11 @@ def scripted_serve(scenario_path: str, port: int, record: str | None) -> None:
 
 
 @cli.command()
-@click.option("--agent", type=click.Choice(["codex", "claude", "gemini"]), default="codex", show_default=True)
+@click.option("--agent", type=click.Choice(["codex", "claude", "gemini"]), default="codex", show_default=True,
+              help="The worker's agent CLI (claude orchestrates and tests).")
 @click.option("--keep", is_flag=True, help="Keep the demo repository and print where it is.")
 def demo(agent: str, keep: bool) -> None:
-    """Run a real worker job on a throw-away repo (the scripted model when no API key is set)."""
+    """podium work on a sample ticket in a throw-away repo, to the gate (the scripted model when no API key)."""
     from podium.demo import run_demo
 
     sys.exit(run_demo(agent=agent, keep=keep))

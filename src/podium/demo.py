@@ -1,10 +1,10 @@
-"""``podium demo``: a real worker job on a throw-away repository, start to finish.
+"""``podium demo``: ``podium work`` on a sample ticket in a throw-away repository, to the human's gate.
 
-It builds a small repository with a bare ``origin``, delegates a task to the real
-agent CLI (installing the pinned CLI with npm when it is not on PATH), follows the
-job's events live and ends with the summary a user would read. With no API key
-for the agent, the agent talks to podium's scripted model, so the demo needs no
-account and no network beyond the npm registry.
+It builds a small repository with a bare ``origin`` and a local tracker (``tickets/``), then runs the
+whole loop with the real agent CLIs — claude as orchestrator and tester, the chosen agent as worker —
+installing the pinned CLIs with npm when they are not on PATH. It shows the work live and ends at the
+gate: what the human would approve. With no API key, every agent talks to podium's scripted model, so
+the demo needs no account and no network beyond the npm registry.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -22,10 +21,8 @@ import click
 import platformdirs
 
 from podium.errors import AgentError
-from podium.jobs import Context, delegate, reconcile
-from podium.render import event_line
+from podium.jobs import Context
 from podium.scripted import Scenario, ScriptedModel
-from podium.summary import summarize
 
 PINNED = {
     "codex": "@openai/codex@0.169.0",
@@ -33,7 +30,15 @@ PINNED = {
     "gemini": "@google/gemini-cli@0.61.0",
 }
 KEY_VARS = {"codex": "OPENAI_API_KEY", "claude": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
-TASK = "Users of greet.py also want to say goodbye. Add that, with a test, and make sure the tests pass."
+TICKET = """---
+title: Say goodbye too
+type: feature
+state: New
+assignee:
+---
+Users of greet.py also want to say goodbye: add `farewell(name)` next to `greet(name)`, returning
+"Goodbye, <name>!", with a unit test. The suite must pass.
+"""
 
 
 def _sh(*args: str, cwd: Path) -> None:
@@ -66,6 +71,8 @@ def make_repo(root: Path) -> Path:
     _sh("git", "init", "--quiet", "--bare", "--initial-branch=main", str(origin), cwd=root)
     _sh("git", "clone", "--quiet", str(origin), str(repo), cwd=root)
     (repo / "greet.py").write_text('def greet(name):\n    return f"Hello, {name}!"\n')
+    (repo / "tickets").mkdir()
+    (repo / "tickets" / "GREET-7-say-goodbye.md").write_text(TICKET)
     (repo / "test_greet.py").write_text(
         "import unittest\n\nfrom greet import greet\n\n\nclass GreetTest(unittest.TestCase):\n"
         '    def test_greet(self):\n        self.assertEqual(greet("Ada"), "Hello, Ada!")\n'
@@ -76,8 +83,8 @@ def make_repo(root: Path) -> Path:
         ("push", "--quiet", "origin", "HEAD:main"),
         ("push", "--quiet", "origin", "HEAD:develop"),
         # the team's earlier branches, so that the job's branch is named the way they name theirs
-        ("push", "--quiet", "origin", "HEAD:refs/heads/feature/12-greet-by-name"),
-        ("push", "--quiet", "origin", "HEAD:refs/heads/fix/15-greeting-punctuation"),
+        ("push", "--quiet", "origin", "HEAD:refs/heads/feature/GREET-2-greet-by-name"),
+        ("push", "--quiet", "origin", "HEAD:refs/heads/fix/GREET-5-greeting-punctuation"),
     ):
         _sh("git", *args, cwd=repo)
     return repo
@@ -90,7 +97,9 @@ def use_scripted_model(agent: str, root: Path) -> ScriptedModel:
     model = ScriptedModel(Scenario.from_data(scenario, where="demo scenario")).start()
     home = root / "home"
     home.mkdir()
-    os.environ.update(SCRIPTED_API_KEY="scripted", HOME=str(home))
+    os.environ.update(SCRIPTED_API_KEY="scripted", HOME=str(home), ANTHROPIC_BASE_URL=model.url,
+                      ANTHROPIC_API_KEY="scripted", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+                      DISABLE_AUTOUPDATER="1")
     if agent == "codex":
         codex_home = root / "codex-home"
         codex_home.mkdir()
@@ -99,14 +108,7 @@ def use_scripted_model(agent: str, root: Path) -> ScriptedModel:
             f'base_url = "{model.url}/v1"\nwire_api = "responses"\nenv_key = "SCRIPTED_API_KEY"\n'
         )
         os.environ["CODEX_HOME"] = str(codex_home)
-    elif agent == "claude":
-        os.environ.update(
-            ANTHROPIC_BASE_URL=model.url,
-            ANTHROPIC_API_KEY="scripted",
-            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-            DISABLE_AUTOUPDATER="1",
-        )
-    else:
+    elif agent == "gemini":
         (home / ".gemini").mkdir()
         (home / ".gemini" / "settings.json").write_text('{"security": {"auth": {"selectedType": "gemini-api-key"}}}')
         os.environ.update(GOOGLE_GEMINI_BASE_URL=model.url, GEMINI_API_KEY="scripted")
@@ -114,38 +116,31 @@ def use_scripted_model(agent: str, root: Path) -> ScriptedModel:
 
 
 def run_demo(agent: str = "codex", keep: bool = False) -> int:
-    ensure_cli(agent)
+    from podium import work as work_mod
+    from podium.gate import describe
+
+    for cli in dict.fromkeys(("claude", agent)):  # claude orchestrates and tests; the agent works
+        ensure_cli(cli)
     root = Path(tempfile.mkdtemp(prefix="podium-demo-"))
     os.environ["PODIUM_WORKTREES"] = str(root / "worktrees")
-    scripted = not os.environ.get(KEY_VARS[agent])
+    scripted = not (os.environ.get(KEY_VARS["claude"]) and os.environ.get(KEY_VARS[agent]))
     model = use_scripted_model(agent, root) if scripted else None
     try:
         repo = make_repo(root)
-        click.secho(f"demo repository: {repo} (origin: {root / 'origin.git'})", bold=True)
-        click.echo(f"model: {'podium scripted model (no API key set)' if scripted else 'your ' + agent + ' setup'}")
-        click.echo(f"$ podium delegate --agent {agent} {TASK!r}")
+        click.secho(f"demo repository: {repo} (origin: {root / 'origin.git'}, tickets in tickets/)", bold=True)
+        click.echo(f"model: {'podium scripted model (no API key set)' if scripted else 'your own setup'}")
+        click.echo(f"$ podium work GREET-7   # claude orchestrates and tests, {agent} works\n")
+        (repo / "podium.toml").write_text(f'[jobs]\ndefault_agent = "{agent}"   # the workers\' agent CLI\n')
         ctx = Context.open(repo)
-        job = delegate(ctx, TASK, agent=agent)
-        click.echo(f"job {job.id}: {agent} on branch {job.branch}, worktree {job.workspace}\n")
-        seq = 0
-        while True:
-            for e in ctx.store.events(job.id, after=seq):
-                seq = e.seq
-                click.echo("  " + event_line(e))
-            reconcile(ctx.store)
-            job = ctx.store.job(job.id)
-            if not job.active and not ctx.store.events(job.id, after=seq):
-                break
-            time.sleep(0.3)
-        click.echo("\n$ podium logs --summary " + str(job.id))
-        click.echo("\n".join(summarize(ctx.store, job).lines()))
-        if job.workspace:
-            stat = subprocess.run(
-                ["git", "diff", "--stat", job.base_sha or "HEAD"], cwd=job.workspace, capture_output=True, text=True
-            ).stdout
-            click.echo("\n$ git diff --stat (in the job's worktree)\n" + stat)
-        click.echo(f"your checkout {repo} is untouched; the work waits in {job.workspace}")
-        return 0 if job.state == "done" else 1
+        work = work_mod.start(ctx, "GREET-7")
+        report = work_mod.watch(ctx, work, lambda line: click.echo(f"  {line}"), poll=0.3)
+        click.echo("")
+        click.echo("\n".join(report.lines))
+        if report.pending_gate is not None:
+            click.echo(f"\n$ podium gates   # what you would approve with: podium approve {report.pending_gate}")
+            click.echo("\n".join(describe(ctx.store.gate(report.pending_gate))))
+        click.echo(f"\nyour checkout {repo} is untouched; the work waits in {work.workspace}")
+        return 0 if report.state == "waiting" else 1
     finally:
         if model is not None:
             model.stop()

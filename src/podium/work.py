@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,6 +248,18 @@ def progress(ctx: Context, work: WorkRecord, seen: dict[str, Any]) -> list[str]:
             seen[f"gate:{gate.id}"] = gate.state
             out.append(f"gate {gate.id} ({' + '.join(gate.actions)}) {gate.state}")
     return out
+
+
+def watch(ctx: Context, work: WorkRecord, emit: Callable[[str], None], poll: float = 0.5) -> Report:
+    """Emit progress lines until the orchestrator's job ends, then conclude."""
+    seen: dict[str, Any] = {}
+    while running(ctx, work):
+        for line in progress(ctx, work, seen):
+            emit(line)
+        time.sleep(poll)
+    for line in progress(ctx, work, seen):
+        emit(line)
+    return conclude(ctx, work)
 
 
 def running(ctx: Context, work: WorkRecord) -> bool:
