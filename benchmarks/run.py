@@ -1,6 +1,6 @@
 """podium's benchmarks. Each prints ratios measured side by side in the same run.
 
-    python benchmarks/run.py [start|concurrent|status|summary|workspace|screenshot|tester ...] [--jobs N]
+    python benchmarks/run.py [start|concurrent|status|summary|workspace|screenshot|tester|mcp ...] [--jobs N]
 
 - start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
               agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
@@ -16,6 +16,7 @@
 - screenshot: `podium screenshot` (CLI, branch, numbering, record) vs a bare Playwright script, same Chromium.
 - tester:     `podium test` until claude's first model request, first and resumed turns, vs bare `claude -p`
               (and `claude -p --resume`) in the same worktree.
+- mcp:        podium's status tool over one MCP session vs `podium status --json` processes; server start.
 
 The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
 """
@@ -433,8 +434,48 @@ def bench_tester(rounds: int = 5) -> None:
         b.close()
 
 
+def bench_mcp(calls: int = 20) -> None:
+    """podium's tools over MCP (one server, many calls) vs the same reads as CLI processes."""
+    import asyncio
+
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    b = Bench({"steps": ["unused"]})
+    try:
+        for i in range(5):  # a few finished jobs to list
+            job = json.loads(b.podium("delegate", "--agent", "command", "--command", "true", "--json", "--",
+                                      f"bench job {i}").stdout)
+            b.podium("wait", str(job["id"]))
+        params = StdioServerParameters(command=sys.executable, args=["-m", "podium", "mcp"], env=b.env,
+                                       cwd=str(b.repo))
+        timings: dict[str, float] = {}
+
+        async def session() -> None:
+            t0 = time.perf_counter()
+            async with Client(params) as client:
+                timings["connect"] = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                for _ in range(calls):
+                    result = await client.call_tool("status", {})
+                    assert not result.is_error
+                timings["calls"] = time.perf_counter() - t1
+
+        asyncio.run(session())
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            b.podium("status", "--json")
+        cli = time.perf_counter() - t0
+        per_mcp, per_cli = timings["calls"] / calls, cli / calls
+        print(f"mcp: server start + connect {timings['connect'] * 1000:.0f} ms; status tool call "
+              f"{per_mcp * 1000:.1f} ms vs podium status --json process {per_cli * 1000:.0f} ms "
+              f"(ratio {per_mcp / per_cli:.3f}); {calls} calls each")
+    finally:
+        b.close()
+
+
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
-           "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester}
+           "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp}
 
 
 def main() -> None:

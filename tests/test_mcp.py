@@ -147,7 +147,7 @@ def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: En
     assert all(f"mcp__podium__{t}" in offered for t in TOOLS)
     system = json.dumps(first["system"])
     assert "# Orchestrator" in system and "## The loop for a ticket" in system and "mcp__podium" not in system
-    assert "`ship(target, message?)`" in system  # generated from the server's declared tools
+    assert "`ship(target?, message?)`" in system and "`resume(message, job_id?)`" in system  # declared tools
     # status ran through podium's server; approve was not pre-allowed, so headless claude refused it
     [status_result] = [b for b in second["messages"][-1]["content"] if b.get("type") == "tool_result"]
     assert json.loads(status_result["content"]) == {"result": []}  # no jobs yet, from podium's own store

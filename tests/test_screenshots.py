@@ -97,7 +97,7 @@ def test_screenshot_bad_input_is_one_line_and_leaves_no_file(env: Env, site: str
 def test_tester_role_file_is_generated_and_keeps_the_users_edits(env: Env) -> None:
     (env.repo / "package.json").write_text('{"scripts": {"test": "vitest run"}}')
     (env.repo / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
-    made = env.podium("roles", check=True).stdout
+    made = env.podium("roles", "tester", check=True).stdout
     path = env.repo / ".podium" / "roles" / "TESTER.md"
     assert made.strip() == f"{path}: created"
     text = path.read_text()
@@ -111,18 +111,18 @@ def test_tester_role_file_is_generated_and_keeps_the_users_edits(env: Env) -> No
     edited = edited.replace("Run them as they are", "Whatever I write here is replaced. Run them as they are")
     path.write_text(edited)
     (env.repo / "go.mod").write_text("module example.com/x\n")
-    assert env.podium("roles", check=True).stdout.strip() == f"{path}: generated part updated"
+    assert env.podium("roles", "tester", check=True).stdout.strip() == f"{path}: generated part updated"
     text = path.read_text()
     assert "Always test in Firefox-sized viewports too." in text
     assert "Whatever I write here is replaced." not in text
     assert "- `go test ./...` — go.mod" in text
-    assert env.podium("roles", check=True).stdout.strip() == f"{path}: up to date"
+    assert env.podium("roles", "tester", check=True).stdout.strip() == f"{path}: up to date"
 
     # without the markers, the file is all the user's
     path.write_text("# My own tester\n\nJust run make test.\n")
-    assert "no podium markers" in env.podium("roles", check=True).stdout
+    assert "no podium markers" in env.podium("roles", "tester", check=True).stdout
     assert path.read_text() == "# My own tester\n\nJust run make test.\n"
-    assert env.podium("roles", "--print", check=True).stdout == "# My own tester\n\nJust run make test.\n\n"
+    assert env.podium("roles", "tester", "--print", check=True).stdout == "# My own tester\n\nJust run make test.\n\n"
 
 
 def test_tester_bad_input_is_one_line(env: Env) -> None:

@@ -200,9 +200,15 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | 
             work = current(ctx)
             target = ctx.job(job_id) if job_id is not None else (latest_worker(ctx, work) if work else None)
             target = needed(target, "job to resume")
-            if work is not None and target.role == "worker":
+            counted = work is not None and target.role == "worker"
+            if counted:
                 count_round(ctx, work)
-            return row(jobs.resume(ctx, target.id, message), ctx)
+            try:
+                return row(jobs.resume(ctx, target.id, message), ctx)
+            except BaseException:
+                if counted:
+                    ctx.store.update_work(work.id, rounds=work.rounds)  # a refused resume is no round
+                raise
         return run(body)
 
     @server.tool()
