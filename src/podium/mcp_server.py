@@ -93,9 +93,10 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | 
     @server.tool()
     def delegate(prompt: str, agent: str | None = None, branch: str | None = None, base: str | None = None,
                  ticket: str | None = None) -> dict[str, Any]:
-        """Hand a task to a worker agent (codex by default) in a new worktree on a new branch, from a freshly
-        fetched base; returns at once with the job id. Describe the situation, not the solution. With ticket,
-        it works in the ticket's workspace (the ticket is started first: assigned, set active, snapshot)."""
+        """Hand a task to a worker agent (podium.toml's default_agent, else codex) in a new worktree on a new
+        branch, from a freshly fetched base; returns at once with the job id. Describe the situation, not the
+        solution. With ticket, it works in the ticket's workspace (the ticket is started first: assigned, set
+        active, snapshot)."""
         def body(ctx: jobs.Context) -> dict[str, Any]:
             work = current(ctx)
             if work is None:
