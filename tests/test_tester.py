@@ -148,6 +148,7 @@ def test_tester_screenshots_the_app_it_serves_on_the_workspace_port(env: Env) ->
         {"shell": 'podium screenshot "http://127.0.0.1:$PORT/index.html" --label "Before greeting"'},
         {"tool": {"name": "mcp__podium__screenshot",
                   "input": {"url": url, "label": "after greeting", "steps": ["click:#go", "wait:body.ok"]}}},
+        {"tool": {"name": "mcp__podium__delegate", "input": {"prompt": "Make the page blue"}}},
         {"shell": "kill $(cat .podium/server.pid)"},
         "Two screenshots: the red page, then green after Greet.",
     ]})
@@ -168,6 +169,10 @@ def test_tester_screenshots_the_app_it_serves_on_the_workspace_port(env: Env) ->
     # the MCP call went through claude's tool use to podium's server
     tool_results = [r for r in env.requests() if not r["aux"]][3]["body"]["messages"][-1]["content"]
     assert "after-greeting.png" in json.dumps(tool_results)
+    # the tester has podium's screenshot tool, not the orchestrator's: it cannot start a worker
+    refused = json.dumps([r for r in env.requests() if not r["aux"]][4]["body"]["messages"][-1])
+    assert "permissions to use mcp__podium__delegate" in refused
+    assert [r["role"] for r in env.podium_json("status", "--all")].count("worker") == 1
     # recorded against the branch: the gate shows both, in the order taken
     assert env.podium("commit", worker["branch"]).returncode == 4
     assert f"screenshots: {before}, {after}" in env.podium("gates", check=True).stdout

@@ -169,11 +169,13 @@ def _clip(text: str, limit: int) -> str:
 
 
 def adapter_mcp_args(adapter: object) -> tuple[str, ...]:
-    """Arguments that give the agent podium's MCP server (for its screenshot tool), if its CLI takes them."""
+    """Arguments that give the agent podium's MCP server, with only its screenshot tool allowed, if its CLI
+    takes them."""
     wire = getattr(adapter, "mcp_args", None)
     if wire is None:
         return ()
-    return tuple(wire("podium", [sys.executable, "-m", "podium", "mcp"]))
+    # the tester's own tool only: it must not delegate, ship or touch gates through the same server
+    return tuple(wire("podium", [sys.executable, "-m", "podium", "mcp"], allowed=("screenshot",)))
 
 
 def podium_shim(store_root: Path) -> Path:
