@@ -174,31 +174,22 @@ def _kill_group(pid: int | None) -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
-def test_work_killed_mid_run_is_resumed_to_exactly_one_commit_and_one_pr(env: Env,
-                                                                         github: GitHubServer) -> None:  # noqa: F811
-    _repo_with_tests(env, always_pass=True)
-    env.serve({"scripts": [
-        # once resumed, the orchestrator reads where things stand and goes on from there
-        {"name": "resumed", "match": "podium was interrupted (a crash or a reboot) and has resumed", "from_match": True,
-         "steps": HAPPY[1:]},
-        _orchestrator(*HAPPY),
-        {"name": "worker", "match": "WORKER:", "steps": [
-            {"delay": 4, "write": {"path": "total.py", "content": GOOD}}, "total() subtracts the coupon now."]},
-        {"name": "tester", "match": "TESTER:", "steps": [{"shell": PYTEST}, "The suite passes."]},
-    ]})
+def _crash(env: Env, *, need_session: bool) -> None:
+    """Start podium work, wait until its worker runs and the orchestrator waits for it, then kill everything
+    at once, as a reboot would: podium, the orchestrator, the worker."""
     proc = subprocess.Popen([sys.executable, "-m", "podium", "work", "12"], cwd=env.repo, env=env.vars,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
-    while True:  # the worker is running and the orchestrator waits for it
+    while True:
         rows = env.podium_json("status", "--all")
-        worker = next((r for r in rows if r["role"] == "worker" and r["state"] == "running"), None)
-        # its second request carried the delegate's result and was answered with the wait call
+        worker = next((r for r in rows if r["role"] == "worker" and r["state"] == "running"
+                       and (r["session_id"] or not need_session)), None)
+        # the orchestrator's second request carried the delegate's result and was answered with the wait call
         asked = [r for r in env.requests() if not r["aux"] and "podium work: take ticket" in json.dumps(r["body"])]
         if worker and len(asked) >= 2:
             break
         assert time.monotonic() < deadline, rows
-        time.sleep(0.3)
-    # a reboot: podium, the orchestrator and the worker all die at once
+        time.sleep(0.2)
     proc.kill()
     proc.communicate()
     for row in env.podium_json("status", "--all"):
@@ -210,20 +201,59 @@ def test_work_killed_mid_run_is_resumed_to_exactly_one_commit_and_one_pr(env: En
     states = {r["id"]: r["state"] for r in env.podium_json("status", "--all")}
     assert set(states.values()) == {"lost"}, states
 
+
+RESUMED = {"name": "resumed", "match": "podium was interrupted (a crash or a reboot) and has resumed",
+           "from_match": True, "steps": HAPPY[1:]}  # the resumed orchestrator goes on from where things stand
+
+
+def _one_commit_one_pr(env: Env, github: GitHubServer) -> None:  # noqa: F811
+    [pull] = github.pulls.values()
+    git("fetch", "--quiet", "origin", cwd=env.repo)
+    assert git("rev-list", "--count", f"origin/main..origin/{pull.head}", cwd=env.repo) == "1"
+    assert git("show", f"origin/{pull.head}:total.py", cwd=env.repo) == GOOD.rstrip("\n")
+
+
+def test_work_killed_mid_run_is_resumed_to_exactly_one_commit_and_one_pr(env: Env,
+                                                                         github: GitHubServer) -> None:  # noqa: F811
+    _repo_with_tests(env, always_pass=True)
+    env.serve({"scripts": [
+        RESUMED,
+        _orchestrator(*HAPPY),
+        {"name": "worker", "match": "WORKER:", "steps": [
+            {"delay": 4, "write": {"path": "total.py", "content": GOOD}}, "total() subtracts the coupon now."]},
+        {"name": "tester", "match": "TESTER:", "steps": [{"shell": PYTEST}, "The suite passes."]},
+    ]})
+    _crash(env, need_session=True)
     out = _work(env, "--resume")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "note: job 2 (worker) was lost in the interruption; restarted in its session as job 3" in out.stderr
     assert out.stdout.splitlines()[0].startswith("work 1 on 12: done")
     assert "orchestrator → test" in out.stderr and "tester (claude) done: tests passed" in out.stderr
-    [pull] = github.pulls.values()  # one PR
-    branch = pull.head
-    git("fetch", "--quiet", "origin", cwd=env.repo)
-    assert git("rev-list", "--count", f"origin/main..origin/{branch}", cwd=env.repo) == "1"  # one commit
-    assert git("show", f"origin/{branch}:total.py", cwd=env.repo) == GOOD.rstrip("\n")
+    _one_commit_one_pr(env, github)
     # the orchestrator's session went on (the same one), told what had happened
-    rows = env.podium_json("status", "--all")
-    orchestrators = [r for r in rows if r["role"] == "orchestrator"]
+    orchestrators = [r for r in env.podium_json("status", "--all") if r["role"] == "orchestrator"]
     assert len(orchestrators) == 2 and len({r["session_id"] for r in orchestrators}) == 1
+
+
+def test_a_worker_lost_before_it_had_a_session_is_started_again(env: Env,
+                                                                github: GitHubServer) -> None:  # noqa: F811
+    _repo_with_tests(env, always_pass=True)
+    script = env.root / "worker.sh"  # a worker CLI with no sessions at all: nothing to resume
+    script.write_text("sleep 4\nprintf 'def total(amount, coupon):\\n    return amount - coupon\\n' > total.py\n")
+    with (env.repo / "podium.toml").open("a") as f:
+        f.write(f'[jobs]\ndefault_agent = "command"\n[agents.command]\ncommand = "sh {script}"\n')
+    env.serve({"scripts": [
+        RESUMED,
+        _orchestrator(*HAPPY),
+        {"name": "tester", "match": "TESTER:", "steps": [{"shell": PYTEST}, "The suite passes."]},
+    ]})
+    _crash(env, need_session=False)
+    out = _work(env, "--resume")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ("note: job 2 (worker) was lost in the interruption before it had a session; started again as job 3"
+            in out.stderr)
+    assert out.stdout.splitlines()[0].startswith("work 1 on 12: done")
+    _one_commit_one_pr(env, github)
 
 
 def test_work_bad_input_is_one_line(env: Env) -> None:

@@ -188,6 +188,26 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     return ctx.store.job(job.id)
 
 
+def rerun(ctx: Context, job_id: int | str, note: str) -> Job:
+    """Run a job that never got going again, as a new job with the same command in the same worktree: for a
+    job lost before its agent reported a session (there is nothing to resume)."""
+    reconcile(ctx.store)
+    old = ctx.job(job_id)
+    if old.active:
+        raise UsageError(f"job {old.id} is still {old.state}")
+    if not old.workspace or not Path(old.workspace).is_dir():
+        raise UsageError(f"job {old.id}'s worktree is gone: {old.workspace}")
+    with repo_lock(ctx.repo):
+        busy = ctx.store.active_job_in(old.workspace)
+        job = ctx.store.create_job(agent=old.agent, role=old.role, prompt=old.prompt,
+                                   state="queued" if busy else "starting", workspace=old.workspace,
+                                   branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha,
+                                   parent_id=old.id, argv=old.argv, stall_after=old.stall_after)
+    ctx.store.add_events(job.id, [("note", {"message": note})])
+    launch(ctx.store, job.id, Path(old.workspace))
+    return ctx.store.job(job.id)
+
+
 def launch(store: Store, job_id: int, cwd: Path) -> None:
     """Start the detached runner: its own session, no terminal, output to a file."""
     _reap()

@@ -128,11 +128,17 @@ def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, 
         return work, [f"work {work.id} already ended: {work.state}"]
     notes = []
     for job in ctx.store.jobs_in(work.workspace):
-        if job.state == "lost" and job.session_id and job.role != ORCHESTRATOR:
+        if job.state != "lost" or job.role == ORCHESTRATOR or job.created_at < work.created_at:
+            continue
+        if job.session_id and get_agent(job.agent, ctx.agent_options(job.agent)).transcript(job.session_id):
             again = jobs_mod.resume(ctx, job.id, "podium was interrupted (a crash or a reboot) while you worked. "
                                     "Your worktree is as you left it: check it and finish the task.")
             notes.append(f"job {job.id} ({job.role}) was lost in the interruption; restarted in its session as "
                          f"job {again.id}")
+        else:  # lost before its agent said anything worth resuming: run the same command again
+            again = jobs_mod.rerun(ctx, job.id, f"job {job.id} was lost before it had a session; started again")
+            notes.append(f"job {job.id} ({job.role}) was lost in the interruption before it had a session; "
+                         f"started again as job {again.id}")
     state = _state_text(ctx, work)
     message = ("podium was interrupted (a crash or a reboot) and has resumed this work. "
                + " ".join(notes) + f"\n\nWhere things stand:\n{state}\n\n"
