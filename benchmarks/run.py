@@ -1,6 +1,6 @@
 """podium's benchmarks. Each prints ratios measured side by side in the same run.
 
-    python benchmarks/run.py [start|concurrent|status|summary|workspace|screenshot|tester|mcp ...] [--jobs N]
+    python benchmarks/run.py [start|concurrent|status|summary|workspace|screenshot|tester|mcp|distill ...]
 
 - start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
               agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
@@ -17,6 +17,8 @@
 - tester:     `podium test` until claude's first model request, first and resumed turns, vs bare `claude -p`
               (and `claude -p --resume`) in the same worktree.
 - mcp:        podium's status tool over one MCP session vs `podium status --json` processes; server start.
+- distill:    `podium distill --facts` over a 1 GB folder of claude and codex transcripts: MiB/s and peak
+              memory, next to a bare json.loads of every line.
 
 The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
 """
@@ -474,8 +476,91 @@ def bench_mcp(calls: int = 20) -> None:
         b.close()
 
 
+FLOOR = """
+import json, sys
+from pathlib import Path
+n = 0
+for path in Path(sys.argv[1]).rglob("*.jsonl"):
+    with path.open("rb") as f:
+        for raw in f:
+            try:
+                json.loads(raw)
+            except ValueError:
+                pass
+            n += 1
+print(n)
+"""
+
+
+def _transcript_folder(root: Path, total_mb: int) -> int:
+    """Claude and codex transcripts shaped like real ones (tool results of a few KB dominate), ``total_mb``."""
+    claude_lines = [
+        {"type": "user", "sessionId": "S", "timestamp": "2026-11-01T10:00:00Z", "cwd": "/src/shop", "gitBranch":
+         "feature/PROJ-7-cart", "message": {"role": "user", "content": "Fix the cart total. Don't switch branches."}},
+        {"type": "assistant", "sessionId": "S", "timestamp": "2026-11-01T10:00:05Z", "message": {"role": "assistant",
+         "content": [{"type": "tool_use", "id": "t1", "name": "Bash",
+                      "input": {"command": "git push --force-with-lease origin HEAD"}}]}},
+        {"type": "user", "sessionId": "S", "timestamp": "2026-11-01T10:00:09Z", "message": {"role": "user",
+         "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "test output line\n" * 400}]}},
+        {"type": "attachment", "attachment": {"type": "environment", "snapshot": "z" * 2000}},
+    ]
+    codex_lines = [
+        {"timestamp": "2026-11-01T10:00:00Z", "type": "response_item", "payload": {"type": "message", "role": "user",
+         "content": [{"type": "input_text", "text": "Run the full suite before you stop."}]}},
+        {"timestamp": "2026-11-01T10:00:03Z", "type": "response_item", "payload": {"type": "function_call",
+         "name": "exec_command", "arguments": json.dumps({"cmd": "python -m pytest -q"})}},
+        {"timestamp": "2026-11-01T10:00:09Z", "type": "response_item", "payload": {"type": "function_call_output",
+         "output": "collected 120 items\n" + "." * 3000}},
+    ]
+    claude_chunk = ("\n".join(json.dumps(x) for x in claude_lines) + "\n").encode()
+    codex_chunk = ("\n".join(json.dumps(x) for x in codex_lines) + "\n").encode()
+    written, i = 0, 0
+    while written < total_mb * 2**20:
+        if i % 2 == 0:
+            folder = root / ".claude" / "projects" / f"-src-shop-{i % 40}"
+            path, chunk = folder / f"session-{i}.jsonl", claude_chunk
+        else:
+            folder = root / "codex" / "sessions" / "2026" / "11" / f"{i % 28 + 1:02d}"
+            path, chunk = folder / f"rollout-2026-11-01T10-00-00-{i:08d}.jsonl", codex_chunk
+        folder.mkdir(parents=True, exist_ok=True)
+        data = chunk * (8 * 2**20 // len(chunk))  # 8 MB sessions
+        path.write_bytes(data)
+        written += len(data)
+        i += 1
+    return written
+
+
+def bench_distill(total_mb: int = 1024) -> None:
+    """podium distill --facts over a 1 GB transcript folder: MB/s and peak memory, next to a bare
+    json.loads of every line (the floor)."""
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-distill-"))
+    try:
+        size = _transcript_folder(tmp, total_mb)
+        repo = tmp / "repo"
+        sh("git", "init", "-q", str(repo), cwd=tmp)
+        env = dict(os.environ, HOME=str(tmp), CLAUDE_CONFIG_DIR=str(tmp / ".claude"), CODEX_HOME=str(tmp / "codex"),
+                   PYTHONPATH=str(ROOT / "src"))
+        t0 = time.perf_counter()  # podium first: its peak is then the children's peak so far
+        out = subprocess.run([sys.executable, "-m", "podium", "distill", "--facts", "--json",
+                              "--source", "claude", "--source", "codex"], cwd=repo, env=env, check=True,
+                             capture_output=True, text=True).stdout
+        took = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR, str(tmp)], check=True, capture_output=True)
+        floor = time.perf_counter() - t0
+        facts = {f["key"]: f["count"] for f in json.loads(out)["facts"]}
+        mb = size / 2**20
+        print(f"distill: {mb:.0f} MiB of transcripts in {took:.1f} s = {mb / took:.0f} MiB/s; a bare json.loads of "
+              f"every line {mb / floor:.0f} MiB/s (time ratio {took / floor:.2f}); podium's peak RSS "
+              f"{peak / 1024:.0f} MiB; facts: {facts}")
+    finally:
+        subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
-           "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp}
+           "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp,
+           "distill": bench_distill}
 
 
 def main() -> None:

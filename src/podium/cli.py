@@ -476,6 +476,92 @@ def _follow_work(ctx: jobs_mod.Context, work: Any, as_json: bool) -> None:
         sys.exit(1)
 
 
+@cli.command("distill")
+@click.option("--source", "sources", multiple=True, type=click.Choice(["claude", "codex", "gemini", "podium"]),
+              help="Transcripts to read (default: all found).")
+@click.option("--since", help="Only sessions since: 30d, 12h, 2w or a date.")
+@click.option("--project", help="Only sessions whose working directory contains this.")
+@click.option("--role", "role_names", multiple=True, help="Role files to write (default: ORCHESTRATOR, TESTER).")
+@click.option("--agent", default="claude", show_default=True, help="The agent that distils (claude or codex).")
+@click.option("--facts", "facts_only", is_flag=True, help="Only the measured facts; no agent.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent to the agent, and stop.")
+@click.option("--apply", "apply_", is_flag=True, help="Write the distilled role files (podium's part kept).")
+@click.option("--interactive", is_flag=True, help="Argue with the distiller turn by turn until you accept.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def distill_cmd(obj: dict[str, Any], sources: tuple[str, ...], since: str | None, project: str | None,
+                role_names: tuple[str, ...], agent: str, facts_only: bool, dry_run: bool, apply_: bool,
+                interactive: bool, as_json: bool) -> None:
+    """Turn your own agent transcripts into role files: measured facts first, then an agent's distillation,
+    shown as a diff against the current files (--apply writes them)."""
+    import os
+
+    from podium import distill, roles, transcripts
+    from podium.runner import secret_values
+
+    if interactive and not sys.stdin.isatty():
+        raise UsageError("--interactive needs a terminal to argue in")
+    ctx = _ctx(obj)
+    names = [n.removesuffix(".md").upper() for n in role_names] or list(distill.DEFAULT_ROLES)
+    own = frozenset(j.session_id for j in ctx.store.jobs() if j.role == "distill" and j.session_id)
+    where = transcripts.Filter(since=distill.parse_since(since), project=project, exclude=own)
+    entries = transcripts.scan(sources or transcripts.SOURCES, where, store=ctx.store)
+    reading = distill.facts(entries, gates=ctx.store.gates())
+    if facts_only:
+        if as_json:
+            _emit_json({"read": reading.read, "facts": [f.to_dict() for f in reading.facts]})
+        else:
+            plural = {"reply": "replies", "interrupt": "interruptions"}
+            click.echo(f"read {reading.read.get('sessions', 0)} sessions: " + ", ".join(
+                f"{n} {plural.get(k, k + 's')}" for k, n in reading.read.items() if k != "sessions"))
+            click.echo("\n".join(f.line() for f in reading.facts) or "no facts: no transcripts found")
+        return
+    if not reading.facts:
+        raise UsageError("no transcripts to distill (looked in ~/.claude, $CODEX_HOME, ~/.gemini and podium's jobs)")
+    samples = distill.excerpts(reading, secret_values(dict(os.environ)))
+    paths = {n: roles.role_path(ctx.repo, ctx.config, n) for n in names}
+    current = {n: p.read_text() if p.is_file() else "" for n, p in paths.items()}
+    text = distill.prompt(reading.facts, samples, names, current)
+    if dry_run:
+        click.echo(text, nl=False)
+        return
+    job = distill.run_agent(ctx, agent, text)
+    proposed = distill.parse_reply(job.final_message, names)
+    while True:
+        proposal_dir = next(iter(paths.values())).parent / "distilled"
+        proposal_dir.mkdir(parents=True, exist_ok=True)
+        changes = {}
+        for n in names:
+            (proposal_dir / f"{n}.md").write_text(proposed[n])
+            changes[n] = distill.diff(n, current[n], proposed[n])
+        if not as_json:
+            click.echo("".join(changes.values()) or "the distilled role files are the current ones")
+        if not interactive:
+            break
+        feedback = click.prompt("What should change? (empty: accept)", default="", show_default=False)
+        if not feedback.strip():
+            apply_ = True
+            break
+        job = distill.run_agent(ctx, agent, feedback, session=job.session_id)
+        proposed = distill.parse_reply(job.final_message, names)
+    written = []
+    if apply_:
+        for n in names:
+            merged = distill.merge_role(current[n], proposed[n], roles.START, roles.END)
+            paths[n].parent.mkdir(parents=True, exist_ok=True)
+            paths[n].write_text(merged)
+            written.append(str(paths[n]))
+    if as_json:
+        _emit_json({"facts": [f.to_dict() for f in reading.facts], "job": job.id, "session_id": job.session_id,
+                    "proposed": proposed, "diff": changes, "written": written})
+    else:
+        for path in written:
+            click.echo(f"wrote {path}")
+        if not written:
+            click.echo(f"proposals in {proposal_dir}; your role files are unchanged (--apply writes a "
+                       "distillation, --interactive lets you argue with it first)", err=True)
+
+
 @cli.command("chat", context_settings={"ignore_unknown_options": True})
 @click.argument("cli_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj

@@ -1,0 +1,304 @@
+"""Readers for the transcripts agent CLIs keep, as one stream of normalized entries.
+
+- Claude Code: ``$CLAUDE_CONFIG_DIR`` or ``~/.claude``, ``projects/<project>/<session>.jsonl`` (subagents'
+  transcripts in ``projects/<project>/<session>/subagents/*.jsonl`` and sidechain records included).
+- Codex: ``$CODEX_HOME`` or ``~/.codex``, ``sessions/YYYY/MM/DD/rollout-*.jsonl``.
+- gemini-cli: ``~/.gemini/tmp/<project>/chats/session-*.json`` (one JSON document per session).
+- podium's own jobs: their prompts and the commands their agents ran, from the store.
+
+The JSONL readers stream: one line at a time, so folders of gigabytes take no more memory than their
+longest line. Unknown record types, broken lines and fields that moved between versions are skipped, never
+fatal. Every entry keeps where it came from (file and line), so a fact built on it can be checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+SOURCES = ("claude", "codex", "gemini", "podium")
+# Text the CLIs put in the user's turn that the user did not write.
+_INJECTED = ("<environment_context>", "<user_instructions>", "<skills_instructions>", "<system-reminder>",
+             "<command-name>", "<command-message>", "<local-command-stdout>", "<permissions instructions>",
+             "# AGENTS.md instructions", "<turn_aborted>", "Caveat: The messages below")
+INTERRUPTED = "[Request interrupted by user"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing that happened in a session: the user's words, the agent's, a command, another tool."""
+
+    source: str
+    session: str
+    path: str
+    line: int
+    ts: float | None
+    kind: str  # prompt, reply, command, tool, interrupt
+    text: str
+    cwd: str | None = None
+    branch: str | None = None
+    sidechain: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"{self.source}:{self.session}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Filter:
+    since: float | None = None
+    until: float | None = None
+    project: str | None = None  # a substring of the session's working directory (or Claude's project folder)
+    exclude: frozenset[str] = frozenset()  # session ids to leave out (podium's own distilling sessions)
+
+    def file_ok(self, path: Path) -> bool:
+        if self.since is not None:
+            try:
+                if path.stat().st_mtime < self.since:
+                    return False  # nothing in a file last written before the window can be in it
+            except OSError:
+                return False
+        return True
+
+    def entry_ok(self, entry: Entry) -> bool:
+        if entry.session in self.exclude:
+            return False
+        if entry.ts is not None:
+            if self.since is not None and entry.ts < self.since:
+                return False
+            if self.until is not None and entry.ts > self.until:
+                return False
+        return not self.project or self.project in (entry.cwd or "") or self.project in entry.path
+
+
+def _ts(value: Any) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value) / (1000 if value > 1e11 else 1)
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _lines(path: Path, needles: tuple[bytes, ...] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each JSON object line that contains one of ``needles`` (all lines without
+    any: a cheap byte test spares decoding the records no reader wants); broken lines skipped."""
+    try:
+        f = path.open("rb")
+    except OSError:
+        return
+    with f:
+        for number, raw in enumerate(f, 1):
+            if needles and not any(n in raw for n in needles):
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield number, record
+
+
+def _user_words(text: str) -> bool:
+    stripped = text.lstrip()
+    return bool(stripped) and not stripped.startswith(_INJECTED)
+
+
+# -- Claude Code ---------------------------------------------------------------------------------------
+
+def claude_home() -> Path:
+    return Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
+
+
+def claude_files(home: Path | None = None) -> list[Path]:
+    root = (home or claude_home()) / "projects"
+    return sorted(root.rglob("*.jsonl")) if root.is_dir() else []
+
+
+def read_claude(path: Path) -> Iterator[Entry]:
+    session = path.stem
+    for number, r in _lines(path, (b'"user"', b'"assistant"')):
+        kind = r.get("type")
+        if kind not in ("user", "assistant"):
+            continue
+        message = r.get("message") if isinstance(r.get("message"), dict) else {}
+        session = str(r.get("sessionId") or session)
+        base = {"source": "claude", "session": session, "path": str(path), "line": number,
+                "ts": _ts(r.get("timestamp")), "cwd": r.get("cwd"), "branch": r.get("gitBranch") or None,
+                "sidechain": bool(r.get("isSidechain"))}
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        if not isinstance(blocks, list):
+            continue
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            btype = block.get("type")
+            if btype == "text" and isinstance(block.get("text"), str):
+                text = block["text"]
+                if kind == "user" and text.startswith(INTERRUPTED):
+                    yield Entry(kind="interrupt", text=text, **base)
+                elif kind == "user" and _user_words(text) and not r.get("isMeta"):
+                    yield Entry(kind="prompt", text=text, **base)
+                elif kind == "assistant":
+                    yield Entry(kind="reply", text=text, **base)
+            elif btype == "tool_use" and kind == "assistant":
+                tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
+                if block.get("name") == "Bash" and isinstance(tool_input.get("command"), str):
+                    yield Entry(kind="command", text=tool_input["command"], **base)
+                else:
+                    yield Entry(kind="tool", text=str(block.get("name")), **base)
+
+
+# -- Codex ---------------------------------------------------------------------------------------------
+
+def codex_home() -> Path:
+    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+
+
+def codex_files(home: Path | None = None) -> list[Path]:
+    root = (home or codex_home()) / "sessions"
+    return sorted(root.rglob("rollout-*.jsonl")) if root.is_dir() else []
+
+
+def _codex_command(payload: dict[str, Any]) -> str | None:
+    if payload.get("type") == "local_shell_call":
+        command = (payload.get("action") or {}).get("command")
+    else:
+        try:
+            args = json.loads(payload.get("arguments") or "{}")
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(args, dict):
+            return None
+        command = args.get("cmd") or args.get("command")
+    if isinstance(command, list):
+        words = [str(w) for w in command]
+        if len(words) >= 3 and words[0] in ("bash", "sh", "zsh") and words[1] in ("-lc", "-c"):
+            return words[2]
+        return " ".join(words)
+    return command if isinstance(command, str) else None
+
+
+def read_codex(path: Path) -> Iterator[Entry]:
+    session, cwd, branch = path.stem, None, None
+    for number, r in _lines(path):
+        payload = r.get("payload") if isinstance(r.get("payload"), dict) else {}
+        rtype = r.get("type")
+        if rtype == "session_meta":
+            session = str(payload.get("id") or session)
+            cwd = payload.get("cwd") or cwd
+            git = payload.get("git") if isinstance(payload.get("git"), dict) else {}
+            branch = git.get("branch") or branch
+            continue
+        if rtype == "turn_context":
+            cwd = payload.get("cwd") or cwd
+            continue
+        base = {"source": "codex", "session": session, "path": str(path), "line": number,
+                "ts": _ts(r.get("timestamp")), "cwd": cwd, "branch": branch}
+        if rtype == "event_msg" and payload.get("type") in ("turn_aborted", "interrupted"):
+            yield Entry(kind="interrupt", text=str(payload.get("reason") or "interrupted"), **base)
+            continue
+        if rtype != "response_item":
+            continue
+        ptype = payload.get("type")
+        if ptype == "message":
+            role = payload.get("role")
+            for block in payload.get("content") or []:
+                text = block.get("text") if isinstance(block, dict) else None
+                if not isinstance(text, str):
+                    continue
+                if role == "user" and _user_words(text):
+                    yield Entry(kind="prompt", text=text, **base)
+                elif role == "assistant":
+                    yield Entry(kind="reply", text=text, **base)
+        elif ptype in ("function_call", "local_shell_call", "custom_tool_call"):
+            command = _codex_command(payload)
+            if command is not None:
+                yield Entry(kind="command", text=command, **base)
+            else:
+                yield Entry(kind="tool", text=str(payload.get("name")), **base)
+
+
+# -- gemini-cli ----------------------------------------------------------------------------------------
+
+def gemini_files(home: Path | None = None) -> list[Path]:
+    root = (home or Path.home()) / ".gemini" / "tmp"
+    return sorted(root.glob("*/chats/*.json")) if root.is_dir() else []
+
+
+def read_gemini(path: Path) -> Iterator[Entry]:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return
+    if not isinstance(data, dict):
+        return
+    session = str(data.get("sessionId") or path.stem)
+    for number, m in enumerate(data.get("messages") or [], 1):
+        if not isinstance(m, dict):
+            continue
+        base = {"source": "gemini", "session": session, "path": str(path), "line": number,
+                "ts": _ts(m.get("timestamp"))}
+        content = m.get("content")
+        text = content if isinstance(content, str) else " ".join(
+            str(p.get("text", "")) for p in content or [] if isinstance(p, dict))
+        if m.get("type") == "user" and _user_words(text):
+            yield Entry(kind="prompt", text=text, **base)
+        elif m.get("type") == "gemini":
+            if text.strip():
+                yield Entry(kind="reply", text=text, **base)
+            for call in m.get("toolCalls") or []:
+                args = call.get("args") if isinstance(call, dict) and isinstance(call.get("args"), dict) else {}
+                if isinstance(args.get("command"), str):
+                    yield Entry(kind="command", text=args["command"], **base)
+                elif isinstance(call, dict):
+                    yield Entry(kind="tool", text=str(call.get("name")), **base)
+
+
+# -- podium's own jobs ---------------------------------------------------------------------------------
+
+def read_podium(store: Any) -> Iterator[Entry]:
+    """The jobs the user started through podium (workers, tester turns): their prompts and commands. podium's
+    own prompts (an orchestrator's brief, a distillation) are not the user's practice and are left out."""
+    for job in reversed(store.jobs()):
+        if job.role in ("orchestrator", "distill"):
+            continue
+        base = {"source": "podium", "session": f"job-{job.id}", "path": str(store.root), "cwd": job.workspace,
+                "branch": job.branch}
+        yield Entry(kind="prompt", text=job.prompt, line=0, ts=job.created_at, **base)
+        for e in store.events(job.id, kinds=("command",)):
+            yield Entry(kind="command", text=str(e.data.get("command", "")), line=e.seq, ts=e.ts, **base)
+
+
+def scan(sources: Iterable[str] = SOURCES, where: Filter | None = None, *, store: Any = None,
+         claude: Path | None = None, codex: Path | None = None, gemini: Path | None = None) -> Iterator[Entry]:
+    """Every entry of the chosen sources that passes the filter, file by file."""
+    where = where or Filter()
+    readers = {"claude": (claude_files(claude), read_claude), "codex": (codex_files(codex), read_codex),
+               "gemini": (gemini_files(gemini), read_gemini)}
+    for source in sources:
+        if source == "podium":
+            if store is not None:
+                yield from (e for e in read_podium(store) if where.entry_ok(e))
+            continue
+        files, read = readers[source]
+        for path in files:
+            if where.file_ok(path):
+                yield from (e for e in read(path) if where.entry_ok(e))
+
+
+def files_of(sources: Iterable[str], *, claude: Path | None = None, codex: Path | None = None,
+             gemini: Path | None = None) -> list[Path]:
+    found: list[Path] = []
+    for source in sources:
+        found += {"claude": lambda: claude_files(claude), "codex": lambda: codex_files(codex),
+                  "gemini": lambda: gemini_files(gemini)}.get(source, lambda: [])()
+    return found

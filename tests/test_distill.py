@@ -1,0 +1,209 @@
+"""podium distill: transcripts made by the REAL claude and codex CLIs (against the scripted model) read back
+into measured facts, redacted excerpts, and role files written by a distilling agent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Env
+from podium.distill import redact
+
+TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+SESSIONS = {  # marker: (agent, the user's prompt, the branch the session creates)
+    "S1": ("claude", "S1: Add the login page. Don't switch branches. Run the full suite before you stop.",
+           "feature/PROJ-101-login-page"),
+    "S2": ("claude", f"S2: Fix the logout redirect. Don't switch branches. Use {TOKEN} for the API.",
+           "feature/PROJ-102-logout-redirect"),
+    "S3": ("claude", "S3: Rename the settings tab. Don't switch branches.", "feature/PROJ-103-settings-tab"),
+    "C1": ("codex", "C1: Speed up the export. Don't switch branches. Run the full suite before you stop.",
+           "feature/PROJ-104-faster-export"),
+}
+
+
+def _script(marker: str, branch: str) -> dict:
+    return {"name": marker, "match": f"{marker}:", "steps": [
+        {"shell": f"git checkout -q -b {branch}"},
+        {"shell": "git commit -q --allow-empty -m wip && git commit -q --amend --allow-empty --no-edit"},
+        {"shell": "git push -q --force-with-lease origin HEAD || true"},
+        {"shell": f"{sys.executable} -m pytest -q || true"},
+        f"{marker} done.",
+    ]}
+
+
+def record_sessions(env: Env) -> None:
+    """Real sessions of the real CLIs, in the user's own repository, as the user would have run them."""
+    env.serve({"scripts": [_script(m, b) for m, (_, _, b) in SESSIONS.items()]})
+    for agent, prompt, _ in SESSIONS.values():
+        git_main = ["git", "checkout", "-q", "main"]
+        subprocess.run(git_main, cwd=env.repo, env=env.vars, check=True)
+        argv = (["claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Bash", "--", prompt]
+                if agent == "claude" else ["codex", "exec", "--json", "-s", "danger-full-access", "--", prompt])
+        proc = subprocess.run(argv, cwd=env.repo, env=env.vars, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=env.repo, env=env.vars, check=True)
+
+
+def _facts(env: Env, *args: str) -> dict:
+    return {f["key"] + (":" + f["summary"] if f["key"] == "instruction" else ""): f
+            for f in env.podium_json("distill", "--facts", *args)["facts"]}
+
+
+def test_facts_from_real_claude_and_codex_transcripts(env: Env) -> None:
+    record_sessions(env)
+    assert len(list((Path(env.vars["HOME"]) / ".claude" / "projects").glob("*/*.jsonl"))) == 3
+    assert len(list((Path(env.vars["CODEX_HOME"]) / "sessions").rglob("rollout-*.jsonl"))) == 1
+    out = env.podium_json("distill", "--facts")
+    assert out["read"]["sessions"] == 4
+    found = _facts(env)
+    branches = found["branches"]
+    assert branches["summary"].startswith("like {kind}/PROJ-42-slug (100% of 4 names")
+    assert branches["details"] == {b: 1 for _, _, b in SESSIONS.values()}
+    assert found["push"]["details"] == {"--force-with-lease": 4}
+    assert found["commit"]["details"] == {"amend": 4}
+    assert found["tests"]["details"] == {"pytest": 4}
+    assert found["instruction:\"don't switch branches\" in 4 sessions"]["count"] == 4
+    assert found["instruction:\"run the full suite before you stop\" in 2 sessions"]["count"] == 2
+    # every fact can be checked: its references are real lines of real transcripts
+    ref = found["push"]["refs"][0]
+    source, session, line = ref.split(":")
+    if source == "claude":
+        path = next((Path(env.vars["HOME"]) / ".claude" / "projects").glob(f"*/{session}.jsonl"))
+    else:
+        path = next(p for p in (Path(env.vars["CODEX_HOME"]) / "sessions").rglob("*.jsonl") if session in p.read_text())
+    assert "--force-with-lease" in path.read_text().splitlines()[int(line) - 1]
+    # filters: a project that is not this one, a window that ended before
+    assert env.podium_json("distill", "--facts", "--project", "/nowhere")["facts"] == []
+    assert env.podium_json("distill", "--facts", "--since", "2020-01-01")["read"]["sessions"] == 4
+    assert env.podium_json("distill", "--facts", "--source", "codex")["read"]["sessions"] == 1
+
+
+def test_distillation_sends_facts_and_redacted_excerpts_and_writes_only_when_asked(env: Env) -> None:
+    record_sessions(env)
+    env.podium("roles", check=True)  # the role files as podium generates them
+    role = env.repo / ".podium" / "roles" / "ORCHESTRATOR.md"
+    before = role.read_text()
+    dry = env.podium("distill", "--dry-run", check=True).stdout
+    assert TOKEN not in dry and "[redacted]" in dry  # redacted before anything could be sent
+    assert "--force-with-lease ×4" in dry and "\"don't switch branches\" in 4 sessions" in dry
+    assert "(prompt) S2: Fix the logout redirect." in dry
+
+    reply = ("=== FILE: ORCHESTRATOR.md ===\n# Orchestrator (distilled)\n\nBranches: feature/PROJ-42-slug. "
+             "Push with --force-with-lease.\n=== FILE: TESTER.md ===\n# Tester (distilled)\n\nRun the full suite.\n")
+    revised = reply.replace("(distilled)", "(distilled, shorter)")
+    env.serve({"scripts": [{"name": "distiller", "match": "You are distilling how this engineer",
+                            "steps": [reply, revised]}]})
+    shown = env.podium_json("distill")
+    sent = json.dumps(next(r for r in env.requests() if not r["aux"])["body"])
+    assert "--force-with-lease" in sent and "S1: Add the login page" in sent and TOKEN not in sent
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert shown["written"] == [] and role.read_text() == before  # a diff, never a silent overwrite
+    proposal = env.repo / ".podium" / "roles" / "distilled" / "ORCHESTRATOR.md"
+    assert proposal.read_text().startswith("# Orchestrator (distilled)")
+
+    # arguing with it, turn by turn, in the same session; an empty answer accepts and writes
+    argued = env.podium_tty("distill", "--interactive", answers="Make it shorter\n\n")
+    assert argued.returncode == 0, argued.stdout + argued.stderr
+    last = [r for r in env.requests() if not r["aux"]][-1]
+    assert "Make it shorter" in json.dumps(last["body"]["messages"])
+    text = role.read_text()
+    assert text.startswith("# Orchestrator (distilled, shorter)")
+    assert "<!-- podium:generated" in text and "## Your tools" in text  # podium's generated part is kept
+    assert (env.repo / ".podium" / "roles" / "TESTER.md").read_text().startswith("# Tester (distilled, shorter)")
+    # the distiller's own sessions are not read as the user's practice
+    assert env.podium_json("distill", "--facts")["read"]["sessions"] == 4
+
+
+def test_redaction_of_common_token_formats() -> None:
+    planted = {
+        "github": TOKEN, "github-fine": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+        "anthropic": "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "openai": "sk-proj-AbCdEfGhIjKlMnOpQrSt1234",
+        "aws": "AKIAIOSFODNN7EXAMPLE", "slack": "xoxb-123456789012-abcdefghijkl",
+        "gitlab": "glpat-AbCdEfGhIjKlMnOpQrSt",
+        "google": "AIzaSyA1234567890abcdefghijklmnopqrstuv", "linear": "lin_api_" + "x" * 40,
+        "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    }
+    for name, secret in planted.items():
+        assert secret not in redact(f"use {secret} here"), name
+    assert redact("curl -H 'Authorization: Bearer abcdefghijklmnop0123456789'") == \
+        "curl -H 'Authorization: [redacted]'"
+    assert "hunter2hunter2" not in redact("export DB_PASSWORD=hunter2hunter2")
+    assert "s3cr3tpass" not in redact("git clone https://dev:s3cr3tpass@example.com/repo.git")
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+    assert "b3BlbnNzaC1rZXkt" not in redact(f"key:\n{key}\n")
+    assert redact("git push --force-with-lease origin HEAD") == "git push --force-with-lease origin HEAD"
+    assert redact("value sk-short", ["my-own-secret-value"]) == "value sk-short"
+    assert redact("x my-own-secret-value y", ["my-own-secret-value"]) == "x [redacted] y"
+
+
+LINE_USER = json.dumps({"type": "user", "sessionId": "big", "timestamp": "2026-11-01T10:00:00Z", "cwd": "/src/app",
+                        "message": {"role": "user", "content": "Don't switch branches. Keep going with the export."}})
+LINE_BASH = json.dumps({"type": "assistant", "sessionId": "big", "timestamp": "2026-11-01T10:00:01Z",
+                        "message": {"role": "assistant", "content": [
+                            {"type": "text", "text": "Pushing. " + "x" * 300},
+                            {"type": "tool_use", "id": "t", "name": "Bash",
+                             "input": {"command": "git push --force-with-lease origin HEAD"}}]}})
+LINE_NOISE = json.dumps({"type": "attachment", "attachment": {"type": "environment", "blob": "y" * 600}})
+
+
+# podium in a process that reports its own peak memory when it ends (RUSAGE_CHILDREN would be the largest
+# child this test process ever had, the agent CLIs included)
+MEASURED = """
+import resource, runpy, sys
+sys.argv = ["podium", *sys.argv[1:]]
+code = 0
+try:
+    runpy.run_module("podium", run_name="__main__")
+except SystemExit as e:
+    code = e.code
+sys.stderr.write(f"PEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+sys.exit(code)
+"""
+
+
+def test_the_reader_streams_a_transcript_of_hundreds_of_megabytes(env: Env) -> None:
+    folder = Path(env.vars["HOME"]) / ".claude" / "projects" / "-src-app"
+    folder.mkdir(parents=True)
+    chunk = "\n".join([LINE_USER, LINE_BASH, LINE_NOISE, "{broken json", LINE_NOISE]) + "\n"
+    repeats = 210 * 1024 * 1024 // len(chunk) + 1
+    with (folder / "big.jsonl").open("w") as f:
+        for _ in range(repeats // 1000):
+            f.write(chunk * 1000)
+        f.write(chunk * (repeats % 1000))
+    size = (folder / "big.jsonl").stat().st_size
+    assert size >= 200 * 1024 * 1024
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", MEASURED, "distill", "--facts", "--json", "--source", "claude"],
+                          cwd=env.repo, env=env.vars, capture_output=True, text=True, timeout=600)
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    peak_kib = int(proc.stderr.rsplit("PEAK ", 1)[1])
+    facts = json.loads(proc.stdout)["facts"]
+    found = {f["key"]: f for f in facts}
+    assert found["push"]["details"] == {"--force-with-lease": repeats}
+    assert f"\"don't switch branches\" {repeats} times in 1 session(s)" in [f["summary"] for f in facts]
+    assert peak_kib < 200 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB for a {size / 2**20:.0f} MiB transcript"
+    print(f"read {size / 2**20:.0f} MiB in {took:.1f} s, peak RSS {peak_kib / 1024:.0f} MiB")
+
+
+def test_distill_bad_input_is_one_line(env: Env) -> None:
+    from conftest import assert_one_line_error
+
+    assert_one_line_error(env.podium("distill", "--since", "last tuesday"), "--since 'last tuesday'")
+    assert_one_line_error(env.podium("distill"), "no transcripts to distill")
+    assert_one_line_error(env.podium("distill", "--interactive"), "--interactive needs a terminal")
+
+
+@pytest.mark.parametrize("reply", ["no markers at all", "=== FILE: ORCHESTRATOR.md ===\nonly one\n"])
+def test_an_answer_without_the_role_files_is_refused_and_nothing_is_written(env: Env, reply: str) -> None:
+    record_sessions(env)
+    env.serve({"scripts": [{"name": "distiller", "match": "You are distilling", "steps": [reply]}]})
+    from conftest import assert_one_line_error
+
+    assert_one_line_error(env.podium("distill", "--apply"), "the agent's answer has no")
+    assert not (env.repo / ".podium" / "roles" / "ORCHESTRATOR.md").exists()
