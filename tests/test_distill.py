@@ -23,6 +23,7 @@ SESSIONS = {  # marker: (agent, the user's prompt, the branch the session create
     "S3": ("claude", "S3: Rename the settings tab. Don't switch branches.", "feature/PROJ-103-settings-tab"),
     "C1": ("codex", "C1: Speed up the export. Don't switch branches. Run the full suite before you stop.",
            "feature/PROJ-104-faster-export"),
+    "G1": ("gemini", "G1: Tidy the README. Don't switch branches.", "feature/PROJ-105-tidy-readme"),
 }
 
 
@@ -42,8 +43,9 @@ def record_sessions(env: Env) -> None:
     for agent, prompt, _ in SESSIONS.values():
         git_main = ["git", "checkout", "-q", "main"]
         subprocess.run(git_main, cwd=env.repo, env=env.vars, check=True)
-        argv = (["claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Bash", "--", prompt]
-                if agent == "claude" else ["codex", "exec", "--json", "-s", "danger-full-access", "--", prompt])
+        argv = {"claude": ["claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Bash", "--", prompt],
+                "codex": ["codex", "exec", "--json", "-s", "danger-full-access", "--", prompt],
+                "gemini": ["gemini", "--skip-trust", "--approval-mode", "yolo", f"--prompt={prompt}"]}[agent]
         proc = subprocess.run(argv, cwd=env.repo, env=env.vars, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     subprocess.run(["git", "checkout", "-q", "main"], cwd=env.repo, env=env.vars, check=True)
@@ -58,29 +60,30 @@ def test_facts_from_real_claude_and_codex_transcripts(env: Env) -> None:
     record_sessions(env)
     assert len(list((Path(env.vars["HOME"]) / ".claude" / "projects").glob("*/*.jsonl"))) == 3
     assert len(list((Path(env.vars["CODEX_HOME"]) / "sessions").rglob("rollout-*.jsonl"))) == 1
+    assert len(list((Path(env.vars["HOME"]) / ".gemini" / "tmp").glob("*/chats/session-*"))) == 1
     out = env.podium_json("distill", "--facts")
-    assert out["read"]["sessions"] == 4
+    assert out["read"]["sessions"] == 5
     found = _facts(env)
     branches = found["branches"]
-    assert branches["summary"].startswith("like {kind}/PROJ-42-slug (100% of 4 names")
+    assert branches["summary"].startswith("like {kind}/PROJ-42-slug (100% of 5 names")
     assert branches["details"] == {b: 1 for _, _, b in SESSIONS.values()}
-    assert found["push"]["details"] == {"--force-with-lease": 4}
-    assert found["commit"]["details"] == {"amend": 4}
-    assert found["tests"]["details"] == {"pytest": 4}
-    assert found["instruction:\"don't switch branches\" in 4 sessions"]["count"] == 4
+    assert found["push"]["details"] == {"--force-with-lease": 5}
+    assert found["commit"]["details"] == {"amend": 5}
+    assert found["tests"]["details"] == {"pytest": 5}
+    assert found["instruction:\"don't switch branches\" in 5 sessions"]["count"] == 5
     assert found["instruction:\"run the full suite before you stop\" in 2 sessions"]["count"] == 2
     # every fact can be checked: its references are real lines of real transcripts
     ref = found["push"]["refs"][0]
     source, session, line = ref.split(":")
-    if source == "claude":
-        path = next((Path(env.vars["HOME"]) / ".claude" / "projects").glob(f"*/{session}.jsonl"))
-    else:
-        path = next(p for p in (Path(env.vars["CODEX_HOME"]) / "sessions").rglob("*.jsonl") if session in p.read_text())
+    folders = {"claude": Path(env.vars["HOME"]) / ".claude", "codex": Path(env.vars["CODEX_HOME"]),
+               "gemini": Path(env.vars["HOME"]) / ".gemini"}
+    path = next(p for p in folders[source].rglob("*.jsonl") if session in p.read_text())
     assert "--force-with-lease" in path.read_text().splitlines()[int(line) - 1]
     # filters: a project that is not this one, a window that ended before
     assert env.podium_json("distill", "--facts", "--project", "/nowhere")["facts"] == []
-    assert env.podium_json("distill", "--facts", "--since", "2020-01-01")["read"]["sessions"] == 4
+    assert env.podium_json("distill", "--facts", "--since", "2020-01-01")["read"]["sessions"] == 5
     assert env.podium_json("distill", "--facts", "--source", "codex")["read"]["sessions"] == 1
+    assert env.podium_json("distill", "--facts", "--source", "gemini")["read"]["sessions"] == 1
 
 
 def test_distillation_sends_facts_and_redacted_excerpts_and_writes_only_when_asked(env: Env) -> None:
@@ -90,7 +93,7 @@ def test_distillation_sends_facts_and_redacted_excerpts_and_writes_only_when_ask
     before = role.read_text()
     dry = env.podium("distill", "--dry-run", check=True).stdout
     assert TOKEN not in dry and "[redacted]" in dry  # redacted before anything could be sent
-    assert "--force-with-lease ×4" in dry and "\"don't switch branches\" in 4 sessions" in dry
+    assert "--force-with-lease ×5" in dry and "\"don't switch branches\" in 5 sessions" in dry
     assert "(prompt) S2: Fix the logout redirect." in dry
 
     reply = ("=== FILE: ORCHESTRATOR.md ===\n# Orchestrator (distilled)\n\nBranches: feature/PROJ-42-slug. "
@@ -116,7 +119,7 @@ def test_distillation_sends_facts_and_redacted_excerpts_and_writes_only_when_ask
     assert "<!-- podium:generated" in text and "## Your tools" in text  # podium's generated part is kept
     assert (env.repo / ".podium" / "roles" / "TESTER.md").read_text().startswith("# Tester (distilled, shorter)")
     # the distiller's own sessions are not read as the user's practice
-    assert env.podium_json("distill", "--facts")["read"]["sessions"] == 4
+    assert env.podium_json("distill", "--facts")["read"]["sessions"] == 5
 
 
 def test_redaction_of_common_token_formats() -> None:

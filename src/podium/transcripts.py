@@ -25,7 +25,7 @@ SOURCES = ("claude", "codex", "gemini", "podium")
 # Text the CLIs put in the user's turn that the user did not write.
 _INJECTED = ("<environment_context>", "<user_instructions>", "<skills_instructions>", "<system-reminder>",
              "<command-name>", "<command-message>", "<local-command-stdout>", "<permissions instructions>",
-             "# AGENTS.md instructions", "<turn_aborted>", "Caveat: The messages below")
+             "# AGENTS.md instructions", "<turn_aborted>", "Caveat: The messages below", "<session_context>")
 INTERRUPTED = "[Request interrupted by user"
 
 
@@ -231,36 +231,58 @@ def read_codex(path: Path) -> Iterator[Entry]:
 
 def gemini_files(home: Path | None = None) -> list[Path]:
     root = (home or Path.home()) / ".gemini" / "tmp"
-    return sorted(root.glob("*/chats/*.json")) if root.is_dir() else []
+    return sorted(root.glob("*/chats/session-*.json*")) if root.is_dir() else []
+
+
+def _gemini_message(m: dict[str, Any], session: str, path: Path, number: int, seen: set[str]) -> Iterator[Entry]:
+    """One message record; a record written again (the same id, now with its tool calls) yields only what is new."""
+    mid = str(m.get("id") or f"line-{number}")
+    base = {"source": "gemini", "session": session, "path": str(path), "line": number,
+            "ts": _ts(m.get("timestamp"))}
+    content = m.get("content")
+    text = content if isinstance(content, str) else " ".join(
+        str(p.get("text", "")) for p in content or [] if isinstance(p, dict) and "text" in p)
+    if mid not in seen:
+        seen.add(mid)
+        if m.get("type") == "user" and _user_words(text):
+            yield Entry(kind="prompt", text=text, **base)
+        elif m.get("type") == "gemini" and text.strip():
+            yield Entry(kind="reply", text=text, **base)
+    for call in m.get("toolCalls") or []:
+        if not isinstance(call, dict) or f"call:{call.get('id')}" in seen:
+            continue
+        seen.add(f"call:{call.get('id')}")
+        args = call.get("args") if isinstance(call.get("args"), dict) else {}
+        if isinstance(args.get("command"), str):
+            yield Entry(kind="command", text=args["command"], **base)
+        else:
+            yield Entry(kind="tool", text=str(call.get("name")), **base)
 
 
 def read_gemini(path: Path) -> Iterator[Entry]:
+    """gemini-cli's chats: a JSONL log of message records and ``$set`` snapshots (newer versions; the
+    snapshots repeat what the records said and are skipped), or one JSON document (older versions)."""
+    seen: set[str] = set()
+    if path.suffix == ".jsonl":
+        session = path.stem
+        for number, r in _lines(path):
+            if "$set" in r:
+                continue
+            if "sessionId" in r and "type" not in r:
+                session = str(r["sessionId"])
+                continue
+            if r.get("type") in ("user", "gemini"):
+                yield from _gemini_message(r, session, path, number, seen)
+        return
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return
-    if not isinstance(data, dict):
-        return
-    session = str(data.get("sessionId") or path.stem)
-    for number, m in enumerate(data.get("messages") or [], 1):
-        if not isinstance(m, dict):
-            continue
-        base = {"source": "gemini", "session": session, "path": str(path), "line": number,
-                "ts": _ts(m.get("timestamp"))}
-        content = m.get("content")
-        text = content if isinstance(content, str) else " ".join(
-            str(p.get("text", "")) for p in content or [] if isinstance(p, dict))
-        if m.get("type") == "user" and _user_words(text):
-            yield Entry(kind="prompt", text=text, **base)
-        elif m.get("type") == "gemini":
-            if text.strip():
-                yield Entry(kind="reply", text=text, **base)
-            for call in m.get("toolCalls") or []:
-                args = call.get("args") if isinstance(call, dict) and isinstance(call.get("args"), dict) else {}
-                if isinstance(args.get("command"), str):
-                    yield Entry(kind="command", text=args["command"], **base)
-                elif isinstance(call, dict):
-                    yield Entry(kind="tool", text=str(call.get("name")), **base)
+    if isinstance(data, dict):
+        session = str(data.get("sessionId") or path.stem)
+        for number, m in enumerate(data.get("messages") or [], 1):
+            if isinstance(m, dict):
+                yield from _gemini_message(m, session, path, number, seen)
 
 
 # -- podium's own jobs ---------------------------------------------------------------------------------
