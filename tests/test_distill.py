@@ -28,7 +28,10 @@ SESSIONS = {  # marker: (agent, the user's prompt, the branch the session create
 
 
 def _script(marker: str, branch: str) -> dict:
+    delegation = [{"shell": "codex exec --skip-git-repo-check -s read-only 'Check the docs for typos' || true"}] \
+        if marker == "S1" else []  # a worker delegated from inside a session, as the workflow does
     return {"name": marker, "match": f"{marker}:", "steps": [
+        *delegation,
         {"shell": f"git checkout -q -b {branch}"},
         {"shell": "git commit -q --allow-empty -m wip && git commit -q --amend --allow-empty --no-edit"},
         {"shell": "git push -q --force-with-lease origin HEAD || true"},
@@ -59,10 +62,10 @@ def _facts(env: Env, *args: str) -> dict:
 def test_facts_from_real_claude_and_codex_transcripts(env: Env) -> None:
     record_sessions(env)
     assert len(list((Path(env.vars["HOME"]) / ".claude" / "projects").glob("*/*.jsonl"))) == 3
-    assert len(list((Path(env.vars["CODEX_HOME"]) / "sessions").rglob("rollout-*.jsonl"))) == 1
+    assert len(list((Path(env.vars["CODEX_HOME"]) / "sessions").rglob("rollout-*.jsonl"))) == 2  # C1, S1's worker
     assert len(list((Path(env.vars["HOME"]) / ".gemini" / "tmp").glob("*/chats/session-*"))) == 1
     out = env.podium_json("distill", "--facts")
-    assert out["read"]["sessions"] == 5
+    assert out["read"]["sessions"] == 6
     found = _facts(env)
     branches = found["branches"]
     assert branches["summary"].startswith("like {kind}/PROJ-42-slug (100% of 5 names")
@@ -71,6 +74,8 @@ def test_facts_from_real_claude_and_codex_transcripts(env: Env) -> None:
     assert found["commit"]["details"] == {"amend": 5}
     assert found["tests"]["details"] == {"pytest": 5}
     assert found["instruction:\"don't switch branches\" in 5 sessions"]["count"] == 5
+    assert found["delegation"]["details"] == {"codex exec": 1}
+    assert found["agent_flags"]["details"] == {"codex exec --skip-git-repo-check": 1, "codex exec -s": 1}
     assert found["instruction:\"run the full suite before you stop\" in 2 sessions"]["count"] == 2
     # every fact can be checked: its references are real lines of real transcripts
     ref = found["push"]["refs"][0]
@@ -81,8 +86,8 @@ def test_facts_from_real_claude_and_codex_transcripts(env: Env) -> None:
     assert "--force-with-lease" in path.read_text().splitlines()[int(line) - 1]
     # filters: a project that is not this one, a window that ended before
     assert env.podium_json("distill", "--facts", "--project", "/nowhere")["facts"] == []
-    assert env.podium_json("distill", "--facts", "--since", "2020-01-01")["read"]["sessions"] == 5
-    assert env.podium_json("distill", "--facts", "--source", "codex")["read"]["sessions"] == 1
+    assert env.podium_json("distill", "--facts", "--since", "2020-01-01")["read"]["sessions"] == 6
+    assert env.podium_json("distill", "--facts", "--source", "codex")["read"]["sessions"] == 2
     assert env.podium_json("distill", "--facts", "--source", "gemini")["read"]["sessions"] == 1
 
 
@@ -119,7 +124,7 @@ def test_distillation_sends_facts_and_redacted_excerpts_and_writes_only_when_ask
     assert "<!-- podium:generated" in text and "## Your tools" in text  # podium's generated part is kept
     assert (env.repo / ".podium" / "roles" / "TESTER.md").read_text().startswith("# Tester (distilled, shorter)")
     # the distiller's own sessions are not read as the user's practice
-    assert env.podium_json("distill", "--facts")["read"]["sessions"] == 5
+    assert env.podium_json("distill", "--facts")["read"]["sessions"] == 6
 
 
 def test_redaction_of_common_token_formats() -> None:
