@@ -174,29 +174,48 @@ sys.exit(code)
 """
 
 
-def test_the_reader_streams_a_transcript_of_hundreds_of_megabytes(env: Env) -> None:
-    folder = Path(env.vars["HOME"]) / ".claude" / "projects" / "-src-app"
-    folder.mkdir(parents=True)
-    chunk = "\n".join([LINE_USER, LINE_BASH, LINE_NOISE, "{broken json", LINE_NOISE]) + "\n"
-    repeats = 210 * 1024 * 1024 // len(chunk) + 1
-    with (folder / "big.jsonl").open("w") as f:
+CODEX_USER = json.dumps({"timestamp": "2026-11-02T09:00:00Z", "type": "response_item", "payload": {
+    "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Don't switch branches."}]}})
+CODEX_PUSH = json.dumps({"timestamp": "2026-11-02T09:00:02Z", "type": "response_item", "payload": {
+    "type": "function_call", "name": "exec_command",
+    "arguments": json.dumps({"cmd": "git push --force-with-lease origin HEAD"})}})
+CODEX_OUTPUT = json.dumps({"timestamp": "2026-11-02T09:00:03Z", "type": "response_item", "payload": {
+    "type": "function_call_output", "output": "z" * 700}})
+
+
+def _big(path: Path, lines: list[str], megabytes: int) -> int:
+    """A transcript of at least ``megabytes`` MiB repeating ``lines``; how many times it repeats them."""
+    chunk = "\n".join(lines) + "\n"
+    repeats = megabytes * 1024 * 1024 // len(chunk) + 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
         for _ in range(repeats // 1000):
             f.write(chunk * 1000)
         f.write(chunk * (repeats % 1000))
-    size = (folder / "big.jsonl").stat().st_size
-    assert size >= 200 * 1024 * 1024
+    assert path.stat().st_size >= megabytes * 1024 * 1024
+    return repeats
+
+
+def test_the_readers_stream_transcripts_of_hundreds_of_megabytes(env: Env) -> None:
+    home, codex = Path(env.vars["HOME"]), Path(env.vars["CODEX_HOME"])
+    in_claude = _big(home / ".claude" / "projects" / "-src-app" / "big.jsonl",
+                     [LINE_USER, LINE_BASH, LINE_NOISE, "{broken json", LINE_NOISE], 210)
+    in_codex = _big(codex / "sessions" / "2026" / "11" / "02" / "rollout-2026-11-02T09-00-00-big.jsonl",
+                    [CODEX_USER, CODEX_PUSH, CODEX_OUTPUT, '{"type": "from_a_future_version"}'], 205)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", MEASURED, "distill", "--facts", "--json", "--source", "claude"],
-                          cwd=env.repo, env=env.vars, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-c", MEASURED, "distill", "--facts", "--json", "--source", "claude",
+                           "--source", "codex"], cwd=env.repo, env=env.vars, capture_output=True, text=True,
+                          timeout=900)
     took = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     peak_kib = int(proc.stderr.rsplit("PEAK ", 1)[1])
     facts = json.loads(proc.stdout)["facts"]
     found = {f["key"]: f for f in facts}
-    assert found["push"]["details"] == {"--force-with-lease": repeats}
-    assert f"\"don't switch branches\" {repeats} times in 1 session(s)" in [f["summary"] for f in facts]
-    assert peak_kib < 200 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB for a {size / 2**20:.0f} MiB transcript"
-    print(f"read {size / 2**20:.0f} MiB in {took:.1f} s, peak RSS {peak_kib / 1024:.0f} MiB")
+    assert found["push"]["details"] == {"--force-with-lease": in_claude + in_codex}
+    summaries = [f["summary"] for f in facts]
+    assert f"\"don't switch branches\" {in_claude + in_codex} times in 2 session(s)" in summaries
+    assert peak_kib < 200 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB for 415 MiB of transcripts"
+    print(f"read 415 MiB in {took:.1f} s, peak RSS {peak_kib / 1024:.0f} MiB")
 
 
 def test_distill_bad_input_is_one_line(env: Env) -> None:
@@ -215,3 +234,15 @@ def test_an_answer_without_the_role_files_is_refused_and_nothing_is_written(env:
 
     assert_one_line_error(env.podium("distill", "--apply"), "the agent's answer has no")
     assert not (env.repo / ".podium" / "roles" / "ORCHESTRATOR.md").exists()
+
+
+def test_applied_to_a_repository_without_role_files_they_get_podiums_generated_part_too(env: Env) -> None:
+    record_sessions(env)
+    reply = "=== FILE: ORCHESTRATOR.md ===\n# Mine\n\nDelegate.\n=== FILE: TESTER.md ===\n# Mine too\n\nTest.\n"
+    env.serve({"scripts": [{"name": "distiller", "match": "You are distilling", "steps": [reply]}]})
+    out = env.podium("distill", "--apply", check=True).stdout
+    role = env.repo / ".podium" / "roles" / "ORCHESTRATOR.md"
+    assert f"wrote {role}" in out
+    text = role.read_text()
+    assert text.startswith("# Mine\n\nDelegate.\n") and "<!-- podium:generated" in text and "`delegate(" in text
+    assert env.podium("roles", "orchestrator", check=True).stdout.strip() == f"{role}: up to date"

@@ -546,7 +546,10 @@ def distill_cmd(obj: dict[str, Any], sources: tuple[str, ...], since: str | None
         proposed = distill.parse_reply(job.final_message, names)
     written = []
     if apply_:
+        makers = {"ORCHESTRATOR": roles.orchestrator, "TESTER": roles.tester}
         for n in names:
+            if not current[n] and n in makers:  # a new file gets podium's generated part too
+                current[n] = makers[n](ctx.repo, ctx.config).text
             merged = distill.merge_role(current[n], proposed[n], roles.START, roles.END)
             paths[n].parent.mkdir(parents=True, exist_ok=True)
             paths[n].write_text(merged)
