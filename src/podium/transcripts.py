@@ -3,7 +3,8 @@
 - Claude Code: ``$CLAUDE_CONFIG_DIR`` or ``~/.claude``, ``projects/<project>/<session>.jsonl`` (subagents'
   transcripts in ``projects/<project>/<session>/subagents/*.jsonl`` and sidechain records included).
 - Codex: ``$CODEX_HOME`` or ``~/.codex``, ``sessions/YYYY/MM/DD/rollout-*.jsonl``.
-- gemini-cli: ``~/.gemini/tmp/<project>/chats/session-*.json`` (one JSON document per session).
+- gemini-cli: ``~/.gemini/tmp/<project>/chats/session-*.jsonl`` (message records; older versions: one JSON
+  document per session, ``session-*.json``).
 - podium's own jobs: their prompts and the commands their agents ran, from the store.
 
 The JSONL readers stream: one line at a time, so folders of gigabytes take no more memory than their

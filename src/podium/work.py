@@ -127,8 +127,10 @@ def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, 
     if work.state in ("waiting", "done"):
         return work, [f"work {work.id} already ended: {work.state}"]
     notes = []
-    for job in ctx.store.jobs_in(work.workspace):
-        if job.state != "lost" or job.role == ORCHESTRATOR or job.created_at < work.created_at:
+    in_workspace = ctx.store.jobs_in(work.workspace)
+    followed = {j.parent_id for j in in_workspace}  # a lost job an earlier resume restarted already
+    for job in in_workspace:
+        if job.state != "lost" or job.id in followed or job.role == ORCHESTRATOR or job.created_at < work.created_at:
             continue
         if job.session_id and get_agent(job.agent, ctx.agent_options(job.agent)).transcript(job.session_id):
             again = jobs_mod.resume(ctx, job.id, "podium was interrupted (a crash or a reboot) while you worked. "
