@@ -208,7 +208,7 @@ def propose(
         share = weight / sum(habit.shapes.values())
         examples = ", ".join(habit.examples[shape])
         evidence.append(f"{share:.0%} of the {habit.total} branches that follow a habit (recent ones weigh more) "
-                        f"look like {_describe(shape)}: {examples}")
+                        f"look like {describe_shape(shape)}: {examples}")
     if habit.ignored:
         shown = ", ".join(habit.ignored[:4]) + (" …" if len(habit.ignored) > 4 else "")
         evidence.append(f"not a habit, ignored: {shown}")
@@ -253,7 +253,7 @@ def _ticket_example(style: str) -> str:
             "lead": "1234-<slug>", "trail": "<slug>-1234"}.get(style, "nothing")
 
 
-def _describe(shape: Shape) -> str:
+def describe_shape(shape: Shape) -> str:
     leaf = {"jira": "PROJ-42-slug", "ab": "AB#1234-slug", "hash": "#123-slug", "gh": "gh-123-slug",
             "lead": "1234-slug", "trail": "slug-1234", "none": "slug"}[shape.ticket]
     if shape.sep == "_":

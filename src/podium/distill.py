@@ -255,14 +255,14 @@ def _command_facts(e: Entry, agents: Tally, flags: Tally, branches: Tally, bases
 
 
 def _branch_fact(branches: Tally, names: list[tuple[str, float]]) -> Fact:
-    from podium.branches import _describe, learn
+    from podium.branches import describe_shape, learn
 
     habit = learn(names)
     if habit.shapes:
         shape, weight = habit.shapes.most_common(1)[0]
         share = weight / max(sum(habit.shapes.values()), 1e-9)
-        examples = habit.examples.get(shape, [])[:3]
-        summary = f"like {_describe(shape)} ({share:.0%} of {len(set(n for n, _ in names))} names: " \
+        examples = list(dict.fromkeys(habit.examples.get(shape, [])))[:3]
+        summary = f"like {describe_shape(shape)} ({share:.0%} of {len(set(n for n, _ in names))} names: " \
                   f"{', '.join(examples)})"
     else:
         summary = f"{len(set(n for n, _ in names))} names, no common pattern"
