@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -162,30 +163,10 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     ws = Path(parent.workspace)
     preflight = adapter.preflight(ws)
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
-    with repo_lock(ctx.repo):  # two resumes at once must not both find the workspace free
-        busy = ctx.store.active_job_in(parent.workspace)
-        if busy and not queue:
-            raise UsageError(f"job {busy.id} is still {busy.state} in {parent.workspace}; wait for it or cancel it")
-        job = ctx.store.create_job(
-            agent=parent.agent,
-            role=parent.role,
-            prompt=message,
-            state="queued" if busy else "starting",
-            workspace=parent.workspace,
-            branch=parent.branch,
-            base_ref=parent.base_ref,
-            base_sha=parent.base_sha,
-            session_id=parent.session_id,
-            parent_id=parent.id,
-            argv=argv,
-            stall_after=parent.stall_after,
-        )
-    notes = [f"queued behind job {busy.id} ({busy.state}) in the same workspace"] if busy else []
-    notes += preflight.notes
-    if notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
-    launch(ctx.store, job.id, ws)
-    return ctx.store.job(job.id)
+    job, _ = enqueue(ctx, parent.workspace, list(preflight.notes), queue=queue, agent=parent.agent, role=parent.role,
+                     prompt=message, branch=parent.branch, base_ref=parent.base_ref, base_sha=parent.base_sha,
+                     session_id=parent.session_id, parent_id=parent.id, argv=argv, stall_after=parent.stall_after)
+    return job
 
 
 def rerun(ctx: Context, job_id: int | str, note: str) -> Job:
@@ -197,15 +178,27 @@ def rerun(ctx: Context, job_id: int | str, note: str) -> Job:
         raise UsageError(f"job {old.id} is still {old.state}")
     if not old.workspace or not Path(old.workspace).is_dir():
         raise UsageError(f"job {old.id}'s worktree is gone: {old.workspace}")
-    with repo_lock(ctx.repo):
-        busy = ctx.store.active_job_in(old.workspace)
-        job = ctx.store.create_job(agent=old.agent, role=old.role, prompt=old.prompt,
-                                   state="queued" if busy else "starting", workspace=old.workspace,
-                                   branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha,
-                                   parent_id=old.id, argv=old.argv, stall_after=old.stall_after)
-    ctx.store.add_events(job.id, [("note", {"message": note})])
-    launch(ctx.store, job.id, Path(old.workspace))
-    return ctx.store.job(job.id)
+    job, _ = enqueue(ctx, old.workspace, [note], agent=old.agent, role=old.role, prompt=old.prompt,
+                     branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha, parent_id=old.id,
+                     argv=old.argv, stall_after=old.stall_after)
+    return job
+
+
+def enqueue(ctx: Context, workspace: str, notes: list[str], *, queue: bool = True,
+            **values: Any) -> tuple[Job, list[str]]:
+    """Record a job in a workspace and launch its runner: ``queued`` behind the job active there (one agent
+    per worktree; refused instead when ``queue`` is False). Returns the job and the notes logged for it."""
+    with repo_lock(ctx.repo):  # two new jobs at once must not both find the workspace free
+        busy = ctx.store.active_job_in(workspace)
+        if busy and not queue:
+            raise UsageError(f"job {busy.id} is still {busy.state} in {workspace}; wait for it or cancel it")
+        job = ctx.store.create_job(workspace=workspace, state="queued" if busy else "starting", **values)
+    if busy:
+        notes = [f"queued behind job {busy.id} ({busy.state}) in the same workspace", *notes]
+    if notes:
+        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
+    launch(ctx.store, job.id, Path(workspace))
+    return ctx.store.job(job.id), notes
 
 
 def launch(store: Store, job_id: int, cwd: Path) -> None:

@@ -25,10 +25,10 @@ from podium.agents import Preflight, get_agent
 from podium.change import find_workspace
 from podium.errors import PodiumError, UsageError
 from podium.git import diff_names, git, snapshot
-from podium.jobs import Context, launch, reconcile
+from podium.jobs import Context, enqueue, reconcile
 from podium.store import Job, WorkspaceRecord
 from podium.summary import summarize
-from podium.workspace import read_env, repo_lock
+from podium.workspace import read_env
 
 ROLE = "tester"
 HISTORY_PROMPT_CHARS = 300
@@ -92,23 +92,12 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
         role = roles.tester(ctx.repo, ctx.config, ws, mcp=bool(mcp))
         prompt = first_message(ctx, record, role.text, message, earlier)
         argv = adapter.new_argv(prompt, ws, preflight)
-    with repo_lock(ctx.repo):  # one agent per worktree: a turn waits for the worker (or turn) ahead of it
-        busy = ctx.store.active_job_in(record.path)
-        if busy and not queue:
-            raise UsageError(f"job {busy.id} is still {busy.state} in {record.path}; wait for it or cancel it")
-        job = ctx.store.create_job(
-            agent=name, role=ROLE, prompt=message, state="queued" if busy else "starting",
-            workspace=record.path, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
-            session_id=session, parent_id=last.id if last else None, argv=argv,
-            stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
-        )
-    if busy:
-        notes.insert(0, f"queued behind job {busy.id} ({busy.state}) in the same workspace")
-    notes += preflight.notes
-    if notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
-    launch(ctx.store, job.id, ws)
-    return Turn(job=ctx.store.job(job.id), resumed=session is not None, notes=notes)
+    # one agent per worktree: a turn waits for the worker (or turn) ahead of it
+    job, notes = enqueue(ctx, record.path, [*notes, *preflight.notes], queue=queue, agent=name, role=ROLE,
+                         prompt=message, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
+                         session_id=session, parent_id=last.id if last else None, argv=argv,
+                         stall_after=stall_after if stall_after is not None else ctx.config.stall_after)
+    return Turn(job=job, resumed=session is not None, notes=notes)
 
 
 def first_message(ctx: Context, record: WorkspaceRecord, role: str, message: str, earlier: list[Job]) -> str:
