@@ -202,7 +202,10 @@ def current_branch(cwd: Path) -> str:
 def take(repo: Repo, store: Store, config: Config, url: str, *, label: str = "page", branch: str | None = None,
          actions: list[Action] | None = None, full_page: bool = False, timeout: float = DEFAULT_TIMEOUT,
          job_id: int | None = None) -> Shot:
-    """Screenshot ``url`` for ``branch`` (default: the branch checked out where podium runs) and record it."""
+    """Screenshot ``url`` for ``branch`` (default: the branch checked out where podium runs) and record it,
+    against ``job_id`` — by default the job whose agent asked, as the runner tells it (``PODIUM_JOB_ID``)."""
+    if job_id is None and os.environ.get("PODIUM_JOB_ID", "").isdigit():
+        job_id = int(os.environ["PODIUM_JOB_ID"])
     if not re.match(r"^(https?|file)://", url):
         raise UsageError(f"{url!r} is not a URL (http://, https:// or file://)")
     branch = branch or current_branch(repo.toplevel)

@@ -301,15 +301,12 @@ def screenshot_cmd(obj: dict[str, Any], url: str, label: str, steps: tuple[str, 
 
     Recorded against the branch: the gate shows it and podium ship attaches it to the pull request.
     """
-    import os
-
     from podium import browser
 
     actions = [browser.Action.parse(s) for s in steps]
     ctx = _ctx(obj)
-    job = os.environ.get("PODIUM_JOB_ID")
     shot = browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, branch=branch, actions=actions,
-                        full_page=full_page, timeout=timeout, job_id=int(job) if job and job.isdigit() else None)
+                        full_page=full_page, timeout=timeout)
     if as_json:
         _emit_json(shot.to_dict())
         return

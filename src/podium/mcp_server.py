@@ -11,7 +11,6 @@ tool out of the CLI's pre-allowed tools — the CLI then asks the human before e
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,7 +120,9 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | 
             jobs.reconcile(ctx.store)
             work = current(ctx)
             if work is not None and not job_ids:
-                selected = [j for j in reversed(ctx.store.jobs_in(work.workspace)) if j.created_at >= work.created_at]
+                from podium.work import jobs_of
+
+                selected = list(reversed(jobs_of(ctx, work)))
             else:
                 selected = jobs.listing(ctx, list(job_ids or []), show_all=all)
             return [compact(r) for r in status_rows(selected, jobs.behind_base(ctx, selected))]
@@ -241,11 +242,9 @@ def build(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | 
         """
         def body(ctx: jobs.Context) -> dict[str, Any]:
             actions = [browser.Action.parse(s) for s in steps or []]
-            job = os.environ.get("PODIUM_JOB_ID")
             work = current(ctx)
             return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, actions=actions,
-                                branch=branch or (work.branch if work else None),
-                                full_page=full_page, job_id=int(job) if job and job.isdigit() else None).to_dict()
+                                branch=branch or (work.branch if work else None), full_page=full_page).to_dict()
         return run(body)
 
     @server.tool()

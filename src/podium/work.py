@@ -27,7 +27,7 @@ from podium.agents import Preflight, get_agent
 from podium.errors import PodiumError, UsageError
 from podium.jobs import Context, launch, process_alive, reconcile
 from podium.store import Job, WorkRecord
-from podium.summary import human_duration, summarize
+from podium.summary import Summary, human_duration, summarize
 
 ORCHESTRATOR = "orchestrator"
 DEFAULT_ROUNDS = 3
@@ -127,10 +127,10 @@ def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, 
     if work.state in ("waiting", "done"):
         return work, [f"work {work.id} already ended: {work.state}"]
     notes = []
-    in_workspace = ctx.store.jobs_in(work.workspace)
-    followed = {j.parent_id for j in in_workspace}  # a lost job an earlier resume restarted already
-    for job in in_workspace:
-        if job.state != "lost" or job.id in followed or job.role == ORCHESTRATOR or job.created_at < work.created_at:
+    ours = jobs_of(ctx, work)
+    followed = {j.parent_id for j in ours}  # a lost job an earlier resume restarted already
+    for job in ours:
+        if job.state != "lost" or job.id in followed:  # (an orchestrator has no workspace: never among them)
             continue
         if job.session_id and get_agent(job.agent, ctx.agent_options(job.agent)).transcript(job.session_id):
             again = jobs_mod.resume(ctx, job.id, "podium was interrupted (a crash or a reboot) while you worked. "
@@ -205,11 +205,9 @@ def conclude(ctx: Context, work: WorkRecord) -> Report:
     ctx.store.update_work(work.id, state=state, outcome=(orchestrator.final_message if orchestrator else None))
     work = ctx.store.work(work.id)
     lines = [f"work {work.id} on {work.ticket}: {state} · branch {work.branch} · worktree {work.workspace}"]
-    for job in ctx.store.jobs_in(work.workspace):
-        if job.created_at < work.created_at:
-            continue
+    for job in jobs_of(ctx, work):
         s = summarize(ctx.store, job)
-        what = f"tests {s.tests.line()}" if s.tests else (f"{len(s.files)} file(s) changed" if s.files else "")
+        what = _outcome(s, " changed")
         took = f" in {human_duration(s.duration)}" if s.duration else ""
         lines.append(f"  job {job.id} {job.role} ({job.agent}) {job.state}{took}" + (f": {what}" if what else ""))
     lines.append(f"  worker rounds: {work.rounds} of {work.max_rounds}")
@@ -230,27 +228,21 @@ def progress(ctx: Context, work: WorkRecord, seen: dict[str, Any]) -> list[str]:
     out: list[str] = []
     job_id = ctx.store.work(work.id).orchestrator_job
     if job_id:
-        after = seen.get(f"events:{job_id}", 0)
-        for e in ctx.store.events(job_id, after=after, kinds=("tool_call", "error", "note")):
+        events = ctx.store.events(job_id, after=seen.get(f"events:{job_id}", 0))
+        for e in events:
             if e.kind == "tool_call" and str(e.data.get("name", "")).startswith("mcp__podium__"):
                 args = json.dumps(e.data.get("input") or {}, ensure_ascii=False)
                 out.append(f"orchestrator → {str(e.data['name']).removeprefix('mcp__podium__')} {_clip(args, 100)}")
-            elif e.kind != "tool_call":
+            elif e.kind in ("error", "note"):
                 out.append(f"orchestrator: {_clip(str(e.data.get('message', '')), 160)}")
-        events = ctx.store.events(job_id, after=after)
         if events:
             seen[f"events:{job_id}"] = events[-1].seq
-    for job in ctx.store.jobs_in(work.workspace):
-        if job.created_at < work.created_at:
-            continue
+    for job in jobs_of(ctx, work):
         key = f"job:{job.id}"
         if seen.get(key) != job.state:
             seen[key] = job.state
-            extra = ""
-            if not job.active:
-                s = summarize(ctx.store, job)
-                extra = f": tests {s.tests.line()}" if s.tests else (f": {len(s.files)} file(s)" if s.files else "")
-            out.append(f"job {job.id} {job.role} ({job.agent}) {job.state}{extra}")
+            what = "" if job.active else _outcome(summarize(ctx.store, job))
+            out.append(f"job {job.id} {job.role} ({job.agent}) {job.state}" + (f": {what}" if what else ""))
     for gate in ctx.store.gates():
         if gate.workspace == work.workspace and seen.get(f"gate:{gate.id}") != gate.state:
             seen[f"gate:{gate.id}"] = gate.state
@@ -277,6 +269,18 @@ def running(ctx: Context, work: WorkRecord) -> bool:
         return False
     job = ctx.store.job(job_id)
     return job.active and (job.runner_pid is None or process_alive(job.runner_pid, job.runner_started))
+
+
+def jobs_of(ctx: Context, work: WorkRecord) -> list[Job]:
+    """The jobs of the work's workspace since the work began (a ticket's workspace may have older ones)."""
+    return [j for j in ctx.store.jobs_in(work.workspace) if j.created_at >= work.created_at]
+
+
+def _outcome(s: Summary, files: str = "") -> str:
+    """A finished job in a few words: its tests' verdict, else how many files it changed."""
+    if s.tests:
+        return f"tests {s.tests.line()}"
+    return f"{len(s.files)} file(s){files}" if s.files else ""
 
 
 def _clip(text: str, limit: int) -> str:
