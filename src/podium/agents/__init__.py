@@ -31,13 +31,12 @@ import os
 import shutil
 import socket
 from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from podium.errors import AgentError
+from podium.plugins import load
 
 OUTPUT_TAIL = 2000
 ENDPOINT_TIMEOUT = 3.0
@@ -126,18 +125,6 @@ def find_executable(name: str, env_var: str, install_hint: str) -> str:
     return found
 
 
-@cache
-def registry() -> dict[str, EntryPoint]:
-    """Every registered agent by name; nothing is imported until an agent is asked for."""
-    return {ep.name: ep for ep in entry_points(group="podium.agents")}
-
-
 def get_agent(name: str, options: dict[str, Any] | None = None) -> Agent:
-    agents = registry()
-    if name not in agents:
-        raise AgentError(f"unknown agent {name!r}; available: {', '.join(sorted(agents))}")
-    try:
-        cls = agents[name].load()
-    except Exception as e:  # a broken third-party plugin is an error about that plugin, not a crash
-        raise AgentError(f"the {name} agent plugin failed to load: {e}") from None
+    cls = load("podium.agents", "agent", name, unknown=AgentError, broken=AgentError)
     return cls(**(options or {}))  # type: ignore[no-any-return]

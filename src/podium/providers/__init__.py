@@ -18,13 +18,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any, Protocol
 
 from podium.errors import PodiumError, UsageError
 from podium.git import Repo
+from podium.plugins import load, registry
 
 
 class ProviderError(PodiumError):
@@ -171,9 +171,8 @@ def detect_kind(origin_url: str) -> str | None:
     return None
 
 
-@cache
 def tracker_registry() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group="podium.trackers")}
+    return registry("podium.trackers")
 
 
 def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
@@ -188,12 +187,11 @@ def get_tracker(repo: Repo, settings: dict[str, Any]) -> Tracker:
         else:
             raise UsageError("no tracker configured: add [tracker] kind = \"...\" to podium.toml "
                              f"(available: {', '.join(sorted(tracker_registry()))}), or a tickets/ folder")
-    return _construct(tracker_registry(), "tracker", kind, repo, options)  # type: ignore[no-any-return]
+    return _construct("podium.trackers", "tracker", kind, repo, options)  # type: ignore[no-any-return]
 
 
-@cache
 def forge_registry() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group="podium.forges")}
+    return registry("podium.forges")
 
 
 def get_forge(repo: Repo, settings: dict[str, Any]) -> Forge:
@@ -206,17 +204,12 @@ def get_forge(repo: Repo, settings: dict[str, Any]) -> Forge:
         if kind is None:
             raise UsageError("no forge for pull requests: origin is not on a known forge; set [forge] kind = \"...\" "
                              f"in podium.toml (available: {', '.join(sorted(forges))})")
-    return _construct(forges, "forge", kind, repo, options)  # type: ignore[no-any-return]
+    return _construct("podium.forges", "forge", kind, repo, options)  # type: ignore[no-any-return]
 
 
-def _construct(registry: dict[str, EntryPoint], role: str, kind: str, repo: Repo, options: dict[str, Any]) -> Any:
+def _construct(group: str, role: str, kind: str, repo: Repo, options: dict[str, Any]) -> Any:
     """Load the ``kind`` plugin from its entry point and build it with the ``[<role>]`` options."""
-    if kind not in registry:
-        raise UsageError(f"unknown {role} {kind!r}; available: {', '.join(sorted(registry))}")
-    try:
-        cls = registry[kind].load()
-    except Exception as e:  # a broken third-party plugin is an error about that plugin, not a crash
-        raise ProviderError(f"the {kind} {role} plugin failed to load: {e}") from None
+    cls = load(group, role, kind, unknown=UsageError, broken=ProviderError)
     try:
         return cls(repo, **options)
     except TypeError as e:
