@@ -125,11 +125,13 @@ def test_an_agent_that_closes_its_output_is_still_watched_and_cancellable(env: E
 
 
 def test_which_environment_variables_count_as_secrets() -> None:
-    environ = {"GIT_AUTHOR_EMAIL": "dev@example.com", "GH_AUTH": "abcdefghij", "OPENAI_API_KEY": "sk-123456789",
+    environ = {"GIT_AUTHOR_EMAIL": "dev@example.com", "GH_AUTH": "abcdefghijklmnopq", "OPENAI_API_KEY": "sk-123456789",
                "MONKEY": "bananas123", "GITHUB_TOKEN": "ghp_xxxxxxxx", "DB_PASSWORD": "hunter2hunter2",
-               "SHORT_TOKEN": "abc", "PATH": "/usr/bin:/bin"}
-    assert set(secret_values(environ)) == {"abcdefghij", "sk-123456789", "ghp_xxxxxxxx", "hunter2hunter2"}
+               "SHORT_TOKEN": "abc", "PATH": "/usr/bin:/bin", "SCRIPTED_API_KEY": "scripted", "AUTH": "changeme"}
+    assert set(secret_values(environ)) == {"abcdefghijklmnopq", "sk-123456789", "ghp_xxxxxxxx", "hunter2hunter2"}
     assert redact("key=sk-123456789 by dev@example.com", secret_values(environ)) == "key=[redacted] by dev@example.com"
+    # a word-like value (the scripted model's key, a placeholder) never blots ordinary words out of a log
+    assert redact("the scripted model: changeme", secret_values(environ)) == "the scripted model: changeme"
 
 
 def test_status_says_when_a_workspace_base_has_moved_on(env: Env) -> None:
@@ -211,7 +213,8 @@ def test_clean_never_removes_work_that_exists_nowhere_else(env: Env) -> None:
 
 
 def test_forced_clean_removes_only_what_was_confirmed_one_by_one(env: Env) -> None:
-    from podium.jobs import Context, clean
+    from podium.context import Context
+    from podium.jobs import clean
 
     run = ("--agent", "command", "--command")
     a = env.delegate("first unsaved", *run, "sh -c 'echo a > a.txt'")

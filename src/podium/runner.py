@@ -51,6 +51,7 @@ IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts 
 
 SECRET_NAME = re.compile(r"(^|_)KEYS?(_|$)|APIKEY|TOKEN|SECRET|PASSW(OR)?D|CREDENTIAL|(^|_)AUTH(_|$)", re.IGNORECASE)
 MIN_SECRET = 8
+WORDLIKE = 16  # letters-only values shorter than this are words, not secrets
 
 _EOF = object()
 
@@ -331,9 +332,17 @@ def _switched_from(worktree: str, branch: str | None) -> str | None:
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
-    """Values of the environment's credentials (API keys, tokens, passwords), longest first."""
-    found = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    """Values of the environment's credentials (API keys, tokens, passwords), longest first.
+
+    Not a value shorter than 8 characters, nor one that reads as a word (letters only, shorter than 16:
+    ``scripted``, ``changeme``): masking those would blot ordinary words out of every log, and a real
+    credential is longer or mixes in digits and symbols."""
+    found = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET and not _wordlike(v)}
     return sorted(found, key=len, reverse=True)
+
+
+def _wordlike(value: str) -> bool:
+    return len(value) < WORDLIKE and value.isalpha()
 
 
 def redact(text: str, secrets: list[str]) -> str:
