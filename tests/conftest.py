@@ -148,6 +148,13 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path, agent_bin: Path) -> Iterator[Env]:
+    e = make_env(tmp_path, agent_bin)
+    yield e
+    tidy(e)
+
+
+def make_env(tmp_path: Path, agent_bin: Path) -> Env:
+    """A repository with a bare origin, and the variables that run podium and the agent CLIs in it."""
     home = tmp_path / "home"
     (home / ".gemini").mkdir(parents=True)
     # the user's own gemini setup: sign-in with an API key (what `gemini` asks for on first run)
@@ -178,9 +185,11 @@ def env(tmp_path: Path, agent_bin: Path) -> Iterator[Env]:
         GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",
         DISABLE_AUTOUPDATER="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
     )
-    e = Env(root=tmp_path, repo=repo, origin=origin, vars=variables)
-    yield e
-    # Leave no runner or agent behind: cancel whatever is still active.
+    return Env(root=tmp_path, repo=repo, origin=origin, vars=variables)
+
+
+def tidy(e: Env) -> None:
+    """Leave no runner or agent behind: cancel whatever is still active."""
     try:
         rows = e.podium_json("status", "--all")
     except AssertionError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from conftest import Env
 def test_demo_takes_a_ticket_to_the_gate(env: Env, agent: str, tmp_path: Path) -> None:
     for key in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY"):  # a fresh machine: no API key at all
         env.vars.pop(key, None)
-    proc = env.podium("demo", "--agent", agent, "--keep", cwd=tmp_path, timeout=240)
+    keep = [] if agent == "codex" else ["--keep"]  # at the gate the repository is kept anyway
+    proc = env.podium("demo", "--agent", agent, *keep, cwd=tmp_path, timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "podium scripted model (no API key set)" in out
@@ -34,5 +36,25 @@ def test_demo_takes_a_ticket_to_the_gate(env: Env, agent: str, tmp_path: Path) -
         assert "farewell" not in (kept / "greeter" / "greet.py").read_text()  # the user's checkout is untouched
         ticket = (kept / "greeter" / "tickets" / "GREET-7-say-goodbye.md").read_text()
         assert "state: Active" in ticket or "state: In Progress" in ticket, ticket  # started the team's way
+        if agent == "codex":
+            follow_the_next_steps(env, out, kept)
     finally:
         shutil.rmtree(kept)
+
+
+def follow_the_next_steps(env: Env, out: str, kept: Path) -> None:
+    """The commands the demo prints at its end, run as printed (approve at a terminal, as the human would)."""
+    steps = out.split("next, in a terminal", 1)[1].splitlines()[1:]
+    commands = [line.strip() for line in steps if line.startswith("  ") and not line.strip().startswith("#")]
+    assert commands[0].startswith("cd ") and commands[1:] == ["podium gates", "podium approve 1"], commands
+    where = Path(commands[0].removeprefix("cd "))
+    assert where == kept / "greeter"
+    assert "gate 1: commit + push" in env.podium("gates", cwd=where, check=True).stdout
+    approved = env.podium_tty("approve", "1", cwd=where)
+    assert approved.returncode == 0, approved.stderr
+    [gate] = env.podium_json("gates", "--all", cwd=where)
+    assert gate["state"] == "done" and gate["result"]["pushed"]
+    branch = gate["branch"]
+    pushed = subprocess.run(["git", "ls-remote", str(kept / "origin.git"), f"refs/heads/{branch}"],
+                            capture_output=True, text=True, check=True).stdout
+    assert pushed.split("\t")[0] == gate["result"]["pushed"]

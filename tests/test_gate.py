@@ -47,11 +47,11 @@ def test_headless_commit_waits_for_the_human_who_sees_the_facts_and_approves(env
     # an agent cannot approve its own work
     assert_one_line_error(env.podium("approve", "1"), "needs a human at a terminal")
     out = json.loads(env.podium_tty("approve", "1", "--json").stdout)
-    assert out["gate"]["state"] == "approved" and out["committed"] and out["gate"]["decided_by"]
+    assert out["state"] == out["gate"]["state"] == "done" and out["committed"] and out["gate"]["decided_by"]
     assert git("rev-parse", f"{branch}^", cwd=env.repo) == base
     assert git("show", "--name-only", "--format=", branch, cwd=env.repo) == "f.py"
     assert env.podium_json("gates") == []
-    assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 is already approved")
+    assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 is already done")
 
 
 def test_a_rejection_is_recorded_with_its_reason_and_nothing_happens(env: Env) -> None:
@@ -85,7 +85,7 @@ def test_the_policy_lets_straightforward_changes_through_and_says_why(env: Env) 
     (env.repo / "podium.toml").write_text('[gate]\npass = ["docs-only"]\n')
     docs, docs_branch, _ = done_job(env, "printf '# Usage\\n\\nRun it.\\n' > USAGE.md")
     out = env.podium_json("commit", str(docs))  # headless, yet committed: the policy passed it
-    assert out["gate"]["state"] == "passed" and out["gate"]["decided_by"] == "policy"
+    assert out["gate"]["state"] == "done" and out["gate"]["decided_by"] == "policy"
     assert out["gate"]["reason"] == "policy: docs-only (1 file, all documentation)"
     assert git("show", "--name-only", "--format=", docs_branch, cwd=env.repo) == "USAGE.md"
     code, _, _ = done_job(env, "echo 'x = 1' > x.py")
@@ -101,7 +101,7 @@ def test_small_changes_pass_only_with_green_tests(env: Env) -> None:
     job = env.delegate("Add a small test")
     env.podium("wait", str(job), "--timeout", "60", check=True)
     out = env.podium_json("commit", str(job))
-    assert out["gate"]["state"] == "passed"
+    assert out["gate"]["state"] == "done" and out["gate"]["decided_by"] == "policy"
     assert out["gate"]["reason"].startswith("policy: small (6 lines ≤ 10, no dependency or migration files, tests")
     assert out["gate"]["facts"]["tests"]["passed"] is True
     # a dependency file is never "small"
@@ -125,12 +125,54 @@ def test_a_push_approves_the_commit_it_showed_and_nothing_new_asks_nothing(env: 
     first = env.approved_json("commit", str(job))
     assert env.podium("push", str(job)).returncode == 4  # gate 2: push of the first commit
     (ws / "x.py").write_text("y\n")
-    env.approved_json("commit", str(job))  # a new commit replaces the one gate 2 showed
-    refused = env.podium_tty("approve", "2")
-    assert refused.returncode == 2 and "the commit changed since gate 2" in refused.stderr
+    env.approved_json("commit", str(job))  # gate 3: a new commit replaces the one gate 2 showed
+    assert_one_line_error(env.podium_tty("approve", "2"), "gate 2 was superseded by gate 3")
     assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo)
-    env.podium("reject", "2", "stale", check=True)
+    assert_one_line_error(env.podium("reject", "2", "stale"), "superseded by gate 3")
     pushed = env.approved_json("push", str(job))
     assert pushed["pushed_sha"] == pushed["commit_sha"] != first["commit_sha"]
     idle = env.podium_json("push", str(job))  # headless, and nothing to ask about
-    assert idle["gate"]["state"] == "passed" and idle["gate"]["reason"].startswith("nothing new")
+    assert idle["gate"]["state"] == "done" and idle["gate"]["reason"].startswith("nothing new")
+
+
+def test_a_gate_is_done_only_once_its_action_succeeded_and_a_failed_one_can_be_approved_again(env: Env) -> None:
+    job, branch, _ = done_job(env, "echo x > x.py")
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    assert env.podium("commit", str(job)).returncode == 4
+    # a fresh machine: git has no user.name/user.email, and may not guess one
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        env.vars.pop(key)
+    git("config", "--unset", "user.email", cwd=env.repo)
+    git("config", "user.useConfigOnly", "true", cwd=env.repo)
+    failed = env.podium_tty("approve", "1")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "gate 1 failed: git does not know who you are" in failed.stderr
+    assert "git config --global user.email" in failed.stderr and "podium approve 1 again" in failed.stderr
+    [gate] = env.podium_json("gates")  # still listed: the human can act on it
+    assert gate["state"] == "failed" and "git does not know who you are" in gate["result"]["error"]
+    assert "failed: git does not know who you are" in env.podium("gates").stdout
+    assert git("rev-parse", branch, cwd=env.repo) == base  # nothing committed
+    doctor = env.podium("doctor")
+    assert doctor.returncode == 1 and "git identity (for commits) missing" in doctor.stderr
+    git("config", "user.email", "dev@example.com", cwd=env.repo)
+    done = json.loads(env.podium_tty("approve", "1", "--json").stdout)
+    assert done["state"] == "done" and done["committed"] and "error" not in done["result"]
+    assert git("rev-list", "--count", f"{base}..{branch}", cwd=env.repo) == "1"  # exactly one commit
+    assert env.podium_json("gates") == []
+    assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 is already done")
+
+
+def test_a_newer_request_supersedes_the_pending_one_and_a_rejected_gate_stays_rejected(env: Env) -> None:
+    job, branch, ws = done_job(env, "echo one > f.py")
+    assert env.podium("commit", str(job)).returncode == 4
+    (ws / "f.py").write_text("two\n")
+    second = env.podium("commit", str(job), "--json")
+    assert second.returncode == 4 and json.loads(second.stdout)["gate"]["id"] == 2
+    assert [g["id"] for g in env.podium_json("gates")] == [2]  # only the latest picture waits
+    every = {g["id"]: g for g in env.podium_json("gates", "--all")}
+    assert every[1]["state"] == "superseded" and every[1]["reason"] == "superseded by gate 2"
+    assert "— superseded" in env.podium("gates", "--all").stdout
+    assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 was superseded by gate 2")
+    env.podium("reject", "2", "split the change in two", check=True)
+    assert_one_line_error(env.podium_tty("approve", "2"), "gate 2 is already rejected")
+    assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)

@@ -36,7 +36,7 @@ def test_claude_worker_that_commits_is_reported_with_its_commit(env: Env) -> Non
     assert summary["final"] == "Committed the shout helper."
     assert "Add shout helper" in result.stdout  # the wait output names the commit
     # claude used its own Write tool, in the job's worktree (not the user's checkout)
-    kinds = [json.loads(line)["kind"] for line in env.podium("logs", str(job_id), "--json").stdout.splitlines()]
+    kinds = [e["kind"] for e in env.podium_json("logs", str(job_id))["events"]]
     assert "file_change" in kinds and "command" in kinds
     assert not (env.repo / "shout.py").exists()
 

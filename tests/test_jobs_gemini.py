@@ -27,7 +27,7 @@ def test_gemini_worker_changes_files_and_resume_keeps_the_session(env: Env) -> N
     summary = env.podium_json("logs", str(first), "--summary")
     assert summary["final"] == "Wrote CHANGELOG.md."
     assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
-    events = [json.loads(line) for line in env.podium("logs", str(first), "--json").stdout.splitlines()]
+    events = env.podium_json("logs", str(first))["events"]
     commands = [e["data"] for e in events if e["kind"] == "command"]
     assert commands[0]["command"] == "wc -l CHANGELOG.md" and "1 CHANGELOG.md" in commands[0]["output"]
     assert commands[0]["exit_code"] is None  # gemini's stream does not carry exit codes; podium does not guess

@@ -14,9 +14,11 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from conftest import Env, git, toolchain
-from podium.mcp_server import TOOLS
+from podium.service import mcp_operations
 from servers.github import GitHubServer
 from test_ship import github  # noqa: F401  (the fixture)
+
+TOOLS = [op.name for op in mcp_operations()]
 
 
 def _data(result: Any) -> Any:
@@ -72,7 +74,7 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
         assert "12" in name["name"] and "checkout" in name["name"]
 
         started = _data(await call("ticket_start", ticket_id="12"))
-        assert started["ticket"] == "12" and started["created"] is True
+        assert started["ticket"]["id"] == "12" and started["created"] is True
         branch = started["branch"]
 
         job = _data(await call("delegate", prompt="WORKER: the checkout total ignores coupons", ticket="12"))
@@ -80,10 +82,11 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
         assert job["id"] in [r["id"] for r in _data(await call("status"))]
         waited = _data(await call("wait", job_ids=[job["id"]], timeout=120))
         assert waited["timed_out"] is False
-        assert waited["jobs"][0]["state"] == "done" and waited["jobs"][0]["files"] == ["total.py"]
+        assert waited["jobs"][0]["state"] == "done"
+        assert [f["path"] for f in waited["jobs"][0]["files"]] == ["total.py"]
         summary = _data(await call("logs", job_id=job["id"]))
         assert summary["final"] == "Fixed the total: it subtracts the discount."
-        assert "runner_pid" not in summary and "prompt" not in summary  # short: what an orchestrator needs
+        assert "runner_pid" not in summary  # the summary, not the job's whole record
         events = _data(await call("logs", job_id=job["id"], summary=False, tail=3))["events"]
         assert 0 < len(events) <= 3
 
@@ -102,17 +105,18 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
         assert shot["title"] == "Cart"
 
         pending = _data(await call("commit", target=branch))
-        assert pending["state"] == "pending" and any("total.py" in line for line in pending["shown"])
+        assert pending["state"] == "pending" and any("total.py" in line for line in pending["gate"]["shown"])
+        assert pending["next"].startswith(f"gate {pending['gate']['id']} waits for a human")
         listed = _data(await call("gates"))
-        assert [g["id"] for g in listed] == [pending["gate"]]
-        assert "approving is the human's" in _error(await call("approve", gate_id=pending["gate"]))
-        rejected = _data(await call("reject", gate_id=pending["gate"], why="Name the coupon rule in the message"))
+        assert [g["id"] for g in listed] == [pending["gate"]["id"]]
+        assert "approve is the human's" in _error(await call("approve", gate_id=pending["gate"]["id"]))
+        rejected = _data(await call("reject", gate_id=pending["gate"]["id"], why="Name the coupon rule"))
         assert rejected["state"] == "rejected"
 
         shipping = _data(await call("ship", target=branch, message="Subtract coupons from the checkout total"))
         assert shipping["state"] == "pending"
-        assert any(line.startswith("  pull request (github)") for line in shipping["shown"])
-        seen["gate"] = shipping["gate"]
+        assert any(line.startswith("  pull request (github)") for line in shipping["gate"]["shown"])
+        seen["gate"] = shipping["gate"]["id"]
         seen["branch"] = branch
 
     _with_client(env, orchestrate)
@@ -121,8 +125,10 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
 
     async def human_says_yes(client: Client) -> None:  # podium chat: the CLI asked the human before this call
         approved = _data(await client.call_tool("approve", {"gate_id": seen["gate"]}))
-        assert approved["state"] == "approved" and approved["pr"].startswith("https://github.com/acme/shop/pull/")
-        seen["pushed"] = approved["pushed"]
+        assert approved["state"] == "done"
+        assert approved["result"]["pr"].startswith("https://github.com/acme/shop/pull/")
+        assert approved["gate"]["decided_by"].endswith("(chat)")  # the channel the human approved through
+        seen["pushed"] = approved["result"]["pushed"]
 
     _with_client(env, human_says_yes, "--allow-approve")
     [pull] = github.pulls.values()
@@ -147,7 +153,7 @@ def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: En
     assert all(f"mcp__podium__{t}" in offered for t in TOOLS)
     system = json.dumps(first["system"])
     assert "# Orchestrator" in system and "## The loop for a ticket" in system and "mcp__podium" not in system
-    assert "`ship(target?, message?)`" in system and "`resume(message, job_id?)`" in system  # declared tools
+    assert "`ship(target?, message?, regenerate?)`" in system and "`resume(message, job_id?, queue?)`" in system
     # status ran through podium's server; approve was not pre-allowed, so headless claude refused it
     [status_result] = [b for b in second["messages"][-1]["content"] if b.get("type") == "tool_result"]
     assert json.loads(status_result["content"]) == {"result": []}  # no jobs yet, from podium's own store

@@ -46,7 +46,7 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     base = git("rev-parse", "origin/main", cwd=env.repo)
 
     shipped = env.approved_json("ship", str(first))
-    assert shipped["gate"]["actions"] == ["commit", "push", "pr"] and shipped["gate"]["state"] == "approved"
+    assert shipped["gate"]["actions"] == ["commit", "push", "pr"] and shipped["gate"]["state"] == "done"
     [pull] = github.pulls.values()
     assert (pull.head, pull.base) == (branch, "main")
     assert pull.title == "Checkout total ignores discounts"  # the commit's subject: the ticket's title
@@ -83,7 +83,7 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     # nothing new: no question, no request that writes
     writes = len([r for r in github.requests if r["method"] != "GET"])
     idle = env.podium_json("ship", str(second))  # headless: it would wait if it had anything to ask
-    assert idle["gate"]["state"] == "passed" and idle["gate"]["reason"].startswith("nothing new")
+    assert idle["gate"]["state"] == "done" and idle["gate"]["reason"].startswith("nothing new")
     assert len([r for r in github.requests if r["method"] != "GET"]) == writes
 
 

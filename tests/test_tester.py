@@ -188,7 +188,7 @@ def test_codex_tester_waits_for_the_worker_then_keeps_its_session(env: Env) -> N
     assert env.job(job_id)["state"] == "done"
     turn1 = env.job(first["id"])
     assert turn1["state"] == "done" and turn1["session_id"]
-    cat = next(e for e in map(json.loads, env.podium("logs", str(first["id"]), "--json").stdout.splitlines())
+    cat = next(e for e in env.podium_json("logs", str(first["id"]))["events"]
                if e["kind"] == "command")
     assert cat["data"]["output"].strip() == "x"  # it ran after the worker had written the file
     # the tester's agent is remembered: the next turn resumes codex's session without --agent

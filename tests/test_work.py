@@ -69,7 +69,7 @@ def test_work_takes_a_ticket_to_the_gate(env: Env, github: GitHubServer) -> None
     progress, report = out.stderr, out.stdout
     # live progress: the orchestrator's tool calls and the jobs as they change
     for line in ("orchestrator → delegate", "orchestrator → wait", "orchestrator → test", "orchestrator → ship",
-                 "job 2 worker (codex) done: 1 file(s)", "job 3 tester (claude) done: tests passed (pytest: 1 passed)",
+                 "job 2 worker (codex) done: 1 file", "job 3 tester (claude) done: tests passed (pytest: 1 passed)",
                  "gate 1 (commit + push + pr) pending"):
         assert line in progress, progress
     # the report: what happened, where, and what waits for the human
@@ -146,7 +146,7 @@ def test_a_round_beyond_the_limit_is_refused_by_podium_not_left_to_the_agent(env
     assert out.stdout.splitlines()[0].startswith("work 1 on 12: stopped")
     assert "  worker rounds: 1 of 1" in out.stdout
     refusal = [r for r in env.requests() if not r["aux"] and "podium work: take ticket" in json.dumps(r["body"])][-1]
-    assert "limit of 1 worker round(s) is used up" in json.dumps(refusal["body"]["messages"][-1])
+    assert "limit of 1 worker round is used up" in json.dumps(refusal["body"]["messages"][-1])
 
 
 def test_a_worker_that_hangs_is_stalled_then_retried_by_podium(env: Env, github: GitHubServer) -> None:  # noqa: F811
@@ -161,7 +161,7 @@ def test_a_worker_that_hangs_is_stalled_then_retried_by_podium(env: Env, github:
     out = _work(env, "12", "--stall-after", "3")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "job 2 worker (codex) stalled" in out.stderr and "job 2 worker (codex) cancelled" in out.stderr
-    assert "job 3 worker (codex) done: 1 file(s)" in out.stderr
+    assert "job 3 worker (codex) done: 1 file" in out.stderr
     assert out.stdout.splitlines()[0].startswith("work 1 on 12: done")
     assert "  worker rounds: 1 of 3" in out.stdout  # podium's retry is not the orchestrator's round
     [pull] = github.pulls.values()

@@ -20,8 +20,8 @@ from pathlib import Path
 import click
 import platformdirs
 
+from podium.context import Context
 from podium.errors import AgentError
-from podium.jobs import Context
 from podium.scripted import Scenario, ScriptedModel
 
 PINNED = {
@@ -115,16 +115,22 @@ def use_scripted_model(agent: str, root: Path) -> ScriptedModel:
     return model
 
 
-def run_demo(agent: str = "codex", keep: bool = False) -> int:
+def run_demo(agent: str = "codex", keep: bool | None = None) -> int:
+    """The demo, end to end. ``keep``: None keeps the repository when the work waits at the gate (so the human
+    can approve it, as printed) and removes it otherwise; True or False decide."""
     from podium import work as work_mod
     from podium.gate import describe
+    from podium.git import identity_problem
+    from podium.service import orchestration
 
     for cli in dict.fromkeys(("claude", agent)):  # claude orchestrates and tests; the agent works
         ensure_cli(cli)
+    identity = identity_problem(Path.cwd())  # the user's own, before the agents get a throw-away HOME
     root = Path(tempfile.mkdtemp(prefix="podium-demo-"))
     os.environ["PODIUM_WORKTREES"] = str(root / "worktrees")
     scripted = not (os.environ.get(KEY_VARS["claude"]) and os.environ.get(KEY_VARS[agent]))
     model = use_scripted_model(agent, root) if scripted else None
+    report = None
     try:
         repo = make_repo(root)
         click.secho(f"demo repository: {repo} (origin: {root / 'origin.git'}, tickets in tickets/)", bold=True)
@@ -132,7 +138,7 @@ def run_demo(agent: str = "codex", keep: bool = False) -> int:
         click.echo(f"$ podium work GREET-7   # claude orchestrates and tests, {agent} works\n")
         (repo / "podium.toml").write_text(f'[jobs]\ndefault_agent = "{agent}"   # the workers\' agent CLI\n')
         ctx = Context.open(repo)
-        work = work_mod.start(ctx, "GREET-7")
+        work = work_mod.start(ctx, "GREET-7", orchestration(ctx))
         report = work_mod.watch(ctx, work, lambda line: click.echo(f"  {line}"), poll=0.3)
         click.echo("")
         click.echo("\n".join(report.lines))
@@ -144,7 +150,23 @@ def run_demo(agent: str = "codex", keep: bool = False) -> int:
     finally:
         if model is not None:
             model.stop()
-        if keep:
+        waiting = report is not None and report.pending_gate is not None
+        if keep or (keep is None and waiting):
             click.echo(f"kept: {root}")
+            if waiting:
+                assert report is not None
+                _next_steps(root / "greeter", report.pending_gate, identity)
         else:
             shutil.rmtree(root, ignore_errors=True)
+            click.echo(f"the demo repository was removed{'' if keep is False else ' (podium demo --keep keeps it)'}")
+
+
+def _next_steps(repo: Path, gate: int | None, identity: str | None) -> None:
+    """The exact commands that take the demo's gate to the end, in the user's own terminal."""
+    click.secho("\nnext, in a terminal (approving is yours: it commits and pushes to the demo's origin):", bold=True)
+    if identity:
+        click.echo(f"  # first: {identity}")
+    click.echo(f"  cd {repo}")
+    click.echo("  podium gates")
+    click.echo(f"  podium approve {gate}")
+    click.echo(f"when you are done: rm -rf {repo.parent}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from podium.config import Config
 from podium.errors import PodiumError
-from podium.git import Repo
+from podium.git import IDENTITY_HINT, Repo, git, identity_problem
 from podium.verdict import TestCommand, detect_test_commands
 
 AGENT_CLIS = {  # name: (executable, override variable, how to install)
@@ -50,10 +50,25 @@ class Survey:
     tests: list[TestCommand]
     agents: dict[str, Finding] = field(default_factory=dict)
     browser: Finding | None = None
+    identity: Finding | None = None
 
     def findings(self) -> list[Finding]:
         return [self.origin, self.base, self.branches, self.tracker, self.forge, *self.agents.values(),
-                *([self.browser] if self.browser else [])]
+                *([self.browser] if self.browser else []), *([self.identity] if self.identity else [])]
+
+    def problems(self) -> list[str]:
+        """What keeps podium from working here, one line each (``doctor`` exits 1 when there is any)."""
+        problems = [f"{f.what} missing: {f.hint}" for f in self.findings() if f.required and not f.ok]
+        if not any(f.ok for f in self.agents.values()):
+            problems.append("no agent CLI installed (codex, claude or gemini)")
+        return problems
+
+    def preferred_agents(self) -> tuple[str | None, str | None]:
+        """The installed agents podium would pick: the workers' (codex first) and the tester's (claude first)."""
+        installed = [name for name, f in self.agents.items() if f.ok]
+        worker = next((a for a in ("codex", "claude", "gemini") if a in installed), None)
+        tester = next((a for a in ("claude", "codex", "gemini") if a in installed), None)
+        return worker, tester
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -95,8 +110,17 @@ def survey(repo: Repo, config: Config, *, versions: bool = True) -> Survey:
     forge = Finding("forge", forge_kind, "[forge] kind in podium.toml" if config.forge.get("kind") else "origin's URL",
                     hint=f"[forge] kind = one of {', '.join(sorted(forge_registry()))} (for pull requests)")
     agents = {name: _agent(name, versions) for name in AGENT_CLIS}
+    problem = identity_problem(repo.toplevel)
+    identity = Finding("git identity (for commits)", None if problem else _identity(repo), problem or "git config",
+                       required=True, hint=f"git has no user.name/user.email to commit as: {IDENTITY_HINT}")
     return Survey(origin=origin, base=base, branches=branches, tracker=tracker, forge=forge,
-                  tests=detect_test_commands(repo.toplevel), agents=agents, browser=_browser(config))
+                  tests=detect_test_commands(repo.toplevel), agents=agents, browser=_browser(config),
+                  identity=identity)
+
+
+def _identity(repo: Repo) -> str:
+    ident = git("var", "GIT_COMMITTER_IDENT", cwd=repo.toplevel)
+    return ident.rsplit(" ", 2)[0]  # "Name <email>" without the timestamp
 
 
 def _has_origin(repo: Repo) -> bool:

@@ -15,15 +15,19 @@ shows first; tokens and secrets are redacted before any excerpt is sent or writt
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from podium.context import Context
 from podium.errors import UsageError
+from podium.store import Job
 from podium.summary import TEST_COMMAND, human_duration
 from podium.transcripts import Entry
 
@@ -211,9 +215,11 @@ def facts(entries: Iterable[Entry], gates: list[Any] | None = None) -> Reading:
         where = f"in {in_sessions} sessions" if in_sessions == n else f"{n} times in {in_sessions} session(s)"
         out.append(Fact("instruction", "An instruction you repeat", f"\"{sentence}\" {where}", n,
                         sentence_refs[sentence]))
-    decided = [g for g in gates or [] if g.state in ("approved", "rejected")]
+    # the human's own decisions: an approval counts once its action was done (a failed one is not yet an
+    # approval of anything); the policy's and podium's passes are not the human's
+    decided = [g for g in gates or [] if g.state in ("done", "rejected") and g.decided_by not in ("policy", "podium")]
     if decided:
-        states = Counter(g.state for g in decided)
+        states = Counter("approved" if g.state == "done" else g.state for g in decided)
         reasons = Counter(g.reason for g in decided if g.state == "rejected" and g.reason)
         out.append(Fact("gates", "What you approved or rejected at podium's gate",
                         ", ".join(f"{n} {s}" for s, n in states.items()), len(decided),
@@ -362,19 +368,17 @@ def merge_role(current: str, distilled: str, start_marker: str, end_marker: str)
     return distilled
 
 
-def run_agent(ctx: Any, agent: str, text: str, session: str | None = None, timeout: float = 1800.0) -> Any:
-    """One turn of the distilling agent, as a podium job (role ``distill``) from the main checkout, with no
-    tools allowed beyond reading; returns the finished job."""
+def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, timeout: float = 1800.0) -> Job:
+    """One turn of the distilling agent, as a podium job (role ``distill``) from the main checkout, read-only
+    (its CLI's own defaults, none of podium's write permissions); returns the finished job."""
     from podium import jobs
-    from podium.agents import Preflight, get_agent
+    from podium.agents import Wiring, get_agent
 
     adapter = get_agent(agent, ctx.agent_options(agent))
     if not adapter.can_resume:
         raise UsageError(f"the {agent} agent cannot hold a distillation session; use claude or codex")
     here = ctx.repo.main_checkout
-    adapter.preflight(here)
-    extra: tuple[str, ...] = ("--permission-mode", "default") if agent == "claude" else ()
-    preflight = Preflight(extra_args=extra)
+    preflight = adapter.wire(adapter.preflight(here), Wiring(read_only=True))
     argv = adapter.resume_argv(session, text, here, preflight) if session else adapter.new_argv(text, here, preflight)
     job = ctx.store.create_job(agent=agent, role="distill", prompt=text, state="starting", session_id=session,
                                argv=argv, stall_after=ctx.config.stall_after)
@@ -384,3 +388,80 @@ def run_agent(ctx: Any, agent: str, text: str, session: str | None = None, timeo
         raise UsageError(f"the distilling agent (job {done.id}) ended {done.state}: "
                          f"{done.error or 'no answer'} (podium logs {done.id})")
     return done
+
+
+def read(ctx: Context, sources: Iterable[str], since: str | None, project: str | None) -> Reading:
+    """The deterministic pass over the user's transcripts (podium's own distill sessions left out)."""
+    from podium import transcripts
+
+    own = frozenset(j.session_id for j in ctx.store.jobs() if j.role == "distill" and j.session_id)
+    where = transcripts.Filter(since=parse_since(since), project=project, exclude=own)
+    entries = transcripts.scan(tuple(sources) or transcripts.SOURCES, where, store=ctx.store)
+    return facts(entries, gates=ctx.store.gates())
+
+
+@dataclass
+class Distilled:
+    """The agent's proposal for each role file, as a diff against the current one, and what was written."""
+
+    facts: list[Fact]
+    job: Job
+    proposed: dict[str, str]
+    diffs: dict[str, str]
+    proposal_dir: Path
+    written: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"facts": [f.to_dict() for f in self.facts], "job": self.job.id, "session_id": self.job.session_id,
+                "proposed": self.proposed, "diff": self.diffs, "written": self.written}
+
+
+def request_text(ctx: Context, reading: Reading, names: list[str]) -> str:
+    """What the agent pass sends to its model (``--dry-run`` shows it): facts, redacted excerpts, current files."""
+    from podium.roles import role_path
+    from podium.runner import secret_values
+
+    samples = excerpts(reading, secret_values(dict(os.environ)))
+    current = {n: _read(role_path(ctx.repo, ctx.config, n)) for n in names}
+    return prompt(reading.facts, samples, names, current)
+
+
+def distill(ctx: Context, reading: Reading, names: list[str], agent: str, *,
+            feedback: Callable[[Distilled], str | None] | None = None, apply: bool = False,
+            new_role: Callable[[str], str | None] | None = None) -> Distilled:
+    """The agent pass: propose role files, argue turn by turn while ``feedback`` has something to say (an empty
+    answer accepts, and so applies), and with ``apply`` merge them into the role files (podium's generated
+    part kept; ``new_role`` gives a missing file's generated part)."""
+    from podium.roles import END, START, role_path
+
+    if not reading.facts:
+        raise UsageError("no transcripts to distill (looked in ~/.claude, $CODEX_HOME, ~/.gemini and podium's jobs)")
+    paths = {n: role_path(ctx.repo, ctx.config, n) for n in names}
+    current = {n: _read(p) for n, p in paths.items()}
+    job = run_agent(ctx, agent, request_text(ctx, reading, names))
+    while True:
+        proposed = parse_reply(job.final_message or "", names)
+        proposal_dir = next(iter(paths.values())).parent / "distilled"
+        proposal_dir.mkdir(parents=True, exist_ok=True)
+        for n in names:
+            (proposal_dir / f"{n}.md").write_text(proposed[n])
+        result = Distilled(facts=reading.facts, job=job, proposed=proposed,
+                           diffs={n: diff(n, current[n], proposed[n]) for n in names}, proposal_dir=proposal_dir)
+        if feedback is None:
+            break
+        said = feedback(result)
+        if not said or not said.strip():
+            apply = True
+            break
+        job = run_agent(ctx, agent, said, session=job.session_id)
+    if apply:
+        for n in names:
+            base = current[n] or (new_role(n) if new_role else None) or ""  # a new file gets podium's part too
+            paths[n].parent.mkdir(parents=True, exist_ok=True)
+            paths[n].write_text(merge_role(base, proposed[n], START, END))
+            result.written.append(str(paths[n]))
+    return result
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""

@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 from podium import browser
 from podium.change import CommitPlan, apply_commit, check_pushable, find_workspace, plan_commit, push_workspace
 from podium.errors import PodiumError, UsageError
-from podium.git import snapshot
+from podium.git import identity_problem, snapshot
 from podium.providers import get_forge
 from podium.ship import open_or_update, pr_text, with_images
-from podium.store import GateRecord, WorkspaceRecord
+from podium.store import Change, GateRecord, WorkspaceRecord
 from podium.summary import summarize
+from podium.text import plural
 from podium.workspace import repo_lock
 
 if TYPE_CHECKING:
-    from podium.jobs import Context
+    from podium.context import Context
 
-PENDING_EXIT = 4  # `podium commit`/`push` exit code while the request waits for a human
 DEPENDENCY_FILE = re.compile(
     r"(^|/)(package(-lock)?\.json|yarn\.lock|pnpm-lock\.yaml|requirements[^/]*\.(txt|in)|pyproject\.toml|"
     r"poetry\.lock|uv\.lock|Pipfile(\.lock)?|setup\.(py|cfg)|go\.(mod|sum)|Cargo\.(toml|lock)|Gemfile(\.lock)?|"
@@ -47,20 +47,41 @@ MIGRATION_PATH = re.compile(r"(^|/)(migrations?|alembic|db/migrate|flyway)/", re
 DOCS_PATH = re.compile(r"\.(md|mdx|rst|adoc|txt)$|(^|/)docs?/", re.IGNORECASE)
 
 
-class GatePending(PodiumError):
-    """The request waits for a human: not an error, but nothing was done yet."""
+OPEN = ("pending", "failed")  # the states a human can still decide; done, rejected and superseded are final
 
-    exit_code = PENDING_EXIT
 
-    def __init__(self, message: str, gate: GateRecord | None = None):
-        super().__init__(message)
-        self.gate = gate
+class GateFailed(PodiumError):
+    """An approved gate's action failed: the gate is ``failed``, its error recorded, and it can be approved
+    again once the cause is fixed."""
 
 
 @dataclass
 class Outcome:
+    """What a gated request or decision led to: the gate as it now stands, what was carried out, and the
+    workspace's change. ``to_dict`` is the one shape every front returns (``--json``, MCP, the dashboard)."""
+
     gate: GateRecord
-    result: dict[str, Any] | None  # what was carried out (commit sha, pushed sha), when it was
+    result: dict[str, Any] | None  # what was carried out (commit sha, pushed sha, PR), when it was
+    change: Change | None = None
+
+    def next_step(self) -> str | None:
+        """What the human does next, for a gate that waits for them."""
+        if self.gate.state not in OPEN:
+            return None
+        return (f"gate {self.gate.id} waits for a human: podium approve {self.gate.id}, or podium reject "
+                f"{self.gate.id} \"why\" (podium gates shows what it holds)")
+
+    def to_dict(self) -> dict[str, Any]:
+        plan = self.gate.facts.get("plan") or {}
+        result = self.result or {}
+        return {**(self.change.to_dict() if self.change else {}), "gate": gate_dict(self.gate),
+                "state": self.gate.state, "result": result, "committed": bool(result.get("committed")),
+                "files": plan.get("stats", []), "left_out": plan.get("left_out", []), "next": self.next_step()}
+
+
+def gate_dict(gate: GateRecord) -> dict[str, Any]:
+    """A gate as every front shows it: its record, and the lines the human reads before deciding."""
+    return {**gate.to_dict(), "shown": describe(gate)}
 
 
 def screenshots_for(ctx: Context, branch: str) -> list[str]:
@@ -99,7 +120,7 @@ def policy_pass(ctx: Context, facts: dict[str, Any]) -> str | None:
         return None
     files = [f["path"] for f in plan["stats"]]
     if "docs-only" in allowed and files and all(DOCS_PATH.search(p) for p in files):
-        return f"policy: docs-only ({len(files)} file{'s' if len(files) != 1 else ''}, all documentation)"
+        return f"policy: docs-only ({plural(len(files), 'file')}, all documentation)"
     if "small" in allowed:
         lines, limit = facts.get("lines", 0), ctx.config.gate_small_lines
         risky = [p for p in files if DEPENDENCY_FILE.search(p) or MIGRATION_PATH.search(p)]
@@ -117,7 +138,7 @@ def describe(gate: GateRecord) -> list[str]:
     if plan:
         added = sum(int(s["added"]) for s in plan["stats"])
         deleted = sum(int(s["deleted"]) for s in plan["stats"])
-        lines.append(f"  {len(plan['stats'])} files, +{added} -{deleted}:")
+        lines.append(f"  {plural(len(plan['stats']), 'file')}, +{added} -{deleted}:")
         lines += [f"    {s['path']}  +{s['added']} -{s['deleted']}" for s in plan["stats"][:20]]
         lines += [f"  left out {x['path']}: {x['why']}" for x in plan["left_out"]]
         lines.append("  message:")
@@ -138,8 +159,13 @@ def describe(gate: GateRecord) -> list[str]:
         lines.append("  tests: none run by the jobs")
     shots = f.get("screenshots") or []
     lines.append(f"  screenshots: {', '.join(shots) if shots else 'none'}")
+    if f.get("identity") and gate.state in OPEN:
+        lines.append(f"  warning: {f['identity']}")
     if gate.reason:
         lines.append(f"  {'why' if gate.state != 'rejected' else 'rejected'}: {gate.reason}")
+    error = (gate.result or {}).get("error")
+    if error and gate.state == "failed":
+        lines.append(f"  failed: {error} — fix that, then podium approve {gate.id} again")
     return lines
 
 
@@ -151,8 +177,9 @@ def request(
     ask: Callable[[GateRecord], tuple[bool, str | None]] | None = None,
     **commit_options: Any,
 ) -> Outcome:
-    """Ask for ``actions`` (commit, push) on a workspace. Carried out at once when the policy passes it
-    or ``ask`` (a human at this terminal) approves; else left pending (``GatePending``)."""
+    """Ask for ``actions`` (commit, push, pr) on a workspace. Carried out at once when the policy passes it
+    or ``ask`` (a human at this terminal) approves; else the outcome is a pending gate. A new request
+    supersedes the workspace's older open gates: the human decides on the latest picture only."""
     with repo_lock(ctx.repo):
         record = find_workspace(ctx.store, ctx.repo, target)
         if "push" in actions:
@@ -169,26 +196,27 @@ def request(
             facts["pr"] = {"forge": forge.name, "title": title, "body": body}
         if (plan is None or plan.up_to_date) and _nothing_new(ctx, record, actions, forge, facts):
             gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
-                                         state="passed", facts=facts, decided_by="podium", decided_at=time.time(),
+                                         state="done", facts=facts, decided_by="podium", decided_at=time.time(),
                                          reason="nothing new: the commit, the push and the PR already hold this")
             result = {"commit": change.commit_sha if change else None, "committed": False}
             if change is not None and change.pr_url and "pr" in actions:
                 result["pr"] = change.pr_url
-            return Outcome(gate=gate, result=result)
+            ctx.store.end_gate(gate.id, "done", result)
+            return _outcome(ctx, gate.id)
+        if plan is not None and not plan.up_to_date:
+            facts["identity"] = identity_problem(record.path)  # shown at the gate, before anyone approves
         gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
                                      state="pending", facts=facts)
+        ctx.store.supersede_gates(record.path, gate.id)
     why = policy_pass(ctx, facts)
     if why is not None:
-        ctx.store.decide_gate(gate.id, "passed", reason=why, decided_by="policy")
-        return Outcome(gate=ctx.store.gate(gate.id), result=carry_out(ctx, ctx.store.gate(gate.id)))
+        return _carry_out(ctx, gate.id, by="policy", reason=why)
     if ask is not None:
         approved, reason = ask(gate)
         if approved:
             return approve(ctx, gate.id, by=who(), reason=reason)
-        reject(ctx, gate.id, reason or "rejected at the terminal", by=who())
-        return Outcome(gate=ctx.store.gate(gate.id), result=None)
-    raise GatePending(f"gate {gate.id} waits for a human: podium approve {gate.id}, or podium reject {gate.id} "
-                      "\"why\" (podium gates shows what it holds)", gate=ctx.store.gate(gate.id))
+        return reject(ctx, gate.id, reason or "rejected at the terminal", by=who())
+    return _outcome(ctx, gate.id)
 
 
 def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forge: Any,
@@ -211,33 +239,32 @@ def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forg
     return True
 
 
-def carry_out(ctx: Context, gate: GateRecord) -> dict[str, Any]:
-    """Do what an approved (or passed) gate holds, exactly as planned."""
-    result: dict[str, Any] = {}
+def carry_out(ctx: Context, gate: GateRecord, result: dict[str, Any]) -> None:
+    """Do what an approved gate holds, exactly as planned, filling ``result`` as each action succeeds (so a
+    failure part-way still records what was done)."""
     with repo_lock(ctx.repo):
         record = ctx.store.workspace(gate.workspace)
         if record is None or record.removed_at is not None:
             raise UsageError(f"gate {gate.id}'s workspace was removed")
-        try:
+        if not result.get("commit"):
             _still_as_shown(ctx, gate)
-            if "commit" in gate.actions:
-                plan = CommitPlan.from_dict(gate.facts["plan"])
-                change = apply_commit(ctx.store, plan)
-                result.update(commit=change.commit_sha, committed=not plan.up_to_date)
-            if "push" in gate.actions:
-                change = push_workspace(ctx.store, ctx.repo, record)
-                result.update(pushed=change.pushed_sha)
-            if "pr" in gate.actions:
-                change = ctx.store.change(record.path)
-                assert change is not None
-                pr = open_or_update(ctx, record, change, gate.facts["pr"]["title"], gate.facts["pr"]["body"],
-                                    gate.facts.get("screenshots") or [])
-                result.update(pr=pr.url, pr_number=pr.number)
-        except PodiumError as e:
-            result["error"] = str(e)
-            ctx.store.set_gate_result(gate.id, result)
-            raise
-    ctx.store.set_gate_result(gate.id, result)
+        if "commit" in gate.actions and not result.get("commit"):
+            plan = CommitPlan.from_dict(gate.facts["plan"])
+            if not plan.up_to_date:
+                problem = identity_problem(record.path)
+                if problem:
+                    raise UsageError(problem)
+            change = apply_commit(ctx.store, plan)
+            result.update(commit=change.commit_sha, committed=not plan.up_to_date)
+        if "push" in gate.actions:
+            change = push_workspace(ctx.store, ctx.repo, record)
+            result.update(pushed=change.pushed_sha)
+        if "pr" in gate.actions:
+            change = ctx.store.change(record.path)
+            assert change is not None
+            pr = open_or_update(ctx, record, change, gate.facts["pr"]["title"], gate.facts["pr"]["body"],
+                                gate.facts.get("screenshots") or [])
+            result.update(pr=pr.url, pr_number=pr.number)
     if "pr" in gate.actions and record.ticket:
         try:  # the ticket's local copy follows the ship; a tracker hiccup here does not undo the PR
             from podium.ticket import refresh_snapshot
@@ -245,16 +272,41 @@ def carry_out(ctx: Context, gate: GateRecord) -> dict[str, Any]:
             refresh_snapshot(ctx, record)
         except PodiumError as e:
             result["warning"] = f"the ticket's snapshot was not refreshed: {e}"
-            ctx.store.set_gate_result(gate.id, result)
-    return result
 
 
-def _pending(ctx: Context, gate_id: int | str) -> GateRecord:
+def _carry_out(ctx: Context, gate_id: int, *, by: str, reason: str | None, was: tuple[str, ...] = ("pending",)
+               ) -> Outcome:
+    """Claim the gate (``approved``: being carried out), carry it out, and end it ``done`` or ``failed``.
+
+    A gate is done only once every action succeeded. A failed one keeps its error and stays open: fix the
+    cause and approve it again (what already succeeded, e.g. the commit, is not done twice)."""
+    if not ctx.store.decide_gate(gate_id, "approved", was=was, reason=reason, decided_by=by):
+        raise UsageError(f"gate {gate_id} was decided meanwhile")
+    gate = ctx.store.gate(gate_id)
+    result = {k: v for k, v in (gate.result or {}).items() if k != "error"}  # what an earlier attempt did
+    try:
+        carry_out(ctx, gate, result)
+    except PodiumError as e:
+        ctx.store.end_gate(gate_id, "failed", {**result, "error": str(e)})
+        raise GateFailed(f"gate {gate_id} failed: {e} — fix that, then podium approve {gate_id} again") from None
+    ctx.store.end_gate(gate_id, "done", result)
+    return _outcome(ctx, gate_id)
+
+
+def _outcome(ctx: Context, gate_id: int) -> Outcome:
+    gate = ctx.store.gate(gate_id)
+    return Outcome(gate=gate, result=gate.result, change=ctx.store.change(gate.workspace))
+
+
+def _open(ctx: Context, gate_id: int | str) -> GateRecord:
+    """The gate, when a human can still decide it (pending, or failed and worth approving again)."""
     try:
         gate = ctx.store.gate(int(gate_id))
     except (KeyError, ValueError):
         raise UsageError(f"no gate {gate_id}") from None
-    if gate.state != "pending":
+    if gate.state == "superseded":
+        raise UsageError(f"gate {gate.id} was {gate.reason}: decide that one (podium gates)")
+    if gate.state not in OPEN:
         raise UsageError(f"gate {gate.id} is already {gate.state}")
     return gate
 
@@ -272,20 +324,21 @@ def _still_as_shown(ctx: Context, gate: GateRecord) -> None:
 
 
 def approve(ctx: Context, gate_id: int | str, *, by: str, reason: str | None = None) -> Outcome:
-    gate = _pending(ctx, gate_id)
-    _still_as_shown(ctx, gate)
-    if not ctx.store.decide_gate(gate.id, "approved", reason=reason, decided_by=by):
-        raise UsageError(f"gate {gate.id} was decided meanwhile")
-    return Outcome(gate=ctx.store.gate(gate.id), result=carry_out(ctx, ctx.store.gate(gate.id)))
+    """The human's yes: carry out exactly what the gate showed. Refused, and the gate left as it is, when the
+    work changed since; ``GateFailed`` (the gate ``failed``, still open) when an action fails."""
+    gate = _open(ctx, gate_id)
+    if not (gate.result or {}).get("commit"):
+        _still_as_shown(ctx, gate)
+    return _carry_out(ctx, gate.id, by=by, reason=reason, was=OPEN)
 
 
-def reject(ctx: Context, gate_id: int | str, why: str, *, by: str) -> GateRecord:
-    gate = _pending(ctx, gate_id)
+def reject(ctx: Context, gate_id: int | str, why: str, *, by: str) -> Outcome:
+    gate = _open(ctx, gate_id)
     if not why.strip():
         raise UsageError("say why: the worker (or the orchestrator) reads it")
-    if not ctx.store.decide_gate(gate.id, "rejected", reason=why.strip(), decided_by=by):
+    if not ctx.store.decide_gate(gate.id, "rejected", was=OPEN, reason=why.strip(), decided_by=by):
         raise UsageError(f"gate {gate.id} was decided meanwhile")
-    return ctx.store.gate(gate.id)
+    return _outcome(ctx, gate.id)
 
 
 def who() -> str:

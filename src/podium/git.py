@@ -49,6 +49,27 @@ def git(
     return proc.stdout.rstrip("\n")
 
 
+class NoOrigin(GitError):
+    """The repository has no origin at all: no stale base to fall back on either."""
+
+
+IDENTITY_HINT = ('git config --global user.name "Your Name" && git config --global user.email you@example.com')
+
+
+def identity_problem(cwd: str | Path) -> str | None:
+    """Why git cannot make a commit here as someone (no user.name/user.email it can use), or None.
+
+    ``git var`` asks exactly what ``commit-tree`` will ask, with the same environment and config, so a
+    gate learns before it acts that its commit would fail."""
+    for who in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        try:
+            git("var", who, cwd=cwd)
+        except GitError as e:
+            detail = str(e).removeprefix("git var failed: ")
+            return f"git does not know who you are ({detail}); set it with: {IDENTITY_HINT}"
+    return None
+
+
 @dataclass(frozen=True)
 class Repo:
     """A repository as podium sees it: the checkout the user is in and the shared git dir."""
@@ -88,7 +109,8 @@ class Repo:
     def origin_url(self) -> str:
         url = git("remote", "get-url", "origin", cwd=self.toplevel, check=False)
         if not url:
-            raise GitError(f"no 'origin' remote in {self.toplevel}: podium bases work on a fetched origin")
+            raise NoOrigin(f"no 'origin' remote in {self.toplevel}: podium bases work on a fetched origin; add "
+                           "the shared repository: git remote add origin URL")
         return url
 
     def fetch(self) -> None:

@@ -17,25 +17,25 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from podium.agents import get_agent
-from podium.config import Config
-from podium.errors import JobNotFound, PodiumError, UsageError, WaitTimeout
+from podium.context import Context
+from podium.errors import PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
-from podium.store import ACTIVE_STATES, Job, Store, WorkspaceRecord
+from podium.store import ACTIVE_STATES, EventRow, Job, Store, WorkspaceRecord
+from podium.text import Note, note_events
 from podium.workspace import (
     WorkspaceState,
     allocate_ports,
     create_workspace,
     remove_workspace,
     repo_lock,
-    store_root,
     unsafe_work,
     workspace_state,
     write_env,
@@ -48,30 +48,15 @@ _children: list[subprocess.Popen[bytes]] = []
 
 
 @dataclass
-class Context:
-    """The repository a command works on, its store and its settings."""
+class Launched:
+    """A job just recorded and launched, and what the caller should be told about it."""
 
-    repo: Repo
-    store: Store
-    config: Config
+    job: Job
+    notes: list[Note] = field(default_factory=list)
+    resumed: bool | None = None  # a tester turn: True when it continues the same session
 
-    @classmethod
-    def open(cls, cwd: str | Path = ".") -> Context:
-        repo = Repo.find(cwd)
-        # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
-        # podium.toml holds for every workspace of the repository too
-        own = (repo.toplevel / "podium.toml").is_file()
-        return cls(repo=repo, store=Store(store_root(repo)),
-                   config=Config.load(repo.toplevel if own else repo.main_checkout))
-
-    def job(self, job_id: int | str) -> Job:
-        try:
-            return self.store.job(int(job_id))
-        except (KeyError, ValueError):
-            raise JobNotFound(f"no job {job_id} in {self.repo.toplevel}") from None
-
-    def agent_options(self, agent: str) -> dict[str, object]:
-        return dict(self.config.agents.get(agent, {}))
+    def note(self, kind: str) -> str | None:
+        return next((n.text for n in self.notes if n.kind == kind), None)
 
 
 def delegate(
@@ -85,7 +70,7 @@ def delegate(
     agent_options: dict[str, object] | None = None,
     allow_stale_base: bool = False,
     ticket: str | None = None,
-) -> Job:
+) -> Launched:
     """Start a worker job; returns once the runner is launched.
 
     Without ``ticket`` the job gets a new workspace. With one, it works in the ticket's workspace
@@ -97,7 +82,7 @@ def delegate(
     name = agent or ctx.config.default_agent
     adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
     preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
-    notes: list[str] = []
+    notes: list[Note] = []
     if ticket:
         from podium.ticket import SNAPSHOT, start
 
@@ -122,8 +107,8 @@ def delegate(
             record = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
                                      base_sha=ws.base_sha, created_at=time.time())
             ctx.store.add_workspace(record)
-            notes += [f"stale base accepted: {ws.stale}"] if ws.stale else []
-            notes += [f"branch {ws.branch}: " + "; ".join(ws.naming)] if ws.naming else []
+            notes += [Note("stale_base", f"stale base accepted: {ws.stale}")] if ws.stale else []
+            notes += [Note("branch", f"branch {ws.branch}: " + "; ".join(ws.naming))] if ws.naming else []
         argv = adapter.new_argv(prompt, Path(record.path), preflight)
     except BaseException:
         ctx.store.delete_job(job.id)
@@ -133,15 +118,19 @@ def delegate(
         ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
                              base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting")
     if busy:
-        notes.insert(0, f"queued behind job {busy.id} ({busy.state}) in the same workspace")
-    notes += preflight.notes
+        notes.insert(0, queued_note(busy))
+    notes += [Note("agent", n) for n in preflight.notes]
     if notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
+        ctx.store.add_events(job.id, note_events(notes))
     launch(ctx.store, job.id, Path(record.path))
-    return ctx.store.job(job.id)
+    return Launched(ctx.store.job(job.id), notes)
 
 
-def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True) -> Job:
+def queued_note(busy: Job) -> Note:
+    return Note("queued", f"queued behind job {busy.id} ({busy.state}) in the same workspace")
+
+
+def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True) -> Launched:
     """Continue a job's agent session with a new message, as a new job in the same workspace.
 
     One agent works in a worktree at a time: while another job is active there, the resume is
@@ -163,13 +152,13 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     ws = Path(parent.workspace)
     preflight = adapter.preflight(ws)
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
-    job, _ = enqueue(ctx, parent.workspace, list(preflight.notes), queue=queue, agent=parent.agent, role=parent.role,
-                     prompt=message, branch=parent.branch, base_ref=parent.base_ref, base_sha=parent.base_sha,
-                     session_id=parent.session_id, parent_id=parent.id, argv=argv, stall_after=parent.stall_after)
-    return job
+    return enqueue(ctx, parent.workspace, [Note("agent", n) for n in preflight.notes], queue=queue,
+                   agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
+                   base_ref=parent.base_ref, base_sha=parent.base_sha, session_id=parent.session_id,
+                   parent_id=parent.id, argv=argv, stall_after=parent.stall_after)
 
 
-def rerun(ctx: Context, job_id: int | str, note: str) -> Job:
+def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:
     """Run a job that never got going again, as a new job with the same command in the same worktree: for a
     job lost before its agent reported a session (there is nothing to resume)."""
     reconcile(ctx.store)
@@ -178,14 +167,12 @@ def rerun(ctx: Context, job_id: int | str, note: str) -> Job:
         raise UsageError(f"job {old.id} is still {old.state}")
     if not old.workspace or not Path(old.workspace).is_dir():
         raise UsageError(f"job {old.id}'s worktree is gone: {old.workspace}")
-    job, _ = enqueue(ctx, old.workspace, [note], agent=old.agent, role=old.role, prompt=old.prompt,
-                     branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha, parent_id=old.id,
-                     argv=old.argv, stall_after=old.stall_after)
-    return job
+    return enqueue(ctx, old.workspace, [Note("retry", note)], agent=old.agent, role=old.role, prompt=old.prompt,
+                   branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha, parent_id=old.id,
+                   argv=old.argv, stall_after=old.stall_after)
 
 
-def enqueue(ctx: Context, workspace: str, notes: list[str], *, queue: bool = True,
-            **values: Any) -> tuple[Job, list[str]]:
+def enqueue(ctx: Context, workspace: str, notes: list[Note], *, queue: bool = True, **values: Any) -> Launched:
     """Record a job in a workspace and launch its runner: ``queued`` behind the job active there (one agent
     per worktree; refused instead when ``queue`` is False). Returns the job and the notes logged for it."""
     with repo_lock(ctx.repo):  # two new jobs at once must not both find the workspace free
@@ -194,11 +181,11 @@ def enqueue(ctx: Context, workspace: str, notes: list[str], *, queue: bool = Tru
             raise UsageError(f"job {busy.id} is still {busy.state} in {workspace}; wait for it or cancel it")
         job = ctx.store.create_job(workspace=workspace, state="queued" if busy else "starting", **values)
     if busy:
-        notes = [f"queued behind job {busy.id} ({busy.state}) in the same workspace", *notes]
+        notes = [queued_note(busy), *notes]
     if notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
+        ctx.store.add_events(job.id, note_events(notes))
     launch(ctx.store, job.id, Path(workspace))
-    return ctx.store.job(job.id), notes
+    return Launched(ctx.store.job(job.id), notes)
 
 
 def launch(store: Store, job_id: int, cwd: Path) -> None:
@@ -393,6 +380,32 @@ def _kill_group(pid: int | None) -> None:
         time.sleep(1.0)
 
 
+def wait_until(
+    ctx: Context,
+    job_ids: list[int | str],
+    timeout: float | None = None,
+    poll: float = 0.2,
+    through_stalls: bool = False,
+    on_poll: Callable[[list[Job]], None] | None = None,
+) -> tuple[list[Job], bool]:
+    """Block until every job is finished — or stalled, which needs a decision (cancel, resume, or keep
+    waiting with ``through_stalls``) — or ``timeout`` passes. The jobs as they are, and whether time ran out.
+    ``on_poll`` sees the jobs at every look (a live line for a person at a terminal)."""
+    ids = [ctx.job(j).id for j in job_ids]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    waiting_for = ("queued", "starting", "running", "stalled") if through_stalls else ("queued", "starting", "running")
+    while True:
+        reconcile(ctx.store)
+        jobs = [ctx.store.job(i) for i in ids]
+        if on_poll is not None:
+            on_poll(jobs)
+        if not any(j.state in waiting_for for j in jobs):
+            return jobs, False
+        if deadline is not None and time.monotonic() >= deadline:
+            return jobs, True
+        time.sleep(poll)
+
+
 def wait(
     ctx: Context,
     job_ids: list[int | str],
@@ -400,19 +413,44 @@ def wait(
     poll: float = 0.2,
     through_stalls: bool = False,
 ) -> list[Job]:
-    """Block until every job is finished — or stalled, which needs a decision (cancel, resume, or keep
-    waiting with ``through_stalls``); WaitTimeout when ``timeout`` passes first."""
-    ids = [ctx.job(j).id for j in job_ids]
-    deadline = None if timeout is None else time.monotonic() + timeout
-    waiting_for = ("queued", "starting", "running", "stalled") if through_stalls else ("queued", "starting", "running")
-    while True:
-        reconcile(ctx.store)
-        jobs = [ctx.store.job(i) for i in ids]
-        pending = [j for j in jobs if j.state in waiting_for]
-        if not pending:
-            return jobs
-        if deadline is not None and time.monotonic() >= deadline:
-            names = ", ".join(f"{j.id} ({j.state})" for j in pending)
-            raise WaitTimeout(f"timed out after {timeout:g}s waiting for job {names}")
-        time.sleep(poll)
+    """``wait_until``, with ``WaitTimeout`` when the time runs out."""
+    jobs, timed_out = wait_until(ctx, job_ids, timeout=timeout, poll=poll, through_stalls=through_stalls)
+    if timed_out:
+        names = ", ".join(f"{j.id} ({j.state})" for j in jobs if j.active)
+        raise WaitTimeout(f"timed out after {timeout:g}s waiting for job {names}")
+    return jobs
 
+
+def follow(ctx: Context, job_id: int, after: int = 0, poll: float = 0.5) -> Iterator[list[EventRow]]:
+    """A job's events as they come, batch by batch, until the job has ended and every event was given."""
+    seq = after
+    while True:
+        events = ctx.store.events(job_id, after=seq)
+        if events:
+            seq = events[-1].seq
+            yield events
+        if not ctx.store.job(job_id).active:
+            if ctx.store.events(job_id, after=seq):
+                continue
+            return
+        time.sleep(poll)
+        reconcile(ctx.store)
+
+
+def follow_log(ctx: Context, job_id: int, poll: float = 0.5) -> Iterator[bytes]:
+    """The agent's raw output as it is written, chunk by chunk, until the job has ended."""
+    path = ctx.store.log_path(job_id)
+    pos = 0
+    while True:
+        ended = not ctx.store.job(job_id).active  # looked at before reading: the last chunk is never missed
+        if path.exists():
+            with path.open("rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+            pos += len(chunk)
+            if chunk:
+                yield chunk
+        if ended:
+            return
+        time.sleep(poll)
+        reconcile(ctx.store)

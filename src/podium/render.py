@@ -7,7 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from podium.store import EventRow, Job
-from podium.summary import human_duration
+from podium.summary import event_line, human_duration, one_line
+from podium.text import plural
 from podium.workspace import WorkspaceState
 
 if TYPE_CHECKING:
@@ -15,8 +16,13 @@ if TYPE_CHECKING:
 
 PIPE_WIDTH = 160
 WIDE = 100  # narrower terminals drop the AGE and QUIET columns
+NARROW = 80  # and narrower still, WORK
 COLUMNS = ["ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"]
-MIN_WIDTHS = {"ID": 3, "STATE": 10, "AGENT": 7, "BRANCH": 12, "AGE": 6}
+KEEP = ("ID", "STATE", "AGENT")
+MAX_WIDTH = 40  # BRANCH, WORK: wider cells are cut (--json has them whole)
+FLEX = ("BRANCH", "WORK", "TASK")  # what gives way on a narrow terminal
+MIN_FLEX = 8  # never narrower than this
+GAP = 2
 STATE_STYLE = {
     "queued": "cyan",
     "starting": "cyan",
@@ -28,43 +34,6 @@ STATE_STYLE = {
     "cancelled": "dim",
     "lost": "bold magenta",
 }
-
-
-def status_rows(jobs: list[Job], behind: dict[int, int | None] | None = None) -> list[dict[str, Any]]:
-    """One plain dict per job: what ``status --json`` prints and the table shows."""
-    behind = behind or {}
-    now = time.time()
-    rows = []
-    for job in jobs:
-        work = job.work or {}
-        rows.append(
-            {
-                "id": job.id,
-                "state": job.state,
-                "agent": job.agent,
-                "role": job.role,
-                "branch": job.branch,
-                "workspace": job.workspace,
-                "parent": job.parent_id,
-                "session_id": job.session_id,
-                "created_at": job.created_at,
-                "started_at": job.started_at,
-                "ended_at": job.ended_at,
-                "age": round(now - job.created_at, 1),
-                "silent_for": round(now - job.last_activity_at, 1) if job.last_activity_at and job.active else None,
-                "events": job.event_count,
-                "files_changed": len(work.get("files") or []) if job.work else None,
-                "commits": len(work.get("commits") or []) if job.work else None,
-                "behind_base": behind.get(job.id),
-                "tests": work.get("tests"),
-                "exit_code": job.exit_code,
-                "runner_pid": job.runner_pid,
-                "agent_pid": job.agent_pid,
-                "prompt": job.prompt[:120],
-                "error": job.error,
-            }
-        )
-    return rows
 
 
 def _console() -> Console:
@@ -82,73 +51,82 @@ def tests_cell(tests: dict[str, Any] | None) -> str:
     return f"tests {word}" + (f" ({counts})" if counts else "")
 
 
-def print_status(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+def print_status(rows: list[dict[str, Any]], console: Console | None = None) -> None:
+    """The jobs as a table, one row each. ID, STATE and AGENT keep their full width at any width (≥ 60
+    columns): the id is what every other command needs. BRANCH and TASK give way first, then WORK, AGE and
+    QUIET are left out. Laid out here, not by rich: a table of thousands of rows prints in one go."""
+    from rich.markup import escape
 
-    console = _console()
+    console = console or _console()
     if not rows:
         console.print('no jobs yet — start one with: podium delegate "describe the situation"')
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    columns = COLUMNS if console.width >= WIDE else [c for c in COLUMNS if c not in ("AGE", "QUIET")]
-    for col in columns:
-        # the task gives way first; the short columns keep what makes a row recognisable
-        table.add_column(col, overflow="ellipsis", no_wrap=True, min_width=MIN_WIDTHS.get(col),
-                         ratio=1 if col == "TASK" else None)
-    for r in rows:
-        work = "" if r["files_changed"] is None else f"{r['files_changed']} files"
-        if r["commits"]:
-            work += f", {r['commits']} commits"
-        if r.get("behind_base"):
-            work += f", behind base by {r['behind_base']}"
-        if r.get("role") == "tester":
-            work = tests_cell(r.get("tests"))
-        task = r["error"] if r["state"] in ("failed", "lost") and r["error"] else r["prompt"]
-        style = STATE_STYLE.get(r["state"], "")
-        cells = {
-            "ID": str(r["id"]),
-            "STATE": f"[{style}]{r['state']}[/]" if style else r["state"],
-            "AGENT": r["agent"] if r.get("role", "worker") == "worker" else f"{r['agent']} ({r['role']})",
-            "BRANCH": r["branch"] or "",
-            "AGE": human_duration(r["age"]),
-            "QUIET": human_duration(r["silent_for"]) if r["silent_for"] is not None else "",
-            "WORK": work,
-            "TASK": task[:80],
-        }
-        table.add_row(*(cells[c] for c in columns))
-    console.print(table)
+    cells = [_status_cells(r) for r in rows]
+    width = console.width
+    drop = set() if width >= WIDE else {"AGE", "QUIET"} if width >= NARROW else {"AGE", "QUIET", "WORK"}
+    columns = [c for c in COLUMNS if c not in drop]
+    widths = {c: max(len(c), *(len(cell[c]) for cell in cells)) for c in columns}
+    for c in columns:
+        if c not in KEEP and c != "TASK":
+            widths[c] = min(widths[c], MAX_WIDTH)
+    room = width - sum(widths.values()) - GAP * (len(columns) - 1)
+    flex = [c for c in FLEX if c in columns]
+    while room < 0:  # the widest of BRANCH, WORK and TASK gives way, a column at a time, down to MIN_FLEX
+        widest = max(flex, key=lambda c: widths[c])
+        if widths[widest] <= MIN_FLEX:
+            break
+        widths[widest] -= 1
+        room += 1
+    gap = " " * GAP
+    lines = [gap.join(f"[bold]{c.ljust(widths[c])}[/]" for c in columns).rstrip()]
+    for cell in cells:
+        parts = []
+        for c in columns:
+            text = _fit(cell[c], widths[c]).ljust(widths[c])
+            style = STATE_STYLE.get(cell["STATE"]) if c == "STATE" else None
+            parts.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
+        lines.append(gap.join(parts).rstrip())
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
-def one_line(text: str, limit: int = 120) -> str:
-    first, _, rest = text.strip().partition("\n")
-    if rest or len(first) > limit:
-        return first[: limit - 1] + "…"
-    return first
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def event_line(e: EventRow) -> str:
-    d = e.data
-    clock = time.strftime("%H:%M:%S", time.localtime(e.ts))
-    if e.kind == "message":
-        body = f"» {one_line(str(d.get('text', '')), 300)}"
-    elif e.kind == "command":
-        body = f"$ {one_line(str(d.get('command', '')))}  → exit {d.get('exit_code')}"
-    elif e.kind == "file_change":
-        body = f"~ {d.get('change', 'edit')} {d.get('path', '')}"
-    elif e.kind == "tool_call":
-        body = f"⚙ {d.get('name', '')}"
-    elif e.kind == "usage":
-        body = f"tokens {d.get('input_tokens', 0)} in / {d.get('output_tokens', 0)} out"
-    elif e.kind == "final":
-        verdict = "success" if d.get("success") else f"failure: {d.get('error')}"
-        body = f"■ agent exited {d.get('exit_code')} ({verdict})"
-    elif e.kind == "session":
-        body = f"session {d.get('id')}"
-    elif e.kind == "stalled":
-        body = f"‼ stalled: silent and idle for {d.get('silent_for')}s"
-    else:
-        body = f"{e.kind}: {d.get('message', d)}"
-    return f"{clock} {body}"
+def _status_cells(r: dict[str, Any]) -> dict[str, str]:
+    """A row's cells as plain text (the table styles STATE itself)."""
+    work = "" if r["files_changed"] is None else plural(r["files_changed"], "file")
+    if r["commits"]:
+        work += f", {plural(r['commits'], 'commit')}"
+    if r.get("behind_base"):
+        work += f", behind base by {r['behind_base']}"
+    if r.get("role") == "tester":
+        work = tests_cell(r.get("tests"))
+    task = r["error"] if r["state"] in ("failed", "lost") and r["error"] else r["prompt"]
+    return {
+        "ID": str(r["id"]),
+        "STATE": r["state"],
+        "AGENT": r["agent"] if r.get("role", "worker") == "worker" else f"{r['agent']} ({r['role']})",
+        "BRANCH": r["branch"] or "",
+        "AGE": human_duration(r["age"]),
+        "QUIET": human_duration(r["silent_for"]) if r["silent_for"] is not None else "",
+        "WORK": work,
+        "TASK": one_line(task or "", 200),  # one row per job: the first line only
+    }
+
+
+def wait_line(jobs: list[Job], elapsed: float) -> str:
+    """``podium wait``'s live line: how many jobs, in which states, for how long, quiet for how long."""
+    from collections import Counter
+
+    states = Counter(j.state for j in jobs)
+    now = time.time()
+    quiet = [now - (j.last_activity_at or j.created_at) for j in jobs if j.active]
+    line = f"waiting for {plural(len(jobs), 'job')}: " + ", ".join(f"{n} {s}" for s, n in states.items())
+    line += f" · {human_duration(elapsed)}"
+    if quiet:
+        line += f" · quiet for {human_duration(min(quiet))}"
+    return line
 
 
 def print_events(events: list[EventRow]) -> None:

@@ -199,16 +199,11 @@ def orchestrator_tools(tools: list[tuple[str, str, list[str]]], facts: list[str]
     return "\n".join(lines)
 
 
-def orchestrator(repo: Repo, config: Config) -> RoleFile:
-    """ORCHESTRATOR.md, from the MCP server's own tool list and what podium detects in the repository."""
-    import asyncio
-
+def orchestrator(repo: Repo, config: Config, tools: list[tuple[str, str, list[str]]]) -> RoleFile:
+    """ORCHESTRATOR.md, from podium's tools (``tools``: name, description, parameters with ``?`` for the
+    optional ones — the service layer's catalog gives them) and what podium detects in the repository."""
     from podium.detect import survey
-    from podium.mcp_server import build
 
-    declared = asyncio.run(build(repo.toplevel).list_tools())
-    tools = [(t.name, t.description or "", [k if k in (t.input_schema.get("required") or []) else f"{k}?"
-                                           for k in (t.input_schema.get("properties") or {})]) for t in declared]
     found = survey(repo, config, versions=False)
     facts = [f"Work starts from a freshly fetched `{found.base.value}`." if found.base.value else
              "No base branch found on origin yet.",

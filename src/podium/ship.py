@@ -15,7 +15,7 @@ from podium.providers import Forge, PullRequest, get_forge
 from podium.store import Change, WorkspaceRecord
 
 if TYPE_CHECKING:
-    from podium.jobs import Context
+    from podium.context import Context
 
 
 def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,

@@ -202,6 +202,13 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     )
     """,
+    # 12: a gate's life ends in what its action did: done or failed (still actionable), rejected or superseded.
+    # "passed" was the policy's (or podium's "nothing new") decision, "approved" a human's: both now say how the
+    # action ended, and decided_by keeps who decided.
+    """
+    UPDATE gates SET state = 'failed' WHERE state IN ('approved', 'passed') AND result LIKE '%"error":%';
+    UPDATE gates SET state = 'done' WHERE state IN ('approved', 'passed')
+    """,
 ]
 
 
@@ -317,7 +324,9 @@ class GateRecord:
     workspace: str
     branch: str
     actions: list[str]
-    state: str  # pending, approved, rejected, passed (the policy let it through, and says why)
+    # pending → approved (being carried out) → done | failed (approve again once fixed); or rejected, or
+    # superseded by a newer request for the same workspace. decided_by: the human, "policy" or "podium".
+    state: str
     facts: dict[str, Any]
     created_at: float
     reason: str | None = None
@@ -584,15 +593,33 @@ class Store:
             args.extend(states)
         return [GateRecord.from_row(r) for r in self.db.execute(sql + " ORDER BY id DESC", args)]
 
-    def decide_gate(self, gate_id: int, state: str, **values: Any) -> bool:
-        """Decide a pending gate; False when it was no longer pending (decided by someone else meanwhile)."""
+    def decide_gate(self, gate_id: int, state: str, *, was: Iterable[str] = ("pending",), **values: Any) -> bool:
+        """Move a gate from one of the states ``was`` to ``state``; False when it was in none of them (someone
+        else decided it meanwhile). The compare-and-set is what makes two approvals at once carry out one."""
         values = {k: json.dumps(v) if k in GateRecord.JSON else v for k, v in values.items()}
         values.update(state=state, decided_at=time.time())
         sets = ", ".join(f"{k} = ?" for k in values)
+        was = tuple(was)
         with self.transaction() as db:
-            cur = db.execute(f"UPDATE gates SET {sets} WHERE id = ? AND state = 'pending'",
-                             [*values.values(), gate_id])
+            cur = db.execute(f"UPDATE gates SET {sets} WHERE id = ? AND state IN ({', '.join('?' for _ in was)})",
+                             [*values.values(), gate_id, *was])
             return cur.rowcount > 0
+
+    def end_gate(self, gate_id: int, state: str, result: dict[str, Any]) -> None:
+        """What carrying out an approved gate ended in: ``done`` or ``failed``, with its result."""
+        with self.transaction() as db:
+            db.execute("UPDATE gates SET state = ?, result = ? WHERE id = ?", (state, json.dumps(result), gate_id))
+
+    def supersede_gates(self, workspace: str, newer: int) -> list[int]:
+        """Every open (pending or failed) gate of ``workspace`` older than gate ``newer`` is superseded by it."""
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute(
+                "SELECT id FROM gates WHERE workspace = ? AND id < ? AND state IN ('pending', 'failed')",
+                (workspace, newer))]
+            db.executemany("UPDATE gates SET state = 'superseded', reason = ?, decided_by = 'podium', "
+                           "decided_at = ? WHERE id = ?",
+                           [(f"superseded by gate {newer}", time.time(), i) for i in ids])
+        return ids
 
     def set_gate_result(self, gate_id: int, result: dict[str, Any]) -> None:
         with self.transaction() as db:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from podium.errors import PodiumError
 from podium.git import read_work
-from podium.store import Job, Store
+from podium.store import EventRow, Job, Store
 from podium.verdict import parse as parse_verdict
 from podium.verdict import verdict_line
 
@@ -163,3 +164,45 @@ def summarize(store: Store, job: Job) -> Summary:
         session_id=job.session_id,
         silent_for=(time.time() - job.last_activity_at) if job.active and job.last_activity_at else None,
     )
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    first, _, rest = text.strip().partition("\n")
+    if rest or len(first) > limit:
+        return first[: limit - 1] + "…"
+    return first
+
+
+def event_line(e: EventRow) -> str:
+    d = e.data
+    clock = time.strftime("%H:%M:%S", time.localtime(e.ts))
+    if e.kind == "message":
+        body = f"» {one_line(str(d.get('text', '')), 300)}"
+    elif e.kind == "command":
+        body = f"$ {one_line(str(d.get('command', '')))}  → exit {d.get('exit_code')}"
+    elif e.kind == "file_change":
+        body = f"~ {d.get('change', 'edit')} {d.get('path', '')}"
+    elif e.kind == "tool_call":
+        body = f"⚙ {d.get('name', '')}"
+    elif e.kind == "usage":
+        body = f"tokens {d.get('input_tokens', 0)} in / {d.get('output_tokens', 0)} out"
+    elif e.kind == "final":
+        verdict = "success" if d.get("success") else f"failure: {d['error']}" if d.get("error") else "failure"
+        body = f"■ agent {exit_words(d.get('exit_code'))} ({verdict})"
+    elif e.kind == "session":
+        body = f"session {d.get('id')}"
+    elif e.kind == "stalled":
+        body = f"‼ stalled: silent and idle for {d.get('silent_for')}s"
+    else:
+        body = f"{e.kind}: {d.get('message', d)}"
+    return f"{clock} {body}"
+
+
+def exit_words(code: Any) -> str:
+    """``exited 3``, or ``killed by SIGTERM`` for a process a signal ended (a negative exit code)."""
+    if isinstance(code, int) and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited {code}"

@@ -17,17 +17,18 @@ import contextlib
 import os
 import stat
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from podium import roles
-from podium.agents import Preflight, get_agent
+from podium.agents import Wiring, get_agent
 from podium.change import find_workspace
+from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.git import diff_names, git, snapshot
-from podium.jobs import Context, enqueue, reconcile
+from podium.jobs import Launched, enqueue, reconcile
 from podium.store import Job, WorkspaceRecord
 from podium.summary import summarize
+from podium.text import Note, clip, plural
 from podium.workspace import read_env
 
 ROLE = "tester"
@@ -36,20 +37,13 @@ HISTORY_ANSWER_CHARS = 800
 MAX_CHANGED_NAMES = 12
 
 
-@dataclass
-class Turn:
-    job: Job
-    resumed: bool  # the same session continues
-    notes: list[str] = field(default_factory=list)
-
-
 def turns(ctx: Context, record: WorkspaceRecord) -> list[Job]:
     """The tester's turns on this workspace, oldest first."""
     return [j for j in ctx.store.jobs_in(record.path) if j.role == ROLE]
 
 
 def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = None, fresh: bool = False,
-         queue: bool = True, stall_after: float | None = None) -> Turn:
+         queue: bool = True, stall_after: float | None = None) -> Launched:
     """Start (or resume) the branch's tester session with ``message``; returns once the job is launched."""
     if not message.strip():
         raise UsageError("say what to test: the message is empty")
@@ -69,35 +63,40 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     if not adapter.can_resume:
         raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (claude, codex)")
     preflight = adapter.preflight(ws)
-    mcp = adapter_mcp_args(adapter)
-    preflight = Preflight(extra_args=(*preflight.extra_args, *mcp), notes=preflight.notes)
-    notes: list[str] = []
+    mcp = "mcp" in adapter.wires
+    if mcp:  # the tester's own tool only: it must not delegate, ship or touch gates through the same server
+        preflight = adapter.wire(preflight, Wiring(mcp=[sys.executable, "-m", "podium", "mcp"],
+                                                   allowed=("screenshot",)))
+    notes: list[Note] = []
     session = None
     if last and not fresh:
         if last.agent != name:
-            notes.append(f"the tester was {last.agent} and is now {name}: a fresh session starts with a summary of "
-                         f"the {len(earlier)} earlier turn(s)")
+            notes.append(Note("session", f"the tester was {last.agent} and is now {name}: a fresh session starts "
+                              f"with a summary of the {plural(len(earlier), 'earlier turn')}"))
         elif adapter.transcript(str(last.session_id)) is None:
-            notes.append(f"the tester's session {last.session_id} cannot be resumed (its transcript is gone): a fresh "
-                         f"session starts with a summary of the {len(earlier)} earlier turn(s)")
+            notes.append(Note("session", f"the tester's session {last.session_id} cannot be resumed (its transcript "
+                              f"is gone): a fresh session starts with a summary of the "
+                              f"{plural(len(earlier), 'earlier turn')}"))
         else:
             session = last.session_id
     elif last and fresh:
-        notes.append(f"a fresh tester session starts (--fresh), with a summary of the {len(earlier)} earlier turn(s)")
+        notes.append(Note("session", "a fresh tester session starts (--fresh), with a summary of the "
+                          f"{plural(len(earlier), 'earlier turn')}"))
     if session:
         assert last is not None
         prompt = _resume_message(ctx, record, last, message)
         argv = adapter.resume_argv(session, prompt, ws, preflight)
     else:
-        role = roles.tester(ctx.repo, ctx.config, ws, mcp=bool(mcp))
+        role = roles.tester(ctx.repo, ctx.config, ws, mcp=mcp)
         prompt = first_message(ctx, record, role.text, message, earlier)
         argv = adapter.new_argv(prompt, ws, preflight)
     # one agent per worktree: a turn waits for the worker (or turn) ahead of it
-    job, notes = enqueue(ctx, record.path, [*notes, *preflight.notes], queue=queue, agent=name, role=ROLE,
-                         prompt=message, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
-                         session_id=session, parent_id=last.id if last else None, argv=argv,
-                         stall_after=stall_after if stall_after is not None else ctx.config.stall_after)
-    return Turn(job=job, resumed=session is not None, notes=notes)
+    launched = enqueue(ctx, record.path, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
+                       agent=name, role=ROLE, prompt=message, branch=record.branch, base_ref=record.base_ref,
+                       base_sha=record.base_sha, session_id=session, parent_id=last.id if last else None, argv=argv,
+                       stall_after=stall_after if stall_after is not None else ctx.config.stall_after)
+    launched.resumed = session is not None
+    return launched
 
 
 def first_message(ctx: Context, record: WorkspaceRecord, role: str, message: str, earlier: list[Job]) -> str:
@@ -121,11 +120,11 @@ def history_summary(ctx: Context, earlier: list[Job]) -> str:
     """What each earlier turn was asked, answered, and what its test runs said."""
     lines = []
     for n, job in enumerate(earlier, 1):
-        lines.append(f"{n}. Asked: {_clip(job.prompt, HISTORY_PROMPT_CHARS)}")
+        lines.append(f"{n}. Asked: {clip(job.prompt, HISTORY_PROMPT_CHARS)}")
         if job.final_message:
-            lines.append(f"   Answered: {_clip(job.final_message, HISTORY_ANSWER_CHARS)}")
+            lines.append(f"   Answered: {clip(job.final_message, HISTORY_ANSWER_CHARS)}")
         elif job.error:
-            lines.append(f"   Ended {job.state}: {_clip(job.error, HISTORY_PROMPT_CHARS)}")
+            lines.append(f"   Ended {job.state}: {clip(job.error, HISTORY_PROMPT_CHARS)}")
         tests = summarize(ctx.store, job).tests
         if tests:
             lines.append(f"   Tests: {tests.line()}")
@@ -148,23 +147,8 @@ def _resume_message(ctx: Context, record: WorkspaceRecord, last: Job, message: s
         return message
     names = ", ".join(changed[:MAX_CHANGED_NAMES]) + (f" (+{len(changed) - MAX_CHANGED_NAMES} more)"
                                                      if len(changed) > MAX_CHANGED_NAMES else "")
-    return (f"{message.rstrip()}\n\n(podium: since your last turn {len(changed)} file(s) changed: {names}; "
+    return (f"{message.rstrip()}\n\n(podium: since your last turn {plural(len(changed), 'file')} changed: {names}; "
             f"HEAD is {head}.)")
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def adapter_mcp_args(adapter: object) -> tuple[str, ...]:
-    """Arguments that give the agent podium's MCP server, with only its screenshot tool allowed, if its CLI
-    takes them."""
-    wire = getattr(adapter, "mcp_args", None)
-    if wire is None:
-        return ()
-    # the tester's own tool only: it must not delegate, ship or touch gates through the same server
-    return tuple(wire("podium", [sys.executable, "-m", "podium", "mcp"], allowed=("screenshot",)))
 
 
 def podium_shim(store_root: Path) -> Path:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 from podium.errors import UsageError
 from podium.providers import Ticket, get_tracker, ticket_markdown
 from podium.store import TicketRecord, WorkspaceRecord
+from podium.text import Note
 from podium.workspace import ENV_DIR, allocate_ports, create_workspace, repo_lock, write_env
 
 if TYPE_CHECKING:
-    from podium.jobs import Context
+    from podium.context import Context
 
 SNAPSHOT = f"{ENV_DIR}/ticket.md"
 
@@ -37,15 +38,15 @@ class Started:
     naming: list[str] = field(default_factory=list)
     stale: str | None = None
 
-    def notes(self) -> list[str]:
+    def notes(self) -> list[Note]:
         done = [w for w, did in (("assigned to you", self.assigned), ("set active", self.activated)) if did]
-        lines = [f"ticket {self.ticket.id}: " + (", ".join(done) if done else "already yours and active")
-                 + f"; snapshot in {SNAPSHOT}"]
+        notes = [Note("ticket", f"ticket {self.ticket.id}: " + (", ".join(done) if done else "already yours and "
+                      "active") + f"; snapshot in {SNAPSHOT}")]
         if self.stale:
-            lines.append(f"stale base accepted: {self.stale}")
+            notes.append(Note("stale_base", f"stale base accepted: {self.stale}"))
         if self.naming:
-            lines.append(f"branch {self.workspace.branch}: " + "; ".join(self.naming))
-        return lines
+            notes.append(Note("branch", f"branch {self.workspace.branch}: " + "; ".join(self.naming)))
+        return notes
 
 
 def start(

@@ -22,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from podium import roles
-from podium.agents import Preflight, get_agent
+from podium.agents import Preflight, Wiring, get_agent
+from podium.context import Context
 from podium.errors import PodiumError, UsageError
-from podium.jobs import Context, launch, process_alive, reconcile
+from podium.jobs import Launched, launch, process_alive, reconcile
 from podium.store import Job, WorkRecord
 from podium.summary import Summary, human_duration, summarize
+from podium.text import Note, clip, note_events, plural
 
 ORCHESTRATOR = "orchestrator"
 DEFAULT_ROUNDS = 3
@@ -49,9 +50,18 @@ def find(ctx: Context, work_id: int | str | None = None) -> WorkRecord:
     return works[0]
 
 
-def start(ctx: Context, ticket_id: str, *, rounds: int = DEFAULT_ROUNDS, stall_after: float | None = None,
-          agent: str = "claude") -> WorkRecord:
-    """Start the ticket and launch the orchestrator; returns at once (``follow`` shows the rest)."""
+@dataclass(frozen=True)
+class Orchestration:
+    """What the orchestrator is given, from the service layer's catalog: its role (ORCHESTRATOR.md) and the
+    podium tools it may call without asking the human."""
+
+    role: str
+    tools: tuple[str, ...]
+
+
+def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds: int = DEFAULT_ROUNDS,
+          stall_after: float | None = None, agent: str = "claude") -> WorkRecord:
+    """Start the ticket and launch the orchestrator; returns at once (``watch`` shows the rest)."""
     from podium.ticket import start as start_ticket
 
     if rounds < 1:
@@ -61,7 +71,7 @@ def start(ctx: Context, ticket_id: str, *, rounds: int = DEFAULT_ROUNDS, stall_a
         if other.ticket == ticket_id and other.state in ("running", "interrupted"):
             raise UsageError(f"work {other.id} on {ticket_id} is {other.state}: podium work --resume {other.id}")
     adapter = get_agent(agent, ctx.agent_options(agent))
-    if not hasattr(adapter, "mcp_args") or not adapter.can_resume:
+    if not {"mcp", "system_prompt", "read_only"} <= adapter.wires or not adapter.can_resume:
         raise UsageError(f"the {agent} agent cannot drive podium work (it needs MCP tools and resumable sessions)")
     adapter.preflight(ctx.repo.main_checkout)
     started = start_ticket(ctx, ticket_id)
@@ -81,41 +91,39 @@ def start(ctx: Context, ticket_id: str, *, rounds: int = DEFAULT_ROUNDS, stall_a
               f"run the suite (and screenshot a user-facing change), send failures back to the worker — at most "
               f"{rounds} worker round(s) in all — then ship. Ship stops at the human's gate: end by saying, in a "
               f"few lines, what was done and what waits for the human.\n\n---\n\n{text}")
-    _run_orchestrator(ctx, work, prompt, session=None)
+    _run_orchestrator(ctx, work, orchestration, prompt, session=None)
     return ctx.store.work(work.id)
 
 
-def _orchestrator_argv(ctx: Context, work: WorkRecord, prompt: str, session: str | None) -> list[str]:
+def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
+                       session: str | None) -> list[str]:
     adapter = get_agent(work.agent, ctx.agent_options(work.agent))
-    role = roles.orchestrator(ctx.repo, ctx.config)
     server = [sys.executable, "-m", "podium", "mcp", "--work", str(work.id)]
-    from podium.mcp_server import UNATTENDED
-
     # podium's tools (not approve) and reading only: the orchestrator does not edit code or run commands
-    mcp = adapter.mcp_args("podium", server, allowed=UNATTENDED)  # type: ignore[attr-defined]
-    extra = ("--permission-mode", "default", "--append-system-prompt", role.text, *mcp)
-    preflight = Preflight(extra_args=extra)
+    preflight = adapter.wire(Preflight(), Wiring(mcp=server, allowed=orchestration.tools,
+                                                 system_prompt=orchestration.role, read_only=True))
     here = ctx.repo.main_checkout
     if session:
         return adapter.resume_argv(session, prompt, here, preflight)
     return adapter.new_argv(prompt, here, preflight)
 
 
-def _run_orchestrator(ctx: Context, work: WorkRecord, prompt: str, session: str | None,
-                      notes: list[str] | None = None) -> Job:
-    argv = _orchestrator_argv(ctx, work, prompt, session)
+def _run_orchestrator(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
+                      session: str | None, notes: list[Note] | None = None) -> Job:
+    argv = _orchestrator_argv(ctx, work, orchestration, prompt, session)
     previous = work.orchestrator_job
     job = ctx.store.create_job(agent=work.agent, role=ORCHESTRATOR, prompt=prompt, state="starting",
                                branch=work.branch, base_ref=None, session_id=session, parent_id=previous,
                                argv=argv, stall_after=ORCHESTRATOR_STALL)
     if notes:
-        ctx.store.add_events(job.id, [("note", {"message": n}) for n in notes])
+        ctx.store.add_events(job.id, note_events(notes))
     ctx.store.update_work(work.id, orchestrator_job=job.id, state="running")
     launch(ctx.store, job.id, ctx.repo.main_checkout)
     return job
 
 
-def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, list[str]]:
+def resume(ctx: Context, orchestration: Orchestration, work_id: int | str | None = None
+           ) -> tuple[WorkRecord, list[Note]]:
     """Pick a work up again: restart what a crash killed, then the orchestrator, in their own sessions."""
     from podium import jobs as jobs_mod
 
@@ -123,10 +131,10 @@ def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, 
     work = find(ctx, work_id)
     orchestrator = ctx.store.job(work.orchestrator_job) if work.orchestrator_job else None
     if orchestrator is not None and orchestrator.active:
-        return work, ["the orchestrator is still running; following it"]
+        return work, [Note("work", "the orchestrator is still running; following it")]
     if work.state in ("waiting", "done"):
-        return work, [f"work {work.id} already ended: {work.state}"]
-    notes = []
+        return work, [Note("work", f"work {work.id} already ended: {work.state}")]
+    notes: list[Note] = []
     ours = jobs_of(ctx, work)
     followed = {j.parent_id for j in ours}  # a lost job an earlier resume restarted already
     for job in ours:
@@ -134,28 +142,28 @@ def resume(ctx: Context, work_id: int | str | None = None) -> tuple[WorkRecord, 
             continue
         if job.session_id and get_agent(job.agent, ctx.agent_options(job.agent)).transcript(job.session_id):
             again = jobs_mod.resume(ctx, job.id, "podium was interrupted (a crash or a reboot) while you worked. "
-                                    "Your worktree is as you left it: check it and finish the task.")
-            notes.append(f"job {job.id} ({job.role}) was lost in the interruption; restarted in its session as "
-                         f"job {again.id}")
+                                    "Your worktree is as you left it: check it and finish the task.").job
+            notes.append(Note("retry", f"job {job.id} ({job.role}) was lost in the interruption; restarted in its "
+                              f"session as job {again.id}"))
         else:  # lost before its agent said anything worth resuming: run the same command again
-            again = jobs_mod.rerun(ctx, job.id, f"job {job.id} was lost before it had a session; started again")
-            notes.append(f"job {job.id} ({job.role}) was lost in the interruption before it had a session; "
-                         f"started again as job {again.id}")
+            again = jobs_mod.rerun(ctx, job.id, f"job {job.id} was lost before it had a session; started again").job
+            notes.append(Note("retry", f"job {job.id} ({job.role}) was lost in the interruption before it had a "
+                              f"session; started again as job {again.id}"))
     state = _state_text(ctx, work)
     message = ("podium was interrupted (a crash or a reboot) and has resumed this work. "
-               + " ".join(notes) + f"\n\nWhere things stand:\n{state}\n\n"
+               + " ".join(n.text for n in notes) + f"\n\nWhere things stand:\n{state}\n\n"
                "Continue from here to the gate; do not redo what is done (shipping again is harmless: it updates "
                "the same commit and PR).")
     session = orchestrator.session_id if orchestrator else None
     adapter = get_agent(work.agent, ctx.agent_options(work.agent))
     if session and adapter.transcript(session) is None:
-        notes.append(f"the orchestrator's session {session} is gone (no transcript): a fresh one starts with "
-                     "where things stand")
+        notes.append(Note("session", f"the orchestrator's session {session} is gone (no transcript): a fresh one "
+                          "starts with where things stand"))
         session = None
     if session is None:
         message = (orchestrator.prompt if orchestrator else f"podium work: take ticket {work.ticket} to the gate.") \
             + "\n\n---\n\n" + message
-    _run_orchestrator(ctx, work, message, session, notes)
+    _run_orchestrator(ctx, work, orchestration, message, session, notes)
     return ctx.store.work(work.id), notes
 
 
@@ -190,8 +198,8 @@ def conclude(ctx: Context, work: WorkRecord) -> Report:
     work = ctx.store.work(work.id)
     orchestrator = ctx.store.job(work.orchestrator_job) if work.orchestrator_job else None
     gates = [g for g in ctx.store.gates() if g.workspace == work.workspace and g.created_at >= work.created_at]
-    pending = next((g for g in gates if g.state == "pending"), None)
-    shipped = next((g for g in gates if g.state in ("approved", "passed") and "pr" in g.actions), None)
+    pending = next((g for g in gates if g.state in ("pending", "failed")), None)
+    shipped = next((g for g in gates if g.state == "done" and "pr" in g.actions), None)
     if orchestrator is not None and orchestrator.active:
         state = "running"
     elif orchestrator is not None and orchestrator.state in ("lost", "cancelled"):
@@ -232,9 +240,9 @@ def progress(ctx: Context, work: WorkRecord, seen: dict[str, Any]) -> list[str]:
         for e in events:
             if e.kind == "tool_call" and str(e.data.get("name", "")).startswith("mcp__podium__"):
                 args = json.dumps(e.data.get("input") or {}, ensure_ascii=False)
-                out.append(f"orchestrator → {str(e.data['name']).removeprefix('mcp__podium__')} {_clip(args, 100)}")
+                out.append(f"orchestrator → {str(e.data['name']).removeprefix('mcp__podium__')} {clip(args, 100)}")
             elif e.kind in ("error", "note"):
-                out.append(f"orchestrator: {_clip(str(e.data.get('message', '')), 160)}")
+                out.append(f"orchestrator: {clip(str(e.data.get('message', '')), 160)}")
         if events:
             seen[f"events:{job_id}"] = events[-1].seq
     for job in jobs_of(ctx, work):
@@ -280,15 +288,15 @@ def _outcome(s: Summary, files: str = "") -> str:
     """A finished job in a few words: its tests' verdict, else how many files it changed."""
     if s.tests:
         return f"tests {s.tests.line()}"
-    return f"{len(s.files)} file(s){files}" if s.files else ""
+    return f"{plural(len(s.files), 'file')}{files}" if s.files else ""
 
 
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# -- the rules podium's tools hold while a work runs (the service layer applies them under podium mcp --work N) --
 
+def current(ctx: Context) -> WorkRecord | None:
+    """The work the context is scoped to (``podium mcp --work N``), whose ticket and workspace tools default to."""
+    return ctx.store.work(ctx.work_id) if ctx.work_id is not None else None
 
-# -- the rules podium's tools hold while a work runs (used by podium mcp --work N) -------------------------
 
 def latest_worker(ctx: Context, work: WorkRecord) -> Job:
     workers = [j for j in ctx.store.jobs_in(work.workspace) if j.role == "worker"]
@@ -299,12 +307,66 @@ def latest_worker(ctx: Context, work: WorkRecord) -> Job:
 
 def count_round(ctx: Context, work: WorkRecord) -> None:
     if not ctx.store.add_round(work.id, work.max_rounds):
-        raise UsageError(f"this work's limit of {work.max_rounds} worker round(s) is used up: stop, and tell the "
-                         "human what still fails and why")
+        raise UsageError(f"this work's limit of {plural(work.max_rounds, 'worker round')} is used up: stop, and "
+                         "tell the human what still fails and why")
+
+
+def in_round(ctx: Context, work: WorkRecord, start: Callable[[], Launched]) -> Launched:
+    """Start a worker round (``start``): counted against the work's limit, and not counted when it is refused."""
+    count_round(ctx, work)
+    try:
+        return start()
+    except BaseException:
+        ctx.store.update_work(work.id, rounds=work.rounds)  # a refused round is no round
+        raise
+
+
+def delegate(ctx: Context, work: WorkRecord, prompt: str, *, agent: str | None = None,
+             ticket: str | None = None) -> Launched:
+    """A worker on the work's ticket, in its workspace: a round."""
+    from podium import jobs as jobs_mod
+
+    if ticket not in (None, work.ticket):
+        raise UsageError(f"this work is ticket {work.ticket}; {ticket} is not part of it")
+    return in_round(ctx, work, lambda: jobs_mod.delegate(ctx, prompt, agent=agent, ticket=work.ticket,
+                                                         stall_after=work.stall_after))
+
+
+def resume_job(ctx: Context, work: WorkRecord, message: str, job_id: int | None = None) -> Launched:
+    """Continue a job of the work (default: its latest worker); resuming a worker is a round."""
+    from podium import jobs as jobs_mod
+
+    target = ctx.job(job_id) if job_id is not None else latest_worker(ctx, work)
+    if target.role != "worker":
+        return jobs_mod.resume(ctx, target.id, message)
+    return in_round(ctx, work, lambda: jobs_mod.resume(ctx, target.id, message))
+
+
+def wait(ctx: Context, work: WorkRecord, job_ids: list[int], timeout: float | None
+         ) -> tuple[list[Job], list[dict[str, int]], bool]:
+    """Wait for the work's jobs (default: those active in its workspace); a stalled one is retried once in its
+    session by podium, not by the orchestrator's memory. The jobs as they ended, the retries, timed out."""
+    from podium import jobs as jobs_mod
+
+    ids = list(job_ids) or [j.id for j in ctx.store.jobs_in(work.workspace) if j.active]
+    deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+    retried: list[dict[str, int]] = []
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ended, timed_out = jobs_mod.wait_until(ctx, ids, timeout=left)
+        if timed_out:
+            return ended, retried, True
+        again = [(j, retry_stalled(ctx, j)) for j in ended if j.state == "stalled"]
+        if not again or not all(new for _, new in again):
+            return ended, retried, False
+        for old, new in again:
+            assert new is not None
+            retried.append({"stalled": old.id, "retry": new.id})
+            ids = [new.id if i == old.id else i for i in ids]
 
 
 def is_retry(ctx: Context, job: Job) -> bool:
-    return any(str(e.data.get("message", "")).startswith("retry of stalled job")
+    return any(e.data.get("kind") == "retry" or str(e.data.get("message", "")).startswith("retry of stalled job")
                for e in ctx.store.events(job.id, kinds=("note",)))
 
 
@@ -319,8 +381,8 @@ def retry_stalled(ctx: Context, job: Job) -> Job | None:
     jobs_mod.cancel(ctx, job.id)
     try:
         again = jobs_mod.resume(ctx, job.id, f"You went silent and idle for {silent}, so podium stopped that run. "
-                                "Your worktree is as you left it: continue the task from where you were.")
+                                "Your worktree is as you left it: continue the task from where you were.").job
     except PodiumError:
         return None
-    ctx.store.add_events(again.id, [("note", {"message": f"retry of stalled job {job.id}"})])
+    ctx.store.add_events(again.id, note_events([Note("retry", f"retry of stalled job {job.id}")]))
     return again

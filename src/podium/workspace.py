@@ -26,7 +26,7 @@ import platformdirs
 
 from podium.branches import name_for
 from podium.errors import GitError
-from podium.git import Repo, git
+from podium.git import NoOrigin, Repo, git
 from podium.store import Job, Store, WorkspaceRecord
 
 
@@ -102,6 +102,8 @@ def _create(
     stale = None
     try:
         repo.fetch()
+    except NoOrigin:
+        raise
     except GitError as e:
         if not allow_stale_base:
             raise GitError(f"{e} — podium will not start from a stale base; fix the remote, "

@@ -56,6 +56,32 @@ class Preflight:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What podium asks of an agent run beyond the plain one: podium's MCP server (``mcp``: its command,
+    with only ``allowed`` of its tools pre-allowed; None: all), a role appended to the system prompt, and
+    read-only (the agent may read and call tools, not edit or run commands)."""
+
+    mcp: list[str] | None = None
+    allowed: tuple[str, ...] | None = None
+    system_prompt: str | None = None
+    read_only: bool = False
+
+    def asks(self) -> set[str]:
+        return {k for k, v in (("mcp", self.mcp), ("system_prompt", self.system_prompt),
+                               ("read_only", self.read_only)) if v}
+
+
+def wire_plainly(agent: Agent, preflight: Preflight, wiring: Wiring) -> Preflight:
+    """``Agent.wire`` for a CLI that takes no MCP config and no system prompt: read-only drops podium's own
+    widening of its permissions (the CLI's defaults hold); anything else it cannot do is an AgentError."""
+    missing = wiring.asks() - agent.wires
+    if missing:
+        what = " and ".join(sorted(m.replace("_", " ") for m in missing))
+        raise AgentError(f"the {agent.name} agent cannot take {what} from podium")
+    return Preflight(notes=()) if wiring.read_only else preflight
+
+
 class Parser(Protocol):
     def feed(self, line: str) -> list[Event]:
         """Events for one line of the CLI's stdout (may be empty)."""
@@ -69,6 +95,7 @@ class Parser(Protocol):
 class Agent(Protocol):
     name: ClassVar[str]
     can_resume: ClassVar[bool]
+    wires: ClassVar[frozenset[str]]  # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"
 
     def preflight(self, workdir: Path) -> Preflight:
         """Raise AgentError when this agent cannot run a worker here (CLI missing, model
@@ -78,6 +105,11 @@ class Agent(Protocol):
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]: ...
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]: ...
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        """The preflight with what ``wiring`` asks added (or podium's permissions taken away, read-only);
+        AgentError when the CLI cannot take something asked (see ``wires``)."""
+        ...
 
     def parser(self) -> Parser: ...
 

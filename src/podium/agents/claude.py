@@ -25,8 +25,9 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import Event, Preflight, check_endpoint, find_executable, tail
+from podium.agents import Event, Preflight, Wiring, check_endpoint, find_executable, tail
 
+MCP_NAME = "podium"  # the server's name, so its tools are mcp__podium__<name>
 DEFAULT_PERMISSIONS = ("--permission-mode", "acceptEdits", "--allowedTools", "Bash")
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 WRITABLE_MODES = ("acceptEdits", "auto", "bypassPermissions")  # modes in which a headless worker can edit
@@ -136,6 +137,7 @@ class ClaudeParser:
 class ClaudeAgent:
     name: ClassVar[str] = "claude"
     can_resume: ClassVar[bool] = True
+    wires: ClassVar[frozenset[str]] = frozenset({"mcp", "system_prompt", "read_only"})
 
     def __init__(self, args: list[str] | None = None, **_: Any):
         self.args = list(args) if args is not None else None
@@ -181,12 +183,19 @@ class ClaudeAgent:
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "-p", "--resume", session_id, *self._common(preflight), "--", prompt]
 
-    def mcp_args(self, name: str, command: list[str], allowed: tuple[str, ...] | None = None) -> list[str]:
-        """Give this run an MCP server (stdio) and allow its tools (``allowed``: only those): ``-p`` denies
-        every tool call that is not allowed."""
-        config = {"mcpServers": {name: {"type": "stdio", "command": command[0], "args": command[1:]}}}
-        tools = ",".join(f"mcp__{name}__{t}" for t in allowed) if allowed is not None else f"mcp__{name}"
-        return ["--mcp-config", json.dumps(config), "--allowedTools", tools]
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        """podium's MCP server as ``--mcp-config`` with its tools pre-allowed (``-p`` denies every tool call
+        that is not), the role through ``--append-system-prompt``, and read-only as claude's ``default``
+        permission mode instead of podium's acceptEdits + Bash."""
+        args = ["--permission-mode", "default"] if wiring.read_only else list(preflight.extra_args)
+        if wiring.system_prompt:
+            args += ["--append-system-prompt", wiring.system_prompt]
+        if wiring.mcp:
+            server = {"type": "stdio", "command": wiring.mcp[0], "args": wiring.mcp[1:]}
+            tools = (",".join(f"mcp__{MCP_NAME}__{t}" for t in wiring.allowed) if wiring.allowed is not None
+                     else f"mcp__{MCP_NAME}")
+            args += ["--mcp-config", json.dumps({"mcpServers": {MCP_NAME: server}}), "--allowedTools", tools]
+        return Preflight(extra_args=tuple(args), notes=() if wiring.read_only else preflight.notes)
 
     def parser(self) -> ClaudeParser:
         return ClaudeParser()

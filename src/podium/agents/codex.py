@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from podium._compat import tomllib
-from podium.agents import Event, Preflight, check_endpoint, find_executable, tail
+from podium.agents import Event, Preflight, Wiring, check_endpoint, find_executable, tail, wire_plainly
 from podium.errors import AgentError
 
 WRITABLE_SANDBOXES = ("workspace-write", "danger-full-access")
@@ -104,6 +104,7 @@ class CodexParser:
 class CodexAgent:
     name: ClassVar[str] = "codex"
     can_resume: ClassVar[bool] = True
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, args: list[str] | None = None, **_: Any):
         self.args = list(args or [])
@@ -161,6 +162,9 @@ class CodexAgent:
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "resume", session_id, "--", prompt]
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        return wire_plainly(self, preflight, wiring)
 
     def parser(self) -> CodexParser:
         return CodexParser()

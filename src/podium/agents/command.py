@@ -16,7 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import Event, Preflight
+from podium.agents import Event, Preflight, Wiring, wire_plainly
 from podium.errors import AgentError
 
 FINAL_LINES = 5
@@ -48,6 +48,7 @@ class CommandParser:
 class CommandAgent:
     name: ClassVar[str] = "command"
     can_resume: ClassVar[bool] = False
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, command: str | None = None, **_: Any):
         self.command = command
@@ -77,6 +78,9 @@ class CommandAgent:
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         raise AgentError("the command agent has no sessions to resume; delegate a new job instead")
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        return wire_plainly(self, preflight, wiring)
 
     def parser(self) -> CommandParser:
         return CommandParser()

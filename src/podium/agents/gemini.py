@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import Event, Preflight, check_endpoint, find_executable, tail
+from podium.agents import Event, Preflight, Wiring, check_endpoint, find_executable, tail, wire_plainly
 
 DEFAULT_FLAGS = ("--skip-trust", "--approval-mode", "yolo")
 FILE_TOOLS = ("write_file", "replace", "edit")
@@ -118,6 +118,7 @@ class GeminiParser:
 class GeminiAgent:
     name: ClassVar[str] = "gemini"
     can_resume: ClassVar[bool] = True
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, args: list[str] | None = None, **_: Any):
         self.args = list(args) if args is not None else None
@@ -157,6 +158,9 @@ class GeminiAgent:
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "--resume", session_id, *self._common(preflight), f"--prompt={prompt}"]
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        return wire_plainly(self, preflight, wiring)
 
     def parser(self) -> GeminiParser:
         return GeminiParser()

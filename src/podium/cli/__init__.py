@@ -1,0 +1,57 @@
+"""The ``podium`` command line: a thin skin over the service layer (``podium.service``), in command groups.
+
+Each command calls an operation and renders its result for people (a few lines, rich tables) or, with
+``--json``, prints the result's document — the same one the MCP tool returns. Errors podium understands are
+printed as one line on stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import click
+
+from podium.cli import distill, gates, jobs, setup, tester, tickets, work, workspaces
+from podium.errors import PodiumError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "cwd", type=click.Path(file_okay=False), help="Run as if podium was started in this directory.")
+@click.version_option(package_name="podium")
+@click.pass_context
+def cli(ctx: click.Context, cwd: str | None) -> None:
+    """podium: coding-agent jobs you can leave running and trust when you come back."""
+    ctx.obj = {"cwd": cwd}
+
+
+for group in (jobs, tester, tickets, gates, work, distill, workspaces, setup):
+    group.register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rc = cli.main(args=argv, prog_name="podium", standalone_mode=False)
+    except PodiumError as e:
+        click.echo(f"podium: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("podium: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except sqlite3.Error as e:
+        click.echo(f"podium: state database error: {e}", err=True)
+        sys.exit(1)
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        click.echo(f"podium: {e.strerror or e}{where}", err=True)
+        sys.exit(1)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

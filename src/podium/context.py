@@ -1,0 +1,47 @@
+"""The repository a podium operation works on, its store, its settings, and who is asking.
+
+Every operation of the service layer takes a ``Context`` first. ``work_id`` scopes the tools to one
+``podium work`` (its ticket, workspace and rules); ``channel`` says through which front a human acts
+(``terminal``, ``chat``, ``dashboard``), and is recorded with every decision at a gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from podium.config import Config
+from podium.errors import JobNotFound
+from podium.git import Repo
+from podium.store import Job, Store
+from podium.workspace import store_root
+
+
+@dataclass
+class Context:
+    """The repository a command works on, its store and its settings."""
+
+    repo: Repo
+    store: Store
+    config: Config
+    work_id: int | None = None
+    channel: str = "terminal"
+
+    @classmethod
+    def open(cls, cwd: str | Path = ".", *, work_id: int | None = None, channel: str = "terminal") -> Context:
+        repo = Repo.find(cwd)
+        # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
+        # podium.toml holds for every workspace of the repository too
+        own = (repo.toplevel / "podium.toml").is_file()
+        return cls(repo=repo, store=Store(store_root(repo)),
+                   config=Config.load(repo.toplevel if own else repo.main_checkout), work_id=work_id,
+                   channel=channel)
+
+    def job(self, job_id: int | str) -> Job:
+        try:
+            return self.store.job(int(job_id))
+        except (KeyError, ValueError):
+            raise JobNotFound(f"no job {job_id} in {self.repo.toplevel}") from None
+
+    def agent_options(self, agent: str) -> dict[str, object]:
+        return dict(self.config.agents.get(agent, {}))

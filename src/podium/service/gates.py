@@ -1,0 +1,109 @@
+"""Operations at the human's gate: commit, push and ship ask; gates lists; approve and reject decide.
+
+A request that waits for the human is a normal outcome (``state: pending``), not an error: every front shows
+the same gate document and the next step. Approving is the human's: ``approve`` is not ``unattended``, and each
+decision records the channel it came through (``ctx.channel``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from podium import jobs
+from podium import work as work_mod
+from podium.context import Context
+from podium.service.catalog import operation
+from podium.service.results import Document
+from podium.store import GateRecord
+
+if TYPE_CHECKING:  # the gate's machinery (forges, commits, screenshots) loads when a gate is asked for
+    from podium import gate as gate_mod
+
+Ask = Callable[[GateRecord], tuple[bool, "str | None"]]
+TARGET = "A job id or a branch (default: the worktree podium runs in; in a work, its branch)."
+
+
+def request(ctx: Context, target: str | None, actions: list[str], *, ask: Ask | None = None,
+            **options: Any) -> gate_mod.Outcome:
+    """Ask for ``actions`` on the target's workspace; ``ask`` is a human at this terminal, when there is one."""
+    from podium import gate as gate_mod
+
+    jobs.reconcile(ctx.store)
+    work = work_mod.current(ctx)
+    return gate_mod.request(ctx, target or (work.branch if work else None), actions, ask=ask, **options)
+
+
+@operation()
+def commit(
+    ctx: Context,
+    target: Annotated[str | None, TARGET] = None,
+    message: Annotated[str | None, "The commit message (stored; later rounds keep it)."] = None,
+    push: Annotated[bool, "Push too, with a lease, to the task's own branch."] = False,
+    regenerate: Annotated[bool, "Draft the message again instead of keeping the stored "
+                                "one."] = False,
+) -> gate_mod.Outcome:
+    """Ask for the workspace's single commit on its base (and its push with a lease). Passes the human's gate:
+    usually a pending gate and what the human is shown."""
+    return request(ctx, target, ["commit", "push"] if push else ["commit"], message=message, regenerate=regenerate)
+
+
+@operation()
+def ship(
+    ctx: Context,
+    target: Annotated[str | None, TARGET] = None,
+    message: Annotated[str | None, "The commit message, and so the PR's title and "
+                                   "description."] = None,
+    regenerate: Annotated[bool, "Draft the message again instead of keeping the stored "
+                                "one."] = False,
+) -> gate_mod.Outcome:
+    """Ask for commit + push (with lease) + the pull request opened or updated, ticket linked, tests and
+    screenshots in its description. One gate for all three; usually pending until the human decides."""
+    return request(ctx, target, ["commit", "push", "pr"], message=message, regenerate=regenerate)
+
+
+@operation(mcp=False)
+def push(ctx: Context, target: Annotated[str | None, TARGET] = None) -> gate_mod.Outcome:
+    """Ask to push the workspace's commit to its own branch on origin, --force-with-lease on what podium last
+    pushed; never to a base branch. Passes the gate like commit."""
+    return request(ctx, target, ["push"])
+
+
+@operation()
+def gates(
+    ctx: Context,
+    all: Annotated[bool, "Decided gates too, not only the open ones."] = False,
+) -> Document:
+    """The gates waiting for the human (all: decided ones too), each as the human sees it."""
+    from podium import gate as gate_mod
+
+    found = ctx.store.gates(None if all else gate_mod.OPEN)
+    return Document([gate_mod.gate_dict(g) for g in found])
+
+
+@operation(unattended=False)
+def approve(ctx: Context, gate_id: Annotated[int, "The gate."]) -> gate_mod.Outcome:
+    """Approve a gate and carry out exactly what it holds. Only when the human said so."""
+    from podium import gate as gate_mod
+
+    return gate_mod.approve(ctx, gate_id, by=decider(ctx))
+
+
+@operation()
+def reject(
+    ctx: Context,
+    gate_id: Annotated[int, "The gate."],
+    why: Annotated[str, "Why not: the workers and the orchestrator read it."],
+) -> gate_mod.Outcome:
+    """Reject a gate, saying why (the workers read it); nothing is committed or pushed."""
+    from podium import gate as gate_mod
+
+    return gate_mod.reject(ctx, gate_id, why, by=decider(ctx))
+
+
+def decider(ctx: Context) -> str:
+    """Who decided, and through which channel when it is not the terminal: ``ada``, ``ada (chat)``."""
+    from podium import gate as gate_mod
+
+    me = gate_mod.who()
+    return me if ctx.channel == "terminal" else f"{me} ({ctx.channel})"

@@ -1,0 +1,197 @@
+"""Operations on jobs: delegate, status, logs, wait, cancel, resume.
+
+Under ``podium mcp --work N`` (``ctx.work_id``) they hold the work's rules (``podium.work``): its ticket and
+workspace by default, its limit of worker rounds, a stalled job retried once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from podium import jobs
+from podium import work as work_mod
+from podium.context import Context
+from podium.errors import UsageError
+from podium.service.catalog import operation
+from podium.service.results import Events, JobInfo, Listing, Waited
+from podium.store import ACTIVE_STATES, Job
+from podium.summary import Summary, summarize
+
+PROMPT_CHARS = 120
+
+
+@operation()
+def delegate(
+    ctx: Context,
+    prompt: Annotated[str, "The situation, not the solution: what is wrong, where, why it "
+                           "matters, what done looks like."],
+    agent: Annotated[str | None, "Agent CLI to run (codex, claude, gemini, command, or a "
+                                 "plugin). Default: podium.toml's default_agent, else codex."]
+    = None,
+    branch: Annotated[str | None, "Branch for the new workspace (default: named the way this "
+                                  "repository names branches)."] = None,
+    base: Annotated[str | None, "Base branch on origin (default: [branches] base in "
+                                "podium.toml, else origin/develop, else origin's default)."]
+    = None,
+    ticket: Annotated[str | None, "Work on this ticket, in its workspace (started first if "
+                                  "needed: assigned, set active, snapshot)."] = None,
+) -> JobInfo:
+    """Hand a task to a worker agent in a new worktree on a new branch, from a freshly fetched base; returns at
+    once with the job id.
+
+    Describe the situation, not the solution. With a ticket, the worker works in the ticket's workspace
+    (the ticket is started first: assigned, set active, snapshot) and a second job there is queued."""
+    return start_worker(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket)
+
+
+def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch: str | None = None,
+                 base: str | None = None, ticket: str | None = None, stall_after: float | None = None,
+                 agent_options: dict[str, object] | None = None, allow_stale_base: bool = False) -> JobInfo:
+    """``delegate`` with the CLI's extra knobs (stall time, an ad-hoc command, a stale base)."""
+    jobs.reconcile(ctx.store)
+    work = work_mod.current(ctx)
+    if work is not None:
+        return JobInfo.launched(work_mod.delegate(ctx, work, prompt, agent=agent, ticket=ticket))
+    return JobInfo.launched(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket,
+                                          stall_after=stall_after, agent_options=agent_options,
+                                          allow_stale_base=allow_stale_base))
+
+
+@operation()
+def status(
+    ctx: Context,
+    job_ids: Annotated[list[int] | None, "Only these jobs."] = None,
+    all: Annotated[bool, "Every job, not only active and recent ones."] = False,
+) -> Listing:
+    """Every active and recent job (or the ones named): state, agent, role, branch, quiet time, work, tests."""
+    jobs.reconcile(ctx.store)
+    work = work_mod.current(ctx)
+    if work is not None and not job_ids:
+        selected = list(reversed(work_mod.jobs_of(ctx, work)))
+    else:
+        selected = jobs.listing(ctx, list(job_ids or []), show_all=all)
+    return Listing(status_rows(selected, jobs.behind_base(ctx, selected)))
+
+
+def status_rows(selected: list[Job], behind: dict[int, int | None] | None = None) -> list[dict[str, Any]]:
+    """One plain dict per job: what ``status`` returns and the table shows."""
+    behind = behind or {}
+    now = time.time()
+    rows = []
+    for job in selected:
+        work = job.work or {}
+        rows.append({
+            "id": job.id,
+            "state": job.state,
+            "agent": job.agent,
+            "role": job.role,
+            "branch": job.branch,
+            "workspace": job.workspace,
+            "parent": job.parent_id,
+            "session_id": job.session_id,
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "ended_at": job.ended_at,
+            "age": round(now - job.created_at, 1),
+            "silent_for": round(now - job.last_activity_at, 1) if job.last_activity_at and job.active else None,
+            "events": job.event_count,
+            "files_changed": len(work.get("files") or []) if job.work else None,
+            "commits": len(work.get("commits") or []) if job.work else None,
+            "behind_base": behind.get(job.id),
+            "tests": work.get("tests"),
+            "exit_code": job.exit_code,
+            "runner_pid": job.runner_pid,
+            "agent_pid": job.agent_pid,
+            "prompt": job.prompt[:PROMPT_CHARS],
+            "error": job.error,
+        })
+    return rows
+
+
+@operation()
+def logs(
+    ctx: Context,
+    job_id: Annotated[int, "The job."],
+    summary: Annotated[bool, "A few lines instead of the events: answer, files, commits, "
+                             "failed commands, the tests' verdict."] = True,
+    tail: Annotated[int | None, "Without summary: only the last N events (none: all)."] = 30,
+) -> Summary | Events:
+    """A job's summary (answer, files, commits, failed commands, tests verdict) — or, with summary false, its last
+    events. Prefer the summary: logs are long."""
+    jobs.reconcile(ctx.store)
+    job = ctx.job(job_id)
+    if summary:
+        return summarize(ctx.store, job)
+    if tail is not None and tail < 1:
+        raise UsageError("tail must be at least 1")
+    after = max(0, job.event_count - tail) if tail else 0
+    return Events(id=job.id, state=job.state, events=ctx.store.events(job.id, after=after))
+
+
+@operation()
+def wait_(
+    ctx: Context,
+    job_ids: Annotated[list[int] | None, "The jobs (default: every active one; in a work, "
+                                         "its own)."] = None,
+    timeout: Annotated[float | None, "Give up after this many seconds (none: no limit)."]
+    = None,
+    through_stalls: Annotated[bool, "Keep waiting while a job is stalled."] = False,
+) -> Waited:
+    """Block until the jobs end or stall, at most timeout seconds; their summaries. In a work, podium retries a
+    stalled job once in its session by itself."""
+    return wait_for(ctx, job_ids, timeout=timeout, through_stalls=through_stalls)
+
+
+def wait_for(ctx: Context, job_ids: list[int] | None, *, timeout: float | None = None, through_stalls: bool = False,
+             on_poll: Any = None) -> Waited:
+    """``wait``, with ``on_poll`` seeing the jobs at every look (the CLI's live line)."""
+    jobs.reconcile(ctx.store)
+    if timeout is not None and not timeout >= 0:
+        raise UsageError(f"the timeout must be a number of seconds ≥ 0, not {timeout}")
+    work = work_mod.current(ctx)
+    if work is not None and not through_stalls:
+        ended, retried, timed_out = work_mod.wait(ctx, work, list(job_ids or []), timeout)
+    else:
+        ids: list[int | str] = list(job_ids or []) or [j.id for j in ctx.store.jobs(states=ACTIVE_STATES)]
+        if work is not None and not job_ids:
+            ids = [j.id for j in ctx.store.jobs_in(work.workspace) if j.active]
+        (ended, timed_out), retried = jobs.wait_until(ctx, ids, timeout=timeout, through_stalls=through_stalls,
+                                                      on_poll=on_poll), []
+    return Waited(jobs=[summarize(ctx.store, j) for j in ended], timed_out=timed_out, retried=retried)
+
+
+@operation()
+def cancel(
+    ctx: Context,
+    job_id: Annotated[int | None, "The job (in a work: default, the one active in its "
+                                  "workspace)."] = None,
+) -> JobInfo:
+    """Stop a job's agent (its whole process group); its worktree is kept."""
+    work = work_mod.current(ctx)
+    target = job_id
+    if target is None and work is not None:
+        active = ctx.store.active_job_in(work.workspace)
+        target = active.id if active else None
+    if target is None:
+        raise UsageError("name the job to cancel")
+    return JobInfo.of(jobs.cancel(ctx, target))
+
+
+@operation()
+def resume(
+    ctx: Context,
+    message: Annotated[str, "What to tell the agent, in its own session."],
+    job_id: Annotated[int | None, "The job whose session continues (in a work: default, its "
+                                  "latest worker)."] = None,
+    queue: Annotated[bool, "Queue behind a job active in the worktree (false: refuse)."]
+    = True,
+) -> JobInfo:
+    """Continue a job's agent session with a new message, as a new job in the same worktree (queued while another
+    job is active there). In a work, each resume of a worker is a round (the work's limit holds)."""
+    work = work_mod.current(ctx)
+    if work is not None:
+        return JobInfo.launched(work_mod.resume_job(ctx, work, message, job_id))
+    if job_id is None:
+        raise UsageError("name the job to resume")
+    return JobInfo.launched(jobs.resume(ctx, job_id, message, queue=queue))

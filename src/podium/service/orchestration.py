@@ -1,0 +1,18 @@
+"""What a headless orchestrator is given, derived from the catalog: ORCHESTRATOR.md and the tools it may call."""
+
+from __future__ import annotations
+
+from podium import roles
+from podium.context import Context
+from podium.service.catalog import tool_list, unattended
+from podium.work import Orchestration
+
+
+def orchestrator_role(ctx: Context) -> roles.RoleFile:
+    """ORCHESTRATOR.md written (its generated part) from the catalog and the repository's conventions."""
+    return roles.orchestrator(ctx.repo, ctx.config, tool_list())
+
+
+def orchestration(ctx: Context) -> Orchestration:
+    """The orchestrator's role file's text and the tools it may call unattended."""
+    return Orchestration(role=orchestrator_role(ctx).text, tools=unattended())

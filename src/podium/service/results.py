@@ -1,0 +1,109 @@
+"""The typed results of podium's operations. Each has one ``to_dict()``: the document ``--json`` prints and the
+MCP tool returns. (Results owned by a lower layer keep their own: ``Summary``, ``Shot``, the gate's ``Outcome``.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.jobs import Launched
+from podium.store import EventRow, Job
+from podium.summary import Summary, event_line
+from podium.text import Note
+
+
+@dataclass
+class JobInfo:
+    """A job an operation started (delegate, resume, a tester turn) or stopped (cancel)."""
+
+    id: int
+    state: str
+    agent: str
+    role: str
+    branch: str | None
+    workspace: str | None
+    base: str | None
+    base_sha: str | None
+    parent: int | None
+    session_id: str | None
+    resumed: bool | None = None  # a tester turn: it continues the same session
+    notes: list[Note] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, job: Job, notes: list[Note] | None = None, resumed: bool | None = None) -> JobInfo:
+        return cls(id=job.id, state=job.state, agent=job.agent, role=job.role, branch=job.branch,
+                   workspace=job.workspace, base=job.base_ref, base_sha=job.base_sha, parent=job.parent_id,
+                   session_id=job.session_id, resumed=resumed, notes=list(notes or []))
+
+    @classmethod
+    def launched(cls, launch: Launched) -> JobInfo:
+        return cls.of(launch.job, launch.notes, launch.resumed)
+
+    def note(self, kind: str) -> str | None:
+        return next((n.text for n in self.notes if n.kind == kind), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "agent": self.agent, "role": self.role, "branch": self.branch,
+                "workspace": self.workspace, "base": self.base, "base_sha": self.base_sha, "parent": self.parent,
+                "session_id": self.session_id, "resumed": self.resumed, "stale_base": self.note("stale_base"),
+                "notes": [n.to_dict() for n in self.notes]}
+
+
+@dataclass
+class Listing:
+    """``status``: one row per job (``podium.service.jobs.status_row``)."""
+
+    rows: list[dict[str, Any]]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
+@dataclass
+class Events:
+    """A job's events (``logs`` without ``summary``): the record, and the line each reads as."""
+
+    id: int
+    state: str
+    events: list[EventRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "events": [event_dict(e) for e in self.events]}
+
+
+def event_dict(e: EventRow) -> dict[str, Any]:
+    return {"seq": e.seq, "ts": e.ts, "kind": e.kind, "data": e.data, "line": event_line(e)}
+
+
+@dataclass
+class Waited:
+    """``wait``: the jobs as they ended (or stood when the time ran out), and podium's retries of stalls."""
+
+    jobs: list[Summary]
+    timed_out: bool = False
+    retried: list[dict[str, int]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every job done, 3 one stalled, 1 one ended otherwise, 124 the time ran out."""
+        if self.timed_out:
+            return 124
+        if any(s.state == "stalled" for s in self.jobs):
+            return 3
+        return 0 if all(s.state == "done" for s in self.jobs) else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"timed_out": self.timed_out, "retried": self.retried, "jobs": [s.to_dict() for s in self.jobs]}
+
+
+@dataclass
+class Document:
+    """A result that is a plain document already (a ticket started, a branch name, the gates)."""
+
+    data: Any
+    notes: list[Note] = field(default_factory=list)
+
+    def to_dict(self) -> Any:
+        if isinstance(self.data, dict) and self.notes:
+            return {**self.data, "notes": [n.to_dict() for n in self.notes]}
+        return self.data

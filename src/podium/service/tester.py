@@ -1,0 +1,70 @@
+"""Operations of the tester's side: a turn of a branch's tester session, a screenshot of the smoking gun."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from podium import browser
+from podium import tester as tester_mod
+from podium import work as work_mod
+from podium.context import Context
+from podium.errors import UsageError
+from podium.service.catalog import operation
+from podium.service.results import JobInfo
+
+
+@operation()
+def test(
+    ctx: Context,
+    message: Annotated[str, "What changed and what to test: full suite, targeted tests, "
+                            "screenshots of the smoking gun."],
+    branch: Annotated[str | None, "A branch, a job id, or \".\" for the workspace podium runs "
+                                  "in (in a work: default, its branch)."] = None,
+    agent: Annotated[str | None, "The tester's agent CLI (default: [tester] agent in "
+                                 "podium.toml, else claude)."] = None,
+    fresh: Annotated[bool, "Start a new session (with a summary of the earlier turns)."]
+    = False,
+    queue: Annotated[bool, "Queue behind a job active in the worktree (false: refuse)."]
+    = True,
+) -> JobInfo:
+    """A turn of the branch's tester session (claude by default): later turns resume the same session.
+
+    A background job: wait for it, then read its summary (the tests' verdict comes from the runner's output)."""
+    return turn(ctx, message, branch=branch, agent=agent, fresh=fresh, queue=queue)
+
+
+def turn(ctx: Context, message: str, *, branch: str | None = None, agent: str | None = None, fresh: bool = False,
+         queue: bool = True, stall_after: float | None = None) -> JobInfo:
+    """``test``, with the CLI's stall time."""
+    work = work_mod.current(ctx)
+    target = branch or (work.branch if work else None)
+    if target is None:
+        raise UsageError("name the branch to test")
+    if stall_after is None and work is not None:
+        stall_after = work.stall_after
+    return JobInfo.launched(tester_mod.turn(ctx, None if target == "." else target, message, agent=agent,
+                                            fresh=fresh, queue=queue, stall_after=stall_after))
+
+
+@operation()
+def screenshot(
+    ctx: Context,
+    url: Annotated[str, "http://, https:// or file:// address of the page."],
+    label: Annotated[str, "What it shows; part of the file name."] = "page",
+    steps: Annotated[list[str] | None, "Before the shot, in order: click:SELECTOR, "
+                                       "type:SELECTOR=TEXT, press:KEY, wait:SELECTOR, "
+                                       "wait:MILLISECONDS, goto:URL."] = None,
+    full_page: Annotated[bool, "The whole page, not only the viewport."] = False,
+    branch: Annotated[str | None, "The branch it is for (default: the branch checked out "
+                                  "here; in a work, its branch)."] = None,
+    timeout: Annotated[float, "Seconds for each step."] = browser.DEFAULT_TIMEOUT,
+) -> browser.Shot:
+    """Screenshot a page in headless Chromium, saved as <branch>-<n>-<label>.png in the screenshots folder and
+    recorded against the branch (the gate shows it; ship attaches it to the pull request).
+
+    Selectors are Playwright's: CSS or text=...; it returns the file, the HTTP status, the title and the page's
+    console errors."""
+    actions = [browser.Action.parse(s) for s in steps or []]
+    work = work_mod.current(ctx)
+    return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, actions=actions,
+                        branch=branch or (work.branch if work else None), full_page=full_page, timeout=timeout)

@@ -1,0 +1,77 @@
+"""Operations on tickets and branch names: start a ticket the team's way, read it, comment on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from podium import jobs
+from podium.context import Context
+from podium.errors import UsageError
+from podium.service.catalog import operation
+from podium.service.results import Document
+
+
+@operation()
+def ticket_start(
+    ctx: Context,
+    ticket_id: Annotated[str, "The ticket's id in the tracker (PROJ-42, 1234, #123)."],
+    branch: Annotated[str | None, "Branch for its workspace (default: named the way this "
+                                  "repository names branches)."] = None,
+    base: Annotated[str | None, "Base branch on origin (default as for delegate)."] = None,
+    reassign: Annotated[bool, "Take the ticket over when someone else has it."] = False,
+) -> Document:
+    """Start a ticket: read it, assign it to the user, set it active, create its workspace (branch named the
+    team's way) and write its snapshot (.podium/ticket.md) there. Idempotent: again refreshes the snapshot."""
+    return start_ticket(ctx, ticket_id, branch=branch, base=base, reassign=reassign)
+
+
+def start_ticket(ctx: Context, ticket_id: str, *, branch: str | None = None, base: str | None = None,
+                 reassign: bool = False, allow_stale_base: bool = False) -> Document:
+    """``ticket_start``, with the CLI's stale-base escape hatch."""
+    from podium.ticket import start
+
+    jobs.reconcile(ctx.store)
+    started = start(ctx, ticket_id, branch=branch, base=base, reassign=reassign, allow_stale_base=allow_stale_base)
+    ws = started.workspace
+    return Document({"ticket": started.ticket.to_dict(), "workspace": ws.path, "branch": ws.branch,
+                     "base": ws.base_ref, "created": started.created, "assigned": started.assigned,
+                     "activated": started.activated, "snapshot": str(started.snapshot)}, started.notes())
+
+
+@operation(mcp=False)
+def ticket_show(ctx: Context, ticket_id: Annotated[str, "The ticket's id."]) -> Document:
+    """The ticket as the tracker has it now."""
+    from podium.providers import get_tracker
+
+    return Document(get_tracker(ctx.repo, ctx.config.tracker).get(ticket_id).to_dict())
+
+
+@operation(mcp=False)
+def ticket_comment(
+    ctx: Context,
+    ticket_id: Annotated[str, "The ticket's id."],
+    body: Annotated[str, "The comment, in the tracker's markup."],
+) -> Document:
+    """Add a comment to the ticket, as you."""
+    from podium.providers import get_tracker
+
+    if not body.strip():
+        raise UsageError("the comment is empty")
+    tracker = get_tracker(ctx.repo, ctx.config.tracker)
+    tracker.comment(tracker.get(ticket_id), body)
+    return Document({"ticket": ticket_id, "commented": True})
+
+
+@operation()
+def branch_name(
+    ctx: Context,
+    title: Annotated[str, "What the work is about (the ticket's title)."],
+    ticket: Annotated[str | None, "Ticket id (PROJ-42, 1234, #123, AB#1234)."] = None,
+    kind: Annotated[str | None, "Ticket type: bug, feature, story, task, …"] = None,
+) -> Document:
+    """The branch name a teammate would choose, learned from the repository's own branches."""
+    from podium.branches import name_for
+
+    found = name_for(str(ctx.repo.toplevel), title=title, ticket=ticket, kind=kind,
+                     template=ctx.config.branch_template)
+    return Document({"name": found.name, "evidence": found.evidence})

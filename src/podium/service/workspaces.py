@@ -1,0 +1,64 @@
+"""Operations on workspaces and works: what podium made here, cleaning up safely, ``podium work`` runs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Annotated
+
+from podium import jobs
+from podium import work as work_mod
+from podium.context import Context
+from podium.service.catalog import operation
+from podium.service.orchestration import orchestration
+from podium.service.results import Document
+from podium.workspace import WorkspaceState, repo_lock
+
+
+@operation(mcp=False)
+def workspaces(
+    ctx: Context,
+    fetch: Annotated[bool, "Fetch origin first, so behind and pushed are as of now."] = False,
+) -> Document:
+    """Every workspace podium made here: branch, base, ahead/behind, dirty, pushed, last job.
+
+    Behind and pushed are as of the last fetch (podium delegate fetches; so does fetch)."""
+    jobs.reconcile(ctx.store)
+    if fetch:
+        with repo_lock(ctx.repo):
+            ctx.repo.fetch()
+    return Document([dataclasses.asdict(s) for s in jobs.workspaces(ctx)])
+
+
+def clean(ctx: Context, confirm: Callable[[WorkspaceState, str], bool] | None = None) -> Document:
+    """Remove finished workspaces whose work is safe; ``confirm`` (a human at a terminal) may let one with
+    unsaved work go, asked about that very workspace."""
+    result = jobs.clean(ctx, force=confirm)
+    return Document({"removed": [dataclasses.asdict(s) for s in result.removed],
+                     "kept": [{**dataclasses.asdict(s), "reason": why} for s, why in result.kept]})
+
+
+@operation(mcp=False)
+def work_start(
+    ctx: Context,
+    ticket_id: Annotated[str, "The ticket to take to the gate."],
+    rounds: Annotated[int, "At most this many worker rounds."] = work_mod.DEFAULT_ROUNDS,
+    stall_after: Annotated[float | None, "Seconds of silence before a worker counts as "
+                                         "stalled."] = None,
+    agent: Annotated[str, "The orchestrator's agent CLI."] = "claude",
+) -> Document:
+    """The whole loop for a ticket, to the human's gate: an orchestrator agent (headless, with ORCHESTRATOR.md
+    and podium's tools) takes it through ticket, workspace, workers, tester and ship, in the background."""
+    work = work_mod.start(ctx, ticket_id, orchestration(ctx), rounds=rounds, stall_after=stall_after, agent=agent)
+    return Document(work.to_dict())
+
+
+@operation(mcp=False)
+def work_resume(
+    ctx: Context,
+    work_id: Annotated[int | None, "The work (default: the latest)."] = None,
+) -> Document:
+    """Pick a work up again after a crash or a reboot: the jobs the crash killed, then the orchestrator, each
+    in its own session."""
+    work, notes = work_mod.resume(ctx, orchestration(ctx), work_id)
+    return Document(work.to_dict(), notes)

@@ -1,0 +1,42 @@
+"""Small words for people: counts with the right plural, text clipped to fit a line."""
+
+from __future__ import annotations
+
+IRREGULAR = {"reply": "replies", "interrupt": "interruptions", "was": "were", "is": "are"}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files`` (``many`` for words that do not just take an s)."""
+    return f"{n} {word if n == 1 else (many or IRREGULAR.get(word) or word + 's')}"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line (whitespace folded), cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Note:
+    """Something a front tells its reader about what an operation did (``kind`` says what, for a front that
+    shows some notes differently — never a string to parse back): ``queued``, ``stale_base``, ``branch``,
+    ``ticket``, ``agent``, ``session``, ``retry``, ``round``, ``identity``."""
+
+    __slots__ = ("kind", "text")
+
+    def __init__(self, kind: str, text: str):
+        self.kind = kind
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Note({self.kind!r}, {self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Note) and (self.kind, self.text) == (other.kind, other.text)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "text": self.text}
+
+
+def note_events(notes: list[Note]) -> list[tuple[str, dict[str, str]]]:
+    """Notes as a job's ``note`` events (``message`` is what every reader of the log shows)."""
+    return [("note", {"message": n.text, "kind": n.kind}) for n in notes]

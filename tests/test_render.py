@@ -1,0 +1,58 @@
+"""What a person reads: the status table keeps every job's id and state at any terminal width, one row per job."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from rich.console import Console
+
+from podium.render import print_status, wait_line
+from podium.store import Job
+
+
+def row(job_id: int, state: str, agent: str, role: str, branch: str, prompt: str) -> dict[str, object]:
+    return {"id": job_id, "state": state, "agent": agent, "role": role, "branch": branch, "age": 4000.0,
+            "silent_for": 12.0 if state == "running" else None, "files_changed": 3, "commits": 1,
+            "behind_base": 2, "tests": {"passed": False, "counts": {"failed": 1, "passed": 9}}, "prompt": prompt,
+            "error": "the job's runner (pid 4242) died" if state == "lost" else None}
+
+
+ROWS = [
+    row(10423, "running", "codex", "worker", "feature/PROJ-1234-export-orders-as-csv-with-all-the-columns",
+        "Users need to export their orders as CSV.\nThe export must include every column the table shows."),
+    row(10424, "stalled", "claude", "tester", "feature/PROJ-1234-export-orders-as-csv-with-all-the-columns",
+        "Run the full suite and screenshot the export dialog"),
+    row(7, "lost", "claude", "orchestrator", "bugfix/PROJ-9-a-very-long-branch-name-that-never-ends-at-all",
+        "podium work: take ticket PROJ-9 to the human's gate.\n\nIts workspace is branch ..."),
+    row(8, "no_changes", "gemini", "worker", "docs/readme", "x"),
+]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 200])
+def test_status_keeps_every_id_state_and_agent_at_any_width(width: int) -> None:
+    out = io.StringIO()
+    print_status(ROWS, Console(file=out, width=width, force_terminal=False, color_system=None))
+    lines = out.getvalue().rstrip("\n").splitlines()
+    assert len(lines) == 1 + len(ROWS)  # a header and one row per job: a multi-line prompt leaks no stray row
+    assert lines[0].split()[:3] == ["ID", "STATE", "AGENT"]
+    for line, r in zip(lines[1:], ROWS, strict=True):
+        assert len(line) <= width
+        words = line.split()
+        assert words[0] == str(r["id"]) and words[1] == r["state"], line
+        assert words[2] == r["agent"], line
+    if width >= 120:
+        assert "3 files, 1 commit, behind base by 2" in out.getvalue() or "tests FAILED" in out.getvalue()
+
+
+def test_the_wait_line_says_how_many_in_which_state_for_how_long() -> None:
+    now = time.time()
+
+    def job(job_id: int, state: str, quiet: float) -> Job:
+        return Job(id=job_id, agent="codex", prompt="p", state=state, created_at=now - 600, stall_after=600,
+                   last_activity_at=now - quiet)
+
+    line = wait_line([job(1, "running", 30), job(2, "running", 95), job(3, "queued", 600)], 252)
+    assert line == "waiting for 3 jobs: 2 running, 1 queued · 4m12s · quiet for 30s"
+    assert wait_line([job(1, "done", 5)], 3).startswith("waiting for 1 job: 1 done")
