@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -268,3 +270,29 @@ def test_port_blocks_are_stable_and_skip_ports_in_use(tmp_path: Path) -> None:
         busy.listen()
         again = allocate_ports(store, "/wt/a", "feature/a")
     assert again != base and not (again <= base + 3 < again + 10)
+
+
+def test_wait_at_a_terminal_shows_a_live_line_then_the_summary(env: Env) -> None:
+    job = env.delegate("take a while", "--agent", "command", "--command", "sh -c 'sleep 3; echo x > x.txt'")
+    primary, replica = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "podium", "wait", str(job)], cwd=env.repo, env=env.vars,
+                            stdin=replica, stdout=replica, stderr=replica)
+    os.close(replica)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([primary], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode(errors="replace")
+    assert "waiting for 1 job: 1 running" in text  # while it ran: how many, in which state
+    assert f"job {job} done" in text  # then the summary

@@ -1,8 +1,8 @@
 """The repository a podium operation works on, its store, its settings, and who is asking.
 
 Every operation of the service layer takes a ``Context`` first. ``work_id`` scopes the tools to one
-``podium work`` (its ticket, workspace and rules); ``channel`` says through which front a human acts
-(``terminal``, ``chat``, ``dashboard``), and is recorded with every decision at a gate.
+``podium work`` (its ticket, workspace and rules); ``channel`` says through which front the caller acts
+(``terminal``, ``chat``; ``mcp`` for an agent calling the tools) and is recorded with every decision at a gate.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from podium.config import Config
 from podium.errors import JobNotFound
 from podium.git import Repo
-from podium.store import Job, Store
+from podium.store import Job, Store, WorkRecord
 from podium.workspace import store_root
 
 
@@ -36,6 +36,11 @@ class Context:
         return cls(repo=repo, store=Store(store_root(repo)),
                    config=Config.load(repo.toplevel if own else repo.main_checkout), work_id=work_id,
                    channel=channel)
+
+    def work(self) -> WorkRecord | None:
+        """The work this context is scoped to (``podium mcp --work N``): its ticket and workspace are the
+        tools' defaults and its rules hold (``podium.work``)."""
+        return self.store.work(self.work_id) if self.work_id is not None else None
 
     def job(self, job_id: int | str) -> Job:
         try:

@@ -33,12 +33,15 @@ def tool_function(op: Operation, root: Path, *, allow_approve: bool, work_id: in
     from mcp.server.mcpserver.exceptions import ToolError
     from pydantic import Field
 
+    # with --allow-approve a CLI asks its human before each approve (podium chat); else an agent is calling
+    channel = "chat" if allow_approve else "mcp"
+
     def call(**kwargs: Any) -> Any:
         if not op.unattended and not allow_approve:
             said = " ".join(str(v) for v in kwargs.values())
             raise ToolError(f"{op.name} is the human's: they run podium {op.name} {said} at a terminal")
         try:
-            return op(Context.open(root, work_id=work_id, channel="chat"), **kwargs).to_dict()
+            return op(Context.open(root, work_id=work_id, channel=channel), **kwargs).to_dict()
         except PodiumError as e:
             raise ToolError(str(e)) from None
 

@@ -293,11 +293,6 @@ def _outcome(s: Summary, files: str = "") -> str:
 
 # -- the rules podium's tools hold while a work runs (the service layer applies them under podium mcp --work N) --
 
-def current(ctx: Context) -> WorkRecord | None:
-    """The work the context is scoped to (``podium mcp --work N``), whose ticket and workspace tools default to."""
-    return ctx.store.work(ctx.work_id) if ctx.work_id is not None else None
-
-
 def latest_worker(ctx: Context, work: WorkRecord) -> Job:
     workers = [j for j in ctx.store.jobs_in(work.workspace) if j.role == "worker"]
     if not workers:

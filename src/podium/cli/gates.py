@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import Any
 
@@ -71,32 +70,19 @@ def register(cli: click.Group) -> None:
     def push(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
         show(as_json, ops.request(context(obj), target, ["push"], ask=human_ask()))
 
-    @cli.command("pr")
+    @command(cli, "pr")
     @click.argument("target", required=False)
     @json_option
     @click.pass_obj
     def pr(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
-        """The workspace's pull request and the CI checks on it (TARGET: job id or branch; default: this
-        worktree)."""
-        from podium.change import find_workspace
-        from podium.providers import checks_verdict, get_forge
-
-        ctx = context(obj)
-        record = find_workspace(ctx.store, ctx.repo, target)
-        forge = get_forge(ctx.repo, ctx.config.forge)
-        found = forge.find_pr(record.branch)
-        if found is None:
-            raise UsageError(f"{record.branch} has no open pull request (podium ship opens one)")
-        checks = forge.checks(found)
-        verdict = checks_verdict(checks)
+        found = ops.pr(context(obj), target).to_dict()
         if as_json:
-            emit_json({**dataclasses.asdict(found), "checks": [dataclasses.asdict(c) for c in checks],
-                       "verdict": verdict})
+            emit_json(found)
             return
-        click.echo(f"{found.url}  {found.title}  [{found.state}]")
-        click.echo(f"checks: {verdict}" + (f" ({len(checks)})" if checks else ""))
-        for c in checks:
-            click.echo(f"  {c.state:8} {c.name}" + (f"  {c.url}" if c.url else ""))
+        click.echo(f"{found['url']}  {found['title']}  [{found['state']}]")
+        click.echo(f"checks: {found['verdict']}" + (f" ({len(found['checks'])})" if found["checks"] else ""))
+        for c in found["checks"]:
+            click.echo(f"  {c['state']:8} {c['name']}" + (f"  {c['url']}" if c["url"] else ""))
 
     @command(cli, "gates")
     @option("gates", "all", "--all", "show_all", is_flag=True)

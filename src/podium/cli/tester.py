@@ -42,11 +42,11 @@ def register(cli: click.Group) -> None:
     @option("screenshot", "steps", "--do", "steps", multiple=True, metavar="STEP")
     @option("screenshot", "full_page", "--full-page", is_flag=True)
     @option("screenshot", "branch", "--branch")
-    @option("screenshot", "timeout", "--timeout", type=float, default=30.0, show_default=True)
+    @option("screenshot", "timeout", "--timeout", type=float)
     @json_option
     @click.pass_obj
     def screenshot(obj: dict[str, Any], url: str, label: str, steps: tuple[str, ...], full_page: bool,
-                   branch: str | None, timeout: float, as_json: bool) -> None:
+                   branch: str | None, timeout: float | None, as_json: bool) -> None:
         shot = ops.screenshot(context(obj), url, label=label, steps=list(steps), full_page=full_page, branch=branch,
                               timeout=timeout)
         if as_json:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from podium import jobs
-from podium import work as work_mod
 from podium.context import Context
 from podium.service.catalog import operation
 from podium.service.results import Document
@@ -30,7 +29,7 @@ def request(ctx: Context, target: str | None, actions: list[str], *, ask: Ask | 
     from podium import gate as gate_mod
 
     jobs.reconcile(ctx.store)
-    work = work_mod.current(ctx)
+    work = ctx.work()
     return gate_mod.request(ctx, target or (work.branch if work else None), actions, ask=ask, **options)
 
 
@@ -107,3 +106,22 @@ def decider(ctx: Context) -> str:
 
     me = gate_mod.who()
     return me if ctx.channel == "terminal" else f"{me} ({ctx.channel})"
+
+
+@operation(mcp=False)
+def pr(ctx: Context, target: Annotated[str | None, TARGET] = None) -> Document:
+    """The workspace's pull request and the CI checks on it, with one verdict: failed, pending, passed or none."""
+    import dataclasses
+
+    from podium.change import find_workspace
+    from podium.errors import UsageError
+    from podium.providers import checks_verdict, get_forge
+
+    record = find_workspace(ctx.store, ctx.repo, target)
+    forge = get_forge(ctx.repo, ctx.config.forge)
+    found = forge.find_pr(record.branch)
+    if found is None:
+        raise UsageError(f"{record.branch} has no open pull request (podium ship opens one)")
+    checks = forge.checks(found)
+    return Document({**dataclasses.asdict(found), "checks": [dataclasses.asdict(c) for c in checks],
+                     "verdict": checks_verdict(checks)})

@@ -10,7 +10,6 @@ import time
 from typing import Annotated, Any
 
 from podium import jobs
-from podium import work as work_mod
 from podium.context import Context
 from podium.errors import UsageError
 from podium.service.catalog import operation
@@ -49,8 +48,10 @@ def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch:
                  base: str | None = None, ticket: str | None = None, stall_after: float | None = None,
                  agent_options: dict[str, object] | None = None, allow_stale_base: bool = False) -> JobInfo:
     """``delegate`` with the CLI's extra knobs (stall time, an ad-hoc command, a stale base)."""
+    from podium import work as work_mod
+
     jobs.reconcile(ctx.store)
-    work = work_mod.current(ctx)
+    work = ctx.work()
     if work is not None:
         return JobInfo.launched(work_mod.delegate(ctx, work, prompt, agent=agent, ticket=ticket))
     return JobInfo.launched(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket,
@@ -65,8 +66,10 @@ def status(
     all: Annotated[bool, "Every job, not only active and recent ones."] = False,
 ) -> Listing:
     """Every active and recent job (or the ones named): state, agent, role, branch, quiet time, work, tests."""
+    from podium import work as work_mod
+
     jobs.reconcile(ctx.store)
-    work = work_mod.current(ctx)
+    work = ctx.work()
     if work is not None and not job_ids:
         selected = list(reversed(work_mod.jobs_of(ctx, work)))
     else:
@@ -146,19 +149,21 @@ def wait_(
 def wait_for(ctx: Context, job_ids: list[int] | None, *, timeout: float | None = None, through_stalls: bool = False,
              on_poll: Any = None) -> Waited:
     """``wait``, with ``on_poll`` seeing the jobs at every look (the CLI's live line)."""
+    from podium import work as work_mod
+
     jobs.reconcile(ctx.store)
     if timeout is not None and not timeout >= 0:
         raise UsageError(f"the timeout must be a number of seconds ≥ 0, not {timeout}")
-    work = work_mod.current(ctx)
-    if work is not None and not through_stalls:
+    work = ctx.work()
+    if work is not None and not through_stalls:  # the work's rule: a stalled job is retried once, by podium
         ended, retried, timed_out = work_mod.wait(ctx, work, list(job_ids or []), timeout)
-    else:
-        ids: list[int | str] = list(job_ids or []) or [j.id for j in ctx.store.jobs(states=ACTIVE_STATES)]
-        if work is not None and not job_ids:
-            ids = [j.id for j in ctx.store.jobs_in(work.workspace) if j.active]
-        (ended, timed_out), retried = jobs.wait_until(ctx, ids, timeout=timeout, through_stalls=through_stalls,
-                                                      on_poll=on_poll), []
-    return Waited(jobs=[summarize(ctx.store, j) for j in ended], timed_out=timed_out, retried=retried)
+        return Waited(jobs=[summarize(ctx.store, j) for j in ended], timed_out=timed_out, retried=retried)
+    ids: list[int | str] = list(job_ids or [])
+    if not ids:
+        active = ctx.store.jobs_in(work.workspace) if work is not None else ctx.store.jobs(states=ACTIVE_STATES)
+        ids = [j.id for j in active if j.active]
+    ended, timed_out = jobs.wait_until(ctx, ids, timeout=timeout, through_stalls=through_stalls, on_poll=on_poll)
+    return Waited(jobs=[summarize(ctx.store, j) for j in ended], timed_out=timed_out)
 
 
 @operation()
@@ -168,7 +173,7 @@ def cancel(
                                   "workspace)."] = None,
 ) -> JobInfo:
     """Stop a job's agent (its whole process group); its worktree is kept."""
-    work = work_mod.current(ctx)
+    work = ctx.work()
     target = job_id
     if target is None and work is not None:
         active = ctx.store.active_job_in(work.workspace)
@@ -189,7 +194,9 @@ def resume(
 ) -> JobInfo:
     """Continue a job's agent session with a new message, as a new job in the same worktree (queued while another
     job is active there). In a work, each resume of a worker is a round (the work's limit holds)."""
-    work = work_mod.current(ctx)
+    from podium import work as work_mod
+
+    work = ctx.work()
     if work is not None:
         return JobInfo.launched(work_mod.resume_job(ctx, work, message, job_id))
     if job_id is None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from podium import roles
+from typing import TYPE_CHECKING
+
 from podium.context import Context
 from podium.service.catalog import tool_list, unattended
 from podium.work import Orchestration
 
+if TYPE_CHECKING:
+    from podium.roles import RoleFile
 
-def orchestrator_role(ctx: Context) -> roles.RoleFile:
+
+def orchestrator_role(ctx: Context) -> RoleFile:
     """ORCHESTRATOR.md written (its generated part) from the catalog and the repository's conventions."""
+    from podium import roles
+
     return roles.orchestrator(ctx.repo, ctx.config, tool_list())
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from podium import roles
 from podium.context import Context
 from podium.service.catalog import operation
 from podium.service.orchestration import orchestrator_role
+
+if TYPE_CHECKING:
+    from podium.roles import RoleFile
 
 ROLE_NAMES = ("orchestrator", "tester")
 
@@ -23,7 +25,7 @@ class Setup:
     problems: list[str]
     podium_toml: str | None = None
     written: bool = False
-    roles: list[roles.RoleFile] = field(default_factory=list)
+    roles: list[RoleFile] = field(default_factory=list)
     mcp: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,8 +77,10 @@ def init(
                  mcp=registered)
 
 
-def role_file(ctx: Context, name: str, worktree: Path | None = None) -> roles.RoleFile:
+def role_file(ctx: Context, name: str, worktree: Path | None = None) -> RoleFile:
     """One role file, its generated part rewritten: ORCHESTRATOR.md from the catalog, TESTER.md from the tests."""
+    from podium import roles
+
     if name == "orchestrator":
         return orchestrator_role(ctx)
     return roles.tester(ctx.repo, ctx.config, worktree)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from podium import browser
-from podium import tester as tester_mod
-from podium import work as work_mod
 from podium.context import Context
 from podium.errors import UsageError
 from podium.service.catalog import operation
 from podium.service.results import JobInfo
+
+if TYPE_CHECKING:  # the browser and the tester's machinery load when they are used
+    from podium import browser
 
 
 @operation()
@@ -36,7 +36,9 @@ def test(
 def turn(ctx: Context, message: str, *, branch: str | None = None, agent: str | None = None, fresh: bool = False,
          queue: bool = True, stall_after: float | None = None) -> JobInfo:
     """``test``, with the CLI's stall time."""
-    work = work_mod.current(ctx)
+    from podium import tester as tester_mod
+
+    work = ctx.work()
     target = branch or (work.branch if work else None)
     if target is None:
         raise UsageError("name the branch to test")
@@ -57,14 +59,17 @@ def screenshot(
     full_page: Annotated[bool, "The whole page, not only the viewport."] = False,
     branch: Annotated[str | None, "The branch it is for (default: the branch checked out "
                                   "here; in a work, its branch)."] = None,
-    timeout: Annotated[float, "Seconds for each step."] = browser.DEFAULT_TIMEOUT,
+    timeout: Annotated[float | None, "Seconds for each step (default: 30)."] = None,
 ) -> browser.Shot:
     """Screenshot a page in headless Chromium, saved as <branch>-<n>-<label>.png in the screenshots folder and
     recorded against the branch (the gate shows it; ship attaches it to the pull request).
 
     Selectors are Playwright's: CSS or text=...; it returns the file, the HTTP status, the title and the page's
     console errors."""
+    from podium import browser
+
     actions = [browser.Action.parse(s) for s in steps or []]
-    work = work_mod.current(ctx)
+    work = ctx.work()
     return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, actions=actions,
-                        branch=branch or (work.branch if work else None), full_page=full_page, timeout=timeout)
+                        branch=branch or (work.branch if work else None), full_page=full_page,
+                        timeout=browser.DEFAULT_TIMEOUT if timeout is None else timeout)
