@@ -55,9 +55,6 @@ class Launched:
     notes: list[Note] = field(default_factory=list)
     resumed: bool | None = None  # a tester turn: True when it continues the same session
 
-    def note(self, kind: str) -> str | None:
-        return next((n.text for n in self.notes if n.kind == kind), None)
-
 
 def delegate(
     ctx: Context,

@@ -19,7 +19,8 @@ def clip(text: str, limit: int) -> str:
 class Note:
     """Something a front tells its reader about what an operation did (``kind`` says what, for a front that
     shows some notes differently — never a string to parse back): ``queued``, ``stale_base``, ``branch``,
-    ``ticket``, ``agent``, ``session``, ``retry``, ``round``, ``identity``."""
+    ``ticket``, ``agent`` (what the adapter decided), ``session``, ``retry`` (a lost job run again),
+    ``stall_retry`` (a stalled job resumed by podium), ``work``."""
 
     __slots__ = ("kind", "text")
 

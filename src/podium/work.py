@@ -361,7 +361,7 @@ def wait(ctx: Context, work: WorkRecord, job_ids: list[int], timeout: float | No
 
 
 def is_retry(ctx: Context, job: Job) -> bool:
-    return any(e.data.get("kind") == "retry" or str(e.data.get("message", "")).startswith("retry of stalled job")
+    return any(e.data.get("kind") == "stall_retry" or str(e.data.get("message", "")).startswith("retry of stalled")
                for e in ctx.store.events(job.id, kinds=("note",)))
 
 
@@ -379,5 +379,5 @@ def retry_stalled(ctx: Context, job: Job) -> Job | None:
                                 "Your worktree is as you left it: continue the task from where you were.").job
     except PodiumError:
         return None
-    ctx.store.add_events(again.id, note_events([Note("retry", f"retry of stalled job {job.id}")]))
+    ctx.store.add_events(again.id, note_events([Note("stall_retry", f"retry of stalled job {job.id}")]))
     return again
