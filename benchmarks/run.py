@@ -239,11 +239,13 @@ def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
             return statistics.median(runs)
 
         full = timed([sys.executable, "-m", "podium", "status", "--json", "--all"])
+        table = timed([sys.executable, "-m", "podium", "status", "--all"])
         default = timed([sys.executable, "-m", "podium", "status", "--json"])
         one = timed([sys.executable, "-m", "podium", "logs", "5000", "--summary", "--json"])
         floor = timed([sys.executable, "-c", floor_code, str(b.repo / ".git" / "podium" / "state.db")])
         print(f"status: {jobs} jobs, {jobs * per_job} events ({db_mb:.0f} MB, built in {build:.1f} s): "
-              f"`status --json --all` {full * 1000:.0f} ms, `status --json` (recent) {default * 1000:.0f} ms, "
+              f"`status --json --all` {full * 1000:.0f} ms, `status --all` (the table) {table * 1000:.0f} ms, "
+              f"`status --json` (recent) {default * 1000:.0f} ms, "
               f"`logs --summary` {one * 1000:.0f} ms; bare python reading the same rows {floor * 1000:.0f} ms "
               f"(ratio all/floor {full / floor:.2f}); medians of 5")
     finally:

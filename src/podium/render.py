@@ -77,15 +77,16 @@ def print_status(rows: list[dict[str, Any]], console: Console | None = None) -> 
             break
         widths[widest] -= 1
         room += 1
-    gap = " " * GAP
-    lines = [gap.join(f"[bold]{c.ljust(widths[c])}[/]" for c in columns).rstrip()]
+    gap, last = " " * GAP, columns[-1]
+    lines = [gap.join(f"[bold]{c if c == last else c.ljust(widths[c])}[/]" for c in columns)]
     for cell in cells:
         parts = []
         for c in columns:
-            text = _fit(cell[c], widths[c]).ljust(widths[c])
+            text = _fit(cell[c], widths[c])
+            text = text if c == last else text.ljust(widths[c])
             style = STATE_STYLE.get(cell["STATE"]) if c == "STATE" else None
             parts.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
-        lines.append(gap.join(parts).rstrip())
+        lines.append(gap.join(parts))
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
