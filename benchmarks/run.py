@@ -7,8 +7,8 @@
 - concurrent: N (default 100) concurrent real codex jobs against the scripted model with delays:
               podium's own CPU per job (CLI + runner) next to the agent's, runner peak RSS, and whether
               every job ended in the right state with the right file.
-- status:     `podium status --json` on a store with 10 000 jobs and 1 000 000 events, vs the floor
-              (a bare Python process reading the same rows).
+- status:     `podium status --json` and the `status` table on a store with 10 000 jobs and 1 000 000
+              events, vs the floor (a bare Python process reading the same rows).
 - summary:    summary bytes / raw log bytes for a long scripted run.
 - workspace:  a new workspace (fetch, base, learned branch name, worktree) on a repository with 5 000
               commits and 500 branches, vs a bare `git fetch && git worktree add -b`; in-process and
