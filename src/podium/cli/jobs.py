@@ -14,7 +14,7 @@ from podium.cli._common import JOB, command, context, emit_json, json_option, op
 from podium.errors import WaitTimeout
 from podium.render import print_events, print_status, wait_line
 from podium.service import jobs as ops
-from podium.service.results import Waited
+from podium.service.results import Waited, event_dict
 from podium.store import ACTIVE_STATES
 from podium.summary import summarize
 
@@ -92,8 +92,8 @@ def register(cli: click.Group) -> None:
         for events in jobs_mod.follow(ctx, job.id, after=max(0, job.event_count - tail) if tail else 0,
                                       poll=FOLLOW_POLL):
             if as_json:
-                for e in events:
-                    click.echo(json.dumps({"seq": e.seq, "ts": e.ts, "kind": e.kind, "data": e.data}))
+                for e in events:  # each line one of the events the document of logs --json holds
+                    click.echo(json.dumps(event_dict(e)))
             else:
                 print_events(events)
         if not as_json:
