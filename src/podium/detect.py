@@ -14,7 +14,8 @@ from typing import Any
 
 from podium.config import Config
 from podium.errors import PodiumError
-from podium.git import IDENTITY_HINT, Repo, git, identity_problem
+from podium.git import IDENTITY_HINT, Repo
+from podium.git import identity as git_identity
 from podium.verdict import TestCommand, detect_test_commands
 
 AGENT_CLIS = {  # name: (executable, override variable, how to install)
@@ -110,17 +111,13 @@ def survey(repo: Repo, config: Config, *, versions: bool = True) -> Survey:
     forge = Finding("forge", forge_kind, "[forge] kind in podium.toml" if config.forge.get("kind") else "origin's URL",
                     hint=f"[forge] kind = one of {', '.join(sorted(forge_registry()))} (for pull requests)")
     agents = {name: _agent(name, versions) for name in AGENT_CLIS}
-    problem = identity_problem(repo.toplevel)
-    identity = Finding("git identity (for commits)", None if problem else _identity(repo), problem or "git config",
-                       required=True, hint=f"git has no user.name/user.email to commit as: {IDENTITY_HINT}")
+    who, problem = git_identity(repo.toplevel)
+    identity = Finding("git identity (for commits)", who, problem or "git config", required=True,
+                       hint=f"git has no user.name/user.email to commit as: {IDENTITY_HINT}")
     return Survey(origin=origin, base=base, branches=branches, tracker=tracker, forge=forge,
                   tests=detect_test_commands(repo.toplevel), agents=agents, browser=_browser(config),
                   identity=identity)
 
-
-def _identity(repo: Repo) -> str:
-    ident = git("var", "GIT_COMMITTER_IDENT", cwd=repo.toplevel)
-    return ident.rsplit(" ", 2)[0]  # "Name <email>" without the timestamp
 
 
 def _has_origin(repo: Repo) -> bool:

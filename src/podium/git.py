@@ -56,18 +56,24 @@ class NoOrigin(GitError):
 IDENTITY_HINT = ('git config --global user.name "Your Name" && git config --global user.email you@example.com')
 
 
-def identity_problem(cwd: str | Path) -> str | None:
-    """Why git cannot make a commit here as someone (no user.name/user.email it can use), or None.
+def identity(cwd: str | Path) -> tuple[str | None, str | None]:
+    """Who git commits as here (``Name <email>``), or why it cannot (no user.name/user.email it can use).
 
     ``git var`` asks exactly what ``commit-tree`` will ask, with the same environment and config, so a
     gate learns before it acts that its commit would fail."""
+    ident = ""
     for who in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
         try:
-            git("var", who, cwd=cwd)
+            ident = git("var", who, cwd=cwd)
         except GitError as e:
             detail = str(e).removeprefix("git var failed: ")
-            return f"git does not know who you are ({detail}); set it with: {IDENTITY_HINT}"
-    return None
+            return None, f"git does not know who you are ({detail}); set it with: {IDENTITY_HINT}"
+    return ident.rsplit(" ", 2)[0], None  # without the timestamp
+
+
+def identity_problem(cwd: str | Path) -> str | None:
+    """Why git cannot make a commit here as someone, or None."""
+    return identity(cwd)[1]
 
 
 @dataclass(frozen=True)

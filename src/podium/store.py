@@ -621,10 +621,6 @@ class Store:
                            [(f"superseded by gate {newer}", time.time(), i) for i in ids])
         return ids
 
-    def set_gate_result(self, gate_id: int, result: dict[str, Any]) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE gates SET result = ? WHERE id = ?", (json.dumps(result), gate_id))
-
     # -- events -----------------------------------------------------------
     def add_events(self, job_id: int, events: Iterable[tuple[str, dict[str, Any]]], **job_values: Any) -> None:
         """Append events to a job and update its row in the same transaction."""

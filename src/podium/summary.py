@@ -16,6 +16,7 @@ from typing import Any
 from podium.errors import PodiumError
 from podium.git import read_work
 from podium.store import EventRow, Job, Store
+from podium.text import clip
 from podium.verdict import parse as parse_verdict
 from podium.verdict import verdict_line
 
@@ -78,7 +79,7 @@ class Summary:
             out.append(f"  stalled: silent and idle for {human_duration(self.silent_for)} "
                        "(cancel it, resume it, or wait --through-stalls)")
         if self.final:
-            out.append(f"  final: {_clip(self.final, FINAL_CHARS)}")
+            out.append(f"  final: {clip(self.final, FINAL_CHARS)}")
         if self.files:
             names = ", ".join(str(f["path"]) for f in self.files[:MAX_FILES])
             more = f" (+{len(self.files) - MAX_FILES} more)" if len(self.files) > MAX_FILES else ""
@@ -93,7 +94,7 @@ class Summary:
             shown = "; ".join(f"{c['sha'][:8]} {c.get('subject', '')}" for c in self.commits[-3:])
             out.append(f"  commits: {len(self.commits)} ({shown})")
         for cmd in self.failed_commands:
-            out.append(f"  failed: `{_clip(cmd['command'], 80)}` → exit {cmd['exit_code']}")
+            out.append(f"  failed: `{clip(cmd['command'], 80)}` → exit {cmd['exit_code']}")
         if self.tests:
             out.append(f"  tests: {self.tests.line()}")
         if self.usage:
@@ -110,11 +111,6 @@ def human_duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-IRREGULAR = {"reply": "replies", "interrupt": "interruptions", "was": "were", "is": "are"}
+from dataclasses import dataclass
+
+IRREGULAR = {"reply": "replies", "interrupt": "interruptions"}
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -16,23 +18,15 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@dataclass(frozen=True)
 class Note:
     """Something a front tells its reader about what an operation did (``kind`` says what, for a front that
     shows some notes differently — never a string to parse back): ``queued``, ``stale_base``, ``branch``,
     ``ticket``, ``agent`` (what the adapter decided), ``session``, ``retry`` (a lost job run again),
     ``stall_retry`` (a stalled job resumed by podium), ``work``."""
 
-    __slots__ = ("kind", "text")
-
-    def __init__(self, kind: str, text: str):
-        self.kind = kind
-        self.text = text
-
-    def __repr__(self) -> str:
-        return f"Note({self.kind!r}, {self.text!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Note) and (self.kind, self.text) == (other.kind, other.text)
+    kind: str
+    text: str
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "text": self.text}

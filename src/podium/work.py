@@ -89,8 +89,8 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
               f".podium/ticket.md there. podium's tools default to this ticket and workspace.\n\n"
               f"Delegate the implementation (describe the situation from the ticket), wait for it, have the tester "
               f"run the suite (and screenshot a user-facing change), send failures back to the worker — at most "
-              f"{rounds} worker round(s) in all — then ship. Ship stops at the human's gate: end by saying, in a "
-              f"few lines, what was done and what waits for the human.\n\n---\n\n{text}")
+              f"{plural(rounds, 'worker round')} in all — then ship. Ship stops at the human's gate: end by saying, "
+              f"in a few lines, what was done and what waits for the human.\n\n---\n\n{text}")
     _run_orchestrator(ctx, work, orchestration, prompt, session=None)
     return ctx.store.work(work.id)
 

@@ -28,6 +28,7 @@ from podium.branches import name_for
 from podium.errors import GitError
 from podium.git import NoOrigin, Repo, git
 from podium.store import Job, Store, WorkspaceRecord
+from podium.text import plural
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def _age(when: float | None) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+            return f"{plural(n, unit)} ago"
     return "less than a minute ago"
 
 
@@ -209,7 +210,7 @@ def unsafe_work(state: WorkspaceState) -> str | None:
     if state.dirty:
         reasons.append("uncommitted changes")
     if state.ahead and state.pushed != "yes":
-        reasons.append(f"{state.ahead} commit{'s' if state.ahead != 1 else ''} not on origin")
+        reasons.append(f"{plural(state.ahead, 'commit')} not on origin")
     return " and ".join(reasons) or None
 
 

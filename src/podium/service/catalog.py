@@ -10,6 +10,7 @@ what ``--json`` prints and what the MCP tool returns, so the two cannot disagree
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -49,7 +50,7 @@ class Operation:
         """The doc's first paragraph on one line."""
         return " ".join(self.doc.split("\n\n")[0].split())
 
-    @property
+    @functools.cached_property
     def params(self) -> list[Param]:
         """The parameters after ``ctx``: ``Annotated[type, "help"]`` each (the result type is not evaluated, so
         an operation may name a type it imports only when it runs)."""
@@ -84,11 +85,6 @@ def operation(*, unattended: bool = True, mcp: bool = True) -> Callable[[Callabl
         return fn
 
     return register
-
-
-def helps(name: str, param: str) -> str:
-    """The help of one operation's parameter, for a front's own option of the same meaning."""
-    return CATALOG[name].param(param).help
 
 
 # The order an orchestrator reads the tools in: the loop of a ticket, then the gate.
