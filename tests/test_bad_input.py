@@ -34,7 +34,9 @@ def test_no_origin_remote(env: Env) -> None:
     git("remote", "remove", "origin", cwd=env.repo)
     before = snapshot(env)
     proc = env.podium("delegate", "do it")
-    assert_one_line_error(proc, "no 'origin' remote")
+    assert_one_line_error(proc, "no 'origin' remote", "git remote add origin URL")
+    assert "--allow-stale-base" not in proc.stderr  # no base was ever fetched: there is no stale one to take
+    assert_one_line_error(env.podium("delegate", "do it", "--allow-stale-base"), "no 'origin' remote")
     assert snapshot(env) == before
     assert env.podium_json("status", "--all") == []
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Env
-from podium.distill import redact
+from podium.distill import facts, redact
+from podium.store import GateRecord
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 SESSIONS = {  # marker: (agent, the user's prompt, the branch the session creates)
@@ -246,3 +247,16 @@ def test_applied_to_a_repository_without_role_files_they_get_podiums_generated_p
     text = role.read_text()
     assert text.startswith("# Mine\n\nDelegate.\n") and "<!-- podium:generated" in text and "`delegate(" in text
     assert env.podium("roles", "orchestrator", check=True).stdout.strip() == f"{role}: up to date"
+
+
+def test_the_gate_fact_counts_only_the_humans_carried_out_decisions() -> None:
+    def gate(gate_id: int, state: str, by: str, reason: str | None = None) -> GateRecord:
+        return GateRecord(id=gate_id, workspace="/w", branch="b", actions=["commit"], state=state, facts={},
+                          created_at=0.0, reason=reason, decided_by=by)
+
+    gates = [gate(1, "done", "ada"), gate(2, "failed", "ada"),  # an approval whose commit failed is no approval yet
+             gate(3, "rejected", "ada", "use the helper"), gate(4, "done", "policy"), gate(5, "done", "podium"),
+             gate(6, "superseded", "podium"), gate(7, "pending", "")]
+    [fact] = [f for f in facts([], gates=gates).facts if f.key == "gates"]
+    assert fact.summary == "1 approved, 1 rejected" and fact.count == 2
+    assert fact.refs == ["podium:gate-1", "podium:gate-3"]

@@ -83,3 +83,13 @@ def _podium() -> list[str]:
     import sys
 
     return [sys.executable, "-m", "podium"]
+
+
+def test_init_exits_0_once_its_files_are_written_and_says_what_is_missing(env: Env) -> None:
+    no_clis = {**env.vars, "PATH": os.pathsep.join(p for p in env.vars["PATH"].split(os.pathsep)
+                                                  if "agent-clis" not in p)}
+    proc = subprocess.run([*_podium(), "init"], cwd=env.repo, env=no_clis, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (env.repo / "podium.toml").is_file() and (env.repo / ".podium" / "roles" / "TESTER.md").is_file()
+    assert "to fix before podium can work here: no agent CLI installed" in proc.stderr
+    assert "podium doctor checks again" in proc.stderr

@@ -9,7 +9,8 @@ import pytest
 from rich.console import Console
 
 from podium.render import print_status, wait_line
-from podium.store import Job
+from podium.store import EventRow, Job
+from podium.summary import event_line
 
 
 def row(job_id: int, state: str, agent: str, role: str, branch: str, prompt: str) -> dict[str, object]:
@@ -56,3 +57,12 @@ def test_the_wait_line_says_how_many_in_which_state_for_how_long() -> None:
     line = wait_line([job(1, "running", 30), job(2, "running", 95), job(3, "queued", 600)], 252)
     assert line == "waiting for 3 jobs: 2 running, 1 queued · 4m12s · quiet for 30s"
     assert wait_line([job(1, "done", 5)], 3).startswith("waiting for 1 job: 1 done")
+
+
+def test_an_agent_a_signal_ended_reads_as_killed_not_as_a_negative_exit() -> None:
+    def final(**data: object) -> str:
+        return event_line(EventRow(job_id=1, seq=1, ts=time.time(), kind="final", data=data)).split(" ", 1)[1]
+
+    assert final(exit_code=-15, success=False, error=None) == "■ agent killed by SIGTERM (failure)"
+    assert final(exit_code=3, success=False, error="tests failed") == "■ agent exited 3 (failure: tests failed)"
+    assert final(exit_code=0, success=True, error=None) == "■ agent exited 0 (success)"
