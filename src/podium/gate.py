@@ -202,7 +202,7 @@ def request(
             if change is not None and change.pr_url and "pr" in actions:
                 result["pr"] = change.pr_url
             ctx.store.end_gate(gate.id, "done", result)
-            return _outcome(ctx, gate.id)
+            return outcome(ctx, gate.id)
         if plan is not None and not plan.up_to_date:
             facts["identity"] = identity_problem(record.path)  # shown at the gate, before anyone approves
         gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
@@ -216,7 +216,7 @@ def request(
         if approved:
             return approve(ctx, gate.id, by=who(), reason=reason)
         return reject(ctx, gate.id, reason or "rejected at the terminal", by=who())
-    return _outcome(ctx, gate.id)
+    return outcome(ctx, gate.id)
 
 
 def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forge: Any,
@@ -290,10 +290,11 @@ def _carry_out(ctx: Context, gate_id: int, *, by: str, reason: str | None, was: 
         ctx.store.end_gate(gate_id, "failed", {**result, "error": str(e)})
         raise GateFailed(f"gate {gate_id} failed: {e} — fix that, then podium approve {gate_id} again") from None
     ctx.store.end_gate(gate_id, "done", result)
-    return _outcome(ctx, gate_id)
+    return outcome(ctx, gate_id)
 
 
-def _outcome(ctx: Context, gate_id: int) -> Outcome:
+def outcome(ctx: Context, gate_id: int) -> Outcome:
+    """The gate as it stands now, with what was carried out and the workspace's change."""
     gate = ctx.store.gate(gate_id)
     return Outcome(gate=gate, result=gate.result, change=ctx.store.change(gate.workspace))
 
@@ -338,7 +339,7 @@ def reject(ctx: Context, gate_id: int | str, why: str, *, by: str) -> Outcome:
         raise UsageError("say why: the worker (or the orchestrator) reads it")
     if not ctx.store.decide_gate(gate.id, "rejected", was=OPEN, reason=why.strip(), decided_by=by):
         raise UsageError(f"gate {gate.id} was decided meanwhile")
-    return _outcome(ctx, gate.id)
+    return outcome(ctx, gate.id)
 
 
 def who() -> str:

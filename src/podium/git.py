@@ -261,6 +261,14 @@ def diff_names(worktree: str | Path, a: str, b: str) -> list[str]:
     return sorted(filter(None, out.split("\0")))
 
 
+def patch(worktree: str | Path, a: str, b: str, limit: int = 400_000) -> tuple[str, bool]:
+    """The unified diff between two trees (or commits), cut at ``limit`` characters: (text, whether it was cut)."""
+    if a == b:
+        return "", False
+    out = git("diff", "--no-color", "--no-renames", "--no-ext-diff", a, b, cwd=worktree)
+    return (out[:limit], True) if len(out) > limit else (out, False)
+
+
 def numstat(worktree: str | Path, *revs: str) -> list[dict[str, Any]]:
     """Lines added and deleted per path (``git diff --numstat`` of ``revs``; binary files count 0)."""
     stats: list[dict[str, Any]] = []

@@ -8,6 +8,12 @@ become tool errors the model can read.
 Approving a gate is the human's: an operation that is not ``unattended`` (approve) refuses unless the server
 was started with ``--allow-approve``, which ``podium chat`` does while leaving the tool out of the CLI's
 pre-allowed tools — the CLI then asks the human before every call.
+
+When the client can show the human a form (MCP elicitation: Claude Code, codex), the gate is put to the human
+right in the conversation instead: ``approve``, and ``ship``/``commit`` when they leave a gate pending, ask
+through an elicitation form holding what ``podium gates`` shows; the human's answer (approve, or reject with a
+reason) is carried out through the same operations, recorded with the channel ``elicitation``. The model sees
+the outcome, never the form. A client without elicitation gets the behaviour above.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import inspect
 import typing
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from podium.errors import PodiumError
 from podium.service import Context, Operation, mcp_operations
@@ -27,21 +35,74 @@ INSTRUCTIONS = ("podium: coding-agent jobs in their own worktrees, the tester, t
                 "approval gate, as tools. Delegate, then wait or check status; read a job's summary, not its log.")
 
 
+ASKS = ("approve", "ship", "commit")  # the tools that put a gate to the human when the client can show a form
+
+
+class GateDecision(BaseModel):
+    """The form the human fills in at a gate (the model never sees it)."""
+
+    decision: typing.Literal["approve", "reject"] = Field(description="Approve carries out exactly what is shown.")
+    reason: str | None = Field(default=None, description="Why not (for reject): the workers read it.")
+
+
+def can_ask(mcp_ctx: Any) -> bool:
+    """Whether this client shows the human an elicitation form now (it declared the capability, and the
+    connection can carry a request to it)."""
+    caps = getattr(mcp_ctx, "client_capabilities", None)
+    form = getattr(caps, "elicitation", None) if caps is not None else None
+    if form is None or (form.form is None and form.url is not None):
+        return False
+    return bool(getattr(mcp_ctx.session, "can_send_request", False))
+
+
+def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> dict[str, Any]:
+    """Put the gate to the human through the client's form; carry out their answer; the outcome's document.
+    Declined or dismissed: the gate stays pending, as if nobody had asked."""
+    import anyio.from_thread
+    from mcp.server.elicitation import AcceptedElicitation
+
+    from podium import gate as gate_mod
+    from podium.service import gates as gate_ops
+
+    human = Context.open(root, work_id=work_id, channel="elicitation")
+    shown = gate_ops.gate_detail(human, gate_id).to_dict()
+    message = "\n".join([*shown["shown"], "", "Approve carries out exactly this. (The diff: podium gates, or the "
+                                                f"dashboard's gate {gate_id}.)"])
+    answer = anyio.from_thread.run(mcp_ctx.elicit, message, GateDecision)
+    if not isinstance(answer, AcceptedElicitation):
+        return {**gate_mod.outcome(human, gate_id).to_dict(), "asked": answer.action}
+    if answer.data.decision == "approve":
+        done = gate_ops.approve(human, gate_id)
+    else:
+        done = gate_ops.reject(human, gate_id, (answer.data.reason or "").strip() or "rejected in the conversation")
+    return {**done.to_dict(), "asked": "accept"}
+
+
 def tool_function(op: Operation, root: Path, *, allow_approve: bool, work_id: int | None) -> Any:
     """A function the SDK can introspect: the operation's parameters (without ``ctx``) with their help as
-    pydantic field descriptions, calling the operation on a fresh context and returning its document."""
+    pydantic field descriptions, calling the operation on a fresh context and returning its document.
+
+    The tools that reach a gate also take the SDK's request context (``mcp_ctx``, injected, not in the input
+    schema), to put the gate to the human when the client can show a form."""
+    from mcp.server.mcpserver import Context as RequestContext
     from mcp.server.mcpserver.exceptions import ToolError
-    from pydantic import Field
 
     # with --allow-approve a CLI asks its human before each approve (podium chat); else an agent is calling
     channel = "chat" if allow_approve else "mcp"
 
     def call(**kwargs: Any) -> Any:
-        if not op.unattended and not allow_approve:
-            said = " ".join(str(v) for v in kwargs.values())
-            raise ToolError(f"{op.name} is the human's: they run podium {op.name} {said} at a terminal")
+        mcp_ctx = kwargs.pop("mcp_ctx", None)
+        asking = op.name in ASKS and mcp_ctx is not None and can_ask(mcp_ctx)
         try:
-            return op(Context.open(root, work_id=work_id, channel=channel), **kwargs).to_dict()
+            if op.name == "approve" and asking:
+                return ask_human(mcp_ctx, root, work_id, kwargs["gate_id"])
+            if not op.unattended and not allow_approve:
+                said = " ".join(str(v) for v in kwargs.values())
+                raise ToolError(f"{op.name} is the human's: they run podium {op.name} {said} at a terminal")
+            result = op(Context.open(root, work_id=work_id, channel=channel), **kwargs)
+            if asking and getattr(result, "gate", None) is not None and result.gate.state == "pending":
+                return ask_human(mcp_ctx, root, work_id, result.gate.id)
+            return result.to_dict()
         except PodiumError as e:
             raise ToolError(str(e)) from None
 
@@ -49,10 +110,15 @@ def tool_function(op: Operation, root: Path, *, allow_approve: bool, work_id: in
                                 default=p.default,
                                 annotation=typing.Annotated[p.annotation, Field(description=p.help or None)])
               for p in op.params]
+    annotations = {p.name: p.annotation for p in params}
+    if op.name in ASKS:  # the SDK injects its context by this annotation (read from __annotations__)
+        params.append(inspect.Parameter("mcp_ctx", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=RequestContext))
+        annotations["mcp_ctx"] = RequestContext
     call.__name__ = op.name
     call.__doc__ = op.doc
     call.__signature__ = inspect.Signature(params, return_annotation=RETURNS)  # type: ignore[attr-defined]
-    call.__annotations__ = {p.name: p.annotation for p in params}
+    call.__annotations__ = annotations
     return call
 
 

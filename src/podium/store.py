@@ -492,6 +492,38 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [Job.from_row(r) for r in self.db.execute(sql, args)]
 
+    def jobs_page(self, *, states: Iterable[str] = (), agent: str | None = None, branch: str | None = None,
+                  ticket: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Job], int]:
+        """One page of jobs, newest first, and how many match: ``branch`` is a substring, ``ticket`` the id (with
+        or without its tracker) of the ticket whose workspace the job ran in."""
+        where, args = [], []
+        states = tuple(states)
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            args.extend(states)
+        if agent:
+            where.append("agent = ?")
+            args.append(agent)
+        if branch:
+            where.append("instr(branch, ?) > 0")
+            args.append(branch)
+        if ticket:
+            where.append("workspace IN (SELECT path FROM workspaces WHERE ticket = ? OR ticket LIKE ?)")
+            args.extend([ticket, f"%:{ticket}"])
+        sql = " WHERE " + " AND ".join(where) if where else ""
+        total = self.db.execute(f"SELECT count(*) FROM jobs{sql}", args).fetchone()[0]
+        rows = self.db.execute(f"SELECT * FROM jobs{sql} ORDER BY id DESC LIMIT ? OFFSET ?",
+                               [*args, int(limit), max(0, int(offset))])
+        return [Job.from_row(r) for r in rows], total
+
+    def agents(self) -> list[str]:
+        """The agents jobs ran with here, for a filter's choices."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT agent FROM jobs ORDER BY agent")]
+
+    def data_version(self) -> int:
+        """Changes when another connection committed (SQLite's ``data_version``): a cheap "anything new?"."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     # -- workspaces and tickets --------------------------------------------
     def add_workspace(self, record: WorkspaceRecord) -> None:
         """Record a new workspace; a removed one that had the same path is replaced."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from podium import jobs
 from podium.context import Context
+from podium.errors import GitError, UsageError
 from podium.service.catalog import operation
 from podium.service.results import Document
 from podium.store import GateRecord
@@ -100,6 +101,26 @@ def reject(
     return gate_mod.reject(ctx, gate_id, why, by=decider(ctx))
 
 
+def gate_detail(ctx: Context, gate_id: int) -> Document:
+    """A gate with everything the human decides on: what ``gates`` shows, and the diff of the commit it would
+    make (the planned tree against its base, exactly what approve writes)."""
+    from podium import gate as gate_mod
+    from podium import git
+
+    try:
+        gate = ctx.store.gate(int(gate_id))
+    except (KeyError, ValueError):
+        raise UsageError(f"no gate {gate_id}") from None
+    plan = gate.facts.get("plan") or {}
+    text, cut = "", False
+    if plan.get("tree") and plan.get("base_sha"):
+        try:
+            text, cut = git.patch(ctx.repo.toplevel, plan["base_sha"], plan["tree"])
+        except GitError as e:
+            text = f"(the diff cannot be shown: {e})"
+    return Document({**gate_mod.gate_dict(gate), "open": gate.state in gate_mod.OPEN, "patch": text, "cut": cut})
+
+
 def decider(ctx: Context) -> str:
     """Who decided, and through which channel when it is not the terminal: ``ada``, ``ada (chat)``."""
     from podium import gate as gate_mod
@@ -114,7 +135,6 @@ def pr(ctx: Context, target: Annotated[str | None, TARGET] = None) -> Document:
     import dataclasses
 
     from podium.change import find_workspace
-    from podium.errors import UsageError
     from podium.providers import checks_verdict, get_forge
 
     record = find_workspace(ctx.store, ctx.repo, target)

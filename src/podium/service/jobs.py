@@ -7,13 +7,14 @@ workspace by default, its limit of worker rounds, a stalled job retried once.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 from podium import jobs
 from podium.context import Context
 from podium.errors import UsageError
 from podium.service.catalog import operation
-from podium.service.results import Events, JobInfo, Listing, Waited
+from podium.service.results import Document, Events, JobInfo, Listing, Page, Waited
 from podium.store import ACTIVE_STATES, Job
 from podium.summary import Summary, summarize
 
@@ -110,6 +111,43 @@ def status_rows(selected: list[Job], behind: dict[int, int | None] | None = None
             "error": job.error,
         })
     return rows
+
+
+def jobs_page(ctx: Context, *, state: str | None = None, agent: str | None = None, branch: str | None = None,
+              ticket: str | None = None, offset: int = 0, limit: int = 50) -> Page:
+    """One page of every job, newest first, filtered (``state`` ``active``: every active state); the rows are
+    ``status``'s, behind-base counted for this page only."""
+    jobs.reconcile(ctx.store)
+    states = ACTIVE_STATES if state == "active" else (state,) if state else ()
+    found, total = ctx.store.jobs_page(states=states, agent=agent, branch=branch, ticket=ticket, offset=offset,
+                                       limit=limit)
+    return Page(status_rows(found, jobs.behind_base(ctx, found)), total, offset, limit)
+
+
+def changes(ctx: Context, job_id: int) -> Document:
+    """What the job's worktree holds now against the base it started from: files with lines, and the diff
+    (untracked files included; the worktree's own index is not touched)."""
+    from podium import git
+
+    job = ctx.job(job_id)
+    if not job.workspace or not job.base_sha:
+        return Document({"files": [], "patch": "", "cut": False, "gone": False})
+    if job.workspace_removed_at or not Path(job.workspace).is_dir():
+        return Document({"files": (job.work or {}).get("files") or [], "patch": "", "cut": False, "gone": True})
+    tree = git.snapshot(job.workspace).tree
+    text, cut = git.patch(job.workspace, job.base_sha, tree)
+    return Document({"files": git.numstat(job.workspace, job.base_sha, tree), "patch": text, "cut": cut,
+                     "gone": False})
+
+
+def log_tail(ctx: Context, job_id: int, size: int = 64_000) -> str:
+    """The end of a job's raw log (the agent's own output), redacted as written."""
+    path = ctx.store.log_path(ctx.job(job_id).id)
+    if not path.is_file():
+        return ""
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read().decode("utf-8", "replace")
 
 
 @operation()

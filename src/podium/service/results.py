@@ -60,6 +60,19 @@ class Listing:
 
 
 @dataclass
+class Page:
+    """One page of jobs (the dashboard's Jobs page): its rows as ``status`` has them, and how many match."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "total": self.total, "offset": self.offset, "limit": self.limit}
+
+
+@dataclass
 class Events:
     """A job's events (``logs`` without ``summary``): the record, and the line each reads as."""
 

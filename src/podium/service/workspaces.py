@@ -62,3 +62,8 @@ def work_resume(
     in its own session."""
     work, notes = work_mod.resume(ctx, orchestration(ctx), work_id)
     return Document(work.to_dict(), notes)
+
+
+def works(ctx: Context) -> Document:
+    """Every ``podium work`` run here, newest first: its ticket, branch, state, rounds of its limit, outcome."""
+    return Document([w.to_dict() for w in ctx.store.works()])
