@@ -17,6 +17,9 @@
 - tester:     `podium test` until claude's first model request, first and resumed turns, vs bare `claude -p`
               (and `claude -p --resume`) in the same worktree.
 - mcp:        podium's status tool over one MCP session vs `podium status --json` processes; server start.
+- dashboard:  on a store with 10 000 jobs: the jobs page's first response and its medians (filtered, its
+              last page, a job's page) next to `podium status --json`; how long a job's state change takes
+              to reach an open page over its live stream.
 - distill:    `podium distill --facts` over a 1 GB folder of claude and codex transcripts: MiB/s and peak
               memory, next to a bare json.loads of every line.
 
@@ -206,26 +209,33 @@ def _is_codex(proc: Path) -> bool:
         return False
 
 
+def _fill_store(b: Bench, jobs: int, events: int) -> float:
+    """``jobs`` finished jobs (one in ten failed) with ``events`` events between them; the seconds it took."""
+    store = b.store()
+    now = time.time()
+    per_job = events // jobs
+    t0 = time.time()
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT INTO jobs (id, agent, prompt, state, workspace, branch, created_at, stall_after, "
+            "event_count, work, ended_at) VALUES (?, 'codex', ?, ?, ?, ?, ?, 600, ?, ?, ?)",
+            [(i, f"task {i} " * 5, "done" if i % 10 else "failed", f"/wt/{i}", f"podium/{i}-task",
+              now - (jobs - i) * 30, per_job, json.dumps({"files": [{"path": "a.py", "added": 3, "deleted": 1}],
+                                                          "commits": []}), now) for i in range(1, jobs + 1)])
+        payload = json.dumps({"command": "pytest -q", "exit_code": 0, "output": "." * 200})
+        for start in range(1, jobs + 1, 500):
+            db.executemany("INSERT INTO events (job_id, seq, ts, kind, data) VALUES (?, ?, ?, 'command', ?)",
+                           [(j, s, now, payload) for j in range(start, min(start + 500, jobs + 1))
+                            for s in range(1, per_job + 1)])
+    store.close()
+    return time.time() - t0
+
+
 def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
     b = Bench({"steps": ["x"]})
     try:
-        store = b.store()
-        now = time.time()
         per_job = events // jobs
-        t0 = time.time()
-        with store.transaction() as db:
-            db.executemany(
-                "INSERT INTO jobs (id, agent, prompt, state, workspace, branch, created_at, stall_after, "
-                "event_count, work, ended_at) VALUES (?, 'codex', ?, ?, ?, ?, ?, 600, ?, ?, ?)",
-                [(i, f"task {i} " * 5, "done" if i % 10 else "failed", f"/wt/{i}", f"podium/{i}-task",
-                  now - (jobs - i) * 30, per_job, json.dumps({"files": [{"path": "a.py", "added": 3, "deleted": 1}],
-                                                              "commits": []}), now) for i in range(1, jobs + 1)])
-            payload = json.dumps({"command": "pytest -q", "exit_code": 0, "output": "." * 200})
-            for start in range(1, jobs + 1, 500):
-                db.executemany("INSERT INTO events (job_id, seq, ts, kind, data) VALUES (?, ?, ?, 'command', ?)",
-                               [(j, s, now, payload) for j in range(start, min(start + 500, jobs + 1))
-                                for s in range(1, per_job + 1)])
-        build = time.time() - t0
+        build = _fill_store(b, jobs, events)
         db_mb = sum(p.stat().st_size for p in (b.repo / ".git" / "podium").glob("state.db*")) / 1e6
         floor_code = ("import sqlite3,json,sys;db=sqlite3.connect(sys.argv[1]);db.row_factory=sqlite3.Row;"
                       "print(json.dumps([dict(r) for r in db.execute('SELECT * FROM jobs ORDER BY id DESC')]))")
@@ -249,6 +259,69 @@ def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
               f"`logs --summary` {one * 1000:.0f} ms; bare python reading the same rows {floor * 1000:.0f} ms "
               f"(ratio all/floor {full / floor:.2f}); medians of 5")
     finally:
+        b.close()
+
+
+def bench_dashboard(jobs: int = 10_000, events: int = 200_000, rounds: int = 20) -> None:
+    import httpx
+
+    b = Bench({"steps": ["x"]})
+    proc = None
+    try:
+        _fill_store(b, jobs, events)
+        proc = subprocess.Popen([sys.executable, "-m", "podium", "dashboard", "--no-open", "--port", "0"],
+                                cwd=b.repo, env=b.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        link = (proc.stdout.readline() if proc.stdout else "").split()[-1]
+        base = link.split("/?")[0]
+        client = httpx.Client(base_url=base, timeout=60)
+        t = time.perf_counter()
+        client.get(link)
+        first_page = client.get("/jobs")
+        first = time.perf_counter() - t
+        assert first_page.status_code == 200 and f"of {jobs}" in first_page.text
+
+        def median(path: str) -> float:
+            runs = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                assert client.get(path).status_code == 200
+                runs.append(time.perf_counter() - t)
+            return statistics.median(runs)
+
+        page = median("/jobs")
+        filtered = median("/jobs?state=failed&agent=codex&branch=task")
+        deep = median(f"/jobs?offset={jobs - 60}")
+        job = median(f"/jobs/{jobs // 2}")
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "podium", "status", "--json"], cwd=b.repo, env=b.env,
+                       capture_output=True, check=True)
+        status = time.perf_counter() - t
+
+        # live: a job's state changes in the store; how long until an open jobs page is sent the new row
+        store = b.store()
+        lags = []
+        with client.stream("GET", "/live", params={"page": "/jobs"}) as stream:
+            lines = stream.iter_lines()
+            while "jobs-rows" not in next(lines):  # the first full render
+                pass
+            for i in range(10):
+                state = "running" if i % 2 == 0 else "done"
+                t = time.perf_counter()
+                store.update_job(jobs, state=state)
+                while f'badge {state}' not in next(lines):
+                    pass
+                lags.append(time.perf_counter() - t)
+        store.close()
+        print(f"dashboard: {jobs} jobs, {events} events: the jobs page's first response {first * 1000:.0f} ms "
+              f"(token exchange included); then medians of {rounds}: jobs page {page * 1000:.0f} ms, filtered "
+              f"{filtered * 1000:.0f} ms, its last page {deep * 1000:.0f} ms, a job's page {job * 1000:.0f} ms; "
+              f"`podium status --json` {status * 1000:.0f} ms (ratio page/status {page / status:.2f}); "
+              f"a state change reaches an open page in {statistics.median(lags) * 1000:.0f} ms "
+              f"(median of 10, max {max(lags) * 1000:.0f} ms)")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait()
         b.close()
 
 
@@ -562,7 +635,7 @@ def bench_distill(total_mb: int = 1024) -> None:
 
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
            "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp,
-           "distill": bench_distill}
+           "distill": bench_distill, "dashboard": bench_dashboard}
 
 
 def main() -> None:
@@ -573,6 +646,9 @@ def main() -> None:
     unknown = [w for w in args.which if w not in BENCHES]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    # as a normal install has it: podium's bytecode compiled once (read even where writing it is turned off)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     for name in args.which or list(BENCHES):
         if name == "concurrent":
             bench_concurrent(args.jobs)

@@ -88,6 +88,8 @@ def test_a_codex_job_goes_running_to_done_live_and_its_page_streams_events_diff_
         {"write": {"path": "total.py", "content": "def total(x, d):\n    return x - d\n"}, "delay": 2},
         {"shell": "sleep 2"},
         "Total now subtracts the discount.",
+        {"shell": "env"},  # the turn resumed from the page: what its agent's environment holds
+        "Checked the environment.",
     ]})
     jobs = chromium.new_page()
     jobs.goto(dash.link)
@@ -123,9 +125,29 @@ def test_a_codex_job_goes_running_to_done_live_and_its_page_streams_events_diff_
     page.click("#job-log summary")
     page.click("button[data-log]")
     expect(page.locator("pre.log")).to_contain_text("Total now subtracts the discount.")  # codex's own output
-    if os.environ.get("PODIUM_README_SHOT"):  # the README's picture, from this very run
-        jobs.goto(f"{dash.base}/jobs")
-        jobs.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+
+    # Resume from the page: the same session goes on as a new job; its agent never sees the dashboard's token
+    page.fill(".resume input[name=message]", "Check the environment")
+    page.click(".resume button")
+    page.wait_for_url(f"{dash.base}/jobs/{job + 1}")
+    page.wait_for_selector("#job-head .badge.no_changes", timeout=60_000)
+    assert "Checked the environment." in page.inner_text("#job-summary")
+    assert f"job {job}" in page.inner_text("#job-head")  # it continues the first
+    page.click("#job-log summary")
+    page.click("button[data-log]")
+    expect(page.locator("pre.log")).to_contain_text(f"PODIUM_JOB_ID={job + 1}")  # codex's record of `env`
+    assert dash.token not in page.inner_text("pre.log")
+
+
+def test_cancel_from_the_job_page(env: Env, dash: Dashboard, chromium: Any) -> None:
+    job = env.delegate("wait a while", "--agent", "command", "--command", "sh -c 'sleep 120'")
+    env.wait_for(job, lambda j: j["state"] == "running")
+    page = chromium.new_page()
+    page.goto(dash.link)
+    page.goto(f"{dash.base}/jobs/{job}")
+    page.click("#job-head button.cancel")
+    page.wait_for_selector("#job-head .badge.cancelled", timeout=30_000)
+    assert env.job(job)["state"] == "cancelled"
 
 
 def _gated_job(env: Env, message: str) -> tuple[int, str]:
@@ -149,6 +171,7 @@ def test_the_gate_page_shows_what_approve_does_and_approve_ships_it(
 
     page = chromium.new_page()
     page.goto(dash.link)
+    assert page.inner_text(f'tr[data-job="{job}"] td.verdict') == "tests passed (1 passed)"  # from pytest's output
     page.goto(f"{dash.base}/gates")
     page.click(f"a[href='/gates/{gate['id']}']")
     assert "pending" in page.inner_text("#gate-state")
@@ -160,6 +183,8 @@ def test_the_gate_page_shows_what_approve_does_and_approve_ships_it(
     assert "+++ b/test_total.py" in diff and "+    return x - d" in diff
     assert page.locator(".shots img").evaluate("i => i.complete && i.naturalWidth") == 1
     assert github.pulls == {}  # nothing happened yet
+    if os.environ.get("PODIUM_README_SHOT"):  # the README's picture, from this very run
+        page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
 
     page.click("button.approve")
     page.wait_for_selector("#gate-state .badge.done")

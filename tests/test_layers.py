@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-FRONTS = ("podium.cli", "podium.mcp_server", "podium.demo", "podium.__main__")
+FRONTS = ("podium.cli", "podium.mcp_server", "podium.dashboard", "podium.demo", "podium.__main__")
 SERVICE = ("podium.service",)
 
 

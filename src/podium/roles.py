@@ -194,7 +194,9 @@ def orchestrator_tools(tools: list[tuple[str, str, list[str]]], facts: list[str]
         "   rounds at most, then tell the human what blocks it.",
         "5. `ship` — one commit on the base, pushed with a lease, the PR opened or updated with the ticket,",
         "   tests and screenshots. It returns a pending gate: tell the human what it holds and that it waits",
-        "   for `podium approve N`. Never try to get around the gate.",
+        "   for `podium approve N` (or the gate's page in `podium dashboard`). When your client can show the",
+        "   human a form, `ship` puts the gate to them itself and returns their decision. Never try to get",
+        "   around the gate.",
     ]
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ changes something needs the page's CSRF token and a same-origin ``Origin``.
 
 from __future__ import annotations
 
-from podium.dashboard.server import Access, serve
+from podium.dashboard.access import Access
+from podium.dashboard.server import serve
 
 __all__ = ["Access", "serve"]

@@ -11,7 +11,6 @@ Store access happens in worker threads, one ``Context`` (one SQLite connection) 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -34,11 +33,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.config import Config
 from podium.context import Context
-from podium.dashboard.server import Access
+from podium.dashboard.access import Access
 from podium.errors import PodiumError
 from podium.render import tests_cell
 from podium.service import gates as gate_ops
 from podium.service import jobs as job_ops
+from podium.service import tester as tester_ops
 from podium.service import workspaces as workspace_ops
 from podium.store import ACTIVE_STATES, Store
 from podium.summary import event_line, human_duration, one_line
@@ -211,16 +211,13 @@ class Dashboard:
         gate = gate_ops.gate_detail(ctx, gate_id).to_dict()
         shots = gate["facts"].get("screenshots") or []
         return {"g": gate, "facts": gate["facts"], "plan": gate["facts"].get("plan") or {},
-                "patch_lines": patch_lines(gate["patch"]), "shots": self.shots(ctx, gate["branch"], shots),
-                "shown_key": shown_key(gate)}
+                "patch_lines": patch_lines(gate["patch"]), "shots": self.shots(ctx, gate["branch"], shots)}
 
     @staticmethod
     def shots(ctx: Context, branch: str | None, paths: list[str] | None = None) -> list[dict[str, Any]]:
-        from podium import browser
-
         if not branch:
             return []
-        found = browser.for_branch(ctx.repo, ctx.store, ctx.config, branch)
+        found = tester_ops.branch_screenshots(ctx, branch)
         wanted = found if paths is None else [p for p in paths if p in found]
         return [{"src": "/shot?" + urlencode({"branch": branch, "n": found.index(p)}), "name": Path(p).name}
                 for p in wanted]
@@ -275,14 +272,6 @@ def patch_lines(patch: str) -> list[tuple[str, str]]:
                 else "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx")
         out.append((kind, line))
     return out
-
-
-def shown_key(gate: dict[str, Any]) -> str:
-    """A digest of what the human is shown (the plan, or the commit to push, and the PR text): approve refuses
-    when the gate no longer holds it."""
-    f = gate["facts"]
-    held = {"actions": gate["actions"], "plan": f.get("plan"), "commit": f.get("commit"), "pr": f.get("pr")}
-    return hashlib.sha256(json.dumps(held, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def build(root: Path, access: Access) -> Starlette:
@@ -340,10 +329,7 @@ def build(root: Path, access: Access) -> Starlette:
             if d.blocked:
                 raise PodiumError(d.blocked)
             if decision == "approve":
-                shown = await run(lambda: shown_key(gate_ops.gate_detail(d.ctx(), gate_id).to_dict()))
-                if form.get("shown") != shown:
-                    raise PodiumError(f"gate {gate_id} changed since this page showed it: look again, then decide")
-                await run(lambda: gate_ops.approve(d.ctx(), gate_id))
+                await run(lambda: gate_ops.approve_shown(d.ctx(), gate_id, str(form.get("shown", ""))))
             else:
                 await run(lambda: gate_ops.reject(d.ctx(), gate_id, str(form.get("why", ""))))
         except PodiumError as e:
@@ -363,10 +349,8 @@ def build(root: Path, access: Access) -> Starlette:
         return d.page("works", **await run(d.works_view))
 
     async def shot(request: Request) -> Response:
-        from podium import browser
-
         branch, n = request.query_params.get("branch", ""), request.query_params.get("n", "")
-        found = await run(lambda: browser.for_branch(d.ctx().repo, d.ctx().store, d.ctx().config, branch))
+        found = await run(lambda: tester_ops.branch_screenshots(d.ctx(), branch))
         if not n.isdigit() or int(n) >= len(found):
             return PlainTextResponse("podium: no such screenshot", status_code=404)
         return FileResponse(found[int(n)], media_type="image/png")

@@ -102,8 +102,9 @@ def reject(
 
 
 def gate_detail(ctx: Context, gate_id: int) -> Document:
-    """A gate with everything the human decides on: what ``gates`` shows, and the diff of the commit it would
-    make (the planned tree against its base, exactly what approve writes)."""
+    """A gate with everything the human decides on: what ``gates`` shows, the diff of the commit it would make
+    (the planned tree against its base, exactly what approve writes), and ``digest``: a fingerprint of what
+    is shown, for ``approve_shown``."""
     from podium import gate as gate_mod
     from podium import git
 
@@ -118,7 +119,30 @@ def gate_detail(ctx: Context, gate_id: int) -> Document:
             text, cut = git.patch(ctx.repo.toplevel, plan["base_sha"], plan["tree"])
         except GitError as e:
             text = f"(the diff cannot be shown: {e})"
-    return Document({**gate_mod.gate_dict(gate), "open": gate.state in gate_mod.OPEN, "patch": text, "cut": cut})
+    return Document({**gate_mod.gate_dict(gate), "open": gate.state in gate_mod.OPEN, "patch": text, "cut": cut,
+                     "digest": digest(gate)})
+
+
+def digest(gate: GateRecord) -> str:
+    """A fingerprint of what a gate holds: its actions, the planned commit (or the commit to push), the PR text."""
+    import hashlib
+    import json
+
+    f = gate.facts
+    held = {"actions": gate.actions, "plan": f.get("plan"), "commit": f.get("commit"), "pr": f.get("pr")}
+    return hashlib.sha256(json.dumps(held, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def approve_shown(ctx: Context, gate_id: int, shown: str) -> gate_mod.Outcome:
+    """``approve`` from a page that showed the gate: refused when the gate no longer holds what the page showed
+    (``shown``: ``gate_detail``'s digest then)."""
+    try:
+        gate = ctx.store.gate(int(gate_id))
+    except (KeyError, ValueError):
+        raise UsageError(f"no gate {gate_id}") from None
+    if shown != digest(gate):
+        raise UsageError(f"gate {gate_id} changed since it was shown: look again, then decide")
+    return approve(ctx, gate_id)
 
 
 def decider(ctx: Context) -> str:

@@ -73,3 +73,10 @@ def screenshot(
     return browser.take(ctx.repo, ctx.store, ctx.config, url, label=label, actions=actions,
                         branch=branch or (work.branch if work else None), full_page=full_page,
                         timeout=browser.DEFAULT_TIMEOUT if timeout is None else timeout)
+
+
+def branch_screenshots(ctx: Context, branch: str) -> list[str]:
+    """The branch's screenshots still on disk, in the order taken (what the gate and the PR show)."""
+    from podium import browser
+
+    return browser.for_branch(ctx.repo, ctx.store, ctx.config, branch)

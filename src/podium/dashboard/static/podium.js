@@ -5,6 +5,7 @@
   const body = document.body;
   const dot = document.getElementById("live-dot");
   const page = body.dataset.live;
+  const fresh = document.createElement("template");
   if (page) {
     const params = new URLSearchParams({ page: page, after: body.dataset.after || "0" });
     const source = new EventSource("/live?" + params.toString());
@@ -14,7 +15,9 @@
       const data = JSON.parse(message.data);
       for (const [id, html] of Object.entries(data.replace || {})) {
         const region = document.getElementById(id);
-        if (region && !region.contains(document.activeElement)) region.innerHTML = html;
+        if (!region || region.contains(document.activeElement)) continue;  // never under the user's typing
+        fresh.innerHTML = html;  // parsed the way the page was: an unchanged region is left alone (and clickable)
+        if (fresh.innerHTML !== region.innerHTML) region.innerHTML = html;
       }
       for (const [id, html] of Object.entries(data.append || {})) {
         const region = document.getElementById(id);
