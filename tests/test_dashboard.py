@@ -247,6 +247,29 @@ def test_who_is_refused(env: Env, dash: Dashboard) -> None:
                 assert dash.token.encode() not in path.read_bytes(), path
 
 
+def test_workspaces_and_works_pages_and_a_dashboard_inside_a_job_decides_no_gate(env: Env) -> None:
+    job = env.delegate("change it", "--agent", "command", "--command", "sh -c 'echo x > x.txt'")
+    env.podium("wait", str(job), "--timeout", "60", check=True)
+    assert env.podium("commit", str(job)).returncode == 4
+    branch = env.job(job)["branch"]
+    env.vars["PODIUM_JOB_ID"] = "7"  # as an agent's shell inside job 7 would start it
+    d = start_dashboard(env)
+    try:
+        c = d.client()
+        workspaces = c.get("/workspaces").text
+        assert branch in workspaces and f'href="/jobs/{job}"' in workspaces and "yes" in workspaces  # dirty
+        assert "No podium work runs yet" in c.get("/works").text
+        page = c.get("/gates/1").text
+        assert "runs inside podium job 7" in page and "button class=\"approve\"" not in page
+        csrf = re.search(r'name="csrf" content="(\w+)"', page).group(1)  # type: ignore[union-attr]
+        refused = c.post("/gates/1/approve", data={"csrf": csrf}, headers={"origin": d.base})
+        assert refused.status_code == 409 and "job 7: deciding gates is the human" in refused.text
+        assert env.podium_json("gates")[0]["state"] == "pending"
+    finally:
+        d.proc.kill()
+        d.proc.wait()
+
+
 def test_bad_dashboard_options_are_one_line_errors(env: Env, tmp_path: Path) -> None:
     assert_one_line_error(env.podium("dashboard", "--no-open", "--host", "0.0.0.0"), "--token-file")
     weak = tmp_path / "token"

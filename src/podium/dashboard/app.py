@@ -40,9 +40,8 @@ from podium.service import gates as gate_ops
 from podium.service import jobs as job_ops
 from podium.service import tester as tester_ops
 from podium.service import workspaces as workspace_ops
-from podium.store import ACTIVE_STATES, Store
+from podium.store import ACTIVE_STATES
 from podium.summary import event_line, human_duration, one_line
-from podium.workspace import store_root
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
@@ -50,7 +49,7 @@ EVENTS_SHOWN = 300
 REFRESH = 2.0  # seconds between re-renders when nothing in the store changed (ages move on)
 CHANGES_EVERY = 5.0  # a live job's worktree diff is taken again this often (it hashes the worktree)
 WATCH = 0.2  # how often the store is asked whether anything changed
-STATES = ("active", *ACTIVE_STATES, "done", "no_changes", "failed", "stalled", "cancelled", "lost")
+STATES = ("active", *ACTIVE_STATES, "done", "no_changes", "failed", "cancelled", "lost")
 HEADERS = {  # no framing (an Approve button under someone else's page), nothing from elsewhere, no referrer out
     "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
@@ -163,15 +162,12 @@ class Dashboard:
 
     def watch(self) -> None:
         """Count the store's changes (made by runners, the CLI, this app) for the live pages."""
-        store = Store(store_root(self.ctx().repo))
-        try:
-            last = store.data_version()
-            while not self.stopping.wait(WATCH):
-                now = store.data_version()
-                if now != last:
-                    last, self.version = now, self.version + 1
-        finally:
-            store.close()
+        store = self.ctx().store  # this thread's own connection: data_version counts the others' commits
+        last = store.data_version()
+        while not self.stopping.wait(WATCH):
+            now = store.data_version()
+            if now != last:
+                last, self.version = now, self.version + 1
 
     def page(self, name: str, status: int = 200, **data: Any) -> Response:
         html = self.templates.get_template(f"{name}.html").render(**data)
@@ -357,7 +353,8 @@ def build(root: Path, access: Access) -> Starlette:
 
     async def live(request: Request) -> Response:
         target = request.query_params.get("page", "/jobs")
-        state = Live(after=int(request.query_params.get("after", "0") or 0))
+        after = request.query_params.get("after", "")
+        state = Live(after=int(after) if after.isdigit() else 0)
         state.changes_at = time.monotonic()
 
         async def stream() -> AsyncIterator[str]:
