@@ -247,15 +247,29 @@ def test_who_is_refused(env: Env, dash: Dashboard) -> None:
                 assert dash.token.encode() not in path.read_bytes(), path
 
 
-def test_workspaces_and_works_pages_and_a_dashboard_inside_a_job_decides_no_gate(env: Env) -> None:
-    job = env.delegate("change it", "--agent", "command", "--command", "sh -c 'echo x > x.txt'")
-    env.podium("wait", str(job), "--timeout", "60", check=True)
+def test_filters_workspaces_and_works_pages_and_a_dashboard_inside_a_job_decides_no_gate(env: Env) -> None:
+    (env.repo / "tickets").mkdir()
+    (env.repo / "tickets" / "PROJ_1.md").write_text("---\ntitle: Coupons\nstate: New\n---\nCoupons are ignored.\n")
+    job = env.delegate("change it", "--ticket", "PROJ_1", "--agent", "command", "--command", "sh -c 'echo x > x.txt'")
+    other = env.delegate("other", "--agent", "command", "--command", "sh -c 'exit 3'")
+    env.podium("wait", str(job), str(other), "--timeout", "60")
     assert env.podium("commit", str(job)).returncode == 4
     branch = env.job(job)["branch"]
     env.vars["PODIUM_JOB_ID"] = "7"  # as an agent's shell inside job 7 would start it
     d = start_dashboard(env)
     try:
         c = d.client()
+
+        def shown(query: str) -> list[int]:
+            return [int(n) for n in re.findall(r'data-job="(\d+)"', c.get(f"/jobs?{query}").text)]
+
+        assert shown("") == [other, job]
+        assert shown("state=failed") == [other] and shown("state=done") == [job] and shown("state=active") == []
+        assert shown("agent=command") == [other, job] and shown("agent=codex") == []
+        assert shown(f"branch={branch.split('/')[-1][:6]}") == [job]
+        assert shown("ticket=PROJ_1") == [job] and shown("ticket=local:PROJ_1") == [job]
+        assert shown("ticket=PROJ%1") == [] and shown("ticket=PROJ_2") == []
+        assert "no jobs match" in c.get("/jobs?ticket=PROJ_2").text
         workspaces = c.get("/workspaces").text
         assert branch in workspaces and f'href="/jobs/{job}"' in workspaces and "yes" in workspaces  # dirty
         assert "No podium work runs yet" in c.get("/works").text

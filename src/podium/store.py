@@ -508,8 +508,8 @@ class Store:
             where.append("instr(branch, ?) > 0")
             args.append(branch)
         if ticket:
-            where.append("workspace IN (SELECT path FROM workspaces WHERE ticket = ? OR ticket LIKE ?)")
-            args.extend([ticket, f"%:{ticket}"])
+            where.append("workspace IN (SELECT path FROM workspaces WHERE ticket = ? OR substr(ticket, -?) = ?)")
+            args.extend([ticket, len(ticket) + 1, f":{ticket}"])
         sql = " WHERE " + " AND ".join(where) if where else ""
         total = self.db.execute(f"SELECT count(*) FROM jobs{sql}", args).fetchone()[0]
         rows = self.db.execute(f"SELECT * FROM jobs{sql} ORDER BY id DESC LIMIT ? OFFSET ?",
