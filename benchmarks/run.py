@@ -20,6 +20,7 @@
 - dashboard:  on a store with 10 000 jobs: the jobs page's first response and its medians (filtered, its
               last page, a job's page) next to `podium status --json`; how long a job's state change takes
               to reach an open page over its live stream.
+- liveness:   a runner frozen with SIGSTOP: seconds (and heartbeats) until `podium status` says stalled.
 - distill:    `podium distill --facts` over a 1 GB folder of claude and codex transcripts: MiB/s and peak
               memory, next to a bare json.loads of every line.
 
@@ -322,6 +323,37 @@ def bench_dashboard(jobs: int = 10_000, events: int = 200_000, rounds: int = 20)
         if proc is not None:
             proc.terminate()
             proc.wait()
+        b.close()
+
+
+def bench_liveness(rounds: int = 3) -> None:
+    """A runner frozen with SIGSTOP: how long until `podium status` calls its job stalled, in heartbeats."""
+    import signal
+
+    b = Bench({"steps": ["x"]})
+    beat = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
+    try:
+        found = []
+        for i in range(rounds):
+            out = b.podium("delegate", "--json", "--agent", "command", "--command", "sh -c 'sleep 300'", "--",
+                           f"frozen {i}").stdout
+            job = json.loads(out)["id"]
+            while True:
+                row = json.loads(b.podium("status", "--json", str(job)).stdout)[0]
+                if row["state"] == "running":
+                    break
+                time.sleep(0.2)
+            time.sleep(beat)  # a beat written while running
+            os.kill(row["runner_pid"], signal.SIGSTOP)
+            t = time.time()
+            while json.loads(b.podium("status", "--json", str(job)).stdout)[0]["state"] != "stalled":
+                time.sleep(0.2)
+            found.append(time.time() - t)
+            b.podium("cancel", str(job))
+        print(f"liveness: a runner frozen with SIGSTOP is `stalled` after {statistics.median(found):.1f} s "
+              f"(median of {rounds}; heartbeat {beat:g} s: {statistics.median(found) / beat:.1f} heartbeats, "
+              f"counted from the freeze, not from its last beat)")
+    finally:
         b.close()
 
 
@@ -635,7 +667,8 @@ def bench_distill(total_mb: int = 1024) -> None:
 
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
            "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp,
-           "distill": bench_distill, "dashboard": bench_dashboard}
+           "distill": bench_distill, "dashboard": bench_dashboard,
+           "liveness": bench_liveness}
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Env, git
+from podium.jobs import process_alive
 from podium.runner import redact, secret_values
 from podium.summary import verdict_from_commands
 
@@ -124,6 +126,29 @@ def test_an_agent_that_closes_its_output_is_still_watched_and_cancellable(env: E
     assert env.job(job_id)["state"] == "cancelled"
     with pytest.raises(ProcessLookupError):
         os.kill(job["agent_pid"], 0)
+
+
+def test_a_frozen_runner_is_stalled_within_two_heartbeats_running_again_when_it_wakes_and_cancellable(
+        env: Env) -> None:
+    job_id = env.delegate("work a while", "--agent", "command", "--command", "sh -c 'echo start; sleep 120'")
+    job = env.wait_for(job_id, lambda j: j["state"] == "running" and j["events"] >= 1)
+    runner = job["runner_pid"]
+    os.kill(runner, signal.SIGSTOP)  # the runner freezes: nobody watches the agent any more
+    stalled = env.wait_for(job_id, lambda j: j["state"] == "stalled", timeout=20)  # heartbeat 0.5 s here
+    events = env.podium_json("logs", str(job_id), "--tail", "5")["events"]
+    assert f"its runner (pid {runner}) is stopped" in events[-1]["data"]["reason"]
+    assert stalled["runner_pid"] == runner
+    assert env.podium("wait", str(job_id), "--timeout", "10").returncode == 3  # wait says so, as for any stall
+
+    os.kill(runner, signal.SIGCONT)  # it wakes: the job is running again
+    env.wait_for(job_id, lambda j: j["state"] == "running", timeout=20)
+    assert env.podium_json("logs", str(job_id), "--tail", "1")["events"][-1]["kind"] == "awake"
+
+    os.kill(runner, signal.SIGSTOP)  # frozen again, and cancelled: the runner wakes to end, nothing is left
+    env.wait_for(job_id, lambda j: j["state"] == "stalled", timeout=20)
+    assert env.podium("cancel", str(job_id)).returncode == 0
+    assert env.job(job_id)["state"] == "cancelled"
+    assert not process_alive(runner, None) and not process_alive(job["agent_pid"], None)  # gone (or a zombie)
 
 
 def test_which_environment_variables_count_as_secrets() -> None:

@@ -42,6 +42,8 @@ from podium.workspace import (
 )
 
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
+HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))  # the runner's beat: its liveness, read here
+UNANSWERED = 60.0  # a runner silent this long counts as frozen even when its process looks alive
 CANCEL_WAIT = 15.0
 
 _children: list[subprocess.Popen[bytes]] = []
@@ -224,13 +226,39 @@ def process_alive(pid: int | None, created: float | None) -> bool:
         return False
 
 
+def not_answering(job: Job, now: float) -> str | None:
+    """Why a running job's live runner counts as frozen, or None. Its heartbeat is older than two beats and the
+    process is stopped (SIGSTOP, a debugger); or older than ``UNANSWERED`` whatever the cause (a runner that
+    waits that long on the database is not watching its agent either)."""
+    if job.state != "running" or job.heartbeat_at is None:
+        return None
+    late = now - job.heartbeat_at
+    if late <= 2 * HEARTBEAT:
+        return None
+    try:
+        stopped = psutil.Process(job.runner_pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+    except psutil.Error:
+        return None
+    if stopped:
+        return f"its runner (pid {job.runner_pid}) is stopped: no heartbeat for {late:.0f}s"
+    if late > UNANSWERED:
+        return f"its runner (pid {job.runner_pid}) has not answered for {late:.0f}s"
+    return None
+
+
 def reconcile(store: Store) -> list[Job]:
-    """Mark active jobs whose runner is gone as ``lost``; returns the jobs it changed."""
+    """Mark active jobs whose runner is gone as ``lost``, and running jobs whose runner stopped answering as
+    ``stalled`` (the runner sets them ``running`` again when it wakes); returns the jobs it changed."""
     _reap()
     changed = []
     now = time.time()
     for job in store.jobs(states=ACTIVE_STATES):
         if process_alive(job.runner_pid, job.runner_started):
+            why = not_answering(job, now)
+            if why and store.update_job_if(job.id, ("running",), state="stalled"):
+                store.add_events(job.id, [("stalled", {"silent_for": round(now - job.heartbeat_at, 1),  # type: ignore[operator]
+                                                       "reason": why})])
+                changed.append(store.job(job.id))
             continue
         if job.runner_pid is None and now - job.created_at < LAUNCH_GRACE:
             continue
@@ -349,6 +377,7 @@ def cancel(ctx: Context, job_id: int | str) -> Job:
     if process_alive(job.runner_pid, job.runner_started):
         assert job.runner_pid is not None
         os.kill(job.runner_pid, signal.SIGTERM)
+        os.kill(job.runner_pid, signal.SIGCONT)  # a stopped runner wakes to handle it
     deadline = time.monotonic() + CANCEL_WAIT
     while time.monotonic() < deadline:
         job = ctx.store.job(job.id)

@@ -228,7 +228,11 @@ class Runner:
             self.state = "running"
             self.store.update_job_if(self.job.id, ("stalled",), state="running", **values)
             self.store.add_events(self.job.id, [("awake", {"silent_for": 0})])
-        else:
+        elif self.state == "running" and not self.store.update_job_if(self.job.id, ("running",), **values):
+            # podium saw this runner frozen (stopped, or not answering) and called the job stalled: it is back
+            if self.store.update_job_if(self.job.id, ("stalled",), state="running", **values):
+                self.store.add_events(self.job.id, [("awake", {"silent_for": round(silent, 1)})])
+        elif self.state != "running":
             self.store.update_job(self.job.id, **values)
 
     def _record(self, events: list[Event]) -> None:
