@@ -282,25 +282,22 @@ RECENT = 86400.0
 RECENT_LIMIT = 50
 
 
-def listing(ctx: Context, job_ids: list[int | str], show_all: bool = False) -> list[Job]:
-    """The jobs ``status`` shows: the ones asked for, else every active job and the recent ones."""
-    if job_ids:
-        return [ctx.job(j) for j in job_ids]
+def listing_filter(show_all: bool = False) -> tuple[str, list[Any]]:
+    """The jobs ``status`` shows by default (every active job, and the last ``RECENT_LIMIT`` of the day), or all."""
     if show_all:
-        return ctx.store.jobs()
-    recent = ctx.store.jobs(since=time.time() - RECENT, limit=RECENT_LIMIT)
-    seen = {j.id for j in recent}
-    active = [j for j in ctx.store.jobs(states=ACTIVE_STATES) if j.id not in seen]
-    return sorted([*recent, *active], key=lambda j: -j.id)
+        return "", []
+    active = ", ".join("?" for _ in ACTIVE_STATES)
+    return (f"id IN (SELECT id FROM jobs WHERE created_at >= ? ORDER BY id DESC LIMIT {RECENT_LIMIT}) "
+            f"OR state IN ({active})", [time.time() - RECENT, *ACTIVE_STATES])
 
 
-def behind_base(ctx: Context, jobs: list[Job]) -> dict[int, int | None]:
-    """How far each job's base has moved on since its workspace was made (as of the last fetch)."""
-    counts = _behind_counts(ctx.repo, [(j.base_ref, j.base_sha) for j in jobs if j.base_ref and j.base_sha])
-    return {j.id: counts[(j.base_ref, j.base_sha)] for j in jobs if j.base_ref and j.base_sha}
+def behind(ctx: Context, bases: list[tuple[str, str]]) -> list[tuple[str, str, int | None]]:
+    """How far each base moved on since workspaces were made from it (as of the last fetch): (ref, sha, count)."""
+    counts = behind_counts(ctx.repo, bases)
+    return [(ref, sha, n) for (ref, sha), n in counts.items()]
 
 
-def _behind_counts(repo: Repo, bases: list[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
+def behind_counts(repo: Repo, bases: list[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
     """One git call per distinct base commit, not per job or workspace: thousands share a few bases."""
     counts: dict[tuple[str, str], int | None] = {}
     for key in bases:
@@ -321,7 +318,7 @@ def workspaces(ctx: Context) -> list[WorkspaceState]:
     """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
     records = ctx.store.workspaces()
     latest = _latest_jobs(ctx)
-    behind = _behind_counts(ctx.repo, [(w.base_ref, w.base_sha) for w in records])
+    behind = behind_counts(ctx.repo, [(w.base_ref, w.base_sha) for w in records])
     return [workspace_state(ctx.repo, w, latest.get(w.path), behind[(w.base_ref, w.base_sha)], _pushed_sha(ctx, w))
             for w in records]
 

@@ -51,6 +51,9 @@ def tests_cell(tests: dict[str, Any] | None) -> str:
     return f"tests {word}" + (f" ({counts})" if counts else "")
 
 
+PLAIN_AFTER = 300  # rows past which the status table is plain text, without rich's styling
+
+
 def print_status(rows: list[dict[str, Any]], console: Console | None = None) -> None:
     """The jobs as a table, one row each. ID, STATE and AGENT keep their full width at any width (≥ 60
     columns): the id is what every other command needs. BRANCH and TASK give way first, then WORK, AGE and
@@ -78,6 +81,14 @@ def print_status(rows: list[dict[str, Any]], console: Console | None = None) -> 
         widths[widest] -= 1
         room += 1
     gap, last = " " * GAP, columns[-1]
+    if len(cells) > PLAIN_AFTER:  # thousands of rows: plain fixed-width lines, written as they are made
+        out = console.file
+        out.write(gap.join(c if c == last else c.ljust(widths[c]) for c in columns) + "\n")
+        for cell in cells:
+            out.write(gap.join(_fit(cell[c], widths[c]) if c == last else _fit(cell[c], widths[c]).ljust(widths[c])
+                               for c in columns) + "\n")
+        out.flush()
+        return
     lines = [gap.join(f"[bold]{c if c == last else c.ljust(widths[c])}[/]" for c in columns)]
     for cell in cells:
         parts = []

@@ -17,7 +17,7 @@ import fcntl
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -278,6 +278,23 @@ class EventRow:
 
 
 _JOB_COLUMNS = {f.name for f in fields(Job)}
+# status's row, key by key in the order its document shows it: each value as SQLite computes it (``now``: the
+# time of the query, ``behind`` the base commits' counts the caller passes in)
+STATUS_FIELDS = (
+    ("id", "id"), ("state", "state"), ("agent", "agent"), ("role", "role"), ("branch", "branch"),
+    ("workspace", "workspace"), ("parent", "parent_id"), ("session_id", "session_id"), ("created_at", "created_at"),
+    ("started_at", "started_at"), ("ended_at", "ended_at"), ("age", "round({now} - created_at, 1)"),
+    ("silent_for", "CASE WHEN last_activity_at IS NOT NULL AND state IN ({active}) "
+                   "THEN round({now} - last_activity_at, 1) END"),
+    ("events", "event_count"),
+    ("files_changed", "CASE WHEN work IS NULL OR work = '{{}}' THEN NULL "
+                      "ELSE coalesce(json_array_length(work, '$.files'), 0) END"),
+    ("commits", "CASE WHEN work IS NULL OR work = '{{}}' THEN NULL "
+                "ELSE coalesce(json_array_length(work, '$.commits'), 0) END"),
+    ("behind_base", "(SELECT n FROM behind WHERE behind.ref = base_ref AND behind.sha = base_sha)"),
+    ("tests", "json(json_extract(work, '$.tests'))"), ("exit_code", "exit_code"), ("runner_pid", "runner_pid"),
+    ("agent_pid", "agent_pid"), ("prompt", "substr(prompt, 1, 120)"), ("error", "error"),
+)
 
 
 @dataclass
@@ -492,10 +509,39 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [Job.from_row(r) for r in self.db.execute(sql, args)]
 
-    def jobs_page(self, *, states: Iterable[str] = (), agent: str | None = None, branch: str | None = None,
-                  ticket: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Job], int]:
-        """One page of jobs, newest first, and how many match: ``branch`` is a substring, ``ticket`` the id (with
-        or without its tracker) of the ticket whose workspace the job ran in."""
+    def status_bases(self, where: str = "", args: Sequence[Any] = (), *, limit: int | None = None,
+                     offset: int = 0) -> list[tuple[str, str]]:
+        """The distinct (base ref, base commit) pairs of the jobs ``status_json`` would list."""
+        picked = self._picked("base_ref, base_sha", where, limit, offset)
+        rows = self.db.execute(f"SELECT DISTINCT base_ref, base_sha FROM ({picked}) "
+                               "WHERE base_ref IS NOT NULL AND base_sha IS NOT NULL", list(args))
+        return [(r[0], r[1]) for r in rows]
+
+    def status_json(self, where: str = "", args: Sequence[Any] = (), *, behind: Sequence[tuple[str, str, Any]] = (),
+                    limit: int | None = None, offset: int = 0) -> str:
+        """``status``'s rows, newest first, as the JSON document itself (a list, one row per line), written by
+        SQLite: thousands of rows without a Python object each. ``where`` is a condition on ``jobs`` with ``?``
+        for ``args``; ``behind`` gives each base commit's count (ref, sha, n)."""
+        active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
+        now = "(SELECT t FROM now)"
+        pairs = ", ".join(f"'{key}', {expr.format(active=active, now=now)}" for key, expr in STATUS_FIELDS)
+        picked = self._picked("*", where, limit, offset)
+        sql = (f"WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_extract(value, '$[0]'), "
+               f"json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)) "
+               f"SELECT '[' || coalesce(char(10) || group_concat(json_object({pairs}), ',' || char(10)) || char(10),"
+               f" '') || ']' FROM ({picked})")
+        row = self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args]).fetchone()
+        return str(row[0])
+
+    @staticmethod
+    def _picked(columns: str, where: str, limit: int | None, offset: int) -> str:
+        return (f"SELECT {columns} FROM jobs" + (f" WHERE {where}" if where else "") + " ORDER BY id DESC"
+                + (f" LIMIT {int(limit)} OFFSET {max(0, int(offset))}" if limit is not None else ""))
+
+    def job_filter(self, *, states: Iterable[str] = (), agent: str | None = None, branch: str | None = None,
+                   ticket: str | None = None) -> tuple[str, list[Any]]:
+        """A condition for ``status_json`` and ``count_jobs``: ``branch`` is a substring, ``ticket`` the id
+        (with or without its tracker) of the ticket whose workspace the job ran in."""
         where, args = [], []
         states = tuple(states)
         if states:
@@ -510,11 +556,11 @@ class Store:
         if ticket:
             where.append("workspace IN (SELECT path FROM workspaces WHERE ticket = ? OR substr(ticket, -?) = ?)")
             args.extend([ticket, len(ticket) + 1, f":{ticket}"])
-        sql = " WHERE " + " AND ".join(where) if where else ""
-        total = self.db.execute(f"SELECT count(*) FROM jobs{sql}", args).fetchone()[0]
-        rows = self.db.execute(f"SELECT * FROM jobs{sql} ORDER BY id DESC LIMIT ? OFFSET ?",
-                               [*args, int(limit), max(0, int(offset))])
-        return [Job.from_row(r) for r in rows], total
+        return " AND ".join(where), args
+
+    def count_jobs(self, where: str = "", args: Sequence[Any] = ()) -> int:
+        return int(self.db.execute("SELECT count(*) FROM jobs" + (f" WHERE {where}" if where else ""), args)
+                   .fetchone()[0])
 
     def agents(self) -> list[str]:
         """The agents jobs ran with here, for a filter's choices."""

@@ -26,7 +26,12 @@ def context(obj: dict[str, Any]) -> Context:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    """A document as JSON: an object indented; a list (status's thousands of rows) one item per line, which
+    json's C encoder writes at once."""
+    if isinstance(data, list) and data:
+        click.echo("[\n" + ",\n".join(json.dumps(item, default=str) for item in data) + "\n]")
+    else:
+        click.echo(json.dumps(data, indent=2, default=str))
 
 
 def command(group: click.Group, op: str, name: str | None = None, more: str = "", **settings: Any) -> Decorator:

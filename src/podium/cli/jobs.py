@@ -57,7 +57,7 @@ def register(cli: click.Group) -> None:
     def status(obj: dict[str, Any], job_ids: tuple[int, ...], show_all: bool, as_json: bool) -> None:
         listing = ops.status(context(obj), job_ids=list(job_ids), all=show_all)
         if as_json:
-            emit_json(listing.to_dict())
+            click.echo(listing.to_json())
         else:
             print_status(listing.rows)
 

@@ -6,7 +6,7 @@ workspace by default, its limit of worker rounds, a stalled job retried once.
 
 from __future__ import annotations
 
-import time
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,10 +15,8 @@ from podium.context import Context
 from podium.errors import UsageError
 from podium.service.catalog import operation
 from podium.service.results import Document, Events, JobInfo, Listing, Page, Waited
-from podium.store import ACTIVE_STATES, Job
+from podium.store import ACTIVE_STATES
 from podium.summary import Summary, summarize
-
-PROMPT_CHARS = 120
 
 
 @operation()
@@ -71,46 +69,20 @@ def status(
 
     jobs.reconcile(ctx.store)
     work = ctx.work()
-    if work is not None and not job_ids:
-        selected = list(reversed(work_mod.jobs_of(ctx, work)))
-    else:
-        selected = jobs.listing(ctx, list(job_ids or []), show_all=all)
-    return Listing(status_rows(selected, jobs.behind_base(ctx, selected)))
+    if job_ids:
+        wanted = [ctx.job(j).id for j in job_ids]
+        listing = _listing(ctx, f"id IN ({', '.join('?' for _ in wanted)})", wanted)
+        by_id = {r["id"]: r for r in listing.rows}  # in the order asked for
+        return Listing("[\n" + ",\n".join(json.dumps(by_id[i]) for i in wanted) + "\n]")
+    if work is not None:
+        wanted = [j.id for j in work_mod.jobs_of(ctx, work)]
+        return _listing(ctx, f"id IN ({', '.join('?' for _ in wanted)})", wanted)
+    return _listing(ctx, *jobs.listing_filter(all))
 
 
-def status_rows(selected: list[Job], behind: dict[int, int | None] | None = None) -> list[dict[str, Any]]:
-    """One plain dict per job: what ``status`` returns and the table shows."""
-    behind = behind or {}
-    now = time.time()
-    rows = []
-    for job in selected:
-        work = job.work or {}
-        rows.append({
-            "id": job.id,
-            "state": job.state,
-            "agent": job.agent,
-            "role": job.role,
-            "branch": job.branch,
-            "workspace": job.workspace,
-            "parent": job.parent_id,
-            "session_id": job.session_id,
-            "created_at": job.created_at,
-            "started_at": job.started_at,
-            "ended_at": job.ended_at,
-            "age": round(now - job.created_at, 1),
-            "silent_for": round(now - job.last_activity_at, 1) if job.last_activity_at and job.active else None,
-            "events": job.event_count,
-            "files_changed": len(work.get("files") or []) if job.work else None,
-            "commits": len(work.get("commits") or []) if job.work else None,
-            "behind_base": behind.get(job.id),
-            "tests": work.get("tests"),
-            "exit_code": job.exit_code,
-            "runner_pid": job.runner_pid,
-            "agent_pid": job.agent_pid,
-            "prompt": job.prompt[:PROMPT_CHARS],
-            "error": job.error,
-        })
-    return rows
+def _listing(ctx: Context, where: str, args: list[Any], *, limit: int | None = None, offset: int = 0) -> Listing:
+    bases = ctx.store.status_bases(where, args, limit=limit, offset=offset)
+    return Listing(ctx.store.status_json(where, args, behind=jobs.behind(ctx, bases), limit=limit, offset=offset))
 
 
 def jobs_page(ctx: Context, *, state: str | None = None, agent: str | None = None, branch: str | None = None,
@@ -119,9 +91,9 @@ def jobs_page(ctx: Context, *, state: str | None = None, agent: str | None = Non
     ``status``'s, behind-base counted for this page only."""
     jobs.reconcile(ctx.store)
     states = ACTIVE_STATES if state == "active" else (state,) if state else ()
-    found, total = ctx.store.jobs_page(states=states, agent=agent, branch=branch, ticket=ticket, offset=offset,
-                                       limit=limit)
-    return Page(status_rows(found, jobs.behind_base(ctx, found)), total, offset, limit)
+    where, args = ctx.store.job_filter(states=states, agent=agent, branch=branch, ticket=ticket)
+    rows = _listing(ctx, where, args, limit=limit, offset=offset).rows
+    return Page(rows, ctx.store.count_jobs(where, args), offset, limit)
 
 
 def changes(ctx: Context, job_id: int) -> Document:

@@ -3,6 +3,8 @@ MCP tool returns. (Results owned by a lower layer keep their own: ``Summary``, `
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,12 +53,20 @@ class JobInfo:
 
 @dataclass
 class Listing:
-    """``status``: one row per job (``podium.service.jobs.status_row``)."""
+    """``status``: one row per job, as the JSON document SQLite wrote (``Store.status_json``)."""
 
-    rows: list[dict[str, Any]]
+    text: str
+
+    @functools.cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        return json.loads(self.text)
 
     def to_dict(self) -> list[dict[str, Any]]:
         return self.rows
+
+    def to_json(self) -> str:
+        """The document as ``--json`` prints it: the text itself, never decoded and encoded again."""
+        return self.text
 
 
 @dataclass
