@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from podium.config import Config
 from podium.errors import JobNotFound
-from podium.git import Repo
-from podium.store import Job, Store, WorkRecord
-from podium.workspace import store_root
+
+if TYPE_CHECKING:  # loaded when a context is opened: the CLI's --help needs none of it
+    from podium.config import Config
+    from podium.git import Repo
+    from podium.store import Job, Store, WorkRecord
 
 
 @dataclass
@@ -29,6 +31,11 @@ class Context:
 
     @classmethod
     def open(cls, cwd: str | Path = ".", *, work_id: int | None = None, channel: str = "terminal") -> Context:
+        from podium.config import Config
+        from podium.git import Repo
+        from podium.store import Store
+        from podium.workspace import store_root
+
         repo = Repo.find(cwd)
         # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
         # podium.toml holds for every workspace of the repository too

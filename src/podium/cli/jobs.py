@@ -9,14 +9,10 @@ from typing import Any
 
 import click
 
-from podium import jobs as jobs_mod
 from podium.cli._common import JOB, command, context, emit_json, json_option, option
 from podium.errors import WaitTimeout
-from podium.render import print_events, print_status, wait_line
 from podium.service import jobs as ops
 from podium.service.results import Waited, event_dict
-from podium.store import ACTIVE_STATES
-from podium.summary import summarize
 
 FOLLOW_POLL = 0.5
 
@@ -55,6 +51,8 @@ def register(cli: click.Group) -> None:
     @json_option
     @click.pass_obj
     def status(obj: dict[str, Any], job_ids: tuple[int, ...], show_all: bool, as_json: bool) -> None:
+        from podium.render import print_status
+
         listing = ops.status(context(obj), job_ids=list(job_ids), all=show_all)
         if as_json:
             click.echo(listing.to_json())
@@ -72,10 +70,14 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def logs(obj: dict[str, Any], job_id: int, follow: bool, as_summary: bool, raw: bool, tail: int | None,
              as_json: bool) -> None:
+        from podium import jobs as jobs_mod
+        from podium.render import print_events
+        from podium.summary import summarize
+
         ctx = context(obj)
         if raw:
             jobs_mod.reconcile(ctx.store)
-            for chunk in jobs_mod.follow_log(ctx, ctx.job(job_id).id) if follow else [_raw(ctx, ctx.job(job_id).id)]:
+            for chunk in jobs_mod.follow_log(ctx, ctx.job(job_id).id) if follow else [ops.log_bytes(ctx, job_id)]:
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.flush()
             return
@@ -109,6 +111,8 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def wait(obj: dict[str, Any], job_ids: tuple[int, ...], timeout: float | None, through_stalls: bool,
              as_json: bool) -> None:
+        from podium.store import ACTIVE_STATES
+
         ctx = context(obj)
         waited = _wait_live(ctx, list(job_ids), timeout, through_stalls)
         if as_json:
@@ -150,14 +154,11 @@ def register(cli: click.Group) -> None:
         click.echo(f"resuming session {job.session_id} of job {job.parent} in {job.workspace}{queued}", err=True)
 
 
-def _raw(ctx: Any, job_id: int) -> bytes:
-    path = ctx.store.log_path(job_id)
-    return path.read_bytes() if path.exists() else b""
-
-
 def _wait_live(ctx: Any, job_ids: list[int], timeout: float | None, through_stalls: bool) -> Waited:
     """``wait``, with a live line on stderr when a person watches (jobs, states, elapsed, quiet for)."""
     from rich.console import Console
+
+    from podium.render import wait_line
 
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from podium.cli._common import at_terminal, command, context, emit_json, json_option, option
 from podium.errors import UsageError
-from podium.render import print_workspaces
 from podium.service import workspaces as ops
-from podium.workspace import WorkspaceState
+
+if TYPE_CHECKING:
+    from podium.workspace import WorkspaceState
 
 
 def register(cli: click.Group) -> None:
@@ -19,6 +20,9 @@ def register(cli: click.Group) -> None:
     @json_option
     @click.pass_obj
     def workspaces(obj: dict[str, Any], fetch: bool, as_json: bool) -> None:
+        from podium.render import print_workspaces
+        from podium.workspace import WorkspaceState
+
         found = ops.workspaces(context(obj), fetch=fetch).to_dict()
         if as_json:
             emit_json(found)

@@ -15,9 +15,10 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from podium.context import Context
+if TYPE_CHECKING:
+    from podium.context import Context
 
 REQUIRED = inspect.Parameter.empty
 

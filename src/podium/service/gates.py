@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from podium import jobs
-from podium.context import Context
 from podium.errors import GitError, UsageError
 from podium.service.catalog import operation
 from podium.service.results import Document
-from podium.store import GateRecord
 
 if TYPE_CHECKING:  # the gate's machinery (forges, commits, screenshots) loads when a gate is asked for
     from podium import gate as gate_mod
+    from podium.context import Context
+    from podium.store import GateRecord
 
-Ask = Callable[[GateRecord], tuple[bool, "str | None"]]
+Ask = Callable[["GateRecord"], tuple[bool, "str | None"]]
 TARGET = "A job id or a branch (default: the worktree podium runs in; in a work, its branch)."
 
 
@@ -28,6 +27,7 @@ def request(ctx: Context, target: str | None, actions: list[str], *, ask: Ask | 
             **options: Any) -> gate_mod.Outcome:
     """Ask for ``actions`` on the target's workspace; ``ask`` is a human at this terminal, when there is one."""
     from podium import gate as gate_mod
+    from podium import jobs
 
     jobs.reconcile(ctx.store)
     work = ctx.work()

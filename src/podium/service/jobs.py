@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from podium import jobs
-from podium.context import Context
 from podium.errors import UsageError
 from podium.service.catalog import operation
 from podium.service.results import Document, Events, JobInfo, Listing, Page, Waited
-from podium.store import ACTIVE_STATES
-from podium.summary import Summary, summarize
+
+if TYPE_CHECKING:  # podium's machinery loads when an operation runs: the CLI's --help needs none of it
+    from podium.context import Context
+    from podium.summary import Summary
 
 
 @operation()
@@ -47,6 +47,7 @@ def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch:
                  base: str | None = None, ticket: str | None = None, stall_after: float | None = None,
                  agent_options: dict[str, object] | None = None, allow_stale_base: bool = False) -> JobInfo:
     """``delegate`` with the CLI's extra knobs (stall time, an ad-hoc command, a stale base)."""
+    from podium import jobs
     from podium import work as work_mod
 
     jobs.reconcile(ctx.store)
@@ -65,6 +66,7 @@ def status(
     all: Annotated[bool, "Every job, not only active and recent ones."] = False,
 ) -> Listing:
     """Every active and recent job (or the ones named): state, agent, role, branch, quiet time, work, tests."""
+    from podium import jobs
     from podium import work as work_mod
 
     jobs.reconcile(ctx.store)
@@ -81,6 +83,8 @@ def status(
 
 
 def _listing(ctx: Context, where: str, args: list[Any], *, limit: int | None = None, offset: int = 0) -> Listing:
+    from podium import jobs
+
     bases = ctx.store.status_bases(where, args, limit=limit, offset=offset)
     return Listing(ctx.store.status_json(where, args, behind=jobs.behind(ctx, bases), limit=limit, offset=offset))
 
@@ -89,6 +93,9 @@ def jobs_page(ctx: Context, *, state: str | None = None, agent: str | None = Non
               ticket: str | None = None, offset: int = 0, limit: int = 50) -> Page:
     """One page of every job, newest first, filtered (``state`` ``active``: every active state); the rows are
     ``status``'s, behind-base counted for this page only."""
+    from podium import jobs
+    from podium.store import ACTIVE_STATES
+
     jobs.reconcile(ctx.store)
     states = ACTIVE_STATES if state == "active" else (state,) if state else ()
     where, args = ctx.store.job_filter(states=states, agent=agent, branch=branch, ticket=ticket)
@@ -112,14 +119,20 @@ def changes(ctx: Context, job_id: int) -> Document:
                      "gone": False})
 
 
-def log_tail(ctx: Context, job_id: int, size: int = 64_000) -> str:
-    """The end of a job's raw log (the agent's own output), redacted as written."""
+def log_bytes(ctx: Context, job_id: int, size: int | None = None) -> bytes:
+    """A job's raw log (the agent's own output, redacted as written): all of it, or its last ``size`` bytes."""
     path = ctx.store.log_path(ctx.job(job_id).id)
     if not path.is_file():
-        return ""
+        return b""
     with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - size))
-        return f.read().decode("utf-8", "replace")
+        if size is not None:
+            f.seek(max(0, path.stat().st_size - size))
+        return f.read()
+
+
+def log_tail(ctx: Context, job_id: int, size: int = 64_000) -> str:
+    """The end of a job's raw log, as text."""
+    return log_bytes(ctx, job_id, size).decode("utf-8", "replace")
 
 
 @operation()
@@ -132,6 +145,9 @@ def logs(
 ) -> Summary | Events:
     """A job's summary (answer, files, commits, failed commands, tests verdict) — or, with summary false, its last
     events. Prefer the summary: logs are long."""
+    from podium import jobs
+    from podium.summary import summarize
+
     jobs.reconcile(ctx.store)
     job = ctx.job(job_id)
     if summary:
@@ -159,7 +175,10 @@ def wait_(
 def wait_for(ctx: Context, job_ids: list[int] | None, *, timeout: float | None = None, through_stalls: bool = False,
              on_poll: Any = None) -> Waited:
     """``wait``, with ``on_poll`` seeing the jobs at every look (the CLI's live line)."""
+    from podium import jobs
     from podium import work as work_mod
+    from podium.store import ACTIVE_STATES
+    from podium.summary import summarize
 
     jobs.reconcile(ctx.store)
     if timeout is not None and not timeout >= 0:
@@ -183,6 +202,8 @@ def cancel(
                                   "workspace)."] = None,
 ) -> JobInfo:
     """Stop a job's agent (its whole process group); its worktree is kept."""
+    from podium import jobs
+
     work = ctx.work()
     target = job_id
     if target is None and work is not None:
@@ -204,6 +225,7 @@ def resume(
 ) -> JobInfo:
     """Continue a job's agent session with a new message, as a new job in the same worktree (queued while another
     job is active there). In a work, each resume of a worker is a round (the work's limit holds)."""
+    from podium import jobs
     from podium import work as work_mod
 
     work = ctx.work()

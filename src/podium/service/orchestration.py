@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from podium.context import Context
 from podium.service.catalog import tool_list, unattended
-from podium.work import Orchestration
 
 if TYPE_CHECKING:
+    from podium.context import Context
     from podium.roles import RoleFile
+    from podium.work import Orchestration
 
 
 def orchestrator_role(ctx: Context) -> RoleFile:
@@ -21,4 +21,6 @@ def orchestrator_role(ctx: Context) -> RoleFile:
 
 def orchestration(ctx: Context) -> Orchestration:
     """The orchestrator's role file's text and the tools it may call unattended."""
+    from podium.work import Orchestration
+
     return Orchestration(role=orchestrator_role(ctx).text, tools=unattended())

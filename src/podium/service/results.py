@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from podium.jobs import Launched
-from podium.store import EventRow, Job
-from podium.summary import Summary, event_line
 from podium.text import Note
+
+if TYPE_CHECKING:
+    from podium.jobs import Launched
+    from podium.store import EventRow, Job
+    from podium.summary import Summary
 
 
 @dataclass
@@ -95,6 +97,8 @@ class Events:
 
 
 def event_dict(e: EventRow) -> dict[str, Any]:
+    from podium.summary import event_line
+
     return {"seq": e.seq, "ts": e.ts, "kind": e.kind, "data": e.data, "line": event_line(e)}
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from podium.context import Context
 from podium.service.catalog import operation
 from podium.service.orchestration import orchestrator_role
 
 if TYPE_CHECKING:
+    from podium.context import Context
     from podium.roles import RoleFile
 
 ROLE_NAMES = ("orchestrator", "tester")

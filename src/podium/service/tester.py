@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from podium.context import Context
 from podium.errors import UsageError
 from podium.service.catalog import operation
 from podium.service.results import JobInfo
 
 if TYPE_CHECKING:  # the browser and the tester's machinery load when they are used
     from podium import browser
+    from podium.context import Context
 
 
 @operation()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from podium import jobs
-from podium.context import Context
+if TYPE_CHECKING:
+    from podium.context import Context
+
 from podium.errors import UsageError
 from podium.service.catalog import operation
 from podium.service.results import Document
@@ -28,6 +29,7 @@ def ticket_start(
 def start_ticket(ctx: Context, ticket_id: str, *, branch: str | None = None, base: str | None = None,
                  reassign: bool = False, allow_stale_base: bool = False) -> Document:
     """``ticket_start``, with the CLI's stale-base escape hatch."""
+    from podium import jobs
     from podium.ticket import start
 
     jobs.reconcile(ctx.store)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from podium import jobs
-from podium import work as work_mod
-from podium.context import Context
 from podium.service.catalog import operation
 from podium.service.orchestration import orchestration
 from podium.service.results import Document
-from podium.workspace import WorkspaceState, repo_lock
+
+if TYPE_CHECKING:
+    from podium.context import Context
+    from podium.workspace import WorkspaceState
+
+DEFAULT_ROUNDS = 3  # podium.work.DEFAULT_ROUNDS: a default here is read by --help, before podium.work loads
 
 
 @operation(mcp=False)
@@ -23,6 +25,9 @@ def workspaces(
     """Every workspace podium made here: branch, base, ahead/behind, dirty, pushed, last job.
 
     Behind and pushed are as of the last fetch (podium delegate fetches; so does fetch)."""
+    from podium import jobs
+    from podium.workspace import repo_lock
+
     jobs.reconcile(ctx.store)
     if fetch:
         with repo_lock(ctx.repo):
@@ -33,6 +38,8 @@ def workspaces(
 def clean(ctx: Context, confirm: Callable[[WorkspaceState, str], bool] | None = None) -> Document:
     """Remove finished workspaces whose work is safe; ``confirm`` (a human at a terminal) may let one with
     unsaved work go, asked about that very workspace."""
+    from podium import jobs
+
     result = jobs.clean(ctx, force=confirm)
     return Document({"removed": [dataclasses.asdict(s) for s in result.removed],
                      "kept": [{**dataclasses.asdict(s), "reason": why} for s, why in result.kept]})
@@ -42,13 +49,15 @@ def clean(ctx: Context, confirm: Callable[[WorkspaceState, str], bool] | None = 
 def work_start(
     ctx: Context,
     ticket_id: Annotated[str, "The ticket to take to the gate."],
-    rounds: Annotated[int, "At most this many worker rounds."] = work_mod.DEFAULT_ROUNDS,
+    rounds: Annotated[int, "At most this many worker rounds."] = DEFAULT_ROUNDS,
     stall_after: Annotated[float | None, "Seconds of silence before a worker counts as "
                                          "stalled."] = None,
     agent: Annotated[str, "The orchestrator's agent CLI."] = "claude",
 ) -> Document:
     """The whole loop for a ticket, to the human's gate: an orchestrator agent (headless, with ORCHESTRATOR.md
     and podium's tools) takes it through ticket, workspace, workers, tester and ship, in the background."""
+    from podium import work as work_mod
+
     work = work_mod.start(ctx, ticket_id, orchestration(ctx), rounds=rounds, stall_after=stall_after, agent=agent)
     return Document(work.to_dict())
 
@@ -60,6 +69,8 @@ def work_resume(
 ) -> Document:
     """Pick a work up again after a crash or a reboot: the jobs the crash killed, then the orchestrator, each
     in its own session."""
+    from podium import work as work_mod
+
     work, notes = work_mod.resume(ctx, orchestration(ctx), work_id)
     return Document(work.to_dict(), notes)
 
