@@ -20,6 +20,7 @@
 - dashboard:  on a store with 10 000 jobs: the jobs page's first response and its medians (filtered, its
               last page, a job's page) next to `podium status --json`; how long a job's state change takes
               to reach an open page over its live stream.
+- help:       `podium --help`'s CPU vs `python -c pass`'s, alternating in one run.
 - liveness:   a runner frozen with SIGSTOP: seconds (and heartbeats) until `podium status` says stalled.
 - distill:    `podium distill --facts` over a 1 GB folder of claude and codex transcripts: MiB/s and peak
               memory, next to a bare json.loads of every line.
@@ -357,6 +358,24 @@ def bench_liveness(rounds: int = 3) -> None:
         b.close()
 
 
+def bench_help(rounds: int = 20) -> None:
+    """`podium --help`'s CPU (user + system, the process and its children) vs `python -c pass`, alternating."""
+
+    def cpu(argv: list[str]) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(argv, capture_output=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    podium, bare = [], []
+    for _ in range(rounds):
+        podium.append(cpu([sys.executable, "-m", "podium", "--help"]))
+        bare.append(cpu([sys.executable, "-c", "pass"]))
+    p, b = statistics.median(podium), statistics.median(bare)
+    print(f"help: `podium --help` {p * 1000:.0f} ms CPU vs `python -c pass` {b * 1000:.0f} ms = {p / b:.2f}; "
+          f"podium's own share {(p - b) * 1000:.0f} ms (medians of {rounds}, alternating)")
+
+
 def bench_summary(steps: int = 60) -> None:
     script = [{"text": f"Step {i}: checking the build output.", "shell": f"seq 1 {200 + i}"} for i in range(steps)]
     script.append("Checked the build output in every step; nothing needed to change except notes.txt.")
@@ -668,7 +687,7 @@ def bench_distill(total_mb: int = 1024) -> None:
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
            "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp,
            "distill": bench_distill, "dashboard": bench_dashboard,
-           "liveness": bench_liveness}
+           "liveness": bench_liveness, "help": bench_help}
 
 
 def main() -> None:
