@@ -280,3 +280,27 @@ def test_the_base_is_develop_then_the_configured_one(env: Env) -> None:
     (env.repo / "podium.toml").write_text('[branches]\nbase = "release"\n')
     assert env.podium_json("delegate", "on release", *run)["base"] == "origin/release"
     assert env.podium_json("delegate", "--base", "main", "on main", *run)["base"] == "origin/main"
+
+
+def test_a_worktree_deleted_by_hand_does_not_block_its_path_and_the_default_base_is_asked_once(env: Env) -> None:
+    import shutil
+
+    first = env.delegate("first", "--branch", "feature/again", *RUN, sh("echo a > a.txt"))
+    env.podium("wait", str(first), "--timeout", "30", check=True)
+    workspace = env.job(first)["workspace"]
+    shutil.rmtree(workspace)  # deleted by hand, and its branch too: git still lists the worktree
+    git("update-ref", "-d", "refs/heads/feature/again", cwd=env.repo)
+    assert workspace in git("worktree", "list", cwd=env.repo)
+    again = env.delegate("again", "--branch", "feature/again", *RUN, sh("echo b > b.txt"))
+    env.podium("wait", str(again), "--timeout", "30", check=True)
+    assert env.job(again)["workspace"] == workspace and (Path(workspace) / "b.txt").is_file()
+
+    # origin/HEAD unset (a clone of an empty repository has none): origin is asked once, then remembered
+    assert subprocess.run(["git", "symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd=env.repo).returncode == 1
+    trace = env.root / "git-trace"
+    env.vars["GIT_TRACE"] = str(trace)
+    for prompt in ("one", "two"):
+        env.delegate(prompt, *RUN, sh("true"))
+    asked = [line for line in trace.read_text().splitlines() if "built-in: git ls-remote" in line]
+    assert len(asked) == 0  # asked when the first workspace was made, before the trace
+    assert (env.repo / ".git" / "podium" / "origin-head").read_text() == "main\n"

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from podium.errors import UsageError
-from podium.git import git
+from podium.git import Refs, Repo
 
 HALF_LIFE_DAYS = 60.0
 MIN_WORDS, MAX_WORDS = 3, 6
@@ -80,15 +80,7 @@ class Proposal:
 
 def recent_branches(toplevel: str) -> list[tuple[str, float]]:
     """Local and origin branch names with their last commit time, newest first, without duplicates."""
-    out = git("for-each-ref", "--sort=-committerdate", "--format=%(refname)\t%(committerdate:unix)",
-              "refs/heads", "refs/remotes/origin", cwd=toplevel)
-    seen: dict[str, float] = {}
-    for line in out.splitlines():
-        ref, _, stamp = line.partition("\t")
-        name = ref.removeprefix("refs/heads/").removeprefix("refs/remotes/origin/")
-        if name and name not in seen:
-            seen[name] = float(stamp or 0)
-    return list(seen.items())
+    return Repo.find(toplevel).refs().recent()
 
 
 def _parse_leaf(leaf: str) -> tuple[str, str | None, str]:
@@ -270,9 +262,10 @@ class Me:
     spellings: frozenset[str] = frozenset()  # lower-case forms of the user's name that may appear
 
     @classmethod
-    def from_git(cls, toplevel: str) -> Me:
-        full = git("config", "user.name", cwd=toplevel, check=False)
-        email = git("config", "user.email", cwd=toplevel, check=False)
+    def from_git(cls, toplevel: str, settings: dict[str, str] | None = None) -> Me:
+        """From git's user.name and user.email (``settings``: ``Repo.settings()``, when read already)."""
+        settings = Repo.find(toplevel).settings() if settings is None else settings
+        full, email = settings.get("user.name", ""), settings.get("user.email", "")
         local = email.split("@")[0].lower() if email else ""
         first = full.split()[0].lower() if full.split() else ""
         initials = "".join(w[0] for w in full.lower().split() if w[:1].isalpha())[:3] or None
@@ -304,10 +297,12 @@ def render_template(template: str, *, title: str, ticket: str | None, kind: str 
 
 
 def name_for(toplevel: str, *, title: str, ticket: str | None = None, kind: str | None = None,
-             template: str | None = None) -> Proposal:
-    """The branch name for this work in this repository: the pinned template, else the learned habit."""
-    branches = recent_branches(toplevel)
-    me = Me.from_git(toplevel)
+             template: str | None = None, refs: Refs | None = None, settings: dict[str, str] | None = None
+             ) -> Proposal:
+    """The branch name for this work in this repository: the pinned template, else the learned habit
+    (``refs`` and ``settings``, when read already, spare git calls)."""
+    branches = refs.recent() if refs is not None else recent_branches(toplevel)
+    me = Me.from_git(toplevel, settings)
     habit = learn(branches, me.tokens())
     me = me.as_seen_in(habit.users)
     if template:

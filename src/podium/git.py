@@ -77,6 +77,33 @@ def identity_problem(cwd: str | Path) -> str | None:
 
 
 @dataclass(frozen=True)
+class Refs:
+    """Every local and origin branch as one ``for-each-ref`` read them: tip commits, commit times (newest
+    first), and the branch ``origin/HEAD`` names. A workspace is made from one read, not a git call per
+    question."""
+
+    tips: dict[str, str]  # full ref name → commit
+    times: dict[str, float]
+    origin_head: str | None  # e.g. refs/remotes/origin/main
+
+    def sha(self, ref: str) -> str | None:
+        return self.tips.get(ref)
+
+    def branch_taken(self, name: str) -> bool:
+        """A local branch, or one on origin, has this name."""
+        return f"refs/heads/{name}" in self.tips or f"refs/remotes/origin/{name}" in self.tips
+
+    def recent(self) -> list[tuple[str, float]]:
+        """Local and origin branch names with their last commit time, newest first, without duplicates."""
+        seen: dict[str, float] = {}
+        for ref, stamp in self.times.items():
+            name = ref.removeprefix("refs/heads/").removeprefix("refs/remotes/origin/")
+            if name and name != "HEAD" and name not in seen:
+                seen[name] = stamp
+        return list(seen.items())
+
+
+@dataclass(frozen=True)
 class Repo:
     """A repository as podium sees it: the checkout the user is in and the shared git dir."""
 
@@ -119,9 +146,40 @@ class Repo:
                            "the shared repository: git remote add origin URL")
         return url
 
-    def fetch(self) -> None:
-        self.origin_url()
+    def settings(self) -> dict[str, str]:
+        """The git settings podium reads (who the user is, where origin is), in one call."""
+        out = git("config", "-z", "--get-regexp", r"^(user\.(name|email)|remote\.origin\.url)$", cwd=self.toplevel,
+                  check=False)
+        found = {}
+        for record in filter(None, out.split("\0")):
+            key, _, value = record.partition("\n")
+            found[key] = value
+        return found
+
+    def fetch(self, settings: dict[str, str] | None = None) -> None:
+        """Fetch origin (``settings``, when read already, tell that there is one)."""
+        if settings is None:
+            self.origin_url()
+        elif not settings.get("remote.origin.url"):
+            raise NoOrigin(f"no 'origin' remote in {self.toplevel}: podium bases work on a fetched origin; add "
+                           "the shared repository: git remote add origin URL")
         git("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel, timeout=FETCH_TIMEOUT)
+
+    def refs(self) -> Refs:
+        out = git("for-each-ref", "--sort=-committerdate",
+                  "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(symref)",
+                  "refs/heads", "refs/remotes/origin", cwd=self.toplevel)
+        tips: dict[str, str] = {}
+        times: dict[str, float] = {}
+        origin_head = None
+        for line in out.splitlines():
+            ref, sha, stamp, symref = [*line.split("\0"), "", "", ""][:4]
+            if ref == "refs/remotes/origin/HEAD":
+                origin_head = symref or None
+                continue
+            tips[ref] = sha
+            times[ref] = float(stamp) if stamp.isdigit() else 0.0
+        return Refs(tips=tips, times=times, origin_head=origin_head)
 
     def last_fetch(self, ref: str) -> float | None:
         """When ``ref`` (e.g. ``origin/develop``) was last brought from origin: the newest of any worktree's
@@ -144,31 +202,39 @@ class Repo:
         out = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=self.toplevel, check=False)
         return out or None
 
-    def default_base(self) -> str:
-        """``origin/develop`` when it exists, else the remote's default branch, else main/master."""
-        if self.ref_sha("refs/remotes/origin/develop"):
+    def default_base(self, refs: Refs | None = None) -> str:
+        """``origin/develop`` when it exists, else the remote's default branch, else main/master. origin's
+        default, when no ``origin/HEAD`` says it, is asked of origin once and remembered."""
+        refs = refs or self.refs()
+        if refs.sha("refs/remotes/origin/develop"):
             return "origin/develop"
-        head = git("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD", cwd=self.toplevel, check=False)
-        if head:
-            return head.removeprefix("refs/remotes/")
-        out = git("ls-remote", "--symref", "origin", "HEAD", cwd=self.toplevel, timeout=FETCH_TIMEOUT, check=False)
-        for line in out.splitlines():
-            if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
-                branch = line.split("\t")[0].removeprefix("ref: refs/heads/")
-                if self.ref_sha(f"refs/remotes/origin/{branch}"):
-                    return f"origin/{branch}"
+        if refs.origin_head:
+            return refs.origin_head.removeprefix("refs/remotes/")
+        remembered = self.common_dir / "podium" / "origin-head"
+        branch = remembered.read_text().strip() if remembered.is_file() else ""
+        if not refs.sha(f"refs/remotes/origin/{branch}"):
+            out = git("ls-remote", "--symref", "origin", "HEAD", cwd=self.toplevel, timeout=FETCH_TIMEOUT,
+                      check=False)
+            branch = next((line.split("\t")[0].removeprefix("ref: refs/heads/") for line in out.splitlines()
+                           if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD")), "")
+            if branch:
+                remembered.parent.mkdir(parents=True, exist_ok=True)
+                remembered.write_text(branch + "\n")
+        if branch and refs.sha(f"refs/remotes/origin/{branch}"):
+            return f"origin/{branch}"
         for name in ("main", "master"):
-            if self.ref_sha(f"refs/remotes/origin/{name}"):
+            if refs.sha(f"refs/remotes/origin/{name}"):
                 return f"origin/{name}"
         raise GitError("origin has no branches to base work on (push a first commit, or pass --base)")
 
-    def resolve_base(self, base: str | None) -> tuple[str, str]:
+    def resolve_base(self, base: str | None, refs: Refs | None = None) -> tuple[str, str]:
         """The base ref (remote-tracking) and its sha, after a fetch."""
-        ref = base or self.default_base()
+        refs = refs or self.refs()
+        ref = base or self.default_base(refs)
         ref = ref.removeprefix("refs/remotes/")
         if not ref.startswith("origin/"):
             ref = f"origin/{ref.removeprefix('refs/heads/')}"  # a base is always origin's, freshly fetched
-        sha = self.ref_sha(f"refs/remotes/{ref}")
+        sha = refs.sha(f"refs/remotes/{ref}")
         if not sha:
             raise GitError(f"base {ref.removeprefix('origin/')!r} does not exist on origin")
         return ref, sha
@@ -181,14 +247,26 @@ class Repo:
     def branch_exists(self, branch: str) -> bool:
         return self.ref_sha(f"refs/heads/{branch}") is not None
 
-    def add_worktree(self, path: Path, branch: str, start: str) -> None:
-        """A new worktree on a new branch from ``start``; refuses an existing branch name."""
-        if git("check-ref-format", "--branch", branch, cwd=self.toplevel, check=False) == "":
-            raise GitError(f"not a valid branch name: {branch!r}")
-        if self.branch_exists(branch):
+    def add_worktree(self, path: Path, branch: str, start: str, refs: Refs | None = None) -> None:
+        """A new worktree on a new branch from ``start``; refuses an existing branch name. A worktree deleted
+        by hand that still holds the path or the branch is pruned, and the add tried once more."""
+        if (refs.sha(f"refs/heads/{branch}") if refs else self.branch_exists(branch)):
             raise GitError(f"branch {branch!r} already exists; pick another --branch")
         path.parent.mkdir(parents=True, exist_ok=True)
-        git("worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), start, cwd=self.toplevel)
+        argv = ("worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), start)
+        try:
+            git(*argv, cwd=self.toplevel)
+        except GitError as e:
+            if "not a valid branch name" in str(e):
+                raise GitError(f"not a valid branch name: {branch!r}") from None
+            git("worktree", "prune", cwd=self.toplevel)
+            made = self.ref_sha(f"refs/heads/{branch}")
+            if made is None:
+                git(*argv, cwd=self.toplevel)
+            elif made == self.ref_sha(start):  # the failed add made the branch before the path stopped it
+                git("worktree", "add", "--quiet", str(path), branch, cwd=self.toplevel)
+            else:
+                raise GitError(f"branch {branch!r} already exists; pick another --branch") from None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import platformdirs
 
 from podium.branches import name_for
 from podium.errors import GitError
-from podium.git import NoOrigin, Repo, git
+from podium.git import NoOrigin, Refs, Repo, git
 from podium.store import Job, Store, WorkspaceRecord
 from podium.text import plural
 
@@ -101,8 +101,9 @@ def _create(
     ticket: str | None, kind: str | None,
 ) -> Workspace:
     stale = None
+    settings = repo.settings()
     try:
-        repo.fetch()
+        repo.fetch(settings)
     except NoOrigin:
         raise
     except GitError as e:
@@ -110,25 +111,26 @@ def _create(
             raise GitError(f"{e} — podium will not start from a stale base; fix the remote, "
                            "or pass --allow-stale-base to use the base as last fetched") from None
         stale = str(e)
-    base_ref, base_sha = repo.resolve_base(base)
+    refs = repo.refs()  # one read answers every question below: the base, the names taken, the naming habit
+    base_ref, base_sha = repo.resolve_base(base, refs)
     if stale is not None:
         stale = f"{stale}; using {base_ref} as last fetched {_age(repo.last_fetch(base_ref))}" + (
             f", its tip committed {_age(repo.commit_time(base_sha))}")
-    git("worktree", "prune", cwd=repo.toplevel)  # a worktree deleted by hand must not block its path or branch
     evidence: tuple[str, ...] = ()
     if branch:
         name = branch
     else:  # the name a teammate would choose, made unique if that branch is taken
         title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
-        proposal = name_for(str(repo.toplevel), title=title, ticket=ticket, kind=kind, template=template)
-        name = _unused(repo, proposal.name)
+        proposal = name_for(str(repo.toplevel), title=title, ticket=ticket, kind=kind, template=template, refs=refs,
+                            settings=settings)
+        name = _unused(repo, proposal.name, refs)
         evidence = tuple(proposal.evidence)
     if base_ref.removeprefix("origin/") == name:
         raise GitError(f"{name!r} is the base branch; a job works on a branch of its own")
     path = _path_for(repo, name)
     if path.exists():
         raise GitError(f"a worktree already exists at {path}")
-    repo.add_worktree(path, name, base_sha)
+    repo.add_worktree(path, name, base_sha, refs)
     return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha, naming=evidence, stale=stale)
 
 
@@ -147,11 +149,10 @@ def _path_for(repo: Repo, branch: str) -> Path:
     return worktrees_root(repo) / branch.replace("/", "-")
 
 
-def _unused(repo: Repo, name: str) -> str:
+def _unused(repo: Repo, name: str, refs: Refs) -> str:
     """``name``, or ``name-2``, ``name-3``… when a branch (local or on origin) or a worktree already has it."""
     candidate, n = name, 1
-    while (repo.branch_exists(candidate) or repo.ref_sha(f"refs/remotes/origin/{candidate}")
-           or _path_for(repo, candidate).exists()):
+    while refs.branch_taken(candidate) or _path_for(repo, candidate).exists():
         n += 1
         candidate = f"{name}-{n}"
     return candidate
