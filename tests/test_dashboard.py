@@ -356,6 +356,13 @@ def test_ship_from_the_conversation_asks_the_human_and_carries_out_their_answer(
     refused, _ = _call(env, "approve", {"gate_id": 1}, None)
     assert "approve is the human's" in refused
 
+    # a client started inside a podium job (an agent's own) is never asked: it would answer the form itself
+    inside = dict(env.vars)
+    env.vars["PODIUM_JOB_ID"] = "7"
+    refused, shown = _call(env, "approve", {"gate_id": 1}, {"action": "accept", "content": {"decision": "approve"}})
+    env.vars = inside
+    assert shown == [] and "approve is the human's" in refused and github.pulls == {}
+
     # the human declines to decide now: still pending, nothing pushed
     declined, shown = _call(env, "approve", {"gate_id": 1}, {"action": "decline"})
     assert declined["state"] == "pending" and declined["asked"] == "decline"

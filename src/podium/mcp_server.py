@@ -19,6 +19,7 @@ the outcome, never the form. A client without elicitation gets the behaviour abo
 from __future__ import annotations
 
 import inspect
+import os
 import typing
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,10 @@ class GateDecision(BaseModel):
 
 def can_ask(mcp_ctx: Any) -> bool:
     """Whether this client shows the human an elicitation form now (it declared the capability, and the
-    connection can carry a request to it)."""
+    connection can carry a request to it). Never inside a podium job: a client an agent runs there would
+    answer the form itself."""
+    if os.environ.get("PODIUM_JOB_ID"):
+        return False
     caps = getattr(mcp_ctx, "client_capabilities", None)
     form = getattr(caps, "elicitation", None) if caps is not None else None
     if form is None or (form.form is None and form.url is not None):
