@@ -78,11 +78,6 @@ class Proposal:
     evidence: list[str]
 
 
-def recent_branches(toplevel: str) -> list[tuple[str, float]]:
-    """Local and origin branch names with their last commit time, newest first, without duplicates."""
-    return Repo.find(toplevel).refs().recent()
-
-
 def _parse_leaf(leaf: str) -> tuple[str, str | None, str]:
     """(ticket style, ticket text as written, slug) of the last path segment."""
     for style, pattern in (("ab", _AB), ("hash", _HASH)):
@@ -262,9 +257,8 @@ class Me:
     spellings: frozenset[str] = frozenset()  # lower-case forms of the user's name that may appear
 
     @classmethod
-    def from_git(cls, toplevel: str, settings: dict[str, str] | None = None) -> Me:
-        """From git's user.name and user.email (``settings``: ``Repo.settings()``, when read already)."""
-        settings = Repo.find(toplevel).settings() if settings is None else settings
+    def from_settings(cls, settings: dict[str, str]) -> Me:
+        """From git's user.name and user.email (``Repo.settings()``)."""
         full, email = settings.get("user.name", ""), settings.get("user.email", "")
         local = email.split("@")[0].lower() if email else ""
         first = full.split()[0].lower() if full.split() else ""
@@ -296,13 +290,13 @@ def render_template(template: str, *, title: str, ticket: str | None, kind: str 
     return re.sub(r"[-_/]{2,}", lambda m: m.group(0)[0], name).strip("-_/")
 
 
-def name_for(toplevel: str, *, title: str, ticket: str | None = None, kind: str | None = None,
+def name_for(repo: Repo, *, title: str, ticket: str | None = None, kind: str | None = None,
              template: str | None = None, refs: Refs | None = None, settings: dict[str, str] | None = None
              ) -> Proposal:
     """The branch name for this work in this repository: the pinned template, else the learned habit
     (``refs`` and ``settings``, when read already, spare git calls)."""
-    branches = refs.recent() if refs is not None else recent_branches(toplevel)
-    me = Me.from_git(toplevel, settings)
+    branches = (refs or repo.refs()).recent()
+    me = Me.from_settings(repo.settings() if settings is None else settings)
     habit = learn(branches, me.tokens())
     me = me.as_seen_in(habit.users)
     if template:

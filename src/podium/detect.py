@@ -92,7 +92,7 @@ def survey(repo: Repo, config: Config, *, versions: bool = True) -> Survey:
         except PodiumError as e:
             base = Finding("base branch", None, str(e), required=True, hint="push a first commit to origin")
     try:
-        proposal = name_for(str(repo.toplevel), title="Add CSV export", ticket="123", kind="feature",
+        proposal = name_for(repo, title="Add CSV export", ticket="123", kind="feature",
                             template=config.branch_template)
         branches = Finding("branch names", f"like {proposal.name}", "; ".join(proposal.evidence[:2]) or "default")
     except PodiumError as e:

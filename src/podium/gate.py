@@ -299,12 +299,17 @@ def outcome(ctx: Context, gate_id: int) -> Outcome:
     return Outcome(gate=gate, result=gate.result, change=ctx.store.change(gate.workspace))
 
 
-def _open(ctx: Context, gate_id: int | str) -> GateRecord:
-    """The gate, when a human can still decide it (pending, or failed and worth approving again)."""
+def find(ctx: Context, gate_id: int | str) -> GateRecord:
+    """The gate, in whatever state, or a one-line error."""
     try:
-        gate = ctx.store.gate(int(gate_id))
+        return ctx.store.gate(int(gate_id))
     except (KeyError, ValueError):
         raise UsageError(f"no gate {gate_id}") from None
+
+
+def decidable(ctx: Context, gate_id: int | str) -> GateRecord:
+    """The gate, when a human can still decide it (pending, or failed and worth approving again)."""
+    gate = find(ctx, gate_id)
     if gate.state == "superseded":
         raise UsageError(f"gate {gate.id} was {gate.reason}: decide that one (podium gates)")
     if gate.state not in OPEN:
@@ -327,14 +332,14 @@ def _still_as_shown(ctx: Context, gate: GateRecord) -> None:
 def approve(ctx: Context, gate_id: int | str, *, by: str, reason: str | None = None) -> Outcome:
     """The human's yes: carry out exactly what the gate showed. Refused, and the gate left as it is, when the
     work changed since; ``GateFailed`` (the gate ``failed``, still open) when an action fails."""
-    gate = _open(ctx, gate_id)
+    gate = decidable(ctx, gate_id)
     if not (gate.result or {}).get("commit"):
         _still_as_shown(ctx, gate)
     return _carry_out(ctx, gate.id, by=by, reason=reason, was=OPEN)
 
 
 def reject(ctx: Context, gate_id: int | str, why: str, *, by: str) -> Outcome:
-    gate = _open(ctx, gate_id)
+    gate = decidable(ctx, gate_id)
     if not why.strip():
         raise UsageError("say why: the worker (or the orchestrator) reads it")
     if not ctx.store.decide_gate(gate.id, "rejected", was=OPEN, reason=why.strip(), decided_by=by):

@@ -139,8 +139,15 @@ class Repo:
             common = (path / common).resolve()
         return cls(toplevel=top, common_dir=common)
 
-    def origin_url(self) -> str:
-        url = git("remote", "get-url", "origin", cwd=self.toplevel, check=False)
+    @property
+    def state_dir(self) -> Path:
+        """podium's state for this repository: inside its git common dir, shared by all worktrees."""
+        return self.common_dir / "podium"
+
+    def origin_url(self, settings: dict[str, str] | None = None) -> str:
+        """origin's URL (from ``settings`` when read already), or ``NoOrigin``."""
+        url = settings.get("remote.origin.url", "") if settings is not None else git(
+            "remote", "get-url", "origin", cwd=self.toplevel, check=False)
         if not url:
             raise NoOrigin(f"no 'origin' remote in {self.toplevel}: podium bases work on a fetched origin; add "
                            "the shared repository: git remote add origin URL")
@@ -158,11 +165,7 @@ class Repo:
 
     def fetch(self, settings: dict[str, str] | None = None) -> None:
         """Fetch origin (``settings``, when read already, tell that there is one)."""
-        if settings is None:
-            self.origin_url()
-        elif not settings.get("remote.origin.url"):
-            raise NoOrigin(f"no 'origin' remote in {self.toplevel}: podium bases work on a fetched origin; add "
-                           "the shared repository: git remote add origin URL")
+        self.origin_url(settings)
         git("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel, timeout=FETCH_TIMEOUT)
 
     def refs(self) -> Refs:
@@ -210,7 +213,7 @@ class Repo:
             return "origin/develop"
         if refs.origin_head:
             return refs.origin_head.removeprefix("refs/remotes/")
-        remembered = self.common_dir / "podium" / "origin-head"
+        remembered = self.state_dir / "origin-head"
         branch = remembered.read_text().strip() if remembered.is_file() else ""
         if not refs.sha(f"refs/remotes/origin/{branch}"):
             out = git("ls-remote", "--symref", "origin", "HEAD", cwd=self.toplevel, timeout=FETCH_TIMEOUT,

@@ -69,9 +69,9 @@ def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> di
     from podium.service import gates as gate_ops
 
     human = Context.open(root, work_id=work_id, channel="elicitation")
-    shown = gate_ops.gate_detail(human, gate_id).to_dict()
-    message = "\n".join([*shown["shown"], "", "Approve carries out exactly this. (The diff: podium gates, or the "
-                                                f"dashboard's gate {gate_id}.)"])
+    gate = gate_mod.decidable(human, gate_id)  # a gate already decided is refused before anyone is asked
+    message = "\n".join([*gate_mod.describe(gate), "",
+                         f"Approve carries out exactly this. (The diff: gate {gate_id}'s page in podium dashboard.)"])
     answer = anyio.from_thread.run(mcp_ctx.elicit, message, GateDecision)
     if not isinstance(answer, AcceptedElicitation):
         return {**gate_mod.outcome(human, gate_id).to_dict(), "asked": answer.action}

@@ -43,7 +43,7 @@ class Workspace:
 
 def store_root(repo: Repo) -> Path:
     """podium's state for a repository: inside its git common dir, shared by all worktrees."""
-    return repo.common_dir / "podium"
+    return repo.state_dir
 
 
 def worktrees_root(repo: Repo) -> Path:
@@ -121,7 +121,7 @@ def _create(
         name = branch
     else:  # the name a teammate would choose, made unique if that branch is taken
         title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
-        proposal = name_for(str(repo.toplevel), title=title, ticket=ticket, kind=kind, template=template, refs=refs,
+        proposal = name_for(repo, title=title, ticket=ticket, kind=kind, template=template, refs=refs,
                             settings=settings)
         name = _unused(repo, proposal.name, refs)
         evidence = tuple(proposal.evidence)

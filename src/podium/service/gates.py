@@ -108,10 +108,7 @@ def gate_detail(ctx: Context, gate_id: int) -> Document:
     from podium import gate as gate_mod
     from podium import git
 
-    try:
-        gate = ctx.store.gate(int(gate_id))
-    except (KeyError, ValueError):
-        raise UsageError(f"no gate {gate_id}") from None
+    gate = gate_mod.find(ctx, gate_id)
     plan = gate.facts.get("plan") or {}
     text, cut = "", False
     if plan.get("tree") and plan.get("base_sha"):
@@ -136,10 +133,9 @@ def digest(gate: GateRecord) -> str:
 def approve_shown(ctx: Context, gate_id: int, shown: str) -> gate_mod.Outcome:
     """``approve`` from a page that showed the gate: refused when the gate no longer holds what the page showed
     (``shown``: ``gate_detail``'s digest then)."""
-    try:
-        gate = ctx.store.gate(int(gate_id))
-    except (KeyError, ValueError):
-        raise UsageError(f"no gate {gate_id}") from None
+    from podium import gate as gate_mod
+
+    gate = gate_mod.find(ctx, gate_id)
     if shown != digest(gate):
         raise UsageError(f"gate {gate_id} changed since it was shown: look again, then decide")
     return approve(ctx, gate_id)

@@ -71,14 +71,13 @@ def status(
 
     jobs.reconcile(ctx.store)
     work = ctx.work()
-    if job_ids:
-        wanted = [ctx.job(j).id for j in job_ids]
+    if job_ids or work is not None:
+        wanted = [ctx.job(j).id for j in job_ids] if job_ids else [j.id for j in work_mod.jobs_of(ctx, work)]
         listing = _listing(ctx, f"id IN ({', '.join('?' for _ in wanted)})", wanted)
+        if not job_ids:
+            return listing
         by_id = {r["id"]: r for r in listing.rows}  # in the order asked for
         return Listing("[\n" + ",\n".join(json.dumps(by_id[i]) for i in wanted) + "\n]")
-    if work is not None:
-        wanted = [j.id for j in work_mod.jobs_of(ctx, work)]
-        return _listing(ctx, f"id IN ({', '.join('?' for _ in wanted)})", wanted)
     return _listing(ctx, *jobs.listing_filter(all))
 
 

@@ -74,6 +74,6 @@ def branch_name(
     """The branch name a teammate would choose, learned from the repository's own branches."""
     from podium.branches import name_for
 
-    found = name_for(str(ctx.repo.toplevel), title=title, ticket=ticket, kind=kind,
+    found = name_for(ctx.repo, title=title, ticket=ticket, kind=kind,
                      template=ctx.config.branch_template)
     return Document({"name": found.name, "evidence": found.evidence})
