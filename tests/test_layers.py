@@ -106,3 +106,18 @@ def test_the_fronts_hold_no_rules_of_their_own() -> None:
         assert len(path.read_text().splitlines()) <= 170, path.name
     mcp = (SRC / "podium" / "mcp_server.py").read_text()
     assert "@server.tool" not in mcp and "for op in mcp_operations()" in mcp
+
+
+def test_podiums_own_plugins_are_the_entry_points_it_registers() -> None:
+    """``plugins.BUILTIN`` (imported directly, without reading every distribution's metadata) names exactly the
+    entry points pyproject.toml registers, so a third-party package sees the same registry podium uses."""
+    from podium._compat import tomllib
+    from podium.plugins import BUILTIN, load, registry
+
+    declared = tomllib.loads((SRC.parent / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert declared == BUILTIN
+    for group, plugins in BUILTIN.items():
+        installed = {name: ep.value for name, ep in registry(group).items()}
+        assert installed.items() >= plugins.items()  # the installed metadata says the same
+        for name, target in plugins.items():
+            assert load(group, "plugin", name, LookupError, LookupError).__name__ == target.rpartition(":")[2]

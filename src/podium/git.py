@@ -32,21 +32,32 @@ def git(
     """Run git and return stdout (stripped of the final newline); raise GitError on failure."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-        )
+        proc = _Git(["git", *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL if input is None else subprocess.PIPE)
     except FileNotFoundError:
         raise GitError("git is not installed (not found on PATH)") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} did not finish within {timeout:.0f}s") from None
     except NotADirectoryError:
         raise GitError(f"not a directory: {cwd}") from None
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise GitError(f"git {args[0]} did not finish within {timeout:.0f}s") from None
     if check and proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        lines = [ln for ln in err.strip().splitlines() if ln.strip()]
         detail = lines[-1] if lines else f"exit code {proc.returncode}"
         raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
-    return proc.stdout.rstrip("\n")
+    return out.rstrip("\n")
+
+
+class _Git(subprocess.Popen[str]):
+    """``communicate`` reads with its timeout, then waits for the exit with what remains of it, and a wait
+    with a timeout is a sleep loop polling for the exit: milliseconds lost on every git call. Once git has
+    closed its output it has ended (or is ending): wait for it without a timeout."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        return super().wait()
 
 
 class NoOrigin(GitError):
@@ -85,9 +96,13 @@ class Refs:
     tips: dict[str, str]  # full ref name → commit
     times: dict[str, float]
     origin_head: str | None  # e.g. refs/remotes/origin/main
+    trees: dict[str, str] = field(default_factory=dict)  # full ref name → its commit's tree
 
     def sha(self, ref: str) -> str | None:
         return self.tips.get(ref)
+
+    def tree(self, ref: str) -> str | None:
+        return self.trees.get(ref)
 
     def branch_taken(self, name: str) -> bool:
         """A local branch, or one on origin, has this name."""
@@ -170,19 +185,22 @@ class Repo:
 
     def refs(self) -> Refs:
         out = git("for-each-ref", "--sort=-committerdate",
-                  "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(symref)",
+                  "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(symref)%00%(tree)",
                   "refs/heads", "refs/remotes/origin", cwd=self.toplevel)
         tips: dict[str, str] = {}
         times: dict[str, float] = {}
+        trees: dict[str, str] = {}
         origin_head = None
         for line in out.splitlines():
-            ref, sha, stamp, symref = [*line.split("\0"), "", "", ""][:4]
+            ref, sha, stamp, symref, tree = [*line.split("\0"), "", "", "", ""][:5]
             if ref == "refs/remotes/origin/HEAD":
                 origin_head = symref or None
                 continue
             tips[ref] = sha
             times[ref] = float(stamp) if stamp.isdigit() else 0.0
-        return Refs(tips=tips, times=times, origin_head=origin_head)
+            if tree:
+                trees[ref] = tree
+        return Refs(tips=tips, times=times, origin_head=origin_head, trees=trees)
 
     def last_fetch(self, ref: str) -> float | None:
         """When ``ref`` (e.g. ``origin/develop``) was last brought from origin: the newest of any worktree's

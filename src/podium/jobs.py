@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from podium.agents import get_agent
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
@@ -78,10 +76,19 @@ def delegate(
     """
     if not prompt.strip():
         raise UsageError("describe the situation: the prompt is empty")
+    with Prestart() as runner:  # the runner starts up while the workspace is made
+        return _delegate(ctx, prompt, runner, agent=agent, branch=branch, base=base, stall_after=stall_after,
+                         agent_options=agent_options, allow_stale_base=allow_stale_base, ticket=ticket)
+
+
+def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None, branch: str | None,
+              base: str | None, stall_after: float | None, agent_options: dict[str, object] | None,
+              allow_stale_base: bool, ticket: str | None) -> Launched:
     name = agent or ctx.config.default_agent
     adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
     preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
     notes: list[Note] = []
+    fresh: dict[str, str] = {}  # a new worktree is its base, exactly: the runner need not ask git what it holds
     if ticket:
         from podium.ticket import SNAPSHOT, start
 
@@ -108,6 +115,7 @@ def delegate(
             ctx.store.add_workspace(record)
             notes += [Note("stale_base", f"stale base accepted: {ws.stale}")] if ws.stale else []
             notes += [Note("branch", f"branch {ws.branch}: " + "; ".join(ws.naming))] if ws.naming else []
+            fresh = {"start_head": ws.base_sha, "start_tree": ws.base_tree} if ws.base_tree else {}
         argv = adapter.new_argv(prompt, Path(record.path), preflight)
     except BaseException:
         ctx.store.delete_job(job.id)
@@ -115,13 +123,13 @@ def delegate(
     with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
         busy = ctx.store.active_job_in(record.path)
         ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
-                             base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting")
+                             base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting", **fresh)
     if busy:
         notes.insert(0, queued_note(busy))
     notes += [Note("agent", n) for n in preflight.notes]
     if notes:
         ctx.store.add_events(job.id, note_events(notes))
-    launch(ctx.store, job.id, Path(record.path))
+    launch(ctx.store, job.id, Path(record.path), runner)
     return Launched(ctx.store.job(job.id), notes)
 
 
@@ -187,25 +195,72 @@ def enqueue(ctx: Context, workspace: str, notes: list[Note], *, queue: bool = Tr
     return Launched(ctx.store.job(job.id), notes)
 
 
-def launch(store: Store, job_id: int, cwd: Path) -> None:
+def runner_argv(*args: str) -> list[str]:
+    """How a runner starts: this interpreter without ``site`` (``-S``), importing from exactly the path this
+    process has. ``site`` reads every ``.pth`` file of the environment, which is most of a bare interpreter's
+    start-up; the path it would build is already known here. It also leaves out the current directory: a
+    worktree's own ``podium`` package never stands in for the podium that launched the job."""
+    here = str(Path(__file__).resolve().parent.parent)
+    path = [here, *(p for p in sys.path[1:] if p and p != here)]
+    code = f"import sys; sys.path[:] = {path!r}; from podium.runner import main; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-S", "-c", code, *args]
+
+
+class Prestart:
+    """A runner started before its job exists, so that its interpreter and imports overlap the workspace's
+    creation instead of following it: it waits for one line on its stdin (``STORE JOB``). Closed without a
+    job (the delegation failed), it exits. ``launch`` hands it the job, or starts a runner the usual way when
+    this one is gone."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        try:
+            self.proc = subprocess.Popen(runner_argv(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+        except OSError:
+            self.proc = None
+
+    def hand(self, store: Store, job_id: int, cwd: Path) -> subprocess.Popen[bytes] | None:
+        """Give the waiting runner its job; None when it cannot take it (it died, or never started)."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.stdin is None:
+            return None
+        try:
+            proc.stdin.write(f"{store.root}\0{job_id}\0{cwd}\n".encode())
+            proc.stdin.close()
+        except OSError:  # it is gone: a runner started the usual way takes the job
+            proc.wait()
+            return None
+        return proc
+
+    def __enter__(self) -> Prestart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:  # no job came: its stdin closes and it ends
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            _children.append(self.proc)
+
+
+def launch(store: Store, job_id: int, cwd: Path, prestarted: Prestart | None = None) -> None:
     """Start the detached runner: its own session, no terminal, output to a file."""
     _reap()
-    with store.log_path(job_id, "runner").open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "podium.runner", str(store.root), str(job_id)],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+    proc = prestarted.hand(store, job_id, cwd) if prestarted is not None else None
+    if proc is None:
+        with store.log_path(job_id, "runner").open("ab") as out:
+            proc = subprocess.Popen(
+                runner_argv(str(store.root), str(job_id)),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
     _children.append(proc)
-    try:
-        started = psutil.Process(proc.pid).create_time()
-    except psutil.Error:
-        started = None
-    store.update_job_if(job_id, ("queued", "starting"), runner_pid=proc.pid, runner_started=started)
+    # the runner records its own start time once its agent is up; until then the pid alone identifies it
+    store.update_job_if(job_id, ("queued", "starting"), runner_pid=proc.pid)
 
 
 def _reap() -> None:
@@ -217,6 +272,8 @@ def process_alive(pid: int | None, created: float | None) -> bool:
     """True when ``pid`` runs and is the same process (same start time), not a zombie."""
     if not pid:
         return False
+    import psutil
+
     try:
         proc = psutil.Process(pid)
         if created is not None and abs(proc.create_time() - created) > 0.5:
@@ -235,6 +292,8 @@ def not_answering(job: Job, now: float) -> str | None:
     late = now - job.heartbeat_at
     if late <= 2 * HEARTBEAT:
         return None
+    import psutil
+
     try:
         stopped = psutil.Process(job.runner_pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
     except psutil.Error:

@@ -34,8 +34,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from podium.agents import Event, get_agent
 from podium.errors import PodiumError
 from podium.git import Snapshot, changed_between, git, read_work, snapshot
@@ -75,15 +73,17 @@ class Runner:
 
     # -- lifecycle ----------------------------------------------------------
     def run(self) -> None:
-        me = psutil.Process()
-        self.store.update_job(self.job.id, runner_pid=me.pid, runner_started=me.create_time())
-        if self.store.job(self.job.id).cancel_requested:
+        if self.job.cancel_requested:
             self._finish(exit_code=None)
             return
-        if self.store.job(self.job.id).state == "queued" and not self._wait_turn():
-            self._finish(exit_code=None)  # cancelled while it waited
-            return
-        if self.job.workspace:  # an orchestrator works from the checkout, in no worktree of its own
+        if self.job.state == "queued":
+            self.store.update_job(self.job.id, **_identity())
+            if not self._wait_turn():
+                self._finish(exit_code=None)  # cancelled while it waited
+                return
+        if self.job.start_head and self.job.start_tree:  # a new worktree: delegate knew its state
+            self.start = Snapshot(head=self.job.start_head, tree=self.job.start_tree)
+        elif self.job.workspace:  # an orchestrator works from the checkout, in no worktree of its own
             try:
                 self.start = snapshot(self.job.workspace)
             except PodiumError as e:
@@ -120,6 +120,7 @@ class Runner:
             started_at=now,
             heartbeat_at=now,
             last_activity_at=now,
+            **_identity(),  # once the agent is on its way: psutil's import need not delay it
         )
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True).start()
@@ -357,6 +358,14 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _identity() -> dict[str, Any]:
+    """This runner's pid and start time: with both, nobody mistakes another process that got the pid for it."""
+    import psutil
+
+    me = psutil.Process()
+    return {"runner_pid": me.pid, "runner_started": me.create_time()}
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -388,6 +397,8 @@ def _tree_pids(pid: int) -> list[int]:
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds used so far by the agent and everything it started."""
+    import psutil
+
     if os.path.exists(f"/proc/{pid}/task"):
         pids = _tree_pids(pid)
     else:  # no /proc (macOS): psutil walks the process table
@@ -421,9 +432,41 @@ def _last_line(path: Path) -> str | None:
     return lines[-1][:500] if lines else None
 
 
+def _await_job() -> tuple[str, str, str] | None:
+    """A prestarted runner (``jobs.Prestart``) waits on stdin for its job: store, job id and worktree. None
+    when no job came (the delegation failed)."""
+    line = sys.stdin.buffer.readline().decode()
+    if not line.endswith("\n"):
+        return None
+    store_dir, job_id, cwd = line[:-1].split("\0")
+    return store_dir, job_id, cwd
+
+
+def _adopt(log: Path, cwd: str) -> None:
+    """Be the runner ``launch`` would have started: stdin /dev/null, output to the job's runner log, in its
+    worktree."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    with contextlib.suppress(OSError):
+        os.chdir(cwd)
+
+
 def main(argv: list[str]) -> int:
+    cwd = None
+    if not argv:
+        got = _await_job()
+        if got is None:
+            return 0
+        *argv, cwd = got
     store_dir, job_id = Path(argv[0]), int(argv[1])
     store = Store(store_dir)
+    if cwd is not None:
+        _adopt(store.log_path(job_id, "runner"), cwd)
     job = store.job(job_id)
     runner = Runner(store, job)
     signal.signal(signal.SIGTERM, lambda *_: runner.cancel.set())

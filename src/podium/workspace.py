@@ -13,18 +13,13 @@ Worktrees live under ``$PODIUM_WORKTREES`` or the user data dir
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
-from podium.branches import name_for
 from podium.errors import GitError
 from podium.git import NoOrigin, Refs, Repo, git
 from podium.store import Job, Store, WorkspaceRecord
@@ -39,6 +34,7 @@ class Workspace:
     base_sha: str
     naming: tuple[str, ...] = ()  # why the branch got its name, when podium chose it
     stale: str | None = None  # set when the fetch failed and the user accepted the base as last fetched
+    base_tree: str | None = None  # the base's tree: a new worktree's state, known without asking git again
 
 
 def store_root(repo: Repo) -> Path:
@@ -47,6 +43,10 @@ def store_root(repo: Repo) -> Path:
 
 
 def worktrees_root(repo: Repo) -> Path:
+    import hashlib
+
+    import platformdirs
+
     base = (
         Path(os.environ["PODIUM_WORKTREES"])
         if os.environ.get("PODIUM_WORKTREES")
@@ -121,6 +121,8 @@ def _create(
         name = branch
     else:  # the name a teammate would choose, made unique if that branch is taken
         title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
+        from podium.branches import name_for
+
         proposal = name_for(repo, title=title, ticket=ticket, kind=kind, template=template, refs=refs,
                             settings=settings)
         name = _unused(repo, proposal.name, refs)
@@ -131,7 +133,8 @@ def _create(
     if path.exists():
         raise GitError(f"a worktree already exists at {path}")
     repo.add_worktree(path, name, base_sha, refs)
-    return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha, naming=evidence, stale=stale)
+    return Workspace(path=path, branch=name, base_ref=base_ref, base_sha=base_sha, naming=evidence, stale=stale,
+                     base_tree=refs.tree(f"refs/remotes/{base_ref}"))
 
 
 def _age(when: float | None) -> str:
@@ -242,6 +245,8 @@ def allocate_ports(store: Store, workspace: str, branch: str) -> int:
         return known
     taken = store.taken_port_bases()
     blocks = (PORT_LAST - PORT_FIRST + 1) // PORT_BLOCK
+    import hashlib
+
     start = int(hashlib.sha1(branch.encode()).hexdigest(), 16) % blocks
     for i in range(blocks):
         base = PORT_FIRST + ((start + i) % blocks) * PORT_BLOCK
@@ -252,6 +257,8 @@ def allocate_ports(store: Store, workspace: str, branch: str) -> int:
 
 
 def _port_free(port: int) -> bool:
+    import socket
+
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))

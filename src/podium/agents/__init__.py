@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -133,6 +132,8 @@ def check_endpoint(agent: str, url: str | None, timeout: float = ENDPOINT_TIMEOU
     if not parts.hostname:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    import socket  # only the agents that reach a model need it; the runner does not
+
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as e:

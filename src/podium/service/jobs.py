@@ -48,11 +48,12 @@ def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch:
                  agent_options: dict[str, object] | None = None, allow_stale_base: bool = False) -> JobInfo:
     """``delegate`` with the CLI's extra knobs (stall time, an ad-hoc command, a stale base)."""
     from podium import jobs
-    from podium import work as work_mod
 
     jobs.reconcile(ctx.store)
     work = ctx.work()
     if work is not None:
+        from podium import work as work_mod
+
         return JobInfo.launched(work_mod.delegate(ctx, work, prompt, agent=agent, ticket=ticket))
     return JobInfo.launched(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket,
                                           stall_after=stall_after, agent_options=agent_options,
@@ -67,12 +68,16 @@ def status(
 ) -> Listing:
     """Every active and recent job (or the ones named): state, agent, role, branch, quiet time, work, tests."""
     from podium import jobs
-    from podium import work as work_mod
 
     jobs.reconcile(ctx.store)
     work = ctx.work()
     if job_ids or work is not None:
-        wanted = [ctx.job(j).id for j in job_ids] if job_ids else [j.id for j in work_mod.jobs_of(ctx, work)]
+        if job_ids:
+            wanted = [ctx.job(j).id for j in job_ids]
+        else:
+            from podium import work as work_mod
+
+            wanted = [j.id for j in work_mod.jobs_of(ctx, work)]
         listing = _listing(ctx, f"id IN ({', '.join('?' for _ in wanted)})", wanted)
         if not job_ids:
             return listing
