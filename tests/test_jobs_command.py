@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,40 @@ def test_wait_at_a_terminal_shows_a_live_line_then_the_summary(env: Env) -> None
     text = seen.decode(errors="replace")
     assert "waiting for 1 job: 1 running" in text  # while it ran: how many, in which state
     assert f"job {job} done" in text  # then the summary
+
+
+def _runners_of(env: Env) -> list[int]:
+    """podium runners (prestarted or not) started from this test's environment."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        cmdline, environ = proc.info["cmdline"] or [], proc.info["environ"] or {}
+        if any("podium.runner" in part for part in cmdline) and environ.get("HOME") == env.vars["HOME"]:
+            found.append(proc.pid)
+    return found
+
+
+def test_a_runner_runs_the_podium_that_launched_it_and_a_failed_delegation_leaves_none(env: Env) -> None:
+    """The runner imports from the launching podium's path, never from its worktree: a repository with a
+    ``podium`` package of its own (podium worked on with podium) still gets its jobs run. A delegation that
+    fails after its runner was prestarted leaves no runner behind."""
+    other = env.root / "other"
+    git("clone", "--quiet", str(env.origin), str(other), cwd=env.root)
+    (other / "podium").mkdir()
+    (other / "podium" / "__init__.py").write_text("raise SystemExit('the worktree podium was imported')\n")
+    git("add", ".", cwd=other)
+    git("-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "--quiet", "-m", "a podium", cwd=other)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=other)
+
+    job_id = env.delegate("note it", "--agent", "command", "--command", "sh -c 'echo noted > note.txt'")
+    assert env.podium("wait", str(job_id), "--timeout", "30").returncode == 0
+    job = env.job(job_id)
+    assert job["state"] == "done" and (Path(job["workspace"]) / "podium" / "__init__.py").is_file()
+
+    failed = env.podium("delegate", "--agent", "command", "--command", "true", "--base", "no-such-base", "--", "x")
+    assert failed.returncode != 0 and "no-such-base" in failed.stderr
+    deadline = time.monotonic() + 10
+    while _runners_of(env) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _runners_of(env) == []

@@ -66,3 +66,19 @@ def test_an_agent_a_signal_ended_reads_as_killed_not_as_a_negative_exit() -> Non
     assert final(exit_code=-15, success=False, error=None) == "■ agent killed by SIGTERM (failure)"
     assert final(exit_code=3, success=False, error="tests failed") == "■ agent exited 3 (failure: tests failed)"
     assert final(exit_code=0, success=True, error=None) == "■ agent exited 0 (success)"
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_thousands_of_rows_read_the_same_as_a_few_plain_lines_past_plain_after(width: int) -> None:
+    """Past ``PLAIN_AFTER`` rows the table is written as plain fixed-width lines: the same cells, widths and cuts
+    as the styled table, row for row."""
+    from podium.render import PLAIN_AFTER
+
+    many = ROWS * (PLAIN_AFTER // len(ROWS) + 1)
+    styled, plain = io.StringIO(), io.StringIO()
+    print_status(ROWS, Console(file=styled, width=width, force_terminal=False, color_system=None))
+    print_status(many, Console(file=plain, width=width, force_terminal=False, color_system=None))
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 1 + len(many)
+    assert [ln.rstrip() for ln in lines[: 1 + len(ROWS)]] == [ln.rstrip() for ln in styled.getvalue().splitlines()]
+    assert all(len(ln) <= width for ln in lines)

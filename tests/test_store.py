@@ -111,3 +111,29 @@ def test_many_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
         outcomes = [results.get(timeout=10) for _ in procs]
         assert outcomes == ["ok"] * 8, outcomes
         assert len(Store(root).jobs()) == 8
+
+
+def test_the_status_table_reads_the_same_rows_as_the_json_document(tmp_path: Path) -> None:
+    """``status_table`` (the table's columns as tuples) and ``status_json`` (the document) agree on every row."""
+    import json
+
+    from podium.store import TABLE_FIELDS
+
+    store = Store(tmp_path)
+    tests = {"passed": False, "counts": {"failed": 1, "passed": 9}}
+    for i in range(5):
+        job = store.create_job(agent="codex", prompt=f"task {i}\nmore", state="running" if i % 2 else "failed",
+                               role="tester" if i == 3 else "worker", base_ref="origin/main", base_sha=f"{i}" * 40,
+                               stall_after=600)
+        store.update_job(job.id, branch=f"b{i}", error="boom" if i % 2 == 0 else None, last_activity_at=1.0,
+                         work={"files": [{"path": "a"}] * i, "commits": [], "tests": tests if i == 3 else None})
+    behind = [("origin/main", "1" * 40, 4)]
+    document = json.loads(store.status_json(behind=behind))
+    table = store.status_table(behind=behind)
+    assert [r["id"] for r in table] == [r["id"] for r in document] == [5, 4, 3, 2, 1]
+    for got, want in zip(table, document, strict=True):
+        got = dict(got, tests=json.loads(got["tests"]) if got["tests"] else None)
+        assert got == {k: want[k] for k in TABLE_FIELDS} | {"age": got["age"], "silent_for": got["silent_for"]}
+        assert abs(got["age"] - want["age"]) < 1
+    assert [r["behind_base"] for r in table] == [None, None, None, 4, None]  # job 2 started from that commit
+    assert document[1]["tests"] == tests and document[1]["silent_for"] > 0 and document[0]["silent_for"] is None

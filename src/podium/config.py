@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium._compat import tomllib
 from podium.errors import UsageError
 
 DEFAULT_STALL_AFTER = 600.0
@@ -71,10 +70,16 @@ class Config:
     def load(cls, toplevel: Path) -> Config:
         path = toplevel / "podium.toml"
         try:
-            data = tomllib.loads(path.read_text())
+            text = path.read_text()
         except FileNotFoundError:
             return cls()
-        except (OSError, tomllib.TOMLDecodeError) as e:
+        except OSError as e:
+            raise UsageError(f"cannot read {path}: {e}") from None
+        from podium._compat import tomllib  # a repository without podium.toml does not pay for the parser
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
             raise UsageError(f"cannot read {path}: {e}") from None
         jobs = data.get("jobs") or {}
         agents = data.get("agents") or {}

@@ -58,7 +58,8 @@ def load(group: str, what: str, name: str, unknown: type[PodiumError], broken: t
             return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
         plugins = registry(group)
         if name not in plugins:
-            raise unknown(f"unknown {what} {name!r}; available: {', '.join(sorted({**plugins, **BUILTIN.get(group, {})}))}")
+            known = sorted({*plugins, *BUILTIN.get(group, {})})
+            raise unknown(f"unknown {what} {name!r}; available: {', '.join(known)}")
         return plugins[name].load()  # type: ignore[no-any-return]
     except PodiumError:
         raise

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podium.store import EventRow, Job
-from podium.summary import event_line, human_duration, one_line
-from podium.text import plural
+from podium.text import human_duration, one_line, plural
 from podium.workspace import WorkspaceState
 
 if TYPE_CHECKING:
@@ -54,21 +55,22 @@ def tests_cell(tests: dict[str, Any] | None) -> str:
 PLAIN_AFTER = 300  # rows past which the status table is plain text, without rich's styling
 
 
-def print_status(rows: list[dict[str, Any]], console: Console | None = None) -> None:
+def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = None) -> None:
     """The jobs as a table, one row each. ID, STATE and AGENT keep their full width at any width (≥ 60
     columns): the id is what every other command needs. BRANCH and TASK give way first, then WORK, AGE and
     QUIET are left out. Laid out here, not by rich: a table of thousands of rows prints in one go."""
-    from rich.markup import escape
-
     console = console or _console()
     if not rows:
         console.print('no jobs yet — start one with: podium delegate "describe the situation"')
         return
-    cells = [_status_cells(r) for r in rows]
+    cells = [_status_cells(r) for r in rows]  # one tuple per row, in COLUMNS order
     width = console.width
     drop = set() if width >= WIDE else {"AGE", "QUIET"} if width >= NARROW else {"AGE", "QUIET", "WORK"}
-    columns = [c for c in COLUMNS if c not in drop]
-    widths = {c: max(len(c), *(len(cell[c]) for cell in cells)) for c in columns}
+    shown = [i for i, c in enumerate(COLUMNS) if c not in drop]
+    columns = [COLUMNS[i] for i in shown]
+    by_column = list(zip(*cells, strict=True))
+    natural = {COLUMNS[i]: max(len(COLUMNS[i]), *map(len, by_column[i])) for i in shown}
+    widths = dict(natural)
     for c in columns:
         if c not in KEEP and c != "TASK":
             widths[c] = min(widths[c], MAX_WIDTH)
@@ -81,21 +83,30 @@ def print_status(rows: list[dict[str, Any]], console: Console | None = None) -> 
         widths[widest] -= 1
         room += 1
     gap, last = " " * GAP, columns[-1]
-    if len(cells) > PLAIN_AFTER:  # thousands of rows: plain fixed-width lines, written as they are made
+    cut = [(i, widths[COLUMNS[i]]) for i in shown if widths[COLUMNS[i]] < natural[COLUMNS[i]]]  # cut somewhere
+    if len(cells) > PLAIN_AFTER:  # thousands of rows: plain fixed-width lines, one format for all
+        line = gap.join("{}" if c == last else f"{{:<{widths[c]}}}" for c in columns) + "\n"
         out = console.file
-        out.write(gap.join(c if c == last else c.ljust(widths[c]) for c in columns) + "\n")
+        out.write(line.format(*columns))
         for cell in cells:
-            out.write(gap.join(_fit(cell[c], widths[c]) if c == last else _fit(cell[c], widths[c]).ljust(widths[c])
-                               for c in columns) + "\n")
+            if cut:
+                cell = list(cell)
+                for i, w in cut:
+                    cell[i] = _fit(cell[i], w)
+            out.write(line.format(*(cell[i] for i in shown)))
         out.flush()
         return
+    from rich.markup import escape
+
     lines = [gap.join(f"[bold]{c if c == last else c.ljust(widths[c])}[/]" for c in columns)]
+    state = COLUMNS.index("STATE")
     for cell in cells:
         parts = []
-        for c in columns:
-            text = _fit(cell[c], widths[c])
+        for i in shown:
+            c = COLUMNS[i]
+            text = _fit(cell[i], widths[c])
             text = text if c == last else text.ljust(widths[c])
-            style = STATE_STYLE.get(cell["STATE"]) if c == "STATE" else None
+            style = STATE_STYLE.get(cell[state]) if i == state else None
             parts.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
         lines.append(gap.join(parts))
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
@@ -105,26 +116,24 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def _status_cells(r: dict[str, Any]) -> dict[str, str]:
-    """A row's cells as plain text (the table styles STATE itself)."""
+def _status_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
+    """A row's cells as plain text, in ``COLUMNS`` order (the table styles STATE itself). ``r`` has
+    ``store.TABLE_FIELDS`` (a ``status`` row, or the table's own; its ``tests`` may still be JSON text)."""
     work = "" if r["files_changed"] is None else plural(r["files_changed"], "file")
     if r["commits"]:
         work += f", {plural(r['commits'], 'commit')}"
-    if r.get("behind_base"):
+    if r["behind_base"]:
         work += f", behind base by {r['behind_base']}"
-    if r.get("role") == "tester":
-        work = tests_cell(r.get("tests"))
-    task = r["error"] if r["state"] in ("failed", "lost") and r["error"] else r["prompt"]
-    return {
-        "ID": str(r["id"]),
-        "STATE": r["state"],
-        "AGENT": r["agent"] if r.get("role", "worker") == "worker" else f"{r['agent']} ({r['role']})",
-        "BRANCH": r["branch"] or "",
-        "AGE": human_duration(r["age"]),
-        "QUIET": human_duration(r["silent_for"]) if r["silent_for"] is not None else "",
-        "WORK": work,
-        "TASK": one_line(task or "", 200),  # one row per job: the first line only
-    }
+    role = r["role"]
+    if role == "tester":
+        tests = r["tests"]
+        work = tests_cell(json.loads(tests) if isinstance(tests, str) else tests)
+    state = r["state"]
+    task = r["error"] if state in ("failed", "lost") and r["error"] else r["prompt"]
+    quiet = r["silent_for"]
+    return (str(r["id"]), state, r["agent"] if role == "worker" else f"{r['agent']} ({role})", r["branch"] or "",
+            human_duration(r["age"]), human_duration(quiet) if quiet is not None else "", work,
+            one_line(task or "", 200))  # TASK: one row per job, the first line only
 
 
 def wait_line(jobs: list[Job], elapsed: float) -> str:
@@ -143,6 +152,8 @@ def wait_line(jobs: list[Job], elapsed: float) -> str:
 
 def print_events(events: list[EventRow]) -> None:
     import click
+
+    from podium.summary import event_line
 
     for e in events:
         click.echo(event_line(e))

@@ -1,7 +1,9 @@
 """The detached job runner: ``python -m podium.runner STORE_DIR JOB_ID``.
 
 One runner per job, started by ``podium delegate``/``resume`` in a session of its
-own, so closing the terminal (or the orchestrator) does not end it. It:
+own, so closing the terminal (or the orchestrator) does not end it (``jobs.runner_argv``:
+without ``site``, on the launching process's path). Started without arguments it is a
+prestarted runner (``jobs.Prestart``): it waits on stdin for its job. It:
 
 1. starts the agent CLI (stdin /dev/null, its own process group) in the worktree;
 2. appends every stdout line to ``logs/<id>.log`` (stderr to ``<id>.stderr``) and

@@ -297,6 +297,20 @@ STATUS_FIELDS = (
 )
 
 
+TABLE_FIELDS = ("id", "state", "agent", "role", "branch", "age", "silent_for", "files_changed", "commits",
+                "behind_base", "tests", "error", "prompt")
+_STATUS_WITH = ("WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_extract(value, '$[0]'), "
+                "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))")
+
+
+def _status_exprs(keys: Sequence[str] | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(key, SQL expression) for each of ``keys``, from ``STATUS_FIELDS``."""
+    exprs = dict(STATUS_FIELDS)
+    active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
+    names = [k if isinstance(k, str) else k[0] for k in keys]
+    return [(k, exprs[k].format(active=active, now="(SELECT t FROM now)")) for k in names]
+
+
 @dataclass
 class WorkspaceRecord:
     """A worktree podium made for one task: its branch, the base it started from, the ticket it serves."""
@@ -522,16 +536,18 @@ class Store:
         """``status``'s rows, newest first, as the JSON document itself (a list, one row per line), written by
         SQLite: thousands of rows without a Python object each. ``where`` is a condition on ``jobs`` with ``?``
         for ``args``; ``behind`` gives each base commit's count (ref, sha, n)."""
-        active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
-        now = "(SELECT t FROM now)"
-        pairs = ", ".join(f"'{key}', {expr.format(active=active, now=now)}" for key, expr in STATUS_FIELDS)
-        picked = self._picked("*", where, limit, offset)
-        sql = (f"WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_extract(value, '$[0]'), "
-               f"json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)) "
-               f"SELECT '[' || coalesce(char(10) || group_concat(json_object({pairs}), ',' || char(10)) || char(10),"
-               f" '') || ']' FROM ({picked})")
-        row = self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args]).fetchone()
-        return str(row[0])
+        pairs = ", ".join(f"'{key}', {expr}" for key, expr in _status_exprs(STATUS_FIELDS))
+        sql = f"{_STATUS_WITH} {self._picked(f'json_object({pairs})', where, limit, offset)}"
+        rows = [r[0] for r in self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args])]
+        return "[\n" + ",\n".join(rows) + "\n]" if rows else "[]"
+
+    def status_table(self, where: str = "", args: Sequence[Any] = (), *,
+                     behind: Sequence[tuple[str, str, Any]] = ()) -> list[sqlite3.Row]:
+        """The same rows with only the columns of the ``status`` table (``TABLE_FIELDS``): thousands of jobs
+        are read as tuples, with no JSON written or decoded (``tests`` stays JSON text)."""
+        columns = ", ".join(f"{expr} AS {key}" for key, expr in _status_exprs(TABLE_FIELDS))
+        sql = f"{_STATUS_WITH} {self._picked(columns, where, None, 0)}"
+        return self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args]).fetchall()
 
     @staticmethod
     def _picked(columns: str, where: str, limit: int | None, offset: int) -> str:

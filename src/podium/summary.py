@@ -16,7 +16,7 @@ from typing import Any
 from podium.errors import PodiumError
 from podium.git import read_work
 from podium.store import EventRow, Job, Store
-from podium.text import clip
+from podium.text import clip, human_duration, one_line
 from podium.verdict import parse as parse_verdict
 from podium.verdict import verdict_line
 
@@ -104,15 +104,6 @@ class Summary:
         return out
 
 
-def human_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
 def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:
     """The verdict of the last test-runner command the agent ran, from the runner's own output
     (counts, failing tests) and its exit code; never from the agent's prose."""
@@ -160,13 +151,6 @@ def summarize(store: Store, job: Job) -> Summary:
         session_id=job.session_id,
         silent_for=(time.time() - job.last_activity_at) if job.active and job.last_activity_at else None,
     )
-
-
-def one_line(text: str, limit: int = 120) -> str:
-    first, _, rest = text.strip().partition("\n")
-    if rest or len(first) > limit:
-        return first[: limit - 1] + "…"
-    return first
 
 
 def event_line(e: EventRow) -> str:

@@ -18,6 +18,24 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def one_line(text: str, limit: int = 120) -> str:
+    """The first line of ``text``, cut to ``limit`` characters; an ellipsis says when there was more."""
+    first, _, rest = text.strip().partition("\n")
+    if rest or len(first) > limit:
+        return first[: limit - 1] + "…"
+    return first
+
+
+def human_duration(seconds: float) -> str:
+    """``42s``, ``3m07s``, ``5h02m``."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 @dataclass(frozen=True)
 class Note:
     """Something a front tells its reader about what an operation did (``kind`` says what, for a front that

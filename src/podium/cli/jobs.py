@@ -51,13 +51,13 @@ def register(cli: click.Group) -> None:
     @json_option
     @click.pass_obj
     def status(obj: dict[str, Any], job_ids: tuple[int, ...], show_all: bool, as_json: bool) -> None:
-        from podium.render import print_status
-
         listing = ops.status(context(obj), job_ids=list(job_ids), all=show_all)
         if as_json:
             click.echo(listing.to_json())
         else:
-            print_status(listing.rows)
+            from podium.render import print_status
+
+            print_status(listing.table())
 
     @command(cli, "logs", more="The CLI shows the events by default; --summary for the gist, --raw for the "
                                "agent's own output, --follow to keep printing until the job ends.")

@@ -89,8 +89,11 @@ def status(
 def _listing(ctx: Context, where: str, args: list[Any], *, limit: int | None = None, offset: int = 0) -> Listing:
     from podium import jobs
 
-    bases = ctx.store.status_bases(where, args, limit=limit, offset=offset)
-    return Listing(ctx.store.status_json(where, args, behind=jobs.behind(ctx, bases), limit=limit, offset=offset))
+    behind = jobs.behind(ctx, ctx.store.status_bases(where, args, limit=limit, offset=offset))
+    if limit is not None:
+        return Listing(ctx.store.status_json(where, args, behind=behind, limit=limit, offset=offset))
+    return Listing(lambda: ctx.store.status_json(where, args, behind=behind),
+                   table=lambda: ctx.store.status_table(where, args, behind=behind))
 
 
 def jobs_page(ctx: Context, *, state: str | None = None, agent: str | None = None, branch: str | None = None,

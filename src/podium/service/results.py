@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from podium.text import Note
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
     from podium.jobs import Launched
     from podium.store import EventRow, Job
     from podium.summary import Summary
@@ -53,15 +55,26 @@ class JobInfo:
                 "notes": [n.to_dict() for n in self.notes]}
 
 
-@dataclass
 class Listing:
-    """``status``: one row per job, as the JSON document SQLite wrote (``Store.status_json``)."""
+    """``status``: one row per job. Read when asked for, the way each front needs it: ``--json`` and MCP get the
+    JSON document SQLite writes (``Store.status_json``); the table gets only its own columns as tuples
+    (``Store.status_table``), with no JSON written or decoded."""
 
-    text: str
+    def __init__(self, text: str | Callable[[], str], table: Callable[[], Sequence[Mapping[str, Any]]] | None = None):
+        self._text = text
+        self._table = table
+
+    @functools.cached_property
+    def text(self) -> str:
+        return self._text if isinstance(self._text, str) else self._text()
 
     @functools.cached_property
     def rows(self) -> list[dict[str, Any]]:
         return json.loads(self.text)
+
+    def table(self) -> Sequence[Mapping[str, Any]]:
+        """The rows with at least the table's columns (``store.TABLE_FIELDS``)."""
+        return self._table() if self._table is not None else self.rows
 
     def to_dict(self) -> list[dict[str, Any]]:
         return self.rows
