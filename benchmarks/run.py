@@ -300,12 +300,13 @@ def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
               f"{w['floor'] * 1000:.0f} ms "
               f"(ratio all/floor {w['full'] / w['floor']:.2f}); `python -c pass` {w['python'] * 1000:.0f} ms "
               f"(the interpreter's start, in every one of them)")
+        here = f"; python -c pass here {w['python'] * 1000:.0f} ms, {c['python'] * 1000:.0f} ms CPU"
         goal("status --json --all (10 000 jobs)", f"{w['full'] * 1000:.0f} ms",
-             f"bare python reading the rows {w['floor'] * 1000:.0f} ms", w["full"] / w["floor"], "≤ 150 ms",
+             f"bare python reading the rows {w['floor'] * 1000:.0f} ms", w["full"] / w["floor"], f"≤ 150 ms{here}",
              w["full"] <= 0.150)
         goal("status --all, the table", f"{c['table'] * 1000:.0f} ms CPU",
-             f"bare python reading the rows {c['floor'] * 1000:.0f} ms CPU", c["table"] / c["floor"], "≤ 300 ms CPU",
-             c["table"] <= 0.300)
+             f"bare python reading the rows {c['floor'] * 1000:.0f} ms CPU", c["table"] / c["floor"],
+             f"≤ 300 ms CPU{here}", c["table"] <= 0.300)
     finally:
         b.close()
 

@@ -18,6 +18,7 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from podium.errors import UsageError
 from podium.git import Refs, Repo
@@ -47,11 +48,14 @@ _HASH = re.compile(r"^#(\d+)(?:[-_](.*))?$")
 _GH = re.compile(r"^(gh|GH|issue|issues)[-_](\d+)(?:[-_](.*))?$")
 _LEAD = re.compile(r"^(\d+)(?:[-_](.*))?$")
 _TRAIL = re.compile(r"^(.*?)[-_](\d+)$")
+_PUNCT = re.compile(r"[/_-]")
+_INITIALS = re.compile(r"[a-z]{2,3}")
+_WORD_SEP = re.compile(r"[-_]")
 
 
-@dataclass(frozen=True)
-class Shape:
-    """How one branch is built, with the particular values taken out."""
+class Shape(NamedTuple):
+    """How one branch is built, with the particular values taken out. (A tuple: hundreds of branches are
+    counted by shape on every new workspace.)"""
 
     prefix: str  # e.g. "{kind}/", "users/{user}/", "{initials}/", "feature/", ""
     ticket: str  # "jira", "ab", "hash", "gh", "lead", "trail", "none"
@@ -108,7 +112,7 @@ def ticket_in(branch: str) -> str | None:
 
 def _shape(name: str, user_tokens: set[str]) -> tuple[Shape, dict[str, str], int] | None:
     """The shape of a branch name, the values it holds (kind word, user), and its slug's word count."""
-    if name in BASE_NAMES or name.startswith(BOT_PREFIXES) or not re.search(r"[/_-]", name):
+    if name in BASE_NAMES or name.startswith(BOT_PREFIXES) or not _PUNCT.search(name):
         return None  # base branches, release lines, bots' branches and one-word scratch names are not a habit
     parts = name.split("/")
     leaf, dirs = parts[-1], parts[:-1]
@@ -125,14 +129,14 @@ def _shape(name: str, user_tokens: set[str]) -> tuple[Shape, dict[str, str], int
         elif i > 0 and dirs[i - 1].lower() in ("users", "user", "u", "dev", "devs", "people"):
             prefix += "{user}/"
             values["user"] = part
-        elif re.fullmatch(r"[a-z]{2,3}", part) and part not in NOT_INITIALS and (part in user_tokens or i == 0):
+        elif _INITIALS.fullmatch(part) and part not in NOT_INITIALS and (part in user_tokens or i == 0):
             prefix += "{initials}/"
             values["initials"] = part
         else:
             prefix += part + "/"
     sep = "_" if slug.count("_") > slug.count("-") else "-"
     case = "keep" if any(c.isupper() for c in slug) else "lower"
-    words = len([w for w in re.split(r"[-_]", slug) if w])
+    words = len([w for w in _WORD_SEP.split(slug) if w])
     return Shape(prefix=prefix, ticket=ticket, sep=sep, case=case), values, words
 
 

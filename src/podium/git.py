@@ -30,25 +30,37 @@ def git(
     input: str | None = None,
 ) -> str:
     """Run git and return stdout (stripped of the final newline); raise GitError on failure."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
-    try:
-        proc = _Git(["git", *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    stdin=subprocess.DEVNULL if input is None else subprocess.PIPE)
-    except FileNotFoundError:
-        raise GitError("git is not installed (not found on PATH)") from None
-    except NotADirectoryError:
-        raise GitError(f"not a directory: {cwd}") from None
-    try:
-        out, err = proc.communicate(input, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise GitError(f"git {args[0]} did not finish within {timeout:.0f}s") from None
-    if check and proc.returncode != 0:
-        lines = [ln for ln in err.strip().splitlines() if ln.strip()]
-        detail = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
-    return out.rstrip("\n")
+    return GitCall(*args, cwd=cwd, env=env, input=input).result(timeout=timeout, check=check)
+
+
+class GitCall:
+    """A git command started now and read later (``result``), so that another can run meanwhile."""
+
+    def __init__(self, *args: str, cwd: str | Path, env: dict[str, str] | None = None, input: str | None = None):
+        self.args, self.input = args, input
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        try:
+            self.proc = _Git(["git", *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL if input is None else subprocess.PIPE)
+        except FileNotFoundError:
+            raise GitError("git is not installed (not found on PATH)") from None
+        except NotADirectoryError:
+            raise GitError(f"not a directory: {cwd}") from None
+
+    def result(self, *, timeout: float = LOCAL_TIMEOUT, check: bool = True) -> str:
+        """Its stdout (without the final newline); GitError when it fails (``check``) or takes too long."""
+        proc, name = self.proc, self.args[0]
+        try:
+            out, err = proc.communicate(self.input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise GitError(f"git {name} did not finish within {timeout:.0f}s") from None
+        if check and proc.returncode != 0:
+            lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+            detail = lines[-1] if lines else f"exit code {proc.returncode}"
+            raise GitError(f"git {name} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+        return out.rstrip("\n")
 
 
 class _Git(subprocess.Popen[str]):
@@ -82,6 +94,13 @@ def identity(cwd: str | Path) -> tuple[str | None, str | None]:
     return ident.rsplit(" ", 2)[0], None  # without the timestamp
 
 
+def _origin_ref(base: str) -> str:
+    """``develop``, ``refs/heads/develop``, ``origin/develop``, ``refs/remotes/origin/develop`` → ``origin/develop``:
+    a base is always origin's, freshly fetched."""
+    ref = base.removeprefix("refs/remotes/")
+    return ref if ref.startswith("origin/") else f"origin/{ref.removeprefix('refs/heads/')}"
+
+
 def identity_problem(cwd: str | Path) -> str | None:
     """Why git cannot make a commit here as someone, or None."""
     return identity(cwd)[1]
@@ -107,6 +126,18 @@ class Refs:
     def branch_taken(self, name: str) -> bool:
         """A local branch, or one on origin, has this name."""
         return f"refs/heads/{name}" in self.tips or f"refs/remotes/origin/{name}" in self.tips
+
+    def refreshed(self, fresh: Refs, patterns: list[str]) -> Refs:
+        """These refs with those ``patterns`` name (``refs/heads/x`` exactly, ``refs/heads/x*`` as a prefix)
+        taken from ``fresh`` instead: a later, narrower read of the refs that must be current."""
+
+        def named(ref: str) -> bool:
+            return any(ref.startswith(p[:-1]) if p.endswith("*") else ref == p for p in patterns)
+
+        tips = {r: s for r, s in self.tips.items() if not named(r)} | fresh.tips
+        times = {r: t for r, t in self.times.items() if not named(r)} | fresh.times
+        trees = {r: t for r, t in self.trees.items() if not named(r)} | fresh.trees
+        return Refs(tips=tips, times=times, origin_head=self.origin_head, trees=trees)
 
     def recent(self) -> list[tuple[str, float]]:
         """Local and origin branch names with their last commit time, newest first, without duplicates."""
@@ -170,10 +201,17 @@ class Repo:
 
     def settings(self) -> dict[str, str]:
         """The git settings podium reads (who the user is, where origin is), in one call."""
-        out = git("config", "-z", "--get-regexp", r"^(user\.(name|email)|remote\.origin\.url)$", cwd=self.toplevel,
-                  check=False)
+        return self.settings_of(self.read_settings())
+
+    def read_settings(self) -> GitCall:
+        """``settings`` started now, read later (``Repo.settings_of``)."""
+        return GitCall("config", "-z", "--get-regexp", r"^(user\.(name|email)|remote\.origin\.url)$",
+                       cwd=self.toplevel)
+
+    @staticmethod
+    def settings_of(call: GitCall) -> dict[str, str]:
         found = {}
-        for record in filter(None, out.split("\0")):
+        for record in filter(None, call.result(check=False).split("\0")):
             key, _, value = record.partition("\n")
             found[key] = value
         return found
@@ -183,10 +221,32 @@ class Repo:
         self.origin_url(settings)
         git("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel, timeout=FETCH_TIMEOUT)
 
-    def refs(self) -> Refs:
-        out = git("for-each-ref", "--sort=-committerdate",
-                  "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(symref)%00%(tree)",
-                  "refs/heads", "refs/remotes/origin", cwd=self.toplevel)
+    def start_fetch(self) -> GitCall:
+        """``git fetch`` of origin, started now; its outcome is read with ``end_fetch``."""
+        return GitCall("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel)
+
+    def end_fetch(self, fetching: GitCall, settings: dict[str, str]) -> GitError | None:
+        """The fetch's error, if it failed; ``NoOrigin`` when there is no origin at all."""
+        try:
+            fetching.result(timeout=FETCH_TIMEOUT)
+        except GitError as e:
+            self.origin_url(settings)  # no origin at all: say that, not what fetch made of it
+            return e
+        return None
+
+    def refs(self, patterns: list[str] | None = None) -> Refs:
+        """Every local and origin branch (or those ``patterns`` name), newest commit first."""
+        return self.refs_of(self.read_refs(patterns))
+
+    def read_refs(self, patterns: list[str] | None = None) -> GitCall:
+        """``refs`` started now, read later (``Repo.refs_of``)."""
+        return GitCall("for-each-ref", "--sort=-committerdate",
+                       "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(symref)%00%(tree)",
+                       *(patterns or ["refs/heads", "refs/remotes/origin"]), cwd=self.toplevel)
+
+    @staticmethod
+    def refs_of(call: GitCall) -> Refs:
+        out = call.result()
         tips: dict[str, str] = {}
         times: dict[str, float] = {}
         trees: dict[str, str] = {}
@@ -248,13 +308,19 @@ class Repo:
                 return f"origin/{name}"
         raise GitError("origin has no branches to base work on (push a first commit, or pass --base)")
 
+    def base_refs(self, base: str | None, refs: Refs) -> list[str]:
+        """Every ref ``resolve_base`` may look at for ``base`` (the default's candidates when None)."""
+        if base:
+            return [f"refs/remotes/{_origin_ref(base)}"]
+        remembered = self.state_dir / "origin-head"
+        names = ["develop", "main", "master", remembered.read_text().strip() if remembered.is_file() else ""]
+        head = [refs.origin_head] if refs.origin_head else []
+        return head + [f"refs/remotes/origin/{n}" for n in names if n]
+
     def resolve_base(self, base: str | None, refs: Refs | None = None) -> tuple[str, str]:
         """The base ref (remote-tracking) and its sha, after a fetch."""
         refs = refs or self.refs()
-        ref = base or self.default_base(refs)
-        ref = ref.removeprefix("refs/remotes/")
-        if not ref.startswith("origin/"):
-            ref = f"origin/{ref.removeprefix('refs/heads/')}"  # a base is always origin's, freshly fetched
+        ref = _origin_ref(base or self.default_base(refs))
         sha = refs.sha(f"refs/remotes/{ref}")
         if not sha:
             raise GitError(f"base {ref.removeprefix('origin/')!r} does not exist on origin")

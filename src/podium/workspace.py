@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podium.errors import GitError
-from podium.git import NoOrigin, Refs, Repo, git
+from podium.git import Refs, Repo, git
 from podium.store import Job, Store, WorkspaceRecord
 from podium.text import plural
 
@@ -100,18 +100,31 @@ def _create(
     repo: Repo, prompt: str, *, branch: str | None, base: str | None, template: str | None, allow_stale_base: bool,
     ticket: str | None, kind: str | None,
 ) -> Workspace:
+    # Three git calls at once: the fetch, the settings, and the branches as last fetched — enough to learn how
+    # this team names branches, which is done while the fetch runs. What must be current (the base's tip, the
+    # names taken) is read again after it, in one narrow read.
+    reading, listing, fetching = repo.read_settings(), repo.read_refs(), repo.start_fetch()
+    settings, before = repo.settings_of(reading), repo.refs_of(listing)
+    proposal = None
+    if not branch:  # the name a teammate would choose (made unique below, if that branch is taken)
+        title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
+        from podium.branches import name_for
+
+        proposal = name_for(repo, title=title, ticket=ticket, kind=kind, template=template, refs=before,
+                            settings=settings)
+    failed = repo.end_fetch(fetching, settings)
     stale = None
-    settings = repo.settings()
-    try:
-        repo.fetch(settings)
-    except NoOrigin:
-        raise
-    except GitError as e:
+    if failed is not None:
         if not allow_stale_base:
-            raise GitError(f"{e} — podium will not start from a stale base; fix the remote, "
+            raise GitError(f"{failed} — podium will not start from a stale base; fix the remote, "
                            "or pass --allow-stale-base to use the base as last fetched") from None
-        stale = str(e)
-    refs = repo.refs()  # one read answers every question below: the base, the names taken, the naming habit
+        stale = str(failed)
+    wanted = repo.base_refs(base, before)
+    if branch:
+        wanted.append(f"refs/heads/{branch}")
+    elif proposal is not None:  # the name and its numbered variants (name-2, …), local and on origin
+        wanted += [f"refs/heads/{proposal.name}*", f"refs/remotes/origin/{proposal.name}*"]
+    refs = before.refreshed(repo.refs(wanted), wanted)
     base_ref, base_sha = repo.resolve_base(base, refs)
     if stale is not None:
         stale = f"{stale}; using {base_ref} as last fetched {_age(repo.last_fetch(base_ref))}" + (
@@ -119,12 +132,8 @@ def _create(
     evidence: tuple[str, ...] = ()
     if branch:
         name = branch
-    else:  # the name a teammate would choose, made unique if that branch is taken
-        title = prompt.strip().splitlines()[0] if prompt.strip() else "task"
-        from podium.branches import name_for
-
-        proposal = name_for(repo, title=title, ticket=ticket, kind=kind, template=template, refs=refs,
-                            settings=settings)
+    else:
+        assert proposal is not None
         name = _unused(repo, proposal.name, refs)
         evidence = tuple(proposal.evidence)
     if base_ref.removeprefix("origin/") == name:
