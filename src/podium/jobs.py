@@ -76,7 +76,7 @@ def delegate(
     """
     if not prompt.strip():
         raise UsageError("describe the situation: the prompt is empty")
-    with Prestart() as runner:  # the runner starts up while the workspace is made
+    with Prestart(ctx.store) as runner:  # the runner starts up while the workspace is made
         return _delegate(ctx, prompt, runner, agent=agent, branch=branch, base=base, stall_after=stall_after,
                          agent_options=agent_options, allow_stale_base=allow_stale_base, ticket=ticket)
 
@@ -207,15 +207,15 @@ def runner_argv(*args: str) -> list[str]:
 
 
 class Prestart:
-    """A runner started before its job exists, so that its interpreter and imports overlap the workspace's
-    creation instead of following it: it waits for one line on its stdin (``STORE JOB``). Closed without a
-    job (the delegation failed), it exits. ``launch`` hands it the job, or starts a runner the usual way when
-    this one is gone."""
+    """A runner started before its job exists, so that its interpreter, imports and store overlap the
+    workspace's creation instead of following it: it waits for one line on its stdin (``JOB`` and the
+    worktree). Closed without a job (the delegation failed), it exits. ``launch`` hands it the job, or starts
+    a runner the usual way when this one is gone."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         try:
-            self.proc = subprocess.Popen(runner_argv(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(runner_argv(str(store.root)), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
         except OSError:
             self.proc = None
@@ -226,7 +226,7 @@ class Prestart:
         if proc is None or proc.stdin is None:
             return None
         try:
-            proc.stdin.write(f"{store.root}\0{job_id}\0{cwd}\n".encode())
+            proc.stdin.write(f"{job_id}\0{cwd}\n".encode())
             proc.stdin.close()
         except OSError:  # it is gone: a runner started the usual way takes the job
             proc.wait()

@@ -434,14 +434,14 @@ def _last_line(path: Path) -> str | None:
     return lines[-1][:500] if lines else None
 
 
-def _await_job() -> tuple[str, str, str] | None:
-    """A prestarted runner (``jobs.Prestart``) waits on stdin for its job: store, job id and worktree. None
-    when no job came (the delegation failed)."""
+def _await_job() -> tuple[int, str] | None:
+    """A prestarted runner (``jobs.Prestart``) waits on stdin for its job: its id and worktree. None when no
+    job came (the delegation failed)."""
     line = sys.stdin.buffer.readline().decode()
     if not line.endswith("\n"):
         return None
-    store_dir, job_id, cwd = line[:-1].split("\0")
-    return store_dir, job_id, cwd
+    job_id, cwd = line[:-1].split("\0")
+    return int(job_id), cwd
 
 
 def _adopt(log: Path, cwd: str) -> None:
@@ -459,16 +459,19 @@ def _adopt(log: Path, cwd: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    cwd = None
-    if not argv:
+    """``STORE JOB`` runs the job; ``STORE`` alone is a prestarted runner: it opens the store and loads what
+    it will need while the job is prepared, then takes the job from stdin."""
+    store = Store(Path(argv[0]))
+    if len(argv) == 1:
+        import psutil  # noqa: F401  (here, while waiting, instead of after the agent started)
+
         got = _await_job()
         if got is None:
             return 0
-        *argv, cwd = got
-    store_dir, job_id = Path(argv[0]), int(argv[1])
-    store = Store(store_dir)
-    if cwd is not None:
+        job_id, cwd = got
         _adopt(store.log_path(job_id, "runner"), cwd)
+    else:
+        job_id = int(argv[1])
     job = store.job(job_id)
     runner = Runner(store, job)
     signal.signal(signal.SIGTERM, lambda *_: runner.cancel.set())
