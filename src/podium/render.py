@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from podium.store import EventRow, Job
@@ -59,12 +61,17 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
     """The jobs as a table, one row each. ID, STATE and AGENT keep their full width at any width (≥ 60
     columns): the id is what every other command needs. BRANCH and TASK give way first, then WORK, AGE and
     QUIET are left out. Laid out here, not by rich: a table of thousands of rows prints in one go."""
-    console = console or _console()
+    plain = len(rows) > PLAIN_AFTER  # thousands of rows: plain fixed-width lines, one format for all
+    if plain and console is None:  # and no rich at all: its import and console cost more than the rows
+        out = sys.stdout
+        width = shutil.get_terminal_size().columns if out.isatty() else PIPE_WIDTH
+    else:
+        console = console or _console()
+        out, width = console.file, console.width
     if not rows:
-        console.print('no jobs yet — start one with: podium delegate "describe the situation"')
+        out.write('no jobs yet — start one with: podium delegate "describe the situation"\n')
         return
     cells = [_status_cells(r) for r in rows]  # one tuple per row, in COLUMNS order
-    width = console.width
     drop = set() if width >= WIDE else {"AGE", "QUIET"} if width >= NARROW else {"AGE", "QUIET", "WORK"}
     shown = [i for i, c in enumerate(COLUMNS) if c not in drop]
     columns = [COLUMNS[i] for i in shown]
@@ -84,18 +91,19 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
         room += 1
     gap, last = " " * GAP, columns[-1]
     cut = [(i, widths[COLUMNS[i]]) for i in shown if widths[COLUMNS[i]] < natural[COLUMNS[i]]]  # cut somewhere
-    if len(cells) > PLAIN_AFTER:  # thousands of rows: plain fixed-width lines, one format for all
+    if plain:
         line = gap.join("{}" if c == last else f"{{:<{widths[c]}}}" for c in columns) + "\n"
-        out = console.file
+        pick = itemgetter(*shown)
         out.write(line.format(*columns))
         for cell in cells:
             if cut:
                 cell = list(cell)
                 for i, w in cut:
                     cell[i] = _fit(cell[i], w)
-            out.write(line.format(*(cell[i] for i in shown)))
+            out.write(line.format(*pick(cell)))
         out.flush()
         return
+    assert console is not None
     from rich.markup import escape
 
     lines = [gap.join(f"[bold]{c if c == last else c.ljust(widths[c])}[/]" for c in columns)]
