@@ -56,10 +56,12 @@ class Operation:
         """The parameters after ``ctx``: ``Annotated[type, "help"]`` each (the result type is not evaluated, so
         an operation may name a type it imports only when it runs)."""
         out = []
+        names: dict[str, Any] | None = None
         for p in list(inspect.signature(self.fn).parameters.values())[1:]:
             hint = p.annotation
             if isinstance(hint, str):
-                hint = eval(hint, {**vars(typing), **self.fn.__globals__})
+                names = names or {**vars(typing), **self.fn.__globals__}
+                hint = eval(hint, names)
             help_text = ""
             if typing.get_origin(hint) is typing.Annotated:
                 help_text = next((m for m in hint.__metadata__ if isinstance(m, str)), "")
