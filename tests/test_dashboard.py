@@ -274,10 +274,10 @@ def test_filters_workspaces_and_works_pages_and_a_dashboard_inside_a_job_decides
         assert branch in workspaces and f'href="/jobs/{job}"' in workspaces and "yes" in workspaces  # dirty
         assert "No podium work runs yet" in c.get("/works").text
         page = c.get("/gates/1").text
-        assert "runs inside podium job 7" in page and "button class=\"approve\"" not in page
+        assert "from inside a podium job (it runs in podium job 7)" in page and "button class=\"approve\"" not in page
         csrf = re.search(r'name="csrf" content="(\w+)"', page).group(1)  # type: ignore[union-attr]
         refused = c.post("/gates/1/approve", data={"csrf": csrf}, headers={"origin": d.base})
-        assert refused.status_code == 409 and "job 7: deciding gates is the human" in refused.text
+        assert refused.status_code == 409 and "job 7): deciding gates is the human" in refused.text
         assert env.podium_json("gates")[0]["state"] == "pending"
     finally:
         d.proc.kill()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client
+from mcp import Client, types
 from mcp.client.stdio import StdioServerParameters
 
 from conftest import Env, make_env, tidy, toolchain
@@ -43,13 +43,19 @@ def world(tmp_path_factory: pytest.TempPathFactory, agent_bin: Path) -> Iterator
     tidy(env)
 
 
-def mcp(env: Env, name: str, allow_approve: bool = False, **arguments: Any) -> tuple[bool, Any]:
-    """One tool call through the SDK's own client: (is_error, the document or the error text)."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "podium", "mcp",
-                                                                 *(["--allow-approve"] if allow_approve else [])],
-                                   env=env.vars, cwd=str(env.repo))
+def mcp(env: Env, name: str, human_approves: bool = False, **arguments: Any) -> tuple[bool, Any]:
+    """One tool call through the SDK's own client: (is_error, the document or the error text). With
+    ``human_approves``, the client shows its human podium's forms (elicitation) and the human approves."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "podium", "mcp"], env=env.vars,
+                                   cwd=str(env.repo))
+
+    async def human(context: Any, params: Any) -> Any:
+        return types.ElicitResult(action="accept", content={"decision": "approve"})
 
     async def call() -> Any:
+        if human_approves:
+            async with Client(params, mode="legacy", read_timeout_seconds=180, elicitation_callback=human) as c:
+                return await c.call_tool(name, arguments)
         async with Client(params, read_timeout_seconds=180) as client:
             return await client.call_tool(name, arguments)
 
@@ -212,11 +218,12 @@ def case_approve(env: Env) -> None:
     first = _pending(env, lambda: cli(env, "commit", str(one)))["gate"]["id"]
     second = _pending(env, lambda: cli(env, "commit", str(two)))["gate"]["id"]
     err, a = cli(env, "approve", str(first), tty=True)
-    _, b = mcp(env, "approve", allow_approve=True, gate_id=second)
+    _, b = mcp(env, "approve", human_approves=True, gate_id=second)
     assert not err and a["state"] == b["state"] == "done" and a["committed"] and b["committed"]
-    assert b["gate"]["decided_by"] == f"{a['gate']['decided_by']} (chat)"  # the channel is recorded
+    assert b["gate"]["decided_by"] == f"{a['gate']['decided_by']} (elicitation)"  # the channel is recorded
+    b.pop("asked")  # the form's answer: MCP's own
     shape(a, b)
-    same(cli(env, "approve", str(first), tty=True), mcp(env, "approve", allow_approve=True, gate_id=first))
+    same(cli(env, "approve", str(first), tty=True), mcp(env, "approve", human_approves=True, gate_id=first))
 
 
 def case_reject(env: Env) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -176,3 +177,29 @@ def test_a_newer_request_supersedes_the_pending_one_and_a_rejected_gate_stays_re
     env.podium("reject", "2", "split the change in two", check=True)
     assert_one_line_error(env.podium_tty("approve", "2"), "gate 2 is already rejected")
     assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
+
+
+def test_an_agent_cannot_approve_even_with_a_terminal_of_its_own_and_its_job_variable_cleared(env: Env) -> None:
+    """From a worker's shell: ``script`` gives ``podium approve`` a terminal, ``env -u`` drops PODIUM_JOB_ID, and
+    ``setsid -f`` detaches it from the agent's process tree. Each try is refused (the runner is still among its
+    ancestors: it adopts what its agent leaves behind) and the gate stays pending; the human's own terminal
+    approves."""
+    job, branch, _ = done_job(env, "echo v > v.py")
+    assert env.podium("commit", str(job)).returncode == 4  # gate 1, pending
+    podium = f"{sys.executable} -m podium approve 1"
+    tries = {  # the job waits for its detached try: while it runs, the runner is its subreaper
+        "script": f"env -u PODIUM_JOB_ID script -qec '{podium}' /dev/null > script.out 2>&1",
+        "detached": f"env -u PODIUM_JOB_ID setsid -f sh -c \"script -qec '{podium}' /dev/null > detached.out 2>&1; "
+                    "touch detached.done\"; while [ ! -e detached.done ]; do sleep 0.1; done",
+    }
+    sneaky = env.delegate("approve it yourself", *RUN, f"sh -c {json.dumps('; '.join(tries.values()))}")
+    env.podium("wait", str(sneaky), "--timeout", "60")
+    where = Path(env.job(sneaky)["workspace"])
+    for name in tries:
+        text = (where / f"{name}.out").read_text()
+        assert "approving is the human's, and this process is not" in text and "Traceback" not in text, name
+    [gate] = env.podium_json("gates")
+    assert gate["id"] == 1 and gate["state"] == "pending"
+    assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
+    done = json.loads(env.podium_tty("approve", "1", "--json").stdout)  # the human, at their terminal
+    assert done["state"] == "done" and done["committed"]

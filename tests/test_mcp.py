@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
+from mcp import Client, types
 from mcp.client.stdio import StdioServerParameters
 
 from conftest import Env, git, toolchain
@@ -34,13 +34,19 @@ def _error(result: Any) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)
 
 
-def _with_client(env: Env, body: Callable[[Client], Awaitable[None]], *args: str) -> None:
+def _with_client(env: Env, body: Callable[[Client], Awaitable[None]], *args: str,
+                 human: Callable[..., Awaitable[Any]] | None = None) -> None:
+    """An SDK client session on ``podium mcp``; with ``human``, one whose forms (elicitation) ``human`` answers."""
     params = StdioServerParameters(command=sys.executable, args=["-m", "podium", "mcp", *args], env=env.vars,
                                    cwd=str(env.repo))
 
     async def main() -> None:
-        async with Client(params, read_timeout_seconds=180) as client:
-            await body(client)
+        if human is None:
+            async with Client(params, read_timeout_seconds=180) as client:
+                await body(client)
+        else:
+            async with Client(params, mode="legacy", read_timeout_seconds=180, elicitation_callback=human) as client:
+                await body(client)
 
     asyncio.run(main())
 
@@ -123,14 +129,19 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
     assert not github.pulls  # nothing reached the forge without the human
     assert git("ls-remote", "origin", f"refs/heads/{seen['branch']}", cwd=env.repo) == ""
 
-    async def human_says_yes(client: Client) -> None:  # podium chat: the CLI asked the human before this call
+    async def human(context: Any, params: Any) -> Any:  # the form the client shows its human, who says yes
+        seen["form"] = params.message
+        return types.ElicitResult(action="accept", content={"decision": "approve"})
+
+    async def human_says_yes(client: Client) -> None:  # podium chat: the model asks, the human answers the form
         approved = _data(await client.call_tool("approve", {"gate_id": seen["gate"]}))
-        assert approved["state"] == "done"
+        assert approved["state"] == "done" and approved["asked"] == "accept"
         assert approved["result"]["pr"].startswith("https://github.com/acme/shop/pull/")
-        assert approved["gate"]["decided_by"].endswith("(chat)")  # the channel the human approved through
+        assert approved["gate"]["decided_by"].endswith("(elicitation)")  # the channel the human approved through
         seen["pushed"] = approved["result"]["pushed"]
 
-    _with_client(env, human_says_yes, "--allow-approve")
+    _with_client(env, human_says_yes, human=human)
+    assert "Subtract coupons from the checkout total" in seen["form"]
     [pull] = github.pulls.values()
     assert pull.title == "Subtract coupons from the checkout total" and "Closes #12" in pull.body
     assert "cart-total.png" in pull.body

@@ -268,6 +268,34 @@ def _reap() -> None:
     _children[:] = [p for p in _children if p.poll() is None]
 
 
+def inside_job() -> str | None:
+    """Why this process counts as started from inside a podium job (by an agent, or by anything it ran), or
+    None. Asked before a decision that is the human's alone (approving a gate).
+
+    Either sign is enough: the job's variable (``PODIUM_JOB_ID``), or a podium runner among this process's
+    ancestors — whatever terminal it has (``script`` gives a command one of its own). A runner adopts what its
+    agent's processes leave behind (Linux: it is their subreaper), so a process that detaches with ``setsid``
+    or a double fork still has it as an ancestor. Not a sandbox: see the README (what the gate does and does
+    not stop)."""
+    if os.environ.get("PODIUM_JOB_ID"):
+        return f"it runs in podium job {os.environ['PODIUM_JOB_ID']}"
+    import psutil
+
+    try:
+        me = psutil.Process()
+        chain = [me, *me.parents()]
+    except psutil.Error:
+        return None
+    for proc in chain:
+        try:
+            runner = any("podium.runner" in part for part in proc.cmdline())
+        except psutil.Error:
+            continue
+        if runner:
+            return f"it was started from inside a podium job (its runner, pid {proc.pid}, is an ancestor)"
+    return None
+
+
 def process_alive(pid: int | None, created: float | None) -> bool:
     """True when ``pid`` runs and is the same process (same start time), not a zombie."""
     if not pid:

@@ -5,21 +5,18 @@ description the operation's doc, its input schema the operation's parameters, an
 operation's ``to_dict()`` — the very document ``podium <command> --json`` prints. podium's one-line errors
 become tool errors the model can read.
 
-Approving a gate is the human's: an operation that is not ``unattended`` (approve) refuses unless the server
-was started with ``--allow-approve``, which ``podium chat`` does while leaving the tool out of the CLI's
-pre-allowed tools — the CLI then asks the human before every call.
-
-When the client can show the human a form (MCP elicitation: Claude Code, codex), the gate is put to the human
-right in the conversation instead: ``approve``, and ``ship``/``commit`` when they leave a gate pending, ask
-through an elicitation form holding what ``podium gates`` shows; the human's answer (approve, or reject with a
-reason) is carried out through the same operations, recorded with the channel ``elicitation``. The model sees
-the outcome, never the form. A client without elicitation gets the behaviour above.
+Approving a gate is the human's, and a model's tool call is not the human: ``approve`` acts only on the
+human's answer to a form. When the client can show the human one (MCP elicitation: Claude Code, codex), the
+gate is put to the human right in the conversation: ``approve``, and ``ship``/``commit`` when they leave a gate
+pending, ask through an elicitation form holding what ``podium gates`` shows; the human's answer (approve, or
+reject with a reason) is carried out through the same operations, recorded with the channel ``elicitation``.
+The model sees the outcome, never the form. A client without elicitation (or one started inside a podium job)
+gets an error saying where the human approves: their terminal, or the dashboard.
 """
 
 from __future__ import annotations
 
 import inspect
-import os
 import typing
 from pathlib import Path
 from typing import Any
@@ -50,7 +47,9 @@ def can_ask(mcp_ctx: Any) -> bool:
     """Whether this client shows the human an elicitation form now (it declared the capability, and the
     connection can carry a request to it). Never inside a podium job: a client an agent runs there would
     answer the form itself."""
-    if os.environ.get("PODIUM_JOB_ID"):
+    from podium.jobs import inside_job
+
+    if inside_job():
         return False
     caps = getattr(mcp_ctx, "client_capabilities", None)
     form = getattr(caps, "elicitation", None) if caps is not None else None
@@ -82,7 +81,7 @@ def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> di
     return {**done.to_dict(), "asked": "accept"}
 
 
-def tool_function(op: Operation, root: Path, *, allow_approve: bool, work_id: int | None) -> Any:
+def tool_function(op: Operation, root: Path, *, work_id: int | None) -> Any:
     """A function the SDK can introspect: the operation's parameters (without ``ctx``) with their help as
     pydantic field descriptions, calling the operation on a fresh context and returning its document.
 
@@ -91,19 +90,17 @@ def tool_function(op: Operation, root: Path, *, allow_approve: bool, work_id: in
     from mcp.server.mcpserver import Context as RequestContext
     from mcp.server.mcpserver.exceptions import ToolError
 
-    # with --allow-approve a CLI asks its human before each approve (podium chat); else an agent is calling
-    channel = "chat" if allow_approve else "mcp"
-
     def call(**kwargs: Any) -> Any:
         mcp_ctx = kwargs.pop("mcp_ctx", None)
         asking = op.name in ASKS and mcp_ctx is not None and can_ask(mcp_ctx)
         try:
             if op.name == "approve" and asking:
                 return ask_human(mcp_ctx, root, work_id, kwargs["gate_id"])
-            if not op.unattended and not allow_approve:
+            if not op.unattended:
                 said = " ".join(str(v) for v in kwargs.values())
-                raise ToolError(f"{op.name} is the human's: they run podium {op.name} {said} at a terminal")
-            result = op(Context.open(root, work_id=work_id, channel=channel), **kwargs)
+                raise ToolError(f"{op.name} is the human's: they run podium {op.name} {said} at their terminal, "
+                                "or decide in podium dashboard")
+            result = op(Context.open(root, work_id=work_id, channel="mcp"), **kwargs)
             if asking and getattr(result, "gate", None) is not None and result.gate.state == "pending":
                 return ask_human(mcp_ctx, root, work_id, result.gate.id)
             return result.to_dict()
@@ -126,16 +123,16 @@ def tool_function(op: Operation, root: Path, *, allow_approve: bool, work_id: in
     return call
 
 
-def build(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | None = None) -> Any:
+def build(cwd: str | Path = ".", *, work_id: int | None = None) -> Any:
     from mcp.server.mcpserver import MCPServer
 
     root = Path(cwd).resolve()
     server = MCPServer("podium", log_level="WARNING", instructions=INSTRUCTIONS)
     for op in mcp_operations():
-        server.add_tool(tool_function(op, root, allow_approve=allow_approve, work_id=work_id), name=op.name,
+        server.add_tool(tool_function(op, root, work_id=work_id), name=op.name,
                         description=op.doc, structured_output=True)
     return server
 
 
-def serve(cwd: str | Path = ".", *, allow_approve: bool = False, work_id: int | None = None) -> None:
-    build(cwd, allow_approve=allow_approve, work_id=work_id).run("stdio")
+def serve(cwd: str | Path = ".", *, work_id: int | None = None) -> None:
+    build(cwd, work_id=work_id).run("stdio")

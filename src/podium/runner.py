@@ -98,6 +98,7 @@ class Runner:
             from podium.tester import podium_shim
 
             env["PATH"] = os.pathsep.join([str(podium_shim(self.store.root)), env.get("PATH", "")])
+        _adopt_orphans()
         before = _children_cpu()
         try:
             self.proc = subprocess.Popen(
@@ -358,6 +359,17 @@ def redact(text: str, secrets: list[str]) -> str:
         if secret in text:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+def _adopt_orphans() -> None:
+    """Linux: make this runner the subreaper of everything its agent starts, so that a process which detaches
+    (``setsid``, a double fork) stays its descendant — ``jobs.inside_job`` still knows where it came from."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 def _identity() -> dict[str, Any]:

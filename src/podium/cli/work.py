@@ -57,8 +57,9 @@ def register(cli: click.Group) -> None:
         """Talk to the orchestrator: Claude Code in this repository with ORCHESTRATOR.md and podium's tools.
 
         The role file is (re)generated first; podium's MCP server is wired in for this session only, its
-        tools allowed except approve, which Claude Code asks you about each time. Arguments after -- go
-        to claude (e.g. podium chat -- --model opus, or -- -p "what is running?").
+        tools allowed except approve, which puts the gate to you in a form (what podium gates shows) and acts
+        on your answer only. Arguments after -- go to claude (e.g. podium chat -- --model opus, or -- -p
+        "what is running?").
         """
         from podium.agents import Preflight, Wiring, find_executable, get_agent
         from podium.service import orchestrator_role, unattended
@@ -67,7 +68,7 @@ def register(cli: click.Group) -> None:
         role = orchestrator_role(ctx)
         exe = find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
         wired = get_agent("claude", ctx.agent_options("claude")).wire(Preflight(), Wiring(
-            mcp=[sys.executable, "-m", "podium", "mcp", "--allow-approve"], allowed=unattended(),
+            mcp=[sys.executable, "-m", "podium", "mcp"], allowed=unattended(),
             system_prompt=role.text))
         click.echo(f"podium chat: claude with {role.path.name} ({role.path}) and podium's tools", err=True)
         os.chdir(ctx.repo.toplevel)
@@ -75,16 +76,15 @@ def register(cli: click.Group) -> None:
         os.execv(exe, [exe, *cli_args, *wired.extra_args])
 
     @cli.command("mcp")
-    @click.option("--allow-approve", is_flag=True,
-                  help="Let the approve tool act (for a CLI that asks the human before each call to it).")
     @click.option("--work", "work_id", type=int, help="Serve podium work N's orchestrator: its ticket's defaults "
                                                       "and rules.")
     @click.pass_obj
-    def mcp(obj: dict[str, Any], allow_approve: bool, work_id: int | None) -> None:
-        """Serve podium's tools over MCP (stdio) for agent CLIs: claude mcp add podium -- podium mcp."""
+    def mcp(obj: dict[str, Any], work_id: int | None) -> None:
+        """Serve podium's tools over MCP (stdio) for agent CLIs: claude mcp add podium -- podium mcp. approve acts
+        only on the human's answer to the client's form (elicitation)."""
         from podium.mcp_server import serve
 
-        serve(obj.get("cwd") or ".", allow_approve=allow_approve, work_id=work_id)
+        serve(obj.get("cwd") or ".", work_id=work_id)
 
 
 def _follow(ctx: Any, work: Any, as_json: bool) -> None:

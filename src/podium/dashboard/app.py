@@ -12,7 +12,6 @@ Store access happens in worker threads, one ``Context`` (one SQLite connection) 
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -143,9 +142,12 @@ class Dashboard:
 
     @staticmethod
     def approval_blocked() -> str | None:
-        """Why this dashboard may not decide gates: it runs inside an agent's job (that agent would approve)."""
-        job = os.environ.get("PODIUM_JOB_ID")
-        return f"this dashboard runs inside podium job {job}: deciding gates is the human's" if job else None
+        """Why this dashboard may not decide gates: a podium job started it (its agent would approve)."""
+        from podium.jobs import inside_job
+
+        why = inside_job()
+        return f"this dashboard was started from inside a podium job ({why}): deciding gates is the human's" \
+            if why else None
 
     def ctx(self) -> Context:
         """This thread's context (SQLite connections stay in the thread that made them), its settings read

@@ -81,12 +81,30 @@ def gates(
     return Document([gate_mod.gate_dict(g) for g in found])
 
 
+HUMAN_CHANNELS = ("terminal", "dashboard", "elicitation")  # the fronts a human decides through
+
+
 @operation(unattended=False)
 def approve(ctx: Context, gate_id: Annotated[int, "The gate."]) -> gate_mod.Outcome:
     """Approve a gate and carry out exactly what it holds. Only when the human said so."""
     from podium import gate as gate_mod
 
+    human_only(ctx, gate_id)
     return gate_mod.approve(ctx, gate_id, by=decider(ctx))
+
+
+def human_only(ctx: Context, gate_id: int | str) -> None:
+    """Approving is the human's: only through a human's front (a terminal, the dashboard, the form an MCP client
+    shows its human), and never from a process a podium job started — whatever terminal it has."""
+    from podium import jobs
+
+    where = (f"approve at your own terminal (podium approve {gate_id}), in podium dashboard, or in the form your "
+             "MCP client shows you")
+    if ctx.channel not in HUMAN_CHANNELS:
+        raise UsageError(f"approving is the human's: {where}")
+    why = jobs.inside_job()
+    if why:
+        raise UsageError(f"approving is the human's, and this process is not: {why}; {where}")
 
 
 @operation()
@@ -142,7 +160,7 @@ def approve_shown(ctx: Context, gate_id: int, shown: str) -> gate_mod.Outcome:
 
 
 def decider(ctx: Context) -> str:
-    """Who decided, and through which channel when it is not the terminal: ``ada``, ``ada (chat)``."""
+    """Who decided, and through which channel when it is not the terminal: ``ada``, ``ada (dashboard)``."""
     from podium import gate as gate_mod
 
     me = gate_mod.who()
