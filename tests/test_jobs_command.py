@@ -359,3 +359,26 @@ def test_a_runner_runs_the_podium_that_launched_it_and_a_failed_delegation_leave
     while _runners_of(env) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _runners_of(env) == []
+
+
+def test_a_runner_adopts_what_its_agent_leaves_behind_and_collects_it_when_it_ends(env: Env) -> None:
+    """A process the agent detaches (``setsid -f``) is the runner's child, not init's; once it ends the runner
+    collects it (no zombie waits for the job's end)."""
+    job = env.delegate("leave one behind", "--agent", "command", "--command",
+                       "sh -c 'setsid -f sh -c \"sleep 1\"; sleep 6'")
+    runner = env.wait_for(job, lambda j: j["state"] == "running")["runner_pid"]
+
+    def children() -> dict[int, str]:
+        found = {}
+        for tid in os.listdir(f"/proc/{runner}/task"):
+            for pid in Path(f"/proc/{runner}/task/{tid}/children").read_text().split():
+                found[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return found
+
+    deadline = time.monotonic() + 5
+    while len(children()) < 2 and time.monotonic() < deadline:  # the agent, and the process it detached
+        time.sleep(0.05)
+    assert len(children()) == 2
+    time.sleep(3)  # the detached one ended a while ago; heartbeats (0.5 s here) came since
+    assert list(children().values()) == ["S"]  # only the agent, still sleeping: nothing left as a zombie
+    env.podium("cancel", str(job))

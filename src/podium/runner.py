@@ -2,7 +2,7 @@
 
 One runner per job, started by ``podium delegate``/``resume`` in a session of its
 own, so closing the terminal (or the orchestrator) does not end it (``jobs.runner_argv``:
-without ``site``, on the launching process's path). Started without arguments it is a
+without ``site``, on the launching process's path). Started with the store alone it is a
 prestarted runner (``jobs.Prestart``): it waits on stdin for its job. It:
 
 1. starts the agent CLI (stdin /dev/null, its own process group) in the worktree;
@@ -220,6 +220,7 @@ class Runner:
                     self.last_activity = now  # silent but working (a long test run), or talking on stderr
                 cpu, stderr_size, last_beat, next_beat = new_cpu, new_err, now, now + HEARTBEAT
                 self._watchdog(now)
+                _reap_adopted(self.proc.pid)
 
     def _watchdog(self, now: float) -> None:
         silent = now - self.last_activity
@@ -372,6 +373,20 @@ def _adopt_orphans() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
+def _reap_adopted(agent: int) -> None:
+    """Collect the processes this runner adopted that have ended (as their subreaper; their zombies would
+    otherwise stay until the job ends). The agent itself is left to its ``Popen``."""
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError, ValueError), open(f"/proc/self/task/{tid}/children") as f:
+                children += [int(pid) for pid in f.read().split()]
+    for pid in children:
+        if pid != agent:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+
 def _identity() -> dict[str, Any]:
     """This runner's pid and start time: with both, nobody mistakes another process that got the pid for it."""
     import psutil
@@ -456,7 +471,7 @@ def _await_job() -> tuple[int, str] | None:
     return int(job_id), cwd
 
 
-def _adopt(log: Path, cwd: str) -> None:
+def _settle(log: Path, cwd: str) -> None:
     """Be the runner ``launch`` would have started: stdin /dev/null, output to the job's runner log, in its
     worktree."""
     null = os.open(os.devnull, os.O_RDONLY)
@@ -481,7 +496,7 @@ def main(argv: list[str]) -> int:
         if got is None:
             return 0
         job_id, cwd = got
-        _adopt(store.log_path(job_id, "runner"), cwd)
+        _settle(store.log_path(job_id, "runner"), cwd)
     else:
         job_id = int(argv[1])
     job = store.job(job_id)
