@@ -49,7 +49,7 @@ class GitCall:
 
     def result(self, *, timeout: float = LOCAL_TIMEOUT, check: bool = True) -> str:
         """Its stdout (without the final newline); GitError when it fails (``check``) or takes too long."""
-        proc, name = self.proc, self.args[0]
+        proc, name = self.proc, _command(self.args)
         try:
             out, err = proc.communicate(self.input, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -61,6 +61,17 @@ class GitCall:
             detail = lines[-1] if lines else f"exit code {proc.returncode}"
             raise GitError(f"git {name} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
         return out.rstrip("\n")
+
+
+def _command(args: tuple[str, ...]) -> str:
+    """The git command ``args`` run (``fetch`` in ``-c x=y fetch origin``), for messages."""
+    words = iter(args)
+    for word in words:
+        if word in ("-c", "-C"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return args[0] if args else "git"
 
 
 class _Git(subprocess.Popen[str]):
