@@ -159,3 +159,19 @@ def test_a_project_key_is_never_cut_to_its_number() -> None:
     assert propose(numeric, title="Coupon codes", ticket="SHOP-7", kind="bug").name == "fix/SHOP-7-coupon-codes"
     assert propose(numeric, title="Coupon codes", ticket="1300", kind="bug").name == "fix/1300-coupon-codes"
     assert propose(learn([]), title="Coupon codes", ticket="SHOP-7", kind="bug").name == "bugfix/SHOP-7-coupon-codes"
+
+
+def test_a_title_that_starts_with_a_very_long_word_still_gives_a_short_branch(env: Env) -> None:
+    """A URL or a hash at the start of a prompt used to become a 300-character branch (and "File name too long"
+    from git); a name asked for by hand that long is refused in one line, and nothing is created."""
+    from test_bad_input import assert_one_line_error
+
+    title = "x" * 300 + " breaks the export"
+    name = env.podium("branch-name", title, check=True).stdout.strip()
+    assert name == "feature/" + "x" * 24 + "-breaks-export"
+    job = env.delegate(title, "--agent", "command", "--command", "true")
+    assert env.job(job)["branch"] == name
+    long = "b" * 300
+    assert_one_line_error(env.podium("delegate", "--agent", "command", "--command", "true", "--branch", long, "--",
+                                     "z"), "branch name too long (300 characters; podium takes at most 200)")
+    assert git("branch", "--list", long, cwd=env.repo) == "" and len(env.podium_json("status", "--all")) == 1

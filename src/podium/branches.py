@@ -25,6 +25,8 @@ from podium.git import Refs, Repo
 
 HALF_LIFE_DAYS = 60.0
 MIN_WORDS, MAX_WORDS = 3, 6
+WORD_MAX, SLUG_MAX = 24, 48  # characters: a branch name stays one a person would type
+NAME_MAX = 200  # a branch's longest part, and its worktree's folder, stay well inside the filesystem's 255 bytes
 BOT_PREFIXES = ("release/", "releases/", "podium/", "dependabot/", "renovate/", "revert-", "snyk-", "pr/")
 BASE_NAMES = {"main", "master", "develop", "development", "dev", "trunk", "staging", "production", "gh-pages", "HEAD"}
 KIND_WORDS = {
@@ -165,10 +167,15 @@ def learn(branches: list[tuple[str, float]], user_tokens: set[str] | None = None
 
 
 def _slug(text: str, sep: str, case: str, words: int) -> str:
+    """The title's first ``words`` words, joined by ``sep``; at most ``SLUG_MAX`` characters, each word at most
+    ``WORD_MAX`` (a URL or a hash at the start of a title is one very long word)."""
     tokens = re.findall(r"[A-Za-z0-9]+", text)
     tokens = [t for t in tokens if t.lower() not in {"a", "an", "the", "to", "of", "and", "for", "in", "on"}] or tokens
-    tokens = tokens[:words] or ["task"]
-    return sep.join(t if case == "keep" else t.lower() for t in tokens)
+    tokens = [t[:WORD_MAX] for t in tokens[:words]] or ["task"]
+    slug = sep.join(t if case == "keep" else t.lower() for t in tokens)
+    while len(slug) > SLUG_MAX and sep in slug:
+        slug = slug.rsplit(sep, 1)[0]
+    return slug[:SLUG_MAX]
 
 
 def _ticket_text(style: str, ticket: str, sep: str) -> str:

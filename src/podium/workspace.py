@@ -138,6 +138,11 @@ def _create(
         evidence = tuple(proposal.evidence)
     if base_ref.removeprefix("origin/") == name:
         raise GitError(f"{name!r} is the base branch; a job works on a branch of its own")
+    from podium.branches import NAME_MAX
+
+    if len(name.replace("/", "-").encode()) > NAME_MAX:
+        raise GitError(f"branch name too long ({len(name)} characters; podium takes at most {NAME_MAX}): "
+                       f"{name[:40]}…")
     path = _path_for(repo, name)
     if path.exists():
         raise GitError(f"a worktree already exists at {path}")
