@@ -230,7 +230,7 @@ class Repo:
     def fetch(self, settings: dict[str, str] | None = None) -> None:
         """Fetch origin (``settings``, when read already, tell that there is one)."""
         self.origin_url(settings)
-        git("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel, timeout=FETCH_TIMEOUT)
+        self.start_fetch().result(timeout=FETCH_TIMEOUT)
 
     def start_fetch(self) -> GitCall:
         """``git fetch`` of origin, started now; its outcome is read with ``end_fetch``."""

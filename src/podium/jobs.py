@@ -195,6 +195,9 @@ def enqueue(ctx: Context, workspace: str, notes: list[Note], *, queue: bool = Tr
     return Launched(ctx.store.job(job.id), notes)
 
 
+RUNNER = "podium.runner"  # the runner's module: named in every runner's command line
+
+
 def runner_argv(*args: str) -> list[str]:
     """How a runner starts: this interpreter without ``site`` (``-S``), importing from exactly the path this
     process has. ``site`` reads every ``.pth`` file of the environment, which is most of a bare interpreter's
@@ -202,7 +205,7 @@ def runner_argv(*args: str) -> list[str]:
     worktree's own ``podium`` package never stands in for the podium that launched the job."""
     here = str(Path(__file__).resolve().parent.parent)
     path = [here, *(p for p in sys.path[1:] if p and p != here)]
-    code = f"import sys; sys.path[:] = {path!r}; from podium.runner import main; sys.exit(main(sys.argv[1:]))"
+    code = f"import sys; sys.path[:] = {path!r}; from {RUNNER} import main; sys.exit(main(sys.argv[1:]))"
     return [sys.executable, "-S", "-c", code, *args]
 
 
@@ -288,7 +291,7 @@ def inside_job() -> str | None:
         return None
     for proc in chain:
         try:
-            runner = any("podium.runner" in part for part in proc.cmdline())
+            runner = any(RUNNER in part for part in proc.cmdline())  # as runner_argv starts it
         except psutil.Error:
             continue
         if runner:

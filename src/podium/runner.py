@@ -376,12 +376,7 @@ def _adopt_orphans() -> None:
 def _reap_adopted(agent: int) -> None:
     """Collect the processes this runner adopted that have ended (as their subreaper; their zombies would
     otherwise stay until the job ends). The agent itself is left to its ``Popen``."""
-    children: list[int] = []
-    with contextlib.suppress(OSError):
-        for tid in os.listdir("/proc/self/task"):
-            with contextlib.suppress(OSError, ValueError), open(f"/proc/self/task/{tid}/children") as f:
-                children += [int(pid) for pid in f.read().split()]
-    for pid in children:
+    for pid in _child_pids("self"):
         if pid != agent:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
@@ -405,22 +400,29 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def _child_pids(pid: int | str) -> list[int]:
+    """A process's children, from /proc/<pid>/task/<tid>/children (no scan of every process)."""
+    children: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return children
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                children.extend(int(child) for child in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return children
+
+
 def _tree_pids(pid: int) -> list[int]:
-    """The process and its descendants, from /proc/<pid>/task/<tid>/children (no scan of every process)."""
+    """The process and its descendants."""
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
         found.append(current)
-        try:
-            tasks = os.listdir(f"/proc/{current}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{current}/task/{tid}/children") as f:
-                    todo.extend(int(child) for child in f.read().split())
-            except (OSError, ValueError):
-                continue
+        todo.extend(_child_pids(current))
     return found
 
 

@@ -303,12 +303,11 @@ _STATUS_WITH = ("WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_
                 "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))")
 
 
-def _status_exprs(keys: Sequence[str] | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _status_exprs(keys: Iterable[str]) -> list[tuple[str, str]]:
     """(key, SQL expression) for each of ``keys``, from ``STATUS_FIELDS``."""
     exprs = dict(STATUS_FIELDS)
     active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
-    names = [k if isinstance(k, str) else k[0] for k in keys]
-    return [(k, exprs[k].format(active=active, now="(SELECT t FROM now)")) for k in names]
+    return [(k, exprs[k].format(active=active, now="(SELECT t FROM now)")) for k in keys]
 
 
 @dataclass
@@ -533,10 +532,11 @@ class Store:
 
     def status_json(self, where: str = "", args: Sequence[Any] = (), *, behind: Sequence[tuple[str, str, Any]] = (),
                     limit: int | None = None, offset: int = 0) -> str:
-        """``status``'s rows, newest first, as the JSON document itself (a list, one row per line), written by
-        SQLite: thousands of rows without a Python object each. ``where`` is a condition on ``jobs`` with ``?``
-        for ``args``; ``behind`` gives each base commit's count (ref, sha, n)."""
-        pairs = ", ".join(f"'{key}', {expr}" for key, expr in _status_exprs(STATUS_FIELDS))
+        """``status``'s rows, newest first, as the JSON document itself (a list, one row per line): SQLite writes
+        each row's JSON, Python only joins the lines — thousands of rows are never decoded and encoded again.
+        ``where`` is a condition on ``jobs`` with ``?`` for ``args``; ``behind`` gives each base commit's count
+        (ref, sha, n)."""
+        pairs = ", ".join(f"'{key}', {expr}" for key, expr in _status_exprs(dict(STATUS_FIELDS)))
         sql = f"{_STATUS_WITH} {self._picked(f'json_object({pairs})', where, limit, offset)}"
         rows = [r[0] for r in self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args])]
         return "[\n" + ",\n".join(rows) + "\n]" if rows else "[]"
