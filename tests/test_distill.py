@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Env
-from podium.distill import facts, redact
+from podium.distill import facts
+from podium.redaction import redact
 from podium.store import GateRecord
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
@@ -140,7 +141,7 @@ def test_redaction_of_common_token_formats() -> None:
     for name, secret in planted.items():
         assert secret not in redact(f"use {secret} here"), name
     assert redact("curl -H 'Authorization: Bearer abcdefghijklmnop0123456789'") == \
-        "curl -H 'Authorization: [redacted]'"
+        "curl -H 'Authorization: Bearer [redacted]'"
     assert "hunter2hunter2" not in redact("export DB_PASSWORD=hunter2hunter2")
     assert "s3cr3tpass" not in redact("git clone https://dev:s3cr3tpass@example.com/repo.git")
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import Env, git
 from podium.jobs import process_alive
-from podium.runner import redact, secret_values
+from podium.redaction import redact, secret_values
 from podium.summary import verdict_from_commands
 
 

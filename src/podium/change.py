@@ -20,19 +20,23 @@ kept in sync with it.
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.branches import ticket_in
 from podium.errors import GitError, PodiumError, UsageError
 from podium.git import Repo, diff_names, git, numstat, snapshot, tree_with
 from podium.store import Change, Job, Store, WorkspaceRecord
 from podium.workspace import ENV_DIR, repo_lock
+
+if TYPE_CHECKING:
+    from podium.redaction import Finding
 
 SUBJECT_MAX = 72
 BODY_LINES = 12
@@ -129,6 +133,7 @@ class CommitPlan:
     stats: list[dict[str, Any]]
     left_out: list[tuple[str, str]]
     up_to_date: bool  # the branch already holds exactly this commit
+    secrets: list[dict[str, Any]] = field(default_factory=list)  # credentials the commit would add: held
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -214,7 +219,7 @@ def plan_commit(
             edited = clean_message(edited, mark)
             if edited != clean_message(text):
                 text, source = edited, "user"
-    text = clean_message(text)
+    text = store.redact(clean_message(text))  # a commit message is pushed and read by all: never a credential
     if not text:
         raise UsageError("the commit message is empty; nothing was committed")
     up_to_date = bool(previous and previous.commit_sha == old_head
@@ -223,7 +228,18 @@ def plan_commit(
     return CommitPlan(workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
                       old_head=old_head, snapshot_tree=now.tree, tree=tree, message=text, message_source=source,
                       files=files, excluded=sorted(excluded), stats=numstat(ws, record.base_sha, tree),
-                      left_out=left_out, up_to_date=up_to_date)
+                      left_out=left_out, up_to_date=up_to_date,
+                      secrets=[asdict(f) for f in added_secrets(ws, previous, record.base_sha, tree)])
+
+
+def added_secrets(ws: str, previous: Change | None, base_sha: str, tree: str) -> list[Finding]:
+    """What looks like a credential in the lines the commit adds: to the last commit podium made (what the
+    human approved then stays approved), else to the base."""
+    from podium.redaction import scan, secret_values
+
+    since = previous.commit_sha if previous and previous.commit_sha else base_sha
+    diff = git("diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", since, tree, cwd=ws, check=False)
+    return scan(diff, secret_values(os.environ))
 
 
 def apply_commit(store: Store, plan: CommitPlan) -> Change:

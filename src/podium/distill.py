@@ -15,7 +15,6 @@ shows first; tokens and secrets are redacted before any excerpt is sent or writt
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import statistics
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 from podium.context import Context
 from podium.errors import UsageError
+from podium.redaction import redact
 from podium.store import Job
 from podium.summary import TEST_COMMAND, human_duration
 from podium.transcripts import Entry
@@ -35,35 +35,6 @@ MAX_REFS = 5
 MAX_EXCERPTS = 40
 EXCERPT_CHARS = 400
 MIN_REPEATS = 2
-# Token formats of the common services, and assignments of secrets: redacted from every excerpt.
-TOKEN_PATTERNS = [
-    re.compile(p) for p in (
-        r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",  # GitHub tokens
-        r"\bgithub_pat_[A-Za-z0-9_]{40,}\b",
-        r"\bglpat-[A-Za-z0-9_\-]{20,}\b",  # GitLab
-        r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}\b",  # OpenAI, Anthropic
-        r"\bxox[abposr]-[A-Za-z0-9\-]{10,}\b",  # Slack
-        r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key id
-        r"\bAIza[0-9A-Za-z_\-]{35}\b",  # Google API key
-        r"\blin_api_[A-Za-z0-9]{30,}\b",  # Linear
-        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\b",  # JWTs
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-        r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9_\-\.=+/]{16,}",
-        r"(?i)(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)[\w-]*\s*[:=]\s*['\"]?[^\s'\"]{8,}",
-        r"(?i)(?<=://)[^/\s:@]+:[^/\s@]{6,}(?=@)",  # user:password@ in URLs
-    )
-]
-
-
-def redact(text: str, extra: Iterable[str] = ()) -> str:
-    for pattern in TOKEN_PATTERNS:
-        text = pattern.sub("[redacted]", text)
-    for value in extra:
-        if value and value in text:
-            text = text.replace(value, "[redacted]")
-    return text
-
-
 @dataclass
 class Fact:
     key: str
@@ -419,9 +390,8 @@ class Distilled:
 def request_text(ctx: Context, reading: Reading, names: list[str]) -> str:
     """What the agent pass sends to its model (``--dry-run`` shows it): facts, redacted excerpts, current files."""
     from podium.roles import role_path
-    from podium.runner import secret_values
 
-    samples = excerpts(reading, secret_values(dict(os.environ)))
+    samples = excerpts(reading)  # redact() masks the environment's credentials and every token format
     current = {n: _read(role_path(ctx.repo, ctx.config, n)) for n in names}
     return prompt(reading.facts, samples, names, current)
 

@@ -113,6 +113,8 @@ def facts_for(ctx: Context, record: WorkspaceRecord, plan: CommitPlan | None) ->
 def policy_pass(ctx: Context, facts: dict[str, Any]) -> str | None:
     """Why this change may pass without asking (``[gate] pass``), or None: ask. The default is to ask."""
     allowed = set(ctx.config.gate_pass)
+    if (facts.get("plan") or {}).get("secrets"):
+        return None  # a change that adds a credential is held for the human, whatever the policy
     if "always" in allowed:
         return "policy: every change passes ([gate] pass = [\"always\"])"
     plan = facts.get("plan")
@@ -130,6 +132,11 @@ def policy_pass(ctx: Context, facts: dict[str, Any]) -> str | None:
     return None
 
 
+def secrets_of(gate: GateRecord) -> list[dict[str, Any]]:
+    """What looks like a credential in the commit the gate would make (file, line, kind)."""
+    return list((gate.facts.get("plan") or {}).get("secrets") or [])
+
+
 def describe(gate: GateRecord) -> list[str]:
     """The gate as the human sees it before deciding."""
     f = gate.facts
@@ -141,6 +148,7 @@ def describe(gate: GateRecord) -> list[str]:
         lines.append(f"  {plural(len(plan['stats']), 'file')}, +{added} -{deleted}:")
         lines += [f"    {s['path']}  +{s['added']} -{s['deleted']}" for s in plan["stats"][:20]]
         lines += [f"  left out {x['path']}: {x['why']}" for x in plan["left_out"]]
+        lines += [f"  HELD: {s['path']}:{s['line']} adds what looks like a {s['kind']}" for s in secrets_of(gate)]
         lines.append("  message:")
         lines += [f"    {ln}" for ln in plan["message"].splitlines()]
     elif f.get("commit"):
@@ -213,8 +221,8 @@ def request(
         return _carry_out(ctx, gate.id, by="policy", reason=why)
     if ask is not None:
         approved, reason = ask(gate)
-        if approved:
-            return approve(ctx, gate.id, by=who(), reason=reason)
+        if approved:  # the human saw the gate, credentials found included
+            return approve(ctx, gate.id, by=who(), reason=reason, secrets_ok=True)
         return reject(ctx, gate.id, reason or "rejected at the terminal", by=who())
     return outcome(ctx, gate.id)
 
@@ -329,10 +337,22 @@ def _still_as_shown(ctx: Context, gate: GateRecord) -> None:
             raise UsageError(f"the commit changed since gate {gate.id} was asked for; ask again (podium push)")
 
 
-def approve(ctx: Context, gate_id: int | str, *, by: str, reason: str | None = None) -> Outcome:
+def approve(ctx: Context, gate_id: int | str, *, by: str, reason: str | None = None,
+            secrets_ok: bool = False) -> Outcome:
     """The human's yes: carry out exactly what the gate showed. Refused, and the gate left as it is, when the
-    work changed since; ``GateFailed`` (the gate ``failed``, still open) when an action fails."""
+    work changed since, or when it adds what looks like a credential and ``secrets_ok`` (the human saw the
+    finding and said it is none) is not given; ``GateFailed`` (the gate ``failed``, still open) when an action
+    fails."""
     gate = decidable(ctx, gate_id)
+    found = secrets_of(gate)
+    if found and not secrets_ok:
+        first = found[0]
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise UsageError(f"gate {gate.id} adds what looks like a {first['kind']} ({first['path']}:{first['line']}"
+                         f"{more}): take it out of the work and commit again, or, if it is no credential, "
+                         f"podium approve {gate.id} --allow-secrets")
+    if found:
+        reason = "; ".join(filter(None, [reason, "approved knowing it adds what looks like a credential"]))
     if not (gate.result or {}).get("commit"):
         _still_as_shown(ctx, gate)
     return _carry_out(ctx, gate.id, by=by, reason=reason, was=OPEN)

@@ -40,7 +40,7 @@ class GitCall:
         self.args, self.input = args, input
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         try:
-            self.proc = _Git(["git", *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE,
+            self.proc = _Git(["git", *args], cwd=cwd, env=env, text=True, errors="replace", stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL if input is None else subprocess.PIPE)
         except FileNotFoundError:
             raise GitError("git is not installed (not found on PATH)") from None
@@ -57,10 +57,18 @@ class GitCall:
             proc.wait()
             raise GitError(f"git {name} did not finish within {timeout:.0f}s") from None
         if check and proc.returncode != 0:
-            lines = [ln for ln in err.strip().splitlines() if ln.strip()]
-            detail = lines[-1] if lines else f"exit code {proc.returncode}"
-            raise GitError(f"git {name} failed: {detail.removeprefix('fatal: ').removeprefix('error: ')}")
+            raise GitError(f"git {name} failed: {error_detail(err) or f'exit code {proc.returncode}'}")
         return out.rstrip("\n")
+
+
+def error_detail(stderr: str) -> str:
+    """What git's error output says, in one line: its ``fatal:``/``error:`` lines (the cause first, as git
+    prints it; a wrapped sentence of advice after them is left out), else its last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith("hint:")]
+    causes = [ln.split(": ", 1)[1] for ln in lines if ln.startswith(("fatal: ", "error: "))]
+    if causes:
+        return "; ".join(dict.fromkeys(causes[:3]))
+    return lines[-1] if lines else ""
 
 
 def _command(args: tuple[str, ...]) -> str:

@@ -75,7 +75,7 @@ def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> di
     if not isinstance(answer, AcceptedElicitation):
         return {**gate_mod.outcome(human, gate_id).to_dict(), "asked": answer.action}
     if answer.data.decision == "approve":
-        done = gate_ops.approve(human, gate_id)
+        done = gate_ops.approve(human, gate_id, allow_secrets=True)  # the form showed any credential found
     else:
         done = gate_ops.reject(human, gate_id, (answer.data.reason or "").strip() or "rejected in the conversation")
     return {**done.to_dict(), "asked": "accept"}

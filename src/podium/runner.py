@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 import resource
 import signal
 import subprocess
@@ -32,13 +31,13 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from podium.agents import Event, get_agent
 from podium.errors import PodiumError
 from podium.git import Snapshot, changed_between, git, read_work, snapshot
+from podium.redaction import for_environment
 from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
 
@@ -48,10 +47,6 @@ IDLE_WAKE = 1.0  # how often a quiet runner wakes to check for exit, cancel and 
 KILL_GRACE = 5.0
 EXIT_DRAIN = 2.0
 IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts as idle
-
-SECRET_NAME = re.compile(r"(^|_)KEYS?(_|$)|APIKEY|TOKEN|SECRET|PASSW(OR)?D|CREDENTIAL|(^|_)AUTH(_|$)", re.IGNORECASE)
-MIN_SECRET = 8
-WORDLIKE = 16  # letters-only values shorter than this are words, not secrets
 
 _EOF = object()
 
@@ -70,7 +65,7 @@ class Runner:
         self.last_activity = time.time()
         self.state = "starting"
         self.start: Snapshot | None = None
-        self.secrets = secret_values(os.environ)
+        self.redact = for_environment()
         self.agent_cpu = 0.0
 
     # -- lifecycle ----------------------------------------------------------
@@ -94,6 +89,7 @@ class Runner:
             self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
+        self.redact = self.store.redact = for_environment(env)  # the agent's credentials, its .env's too
         if self.job.role == "tester":  # its shell can call `podium screenshot` (this podium, not another)
             from podium.tester import podium_shim
 
@@ -158,7 +154,7 @@ class Runner:
         assert self.proc is not None and self.proc.stdout is not None
         with self.store.log_path(self.job.id).open("ab") as log:
             for raw in self.proc.stdout:
-                line = redact(raw.decode("utf-8", errors="replace"), self.secrets)
+                line = self.redact(raw.decode("utf-8", errors="replace"))
                 log.write(line.encode())
                 log.flush()
                 self.lines.put(line)
@@ -168,7 +164,7 @@ class Runner:
         assert self.proc is not None and self.proc.stderr is not None
         with path.open("ab") as out:
             for raw in self.proc.stderr:
-                out.write(redact(raw.decode("utf-8", errors="replace"), self.secrets).encode())
+                out.write(self.redact(raw.decode("utf-8", errors="replace")).encode())
                 out.flush()
 
     def _loop(self, stderr_path: Path) -> None:
@@ -338,28 +334,6 @@ def _switched_from(worktree: str, branch: str | None) -> str | None:
         return None
     now = head.removeprefix("refs/heads/") if head else "a detached HEAD"
     return f"the agent switched this worktree from {branch} to {now}; switch it back before committing"
-
-
-def secret_values(environ: Mapping[str, str]) -> list[str]:
-    """Values of the environment's credentials (API keys, tokens, passwords), longest first.
-
-    Not a value shorter than 8 characters, nor one that reads as a word (letters only, shorter than 16:
-    ``scripted``, ``changeme``): masking those would blot ordinary words out of every log, and a real
-    credential is longer or mixes in digits and symbols."""
-    found = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET and not _wordlike(v)}
-    return sorted(found, key=len, reverse=True)
-
-
-def _wordlike(value: str) -> bool:
-    return len(value) < WORDLIKE and value.isalpha()
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """The agent's output with every credential of its environment replaced: logs never hold secrets."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
 
 
 def _adopt_orphans() -> None:

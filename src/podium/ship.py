@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,
             facts: dict[str, Any]) -> tuple[str, str]:
-    """(title, description) for the workspace's PR."""
+    """(title, description) for the workspace's PR, credentials masked: it is sent to the forge."""
     from podium.ticket import ticket_of
 
     subject, _, body = message.partition("\n")
@@ -40,7 +40,8 @@ def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,
     shots = facts.get("screenshots") or []
     if shots:
         parts.append("### Screenshots\n\n" + "\n".join(f"- {name.rsplit('/', 1)[-1]}" for name in shots))
-    return subject.strip(), "\n\n".join(parts)
+    redact = ctx.store.redact
+    return redact(subject.strip()), redact("\n\n".join(parts))
 
 
 def with_images(body: str, uploaded: dict[str, str]) -> str:

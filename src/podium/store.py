@@ -21,7 +21,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.redaction import Redactor
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -249,6 +252,7 @@ class Job:
     workspace_removed_at: float | None = None
 
     JSON_COLUMNS = ("argv", "work", "usage")
+    REDACTED = ("error", "final_message")  # what the agent or a failure said: credentials masked as stored
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -420,6 +424,7 @@ class Store:
 
     def __init__(self, root: Path):
         self.root = root
+        self._redact: Redactor | None = None
         self.root.mkdir(parents=True, exist_ok=True)
         self.logs = root / "logs"
         self.logs.mkdir(exist_ok=True)
@@ -437,6 +442,29 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def redact(self) -> Redactor:
+        """What keeps credentials out of the store: this process's (or, set by the runner, its agent's)."""
+        if self._redact is None:
+            from podium.redaction import for_environment
+
+            self._redact = for_environment()
+        return self._redact
+
+    @redact.setter
+    def redact(self, redactor: Redactor) -> None:
+        self._redact = redactor
+
+    def _encode(self, key: str, value: Any) -> Any:
+        """A job column's value as stored: JSON columns encoded, its texts (error, final message) redacted."""
+        if value is None:
+            return value
+        if key in Job.JSON_COLUMNS:
+            return json.dumps(value)
+        if key in Job.REDACTED:
+            return self.redact(value)
+        return value
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -467,7 +495,8 @@ class Store:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         with self.transaction() as db:
-            cur = db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})", [_encode(k, v) for k, v in values.items()])
+            cur = db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})",
+                             [self._encode(k, v) for k, v in values.items()])
             job_id = cur.lastrowid
         assert job_id is not None
         return self.job(job_id)
@@ -478,7 +507,8 @@ class Store:
             raise ValueError(f"unknown job columns {unknown}")
         sets = ", ".join(f"{k} = ?" for k in values)
         with self.transaction() as db:
-            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*(_encode(k, v) for k, v in values.items()), job_id])
+            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?",
+                       [*(self._encode(k, v) for k, v in values.items()), job_id])
 
     def update_job_if(self, job_id: int, states: Iterable[str], **values: Any) -> bool:
         """Update only while the job is in one of ``states``; True when it was."""
@@ -488,7 +518,7 @@ class Store:
         with self.transaction() as db:
             cur = db.execute(
                 f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
-                [*(_encode(k, v) for k, v in values.items()), job_id, *states],
+                [*(self._encode(k, v) for k, v in values.items()), job_id, *states],
             )
             return cur.rowcount > 0
 
@@ -654,6 +684,8 @@ class Store:
 
     def save_change(self, change: Change) -> None:
         values = dataclass_values(change)
+        for key in ("message", "pr_description", "push_error"):
+            values[key] = values[key] and self.redact(values[key])
         values["paths"] = json.dumps(values["paths"])
         values["excluded"] = json.dumps(values["excluded"])
         values["pr_attachments"] = json.dumps(values["pr_attachments"])
@@ -663,8 +695,13 @@ class Store:
             db.execute(f"INSERT OR REPLACE INTO changes ({cols}) VALUES ({marks})", list(values.values()))
 
     # -- gates ------------------------------------------------------------
+    def _gate_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A gate's columns as stored: what it shows (facts, result, reason) with credentials masked."""
+        return {k: json.dumps(self.redact.data(v)) if k in GateRecord.JSON
+                else self.redact(v) if k == "reason" and v else v for k, v in values.items()}
+
     def create_gate(self, **values: Any) -> GateRecord:
-        values = {k: json.dumps(v) if k in GateRecord.JSON else v for k, v in values.items()}
+        values = self._gate_values(values)
         values.setdefault("created_at", time.time())
         with self.transaction() as db:
             cur = db.execute(f"INSERT INTO gates ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
@@ -690,7 +727,7 @@ class Store:
     def decide_gate(self, gate_id: int, state: str, *, was: Iterable[str] = ("pending",), **values: Any) -> bool:
         """Move a gate from one of the states ``was`` to ``state``; False when it was in none of them (someone
         else decided it meanwhile). The compare-and-set is what makes two approvals at once carry out one."""
-        values = {k: json.dumps(v) if k in GateRecord.JSON else v for k, v in values.items()}
+        values = self._gate_values(values)
         values.update(state=state, decided_at=time.time())
         sets = ", ".join(f"{k} = ?" for k in values)
         was = tuple(was)
@@ -702,7 +739,8 @@ class Store:
     def end_gate(self, gate_id: int, state: str, result: dict[str, Any]) -> None:
         """What carrying out an approved gate ended in: ``done`` or ``failed``, with its result."""
         with self.transaction() as db:
-            db.execute("UPDATE gates SET state = ?, result = ? WHERE id = ?", (state, json.dumps(result), gate_id))
+            db.execute("UPDATE gates SET state = ?, result = ? WHERE id = ?",
+                       (state, json.dumps(self.redact.data(result)), gate_id))
 
     def supersede_gates(self, workspace: str, newer: int) -> list[int]:
         """Every open (pending or failed) gate of ``workspace`` older than gate ``newer`` is superseded by it."""
@@ -724,11 +762,13 @@ class Store:
             start = db.execute("SELECT event_count FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
             db.executemany(
                 "INSERT INTO events (job_id, seq, ts, kind, data) VALUES (?, ?, ?, ?, ?)",
-                [(job_id, start + i + 1, now, kind, json.dumps(data)) for i, (kind, data) in enumerate(events)],
+                [(job_id, start + i + 1, now, kind, json.dumps(self.redact.data(data)))
+                 for i, (kind, data) in enumerate(events)],
             )
             values = dict(job_values, event_count=start + len(events))
             sets = ", ".join(f"{k} = ?" for k in values)
-            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*(_encode(k, v) for k, v in values.items()), job_id])
+            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?",
+                       [*(self._encode(k, v) for k, v in values.items()), job_id])
 
     def events(self, job_id: int, *, after: int = 0, kinds: Iterable[str] | None = None) -> list[EventRow]:
         sql, args = "SELECT * FROM events WHERE job_id = ? AND seq > ?", [job_id, after]
@@ -841,7 +881,4 @@ def dataclass_values(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
-def _encode(key: str, value: Any) -> Any:
-    if key in Job.JSON_COLUMNS and value is not None:
-        return json.dumps(value)
-    return value
+

@@ -99,12 +99,14 @@ def register(cli: click.Group) -> None:
 
     @command(cli, "approve", more="Needs a human at a terminal.")
     @click.argument("gate_id", type=GATE)
+    @click.option("--allow-secrets", is_flag=True,
+                  help="Approve though the change adds what looks like a credential (you checked: it is none).")
     @json_option
     @click.pass_obj
-    def approve(obj: dict[str, Any], gate_id: int, as_json: bool) -> None:
+    def approve(obj: dict[str, Any], gate_id: int, allow_secrets: bool, as_json: bool) -> None:
         if not at_terminal():
             raise UsageError("approving needs a human at a terminal: run podium approve there")
-        show(as_json, ops.approve(context(obj), gate_id))
+        show(as_json, ops.approve(context(obj), gate_id, allow_secrets=allow_secrets))
 
     @command(cli, "reject")
     @click.argument("gate_id", type=GATE)

@@ -85,12 +85,17 @@ HUMAN_CHANNELS = ("terminal", "dashboard", "elicitation")  # the fronts a human 
 
 
 @operation(unattended=False)
-def approve(ctx: Context, gate_id: Annotated[int, "The gate."]) -> gate_mod.Outcome:
+def approve(
+    ctx: Context,
+    gate_id: Annotated[int, "The gate."],
+    allow_secrets: Annotated[bool, "Approve though the change adds what looks like a credential (the human "
+                                   "saw it and says it is none)."] = False,
+) -> gate_mod.Outcome:
     """Approve a gate and carry out exactly what it holds. Only when the human said so."""
     from podium import gate as gate_mod
 
     human_only(ctx, gate_id)
-    return gate_mod.approve(ctx, gate_id, by=decider(ctx))
+    return gate_mod.approve(ctx, gate_id, by=decider(ctx), secrets_ok=allow_secrets)
 
 
 def human_only(ctx: Context, gate_id: int | str) -> None:
@@ -156,7 +161,7 @@ def approve_shown(ctx: Context, gate_id: int, shown: str) -> gate_mod.Outcome:
     gate = gate_mod.find(ctx, gate_id)
     if shown != digest(gate):
         raise UsageError(f"gate {gate_id} changed since it was shown: look again, then decide")
-    return approve(ctx, gate_id)
+    return approve(ctx, gate_id, allow_secrets=True)  # the page showed what looks like a credential, if any
 
 
 def decider(ctx: Context) -> str:
