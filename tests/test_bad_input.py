@@ -46,7 +46,9 @@ def test_unreachable_origin_refuses_a_stale_base(env: Env) -> None:
     git("remote", "set-url", "origin", str(env.root / "gone.git"), cwd=env.repo)
     before = snapshot(env)
     proc = env.podium("delegate", "do it")
-    assert_one_line_error(proc, "git fetch failed")
+    # git's cause, not the last line of its advice ("and the repository exists.")
+    assert_one_line_error(proc, "git fetch failed", "gone.git' does not appear to be a git repository")
+    assert "the repository exists" not in proc.stderr
     assert snapshot(env) == before
     assert env.podium_json("status", "--all") == []
 

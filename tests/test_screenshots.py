@@ -136,4 +136,4 @@ def test_tester_bad_input_is_one_line(env: Env) -> None:
     assert_one_line_error(env.podium("test", branch, "run it", "--agent", "nope"), "unknown agent 'nope'")
     assert json.loads(env.podium("status", "--json").stdout)[0]["id"] == job_id  # no tester job was made
     (env.repo / "podium.toml").write_text("[tester]\nagent = 3\n")
-    assert_one_line_error(env.podium("test", branch, "run it"), "tester.agent must be a non-empty string")
+    assert_one_line_error(env.podium("test", branch, "run it"), "tester.agent: a string, not 3")

@@ -40,14 +40,17 @@ Everything has a default, so the file is optional::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from podium.errors import UsageError
 
 DEFAULT_STALL_AFTER = 600.0
+MAX_STALL_AFTER = 30 * 24 * 3600.0  # a month of silence: beyond it, a stalled job would never be noticed
 GATE_PASSES = {"docs-only", "small", "always"}
+BUILTIN_AGENTS = ("codex", "claude", "gemini", "command")
 
 
 @dataclass
@@ -67,64 +70,75 @@ class Config:
     roles_dir: str = ".podium/roles"
 
     @classmethod
-    def load(cls, toplevel: Path) -> Config:
+    def load(cls, toplevel: Path, cache_dir: Path | None = None) -> Config:
+        """The settings of ``toplevel/podium.toml`` (defaults without one), checked against the schema
+        (``podium.settings``): an unknown key, a wrong type or a number out of bounds is one line naming it.
+        ``cache_dir`` keeps the checked result by the file's digest, so that the checking (pydantic, a quarter
+        of a second to import) runs once per change of the file, not in every command."""
         path = toplevel / "podium.toml"
         try:
-            text = path.read_text()
+            raw = path.read_bytes()
         except FileNotFoundError:
             return cls()
         except OSError as e:
-            raise UsageError(f"cannot read {path}: {e}") from None
-        from podium._compat import tomllib  # a repository without podium.toml does not pay for the parser
+            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+        import hashlib
 
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise UsageError(f"cannot read {path}: {e}") from None
-        jobs = data.get("jobs") or {}
-        agents = data.get("agents") or {}
-        branches = data.get("branches") or {}
-        tracker = data.get("tracker") or {}
-        forge = data.get("forge") or {}
-        gate = data.get("gate") or {}
-        shots = data.get("screenshots") or {}
-        tester = data.get("tester") or {}
-        roles = data.get("roles") or {}
-        if not all(isinstance(t, dict) for t in (jobs, agents, branches, tracker, forge, gate, shots, tester, roles)):
-            raise UsageError(f"{path}: [jobs], [branches], [tracker], [forge], [gate], [screenshots], [tester], "
-                             "[roles] and [agents.*] must be tables")
-        for table, key, value in (("tester", "agent", tester.get("agent")), ("roles", "dir", roles.get("dir")),
-                                  ("screenshots", "browser", shots.get("browser"))):
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise UsageError(f"{path}: {table}.{key} must be a non-empty string")
-        passes = gate.get("pass", [])
-        if not isinstance(passes, list) or not set(passes) <= GATE_PASSES:
-            raise UsageError(f"{path}: gate.pass is a list of {', '.join(sorted(GATE_PASSES))}")
-        small = gate.get("small_lines", 10)
-        if not isinstance(small, int) or small < 0:
-            raise UsageError(f"{path}: gate.small_lines must be a whole number of lines")
-        template = branches.get("template")
-        if template is not None and not isinstance(template, str):
-            raise UsageError(f"{path}: branches.template must be a string such as \"feature/{{ticket}}-{{slug}}\"")
-        base = branches.get("base")
-        if base is not None and (not isinstance(base, str) or not base.strip()):
-            raise UsageError(f"{path}: branches.base must be a branch name such as \"main\"")
-        try:
-            stall_after = float(jobs.get("stall_after", DEFAULT_STALL_AFTER))
-        except (TypeError, ValueError):
-            raise UsageError(f"{path}: jobs.stall_after must be a number of seconds") from None
-        return cls(
-            branch_template=template,
-            base=base,
-            tracker=dict(tracker),
-            forge=dict(forge),
-            gate_pass=tuple(passes),
-            gate_small_lines=small,
-            screenshots_dir=str(shots["dir"]) if shots.get("dir") else None,
-            browser=shots.get("browser"),
-            tester_agent=tester.get("agent", "claude"),
-            roles_dir=roles.get("dir", ".podium/roles"),
-            stall_after=stall_after,
-            default_agent=str(jobs.get("default_agent", "codex")),
-            agents={k: dict(v) for k, v in agents.items() if isinstance(v, dict)},
-        )
+        digest = hashlib.sha256(raw + _schema_stamp().encode()).hexdigest()
+        cache = cache_dir / f"config-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.json" if cache_dir else None
+        if cache is not None:
+            kept = _cached(cache, digest)
+            if kept is not None:
+                return kept
+        config = cls(**checked(path, raw))
+        if cache is not None:
+            _keep(cache, digest, config)
+        return config
+
+
+def checked(path: Path, raw: bytes) -> dict[str, Any]:
+    """``Config``'s fields from the file's bytes, or UsageError in one line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}): save it as "
+                         "UTF-8") from None
+    from podium._compat import tomllib  # a repository without podium.toml does not pay for the parser
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    from podium import settings
+
+    return settings.parse(path, data)
+
+
+def _schema_stamp() -> str:
+    """The schema's version: a cached result is used only by the code that checked it."""
+    from podium import __version__
+
+    schema = Path(__file__).with_name("settings.py").stat()
+    return f"{__version__}:{schema.st_mtime_ns}:{schema.st_size}"
+
+
+def _cached(cache: Path, digest: str) -> Config | None:
+    try:
+        kept = json.loads(cache.read_text())
+        if kept.get("digest") != digest:
+            return None
+        values = kept["config"]
+        values["gate_pass"] = tuple(values["gate_pass"])
+        return Config(**values)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _keep(cache: Path, digest: str, config: Config) -> None:
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError):  # a cache that cannot be written is checked again next time
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
+        partial.write_text(json.dumps({"digest": digest, "config": asdict(config)}))
+        os.replace(partial, cache)

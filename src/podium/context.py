@@ -40,8 +40,9 @@ class Context:
         # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
         # podium.toml holds for every workspace of the repository too
         own = (repo.toplevel / "podium.toml").is_file()
-        return cls(repo=repo, store=Store(store_root(repo)),
-                   config=Config.load(repo.toplevel if own else repo.main_checkout), work_id=work_id,
+        store = Store(store_root(repo))
+        return cls(repo=repo, store=store,
+                   config=Config.load(repo.toplevel if own else repo.main_checkout, store.root), work_id=work_id,
                    channel=channel)
 
     def work(self) -> WorkRecord | None:

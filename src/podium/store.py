@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podium.errors import PodiumError
+
 if TYPE_CHECKING:
     from podium.redaction import Redactor
 
@@ -478,7 +480,11 @@ class Store:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version >= len(MIGRATIONS):
+        if version > len(MIGRATIONS):
+            self.db.close()
+            raise PodiumError(f"{self.path} was written by a newer podium (store schema {version}; this podium "
+                              f"knows up to {len(MIGRATIONS)}): upgrade podium (pip install -U podium) to use it")
+        if version == len(MIGRATIONS):
             return
         with self.transaction() as db:
             # Re-read under the write lock: another process may have migrated meanwhile.

@@ -158,7 +158,7 @@ class Dashboard:
         if ctx is None:
             ctx = self.local.ctx = Context.open(self.root, channel="dashboard")
         elif stamp != self.local.stamp:
-            ctx.config = Config.load(self.root)
+            ctx.config = Config.load(self.root, ctx.store.root)
         self.local.stamp = stamp
         return ctx
 

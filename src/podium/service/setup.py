@@ -65,7 +65,7 @@ def init(
     wrote = force or not toml.exists()
     if wrote:
         detect.write_toml(toml, detect.toml_for(found, *found.preferred_agents()))
-    ctx.config = Config.load(ctx.repo.main_checkout)
+    ctx.config = Config.load(ctx.repo.main_checkout, ctx.store.root)
     made = [role_file(ctx, name) for name in ROLE_NAMES]
     registered = {}
     if register:
