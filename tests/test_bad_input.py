@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import time
 from pathlib import Path
 
@@ -134,3 +135,139 @@ def test_commit_and_push_say_what_is_missing(env: Env) -> None:
     env.podium("wait", str(job), "--timeout", "30")
     assert_one_line_error(env.podium("commit", str(job)), "nothing to commit")
     assert_one_line_error(env.podium("push", str(job)), "no podium commit yet")
+
+
+# One table of bad input: (what is given, the words the one-line error must hold, podium.toml's bytes or a
+# change to the store made first). Every case runs against a repository that holds a finished job with its
+# workspace and a pending gate, and must leave refs, worktrees, files, jobs and gates exactly as they were.
+GATED = "1"
+TABLE: list[tuple[list[str], tuple[str, ...], bytes | str | None]] = [
+    # the command line
+    (["frobnicate"], ("no such command 'frobnicate'", "podium --help"), None),
+    (["status", "--bogus"], ("no such option '--bogus'", "podium status --help"), None),
+    (["logs"], ("missing argument 'JOB_ID'",), None),
+    (["logs", "abc"], ("no job 'abc'",), None),
+    (["logs", "42"], ("no job 42",), None),
+    (["logs", GATED, "--tail", "-5"], ("--tail",), None),
+    (["logs", GATED, "--tail", "many"], ("--tail", "'many' is not a valid integer"), None),
+    (["wait", "42"], ("no job 42",), None),
+    (["wait", GATED, "--timeout", "-1"], ("timeout must be a number of seconds",), None),
+    (["wait", GATED, "--timeout", "nan"], ("timeout must be a number of seconds", "nan"), None),
+    (["wait", "--timeout", "soon"], ("--timeout",), None),
+    (["cancel"], ("missing argument",), None),
+    (["cancel", "42"], ("no job 42",), None),
+    (["cancel", GATED], ("is not running",), None),
+    (["resume", "42", "more"], ("no job 42",), None),
+    (["resume", GATED], ("missing argument 'MESSAGE'",), None),
+    (["resume", GATED, "more"], ("cannot resume",), None),
+    (["status", "42"], ("no job 42",), None),
+    (["status", "0"], ("no job 0",), None),
+    (["status", "-x"], ("no such option",), None),
+    (["delegate", ""], ("the prompt is empty",), None),
+    (["delegate", " \n\t "], ("the prompt is empty",), None),
+    (["delegate", "x", "--agent", ""], ("unknown agent",), None),
+    (["delegate", "x", "--agent", "gemini-pro-max"], ("unknown agent 'gemini-pro-max'",), None),
+    (["delegate", "x", "--stall-after", "-1"], ("--stall-after must be a number of seconds",), None),
+    (["delegate", "x", "--stall-after", "nan"], ("--stall-after", "not nan"), None),
+    (["delegate", "x", "--stall-after", "inf"], ("--stall-after", "not inf"), None),
+    (["delegate", "x", "--stall-after", "1e12"], ("--stall-after",), None),
+    (["delegate", "x", "--agent", "command"], ("needs a command line",), None),
+    (["delegate", "x", "--agent", "command", "--command", "true", "--base", "no-such-branch"],
+     ("does not exist on origin",), None),
+    (["delegate", "x", "--agent", "command", "--command", "true", "--branch", "main"], ("is the base branch",), None),
+    (["delegate", "x", "--agent", "command", "--command", "true", "--branch", "bad..name"],
+     ("not a valid branch name",), None),
+    (["delegate", "x", "--agent", "command", "--command", "true", "--branch", "a" * 300],
+     ("branch name",), None),
+    (["approve", "abc"], ("no gate 'abc'",), None),
+    (["approve", "42"], ("approving needs a human",), None),
+    (["approve", GATED], ("approving needs a human at a terminal",), None),
+    (["reject", "42", "why"], ("no gate 42",), None),
+    (["reject", GATED, "  "], ("say why",), None),
+    (["gates", "extra"], ("unexpected extra argument",), None),
+    (["commit", "42"], ("no job 42",), None),
+    (["commit", "no-such-branch"], ("no podium workspace on branch",), None),
+    (["commit", GATED, "--include", "nope.py"], ("--include nope.py", "does not differ"), None),
+    (["commit", GATED, "--include", "f.py", "--exclude", "f.py"], ("both included and excluded",), None),
+    (["push"], ("is not a podium workspace",), None),
+    (["push", GATED], ("no podium commit yet",), None),
+    (["ship"], ("is not a podium workspace",), None),
+    (["pr"], ("is not a podium workspace",), None),
+    (["branch-name", ""], ("the title is empty",), None),
+    (["screenshot", "notaurl"], ("is not a URL",), None),
+    (["dashboard", "--port", "99999"], ("--port",), None),
+    (["dashboard", "--port", "-1"], ("--port",), None),
+    (["work"], ("name a ticket",), None),
+    (["work", "12", "--rounds", "0"], ("--rounds must be at least 1",), None),
+    (["distill", "--since", "someday"], ("--since 'someday'",), None),
+    (["mcp", "--work", "abc"], ("--work",), None),
+    (["test"], ("missing argument",), None),
+    (["test", "no-such-branch", "run it"], ("no podium workspace on branch",), None),
+    (["test", GATED, "   "], ("the message is empty",), None),
+    (["scripted-model", "serve", "--scenario", "missing.json"], ("cannot read scenario",), None),
+    # podium.toml
+    (["status"], ("is not UTF-8", "byte 0xe9"), b'[jobs]\ndefault_agent = "caf\xe9"\n'),
+    (["status"], ("cannot read", "podium.toml"), "[jobs\n"),
+    (["status"], ("jobs.stal_after: unknown setting; did you mean stall_after?",), "[jobs]\nstal_after = 60\n"),
+    (["status"], ("job: unknown setting; did you mean jobs?",), "[job]\nstall_after = 60\n"),
+    (["status"], ("agents.codex.args: a list of strings, not \"--oops\"",), '[agents.codex]\nargs = "--oops"\n'),
+    (["status"], ("agents.codex.args.0: a string, not 1",), "[agents.codex]\nargs = [1]\n"),
+    (["status"], ("jobs.stall_after", "not nan"), "[jobs]\nstall_after = nan\n"),
+    (["status"], ("jobs.stall_after", "not -5"), "[jobs]\nstall_after = -5\n"),
+    (["status"], ("jobs.stall_after", "not \"600\""), '[jobs]\nstall_after = "600"\n'),
+    (["status"], ("gate.pass.0: one of docs-only, small, always",), '[gate]\npass = ["sometimes"]\n'),
+    (["status"], ("gate.pass: a list",), '[gate]\npass = "always"\n'),
+    (["status"], ("gate.small_lines", "not -1"), "[gate]\nsmall_lines = -1\n"),
+    (["status"], ("jobs: a table, not 3",), "jobs = 3\n"),
+    (["status"], ("tester.agent: a string, not 3",), "[tester]\nagent = 3\n"),
+    (["status"], ("branches.base: a non-empty string",), '[branches]\nbase = ""\n'),
+    (["delegate", "x"], ("jobs.stall_after",), "[jobs]\nstall_after = 0\n"),
+    # the store
+    (["status"], ("written by a newer podium", "store schema 99"), "user_version=99"),
+    (["status"], ("state database error",), "garbage"),
+]
+
+
+def test_a_table_of_bad_input_gets_one_line_and_changes_nothing(env: Env) -> None:
+    assert len(TABLE) >= 60
+    job = env.delegate("change it", "--agent", "command", "--command", "sh -c 'echo x = 1 > f.py'")
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    assert str(job) == GATED and env.podium("commit", GATED).returncode == 4  # gate 1 pending
+    workspace = Path(env.job(job)["workspace"])
+    db = env.repo / ".git" / "podium" / "state.db"
+
+    def state() -> tuple[object, ...]:
+        with sqlite3.connect(db) as c:
+            rows = (c.execute("SELECT id, state, workspace, branch FROM jobs").fetchall(),
+                    c.execute("SELECT id, state, actions FROM gates").fetchall(),
+                    c.execute("SELECT path, removed_at FROM workspaces").fetchall())
+        return (*snapshot(env), git("status", "--porcelain", cwd=workspace), rows, (workspace / "f.py").read_text())
+
+    before = state()
+    wrong = []
+    store_files = [db, db.with_name("state.db-wal"), db.with_name("state.db-shm")]
+    for args, needles, setup in TABLE:
+        in_store = setup in ("user_version=99", "garbage")
+        saved = {f: f.read_bytes() for f in store_files if f.exists()} if in_store else {}
+        if isinstance(setup, bytes) or (isinstance(setup, str) and setup not in ("user_version=99", "garbage")):
+            toml = env.repo / "podium.toml"
+            toml.write_bytes(setup if isinstance(setup, bytes) else setup.encode())
+        elif setup == "user_version=99":
+            with sqlite3.connect(db) as c:
+                c.execute("PRAGMA user_version=99")
+        elif setup == "garbage":
+            for f in store_files:
+                f.unlink(missing_ok=True)
+            db.write_bytes(b"this is not a database" * 100)
+        proc = env.podium(*args, cwd=env.repo)
+        (env.repo / "podium.toml").unlink(missing_ok=True)
+        for f in store_files if saved else ():
+            f.unlink(missing_ok=True)
+            if f in saved:
+                f.write_bytes(saved[f])
+        try:
+            assert_one_line_error(proc, *needles)
+            assert state() == before, "something changed"
+        except AssertionError as e:
+            wrong.append(f"podium {' '.join(args)[:60]}: {str(e).splitlines()[0]} | {proc.stderr.strip()[:300]}")
+    assert not wrong, "\n".join(wrong)

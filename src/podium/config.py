@@ -53,6 +53,17 @@ GATE_PASSES = {"docs-only", "small", "always"}
 BUILTIN_AGENTS = ("codex", "claude", "gemini", "command")
 
 
+def stall_after_or_default(value: float | None, config: Config) -> float:
+    """A job's stall time: ``--stall-after`` when given (checked: over 0, at most a month, a number), else the
+    configured one."""
+    if value is None:
+        return config.stall_after
+    if not 0 < value <= MAX_STALL_AFTER:  # nan is refused too: it compares false
+        raise UsageError(f"--stall-after must be a number of seconds over 0 and at most {MAX_STALL_AFTER:.0f}, "
+                         f"not {value:g}")
+    return float(value)
+
+
 @dataclass
 class Config:
     stall_after: float = DEFAULT_STALL_AFTER

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.agents import get_agent
+from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, read_work
@@ -76,6 +77,7 @@ def delegate(
     """
     if not prompt.strip():
         raise UsageError("describe the situation: the prompt is empty")
+    stall_after = stall_after_or_default(stall_after, ctx.config)
     with Prestart(ctx.store) as runner:  # the runner starts up while the workspace is made
         return _delegate(ctx, prompt, runner, agent=agent, branch=branch, base=base, stall_after=stall_after,
                          agent_options=agent_options, allow_stale_base=allow_stale_base, ticket=ticket)
@@ -84,7 +86,7 @@ def delegate(
 def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None, branch: str | None,
               base: str | None, stall_after: float | None, agent_options: dict[str, object] | None,
               allow_stale_base: bool, ticket: str | None) -> Launched:
-    name = agent or ctx.config.default_agent
+    name = agent if agent is not None else ctx.config.default_agent
     adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
     preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
     notes: list[Note] = []
@@ -100,7 +102,7 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None,
         agent=name,
         prompt=prompt,
         state="starting",
-        stall_after=stall_after if stall_after is not None else ctx.config.stall_after,
+        stall_after=stall_after_or_default(stall_after, ctx.config),
     )
     try:
         if ticket:

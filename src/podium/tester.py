@@ -22,6 +22,7 @@ from pathlib import Path
 from podium import roles
 from podium.agents import Wiring, get_agent
 from podium.change import find_workspace
+from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.git import diff_names, git, snapshot
@@ -47,6 +48,7 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     """Start (or resume) the branch's tester session with ``message``; returns once the job is launched."""
     if not message.strip():
         raise UsageError("say what to test: the message is empty")
+    stall_after = stall_after_or_default(stall_after, ctx.config)
     reconcile(ctx.store)
     record = find_workspace(ctx.store, ctx.repo, target)
     ws = Path(record.path)
@@ -94,7 +96,7 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     launched = enqueue(ctx, record.path, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
                        agent=name, role=ROLE, prompt=message, branch=record.branch, base_ref=record.base_ref,
                        base_sha=record.base_sha, session_id=session, parent_id=last.id if last else None, argv=argv,
-                       stall_after=stall_after if stall_after is not None else ctx.config.stall_after)
+                       stall_after=stall_after_or_default(stall_after, ctx.config))
     launched.resumed = session is not None
     return launched
 

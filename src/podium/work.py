@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.agents import Preflight, Wiring, get_agent
+from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.jobs import Launched, launch, process_alive, reconcile
@@ -66,6 +67,7 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
 
     if rounds < 1:
         raise UsageError("--rounds must be at least 1")
+    stall_after = stall_after_or_default(stall_after, ctx.config)
     reconcile(ctx.store)
     for other in ctx.store.works():
         if other.ticket == ticket_id and other.state in ("running", "interrupted"):
@@ -78,7 +80,7 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
     ws = started.workspace
     work = ctx.store.create_work(ticket=ticket_id, workspace=ws.path, branch=ws.branch, state="running",
                                  agent=agent, max_rounds=rounds,
-                                 stall_after=stall_after if stall_after is not None else ctx.config.stall_after)
+                                 stall_after=stall_after_or_default(stall_after, ctx.config))
     from podium.providers import ticket_markdown
 
     text = ticket_markdown(started.ticket)

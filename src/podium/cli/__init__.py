@@ -38,8 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("podium: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
-        e.show()
+    except click.ClickException as e:  # a usage error too: one line, and where the help is
+        message = e.format_message().rstrip(".")
+        context = getattr(e, "ctx", None)
+        where = f" ({context.command_path} --help)" if context is not None else ""
+        click.echo(f"podium: {message[:1].lower()}{message[1:]}{where}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

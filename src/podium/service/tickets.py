@@ -74,6 +74,8 @@ def branch_name(
     """The branch name a teammate would choose, learned from the repository's own branches."""
     from podium.branches import name_for
 
+    if not title.strip() and not ticket:
+        raise UsageError("say what the work is about: the title is empty")
     found = name_for(ctx.repo, title=title, ticket=ticket, kind=kind,
                      template=ctx.config.branch_template)
     return Document({"name": found.name, "evidence": found.evidence})
