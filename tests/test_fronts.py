@@ -153,6 +153,19 @@ def case_resume(env: Env) -> None:
     same(cli(env, "resume", str(command_job), "more"), mcp(env, "resume", job_id=command_job, message="more"))
 
 
+def case_rerun(env: Env) -> None:
+    job = finished_job(env, "echo again >> x.py")
+    err, a = cli(env, "rerun", str(job))
+    assert not err, a
+    env.podium("wait", str(a["id"]), "--timeout", "60", check=True)
+    _, b = mcp(env, "rerun", job_id=job)
+    env.podium("wait", str(b["id"]), "--timeout", "60", check=True)
+    assert a["parent"] == b["parent"] == job and a["workspace"] == b["workspace"] == env.job(job)["workspace"]
+    shape(a, b)
+    assert Path(a["workspace"], "x.py").read_text() == "again\n" * 3  # the same command, run twice more
+    same(cli(env, "rerun", "42"), mcp(env, "rerun", job_id=42))
+
+
 def case_test(env: Env) -> None:
     branch = started_ticket(env)
     err, a = cli(env, "test", branch, "TESTER: check total.py")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
+import time
 from pathlib import Path
 
 from conftest import Env, git
@@ -121,3 +124,36 @@ def test_a_read_only_permission_mode_in_the_users_settings_does_not_make_a_worke
     assert env.podium("wait", str(job_id), "--timeout", "90").returncode == 0
     assert (Path(env.job(job_id)["workspace"]) / "planned.txt").read_text() == "written\n"
     assert "your claude settings choose 'plan'" in env.podium("logs", str(job_id)).stdout
+
+
+def test_an_agent_whose_runner_died_is_adopted_and_ends_with_its_real_work_and_a_resume_queues(env: Env) -> None:
+    env.serve({"steps": [{"shell": "sleep 3 && echo one > first.txt"}, {"shell": "echo two > second.txt"},
+                         "All done: wrote two files."]})
+    job_id = env.delegate("two steps", "--agent", "claude")
+    env.wait_for(job_id, lambda j: j["state"] == "running" and j.get("session_id") is not None, timeout=30)
+    with sqlite3.connect(env.repo / ".git" / "podium" / "state.db") as db:
+        runner, agent = db.execute("SELECT runner_pid, agent_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    os.kill(runner, signal.SIGKILL)  # the agent lives on, its output now going nowhere
+    while process_alive(runner):
+        time.sleep(0.05)
+    job = env.job(job_id)  # the next podium command finds it: adopted, not lost
+    assert job["state"] == "running" and job["runner_pid"] != runner
+    resumed = json.loads(env.podium("resume", str(job_id), "and a third", "--json", check=True).stdout)
+    assert resumed["state"] == "queued"  # never a second agent beside the living one
+    assert env.podium("wait", str(job_id), "--timeout", "60").returncode == 0
+    summary = env.podium_json("logs", str(job_id), "--summary")
+    assert summary["state"] == "done"
+    assert summary["final"] == "All done: wrote two files."  # from claude's own transcript
+    assert sorted(f["path"] for f in summary["files"]) == ["first.txt", "second.txt"]
+    assert "a new runner watches the agent to its end" in env.podium("logs", str(job_id), check=True).stdout
+    assert not process_alive(agent)
+    env.podium("cancel", str(resumed["id"]))
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ", 1)[1][0] != "Z"

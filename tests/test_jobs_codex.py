@@ -101,38 +101,47 @@ def test_scripted_hang_becomes_stalled_then_cancel_keeps_the_worktree(env: Env) 
     assert str(worktree) in git("worktree", "list", cwd=env.repo)
 
 
-def test_runner_killed_becomes_lost_and_worktree_is_intact(env: Env) -> None:
+def test_runner_killed_its_living_agent_is_adopted_and_a_dead_one_is_lost_with_its_worktree(env: Env) -> None:
     env.serve({"steps": [{"write": {"path": "draft.txt", "content": "draft\n"}}, {"delay": 120, "text": "late"}]})
-    job_id = env.delegate("Write a draft")
-    worktree = Path(env.job(job_id)["workspace"])
-    deadline = time.monotonic() + 30
-    while not (worktree / "draft.txt").exists():
-        assert time.monotonic() < deadline, "the agent never wrote its draft"
+    jobs = [env.delegate("Write a draft"), env.delegate("Write another draft")]
+    worktrees = [Path(env.job(j)["workspace"]) for j in jobs]
+    deadline = time.monotonic() + 60
+    while not all((w / "draft.txt").exists() for w in worktrees):
+        assert time.monotonic() < deadline, "the agents never wrote their drafts"
         time.sleep(0.2)
-
-    running = env.job(job_id)
-    runner_pid, agent_pid = running["runner_pid"], running["agent_pid"]
-    os.kill(runner_pid, signal.SIGKILL)
+    (adopted, lost), pids = jobs, [(env.job(j)["runner_pid"], env.job(j)["agent_pid"]) for j in jobs]
+    for runner_pid, _ in pids:
+        os.kill(runner_pid, signal.SIGKILL)
+    os.killpg(pids[1][1], signal.SIGKILL)  # the second job's agent dies with its runner
     time.sleep(0.5)
 
+    job = env.job(lost)
+    assert job["state"] == "lost" and "runner" in job["error"]
+    assert job["files_changed"] == 1  # what its worktree holds
+    job = env.job(adopted)  # its agent lives on (waiting for its model): watched by a new runner
+    assert job["state"] == "running" and job["runner_pid"] != pids[0][0]
+    for worktree in worktrees:
+        assert (worktree / "draft.txt").read_text() == "draft\n"
+        assert str(worktree) in git("worktree", "list", cwd=env.repo)
+    env.podium("cancel", str(adopted), check=True)  # the new runner stops the agent, as the first would have
+    job = env.job(adopted)
+    assert job["state"] == "cancelled" and job["files_changed"] == 1
+    try:
+        os.kill(pids[0][1], 0)
+        raise AssertionError("the adopted agent is still alive")
+    except ProcessLookupError:
+        pass
+
+
+def test_an_agent_killed_by_a_signal_says_so(env: Env) -> None:
+    env.serve({"steps": [{"delay": 120, "text": "late"}]})
+    job_id = env.delegate("Wait for it")
+    agent = env.wait_for(job_id, lambda j: j["state"] == "running" and j.get("agent_pid") is not None)["agent_pid"]
+    time.sleep(1)  # codex has said what it says on stderr ("Reading additional input from stdin...")
+    os.kill(agent, signal.SIGKILL)
+    env.podium("wait", str(job_id), "--timeout", "30")
     job = env.job(job_id)
-    assert job["state"] == "lost"
-    assert "runner" in job["error"]
-    assert (worktree / "draft.txt").read_text() == "draft\n"
-    assert str(worktree) in git("worktree", "list", cwd=env.repo)
-    assert job["files_changed"] == 1
-    # the agent outlived its runner; cancel ends it
-    os.kill(agent_pid, 0)
-    env.podium("cancel", str(job_id), check=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(agent_pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("the orphaned agent is still alive")
+    assert job["state"] == "failed" and job["error"] == "the agent was killed by SIGKILL (not by podium)"
 
 
 def test_job_survives_the_terminal_that_started_it(env: Env) -> None:

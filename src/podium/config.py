@@ -46,11 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.errors import UsageError
-
-DEFAULT_STALL_AFTER = 600.0
-MAX_STALL_AFTER = 30 * 24 * 3600.0  # a month of silence: beyond it, a stalled job would never be noticed
-GATE_PASSES = {"docs-only", "small", "always"}
-BUILTIN_AGENTS = ("codex", "claude", "gemini", "command")
+from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_STALL_AFTER
 
 
 def stall_after_or_default(value: float | None, config: Config) -> float:
@@ -74,7 +70,7 @@ class Config:
     tracker: dict[str, Any] = field(default_factory=dict)
     forge: dict[str, Any] = field(default_factory=dict)
     gate_pass: tuple[str, ...] = ()
-    gate_small_lines: int = 10
+    gate_small_lines: int = GATE_SMALL_LINES
     screenshots_dir: str | None = None
     browser: str | None = None
     tester_agent: str = "claude"

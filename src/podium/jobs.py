@@ -153,7 +153,8 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     if not adapter.can_resume:
         raise UsageError(f"job {parent.id} ran the {parent.agent} agent, which cannot resume a session")
     if not parent.session_id:
-        raise UsageError(f"job {parent.id} has no session to resume (its agent never reported one)")
+        raise UsageError(f"job {parent.id} has no session to resume (its agent never reported one): run its "
+                         f"command again with podium rerun {parent.id}")
     if not parent.workspace or not Path(parent.workspace).is_dir():
         raise UsageError(f"job {parent.id}'s worktree is gone: {parent.workspace}")
     if adapter.transcript(parent.session_id) is None:
@@ -268,6 +269,23 @@ def launch(store: Store, job_id: int, cwd: Path, prestarted: Prestart | None = N
     store.update_job_if(job_id, ("queued", "starting"), runner_pid=proc.pid)
 
 
+def adopt(store: Store, job: Job) -> bool:
+    """Start a runner that watches the living agent of a job whose runner died (``runner.Runner.adopt``), and
+    claim the job for it; False when another podium command claimed it first (this runner then leaves)."""
+    try:
+        with store.log_path(job.id, "runner").open("ab") as out:
+            proc = subprocess.Popen(runner_argv(str(store.root), str(job.id), "adopt"), cwd=job.workspace or "/",
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, close_fds=True)
+    except OSError:
+        return False
+    _children.append(proc)
+    if store.claim_runner(job.id, job.runner_pid, proc.pid):
+        return True
+    proc.kill()
+    return False
+
+
 def _reap() -> None:
     """Collect runners this process started that have exited (long-lived callers would keep zombies)."""
     _children[:] = [p for p in _children if p.poll() is None]
@@ -353,6 +371,9 @@ def reconcile(store: Store) -> list[Job]:
                 changed.append(store.job(job.id))
             continue
         if job.runner_pid is None and now - job.created_at < LAUNCH_GRACE:
+            continue
+        if job.state in ("running", "stalled") and process_alive(job.agent_pid, job.agent_started):
+            adopt(store, job)  # its agent lives on: watched to its end by a new runner, never left unseen
             continue
         work = None
         if job.workspace and job.base_sha and Path(job.workspace).is_dir():

@@ -47,6 +47,7 @@ IDLE_WAKE = 1.0  # how often a quiet runner wakes to check for exit, cancel and 
 KILL_GRACE = 5.0
 EXIT_DRAIN = 2.0
 IDLE_CPU_FRACTION = 0.05  # below this share of one core, a silent agent counts as idle
+CLAIM_WAIT = 10.0  # how long an adopting runner waits for the podium that started it to claim the job for it
 
 _EOF = object()
 
@@ -116,6 +117,7 @@ class Runner:
             ("starting",),
             state="running",
             agent_pid=self.proc.pid,
+            agent_started=_started(self.proc.pid),
             started_at=now,
             heartbeat_at=now,
             last_activity_at=now,
@@ -259,9 +261,51 @@ class Runner:
             rows.append((event.kind, event.data))
         self.store.add_events(self.job.id, rows, **values)
 
-    def _finish(self, exit_code: int | None) -> None:
+    # -- adoption: an agent whose runner died --------------------------------------------------------------------
+    def adopt(self) -> None:
+        """Watch an agent whose runner died to its end, as its runner would have (heartbeat, stall, cancel), and
+        end the job with its real state: the work read from git, the final message from the agent's transcript
+        (its output went to the runner that died). The podium command that found it claimed the job for this
+        process first (``jobs.adopt``); without that claim this runner leaves."""
+        deadline = time.monotonic() + CLAIM_WAIT
+        while self.store.job(self.job.id).runner_pid != os.getpid():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        job = self.job = self.store.job(self.job.id)
+        pid = job.agent_pid
+        assert pid is not None
+        self.store.update_job(job.id, **_identity())
+        self.store.add_events(job.id, [("note", {"message": f"the job's runner died while its agent (pid {pid}) "
+                                                            "lives: a new runner watches the agent to its end"})])
+        if job.start_head and job.start_tree:
+            self.start = Snapshot(head=job.start_head, tree=job.start_tree)
+        self.state = job.state
+        self.last_activity = job.last_activity_at or time.time()
+        cpu, last_beat, killed_at = _tree_cpu(pid), time.time(), None
+        while _group_alive(pid):
+            self.cancel.wait(IDLE_WAKE)
+            if killed_at is None and (self.cancel.is_set() or self.store.job(job.id).cancel_requested):
+                self.cancel.set()
+                killed_at = time.monotonic()
+                _signal_group(pid, signal.SIGTERM)
+            if killed_at is not None and time.monotonic() - killed_at > KILL_GRACE:
+                _signal_group(pid, signal.SIGKILL)
+            now = time.time()
+            if now - last_beat >= HEARTBEAT:
+                new_cpu = _tree_cpu(pid)
+                if new_cpu - cpu > IDLE_CPU_FRACTION * (now - last_beat):
+                    self.last_activity = now
+                cpu, last_beat = new_cpu, now
+                self._watchdog(now)
+        text = _final_from_transcript(job)
+        self._finish(None, final=Event("final", {"success": text is not None, "text": text, "error": None if text
+                                                 else "the agent ended after its runner died, and its transcript "
+                                                      "holds no final message"}))
+
+    def _finish(self, exit_code: int | None, final: Event | None = None) -> None:
         cancelled = self.cancel.is_set() or bool(self.store.job(self.job.id).cancel_requested)
-        final = self.parser.final(exit_code if exit_code is not None else -1)
+        final = final or self.parser.final(exit_code if exit_code is not None else -1)
         work, run_files, run_changed, switched = None, [], False, None
         error = final.data.get("error")
         try:
@@ -279,6 +323,9 @@ class Runner:
         elif switched:
             state = "failed"  # the work is not on the task's branch; committing or pushing it would be wrong
             error = switched
+        elif exit_code is not None and exit_code < 0:  # a signal ended it: its last words are not the reason
+            state = "failed"
+            error = f"the agent was killed by {_signal_name(-exit_code)} (not by podium)"
         elif not final.data.get("success"):
             state = "failed"
             error = error or _last_line(self.store.log_path(self.job.id, "stderr")) or "the agent failed"
@@ -354,6 +401,54 @@ def _reap_adopted(agent: int) -> None:
         if pid != agent:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _started(pid: int) -> float | None:
+    """A process's start time (with its pid, its identity), or None when it is already gone."""
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any process of the agent's process group (its session: the agent started it) lives. Its
+    members are not this process's children: once they end, whoever adopted them reaps them."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _final_from_transcript(job: Job) -> str | None:
+    """The agent's last reply of this job's run, from the transcript its CLI keeps (claude, codex)."""
+    from podium import transcripts
+
+    if not job.session_id:
+        return None
+    if job.agent == "claude":
+        files = list((transcripts.claude_home() / "projects").glob(f"*/{job.session_id}.jsonl"))
+        read = transcripts.read_claude
+    elif job.agent == "codex":
+        files = list((transcripts.codex_home() / "sessions").rglob(f"rollout-*{job.session_id}.jsonl"))
+        read = transcripts.read_codex
+    else:
+        return None
+    since = (job.started_at or job.created_at) - 1
+    replies = [e.text for f in files for e in read(f) if e.kind == "reply" and (e.ts is None or e.ts >= since)]
+    return replies[-1].strip() or None if replies else None
 
 
 def _identity() -> dict[str, Any]:
@@ -462,8 +557,9 @@ def _settle(log: Path, cwd: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``STORE JOB`` runs the job; ``STORE`` alone is a prestarted runner: it opens the store and loads what
-    it will need while the job is prepared, then takes the job from stdin."""
+    """``STORE JOB`` runs the job; ``STORE JOB adopt`` watches the agent of a job whose runner died; ``STORE``
+    alone is a prestarted runner: it opens the store and loads what it will need while the job is prepared,
+    then takes the job from stdin."""
     store = Store(Path(argv[0]))
     if len(argv) == 1:
         import psutil  # noqa: F401  (here, while waiting, instead of after the agent started)
@@ -481,7 +577,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, lambda *_: runner.cancel.set())
     try:
-        runner.run()
+        if argv[2:] == ["adopt"]:
+            runner.adopt()
+        else:
+            runner.run()
     except Exception as e:
         traceback.print_exc()
         runner._fail(f"podium's runner crashed: {e}")

@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from podium.config import BUILTIN_AGENTS, DEFAULT_STALL_AFTER, MAX_STALL_AFTER
 from podium.errors import UsageError
+from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_GATE_SMALL_LINES, MAX_STALL_AFTER
 
 Name = Annotated[StrictStr, Field(min_length=1, pattern=r"\S")]
 Seconds = Annotated[float, Field(gt=0, le=MAX_STALL_AFTER, allow_inf_nan=False)]
@@ -44,7 +44,7 @@ class Provider(BaseModel):
 
 class Gate(Table):
     pass_: list[Literal["docs-only", "small", "always"]] = Field(default_factory=list, alias="pass")
-    small_lines: Annotated[StrictInt, Field(ge=0, le=100_000)] = 10
+    small_lines: Annotated[StrictInt, Field(ge=0, le=MAX_GATE_SMALL_LINES)] = GATE_SMALL_LINES
 
 
 class Screenshots(Table):
@@ -87,7 +87,6 @@ class Settings(Table):
 
 AGENT_SCHEMAS: dict[str, type[BaseModel]] = {"codex": CliAgent, "claude": CliAgent, "gemini": CliAgent,
                                              "command": CommandAgent}
-assert set(AGENT_SCHEMAS) == set(BUILTIN_AGENTS)
 
 
 def parse(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +153,7 @@ def _expected(loc: list[str], kind: str, error: Any) -> str:
     if loc[-1] == "stall_after":
         return f"a number of seconds over 0 and at most {MAX_STALL_AFTER:.0f}"
     if loc[-1] == "small_lines":
-        return "a whole number of lines from 0 to 100000"
+        return f"a whole number of lines from 0 to {MAX_GATE_SMALL_LINES}"
     if loc[-2:-1] == ["pass"] or loc[-1] == "pass":
         return "a list of docs-only, small, always" if kind != "literal_error" else "one of docs-only, small, always"
     if loc[-1] == "args" or (len(loc) > 1 and loc[-2] == "args"):

@@ -214,6 +214,11 @@ MIGRATIONS: list[str] = [
     UPDATE gates SET state = 'failed' WHERE state IN ('approved', 'passed') AND result LIKE '%"error":%';
     UPDATE gates SET state = 'done' WHERE state IN ('approved', 'passed')
     """,
+    # 13: the agent's start time, so that a runner that died leaves an agent podium can still tell apart from
+    # another process that later got its pid (and adopt it).
+    """
+    ALTER TABLE jobs ADD COLUMN agent_started REAL
+    """,
 ]
 
 
@@ -238,6 +243,7 @@ class Job:
     runner_pid: int | None = None
     runner_started: float | None = None
     agent_pid: int | None = None
+    agent_started: float | None = None
     exit_code: int | None = None
     started_at: float | None = None
     ended_at: float | None = None
@@ -526,6 +532,16 @@ class Store:
                 f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
                 [*(self._encode(k, v) for k, v in values.items()), job_id, *states],
             )
+            return cur.rowcount > 0
+
+    def claim_runner(self, job_id: int, was: int | None, runner_pid: int) -> bool:
+        """Make ``runner_pid`` the runner of an active job whose runner is still ``was`` (compare-and-set): of
+        two podium commands adopting the same job at once, one wins."""
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        with self.transaction() as db:
+            cur = db.execute(f"UPDATE jobs SET runner_pid = ?, runner_started = NULL, heartbeat_at = ? "
+                             f"WHERE id = ? AND runner_pid IS ? AND state IN ({marks})",
+                             (runner_pid, time.time(), job_id, was, *ACTIVE_STATES))
             return cur.rowcount > 0
 
     def delete_job(self, job_id: int) -> None:

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from podium.cli import dashboard, distill, gates, jobs, setup, tester, tickets, work, workspaces
+from podium.cli import control, dashboard, distill, gates, jobs, setup, tester, tickets, work, workspaces
 from podium.errors import PodiumError
 
 
@@ -25,7 +25,7 @@ def cli(ctx: click.Context, cwd: str | None) -> None:
     ctx.obj = {"cwd": cwd}
 
 
-for group in (jobs, tester, tickets, gates, work, distill, workspaces, dashboard, setup):
+for group in (jobs, control, tester, tickets, gates, work, distill, workspaces, dashboard, setup):
     group.register(cli)
 
 

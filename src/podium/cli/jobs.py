@@ -1,4 +1,4 @@
-"""Jobs: delegate, status, logs, wait, cancel, resume."""
+"""Jobs: delegate, status, logs, wait (cancel, resume and rerun: ``podium.cli.control``)."""
 
 from __future__ import annotations
 
@@ -125,33 +125,6 @@ def register(cli: click.Group) -> None:
         else:
             click.echo("\n".join(line for s in waited.jobs for line in s.lines()))
         sys.exit(waited.exit_code)
-
-    @command(cli, "cancel")
-    @click.argument("job_id", type=JOB)
-    @json_option
-    @click.pass_obj
-    def cancel(obj: dict[str, Any], job_id: int, as_json: bool) -> None:
-        job = ops.cancel(context(obj), job_id)
-        if as_json:
-            emit_json(job.to_dict())
-        else:
-            click.echo(f"job {job.id} {job.state}; worktree kept at {job.workspace}")
-
-    @command(cli, "resume", more="One agent at a time per worktree: while a job is active there, the new job is "
-                                 "queued behind it (--no-queue refuses instead).")
-    @click.argument("job_id", type=JOB)
-    @click.argument("message")
-    @click.option("--no-queue", is_flag=True, help="Refuse instead of queueing when a job is active in the worktree.")
-    @json_option
-    @click.pass_obj
-    def resume(obj: dict[str, Any], job_id: int, message: str, no_queue: bool, as_json: bool) -> None:
-        job = ops.resume(context(obj), message, job_id=job_id, queue=not no_queue)
-        if as_json:
-            emit_json(job.to_dict())
-            return
-        click.echo(job.id)
-        queued = " (queued: another job is active in this worktree)" if job.state == "queued" else ""
-        click.echo(f"resuming session {job.session_id} of job {job.parent} in {job.workspace}{queued}", err=True)
 
 
 def _wait_live(ctx: Any, job_ids: list[int], timeout: float | None, through_stalls: bool) -> Waited:

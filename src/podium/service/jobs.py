@@ -241,3 +241,13 @@ def resume(
     if job_id is None:
         raise UsageError("name the job to resume")
     return JobInfo.launched(jobs.resume(ctx, job_id, message, queue=queue))
+
+
+@operation()
+def rerun(ctx: Context, job_id: Annotated[int, "The job to run again."]) -> JobInfo:
+    """Run an ended job's command again, as a new job in the same worktree (queued while another job is active
+    there): for a job that failed or was lost before its agent had a session, when there is nothing to
+    resume."""
+    from podium import jobs
+
+    return JobInfo.launched(jobs.rerun(ctx, job_id, f"job {job_id} run again (podium rerun)"))
