@@ -54,6 +54,19 @@ def test_unreachable_origin_refuses_a_stale_base(env: Env) -> None:
     assert env.podium_json("status", "--all") == []
 
 
+def test_a_delegation_that_fails_after_its_worktree_was_made_leaves_nothing(env: Env) -> None:
+    env.serve({"steps": ["hi"]})
+    (env.repo / ".podium").write_text("the team's own notes\n")  # where podium keeps a worktree's environment
+    git("add", ".podium", cwd=env.repo)
+    git("commit", "--quiet", "-m", "notes", cwd=env.repo)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=env.repo)
+    before = snapshot(env)
+    proc = env.podium("delegate", "do it")
+    assert_one_line_error(proc, "origin/main holds a file named .podium")
+    assert snapshot(env) == before  # no branch, no worktree: the job, its workspace and its branch undone
+    assert env.podium_json("status", "--all") == [] and env.podium_json("workspaces") == []
+
+
 def test_unknown_job_id(env: Env) -> None:
     for args in (["logs", "42"], ["wait", "42"], ["cancel", "42"], ["resume", "42", "more"], ["status", "42"],
                  ["logs", "nonsense"]):

@@ -12,6 +12,7 @@ succeeded and git shows work), ``no_changes`` (it succeeded and nothing changed)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from podium.agents import get_agent
 from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
-from podium.git import Repo, read_work
+from podium.git import Repo, git, read_work
 from podium.store import ACTIVE_STATES, EventRow, Job, Store, WorkspaceRecord
 from podium.text import Note, note_events
 from podium.workspace import (
@@ -104,35 +105,59 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None,
         state="starting",
         stall_after=stall_after_or_default(stall_after, ctx.config),
     )
-    try:
+    made: WorkspaceRecord | None = None  # the workspace this delegation made: undone with it
+    try:  # all or nothing: a job with its worktree and its runner, or none of them
         if ticket:
             record = started.workspace
         else:
             ws = create_workspace(ctx.repo, prompt, branch=branch, base=base or ctx.config.base,
                                   template=ctx.config.branch_template, allow_stale_base=allow_stale_base)
+            record = made = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
+                                            base_sha=ws.base_sha, created_at=time.time())
             with repo_lock(ctx.repo):
+                ctx.store.add_workspace(record)
                 write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
-            record = WorkspaceRecord(path=str(ws.path), branch=ws.branch, base_ref=ws.base_ref,
-                                     base_sha=ws.base_sha, created_at=time.time())
-            ctx.store.add_workspace(record)
             notes += [Note("stale_base", f"stale base accepted: {ws.stale}")] if ws.stale else []
             notes += [Note("branch", f"branch {ws.branch}: " + "; ".join(ws.naming))] if ws.naming else []
             fresh = {"start_head": ws.base_sha, "start_tree": ws.base_tree} if ws.base_tree else {}
         argv = adapter.new_argv(prompt, Path(record.path), preflight)
+        with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
+            busy = ctx.store.active_job_in(record.path)
+            ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
+                                 base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting",
+                                 **fresh)
+        if busy:
+            notes.insert(0, queued_note(busy))
+        notes += [Note("agent", n) for n in preflight.notes]
+        if notes:
+            ctx.store.add_events(job.id, note_events(notes))
+        proc = start_runner(ctx.store, job.id, Path(record.path), runner)  # from here on, the runner has the job
     except BaseException:
-        ctx.store.delete_job(job.id)
+        undo(ctx, job.id, made)
         raise
-    with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
-        busy = ctx.store.active_job_in(record.path)
-        ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
-                             base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting", **fresh)
-    if busy:
-        notes.insert(0, queued_note(busy))
-    notes += [Note("agent", n) for n in preflight.notes]
-    if notes:
-        ctx.store.add_events(job.id, note_events(notes))
-    launch(ctx.store, job.id, Path(record.path), runner)
+    runner_started(ctx.store, job.id, proc)
     return Launched(ctx.store.job(job.id), notes)
+
+
+def undo(ctx: Context, job_id: int, made: WorkspaceRecord | None) -> None:
+    """Take back a delegation that failed before its runner took the job: its job row, and the workspace it
+    made (a fresh worktree at its base, so nothing of anyone's is lost, and the branch it created). What cannot
+    be undone stays, and the original error is the one reported."""
+    with contextlib.suppress(Exception):
+        ctx.store.delete_job(job_id)
+    if made is None:
+        return
+    with contextlib.suppress(Exception), repo_lock(ctx.repo):
+        ctx.store.forget_workspace(made.path)
+    with contextlib.suppress(Exception):
+        exists = Path(made.path).is_dir()
+        if exists and (ctx.repo.ref_sha(f"refs/heads/{made.branch}") != made.base_sha
+                       or git("status", "--porcelain", cwd=made.path)):
+            return  # something was written there after all: it stays (podium workspaces shows it)
+        remove_workspace(ctx.repo, WorkspaceState(path=made.path, branch=made.branch, base=made.base_ref,
+                                                  exists=exists, ahead=0, behind=None, dirty=False, pushed="no",
+                                                  job=None, job_state=None), forced=True)
+        Path(made.path).parent.rmdir()  # the repository's folder of worktrees, when this was its first
 
 
 def queued_note(busy: Job) -> Note:
@@ -251,6 +276,12 @@ class Prestart:
 
 def launch(store: Store, job_id: int, cwd: Path, prestarted: Prestart | None = None) -> None:
     """Start the detached runner: its own session, no terminal, output to a file."""
+    runner_started(store, job_id, start_runner(store, job_id, cwd, prestarted))
+
+
+def start_runner(store: Store, job_id: int, cwd: Path, prestarted: Prestart | None = None
+                 ) -> subprocess.Popen[bytes]:
+    """Hand the job to the prestarted runner, or start one: once this returns, a runner has the job."""
     _reap()
     proc = prestarted.hand(store, job_id, cwd) if prestarted is not None else None
     if proc is None:
@@ -264,6 +295,10 @@ def launch(store: Store, job_id: int, cwd: Path, prestarted: Prestart | None = N
                 start_new_session=True,
                 close_fds=True,
             )
+    return proc
+
+
+def runner_started(store: Store, job_id: int, proc: subprocess.Popen[bytes]) -> None:
     _children.append(proc)
     # the runner records its own start time once its agent is up; until then the pid alone identifies it
     store.update_job_if(job_id, ("queued", "starting"), runner_pid=proc.pid)

@@ -680,6 +680,12 @@ class Store:
             db.execute("DELETE FROM workspace_ports WHERE workspace = ?", (workspace,))
             db.execute("DELETE FROM changes WHERE workspace = ?", (workspace,))
 
+    def forget_workspace(self, workspace: str) -> None:
+        """Drop a workspace podium made and took back at once (a delegation that failed): no trace of it."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM workspace_ports WHERE workspace = ?", (workspace,))
+            db.execute("DELETE FROM workspaces WHERE path = ?", (workspace,))
+
     def port_base(self, workspace: str) -> int | None:
         row = self.db.execute("SELECT port_base FROM workspace_ports WHERE workspace = ?", (workspace,)).fetchone()
         return int(row[0]) if row else None

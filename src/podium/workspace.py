@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from podium.errors import GitError
+from podium.errors import GitError, UsageError
 from podium.git import Refs, Repo, git
 from podium.store import Job, Store, WorkspaceRecord
 from podium.text import plural
@@ -297,6 +297,9 @@ def write_env(repo: Repo, ws: Workspace, port_base: int) -> Path:
         "PODIUM_PORTS": f"{port_base}-{port_base + PORT_BLOCK - 1}",
     }
     path = ws.path / ENV_DIR / "env"
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"{ws.base_ref} holds a file named {ENV_DIR}, where podium keeps each worktree's "
+                         f"environment ({ENV_DIR}/env): rename that file on the base to delegate here")
     path.parent.mkdir(exist_ok=True)
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return path
