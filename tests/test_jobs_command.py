@@ -8,6 +8,7 @@ import pty
 import select
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -382,3 +383,31 @@ def test_a_runner_adopts_what_its_agent_leaves_behind_and_collects_it_when_it_en
     time.sleep(3)  # the detached one ended a while ago; heartbeats (0.5 s here) came since
     assert list(children().values()) == ["S"]  # only the agent, still sleeping: nothing left as a zombie
     env.podium("cancel", str(job))
+
+
+@pytest.mark.parametrize("agent", ["codex", "claude", "gemini"])
+def test_a_prompt_of_most_of_a_megabyte_reaches_the_model_whole_through_stdin(env: Env, agent: str) -> None:
+    """One argument of a command line holds at most 128 KiB: prompts go to the CLIs on stdin, never in argv (up
+    to the CLI's own limit: codex takes at most 1 MiB of characters, and says so)."""
+    env.serve({"steps": ["Read it all."]})
+    prompt = "Summarise this log.\n" + "a line of the log that goes on and on\n" * 25_000 + "END-OF-THE-PROMPT"
+    assert 128 * 1024 * 7 < len(prompt) < 1_000_000
+    job_id = delegate_from_stdin(env, prompt, agent)
+    assert env.podium("wait", str(job_id), "--timeout", "120").returncode in (0, 1)
+    job = env.job(job_id)
+    assert job["state"] in ("done", "no_changes"), job["error"]
+    assert "END-OF-THE-PROMPT" in json.dumps([r.get("body") for r in env.requests()])
+    with sqlite3.connect(env.repo / ".git" / "podium" / "state.db") as db:
+        [argv] = db.execute("SELECT argv FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    assert "Summarise" not in argv  # the prompt never was an argument
+    if agent == "codex":  # over codex's own limit: its reason, not the last line of its stack trace
+        too_long = delegate_from_stdin(env, prompt * 2, agent)
+        env.podium("wait", str(too_long), "--timeout", "60")
+        assert "Input exceeds the maximum length of 1048576 characters" in env.job(too_long)["error"]
+
+
+def delegate_from_stdin(env: Env, prompt: str, agent: str) -> int:
+    proc = subprocess.run([sys.executable, "-m", "podium", "delegate", "--agent", agent, "--json", "-"],
+                          cwd=env.repo, env=env.vars, input=prompt, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return int(json.loads(proc.stdout)["id"])

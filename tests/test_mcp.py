@@ -172,3 +172,17 @@ def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: En
     assert refused.get("is_error") and "permissions to use mcp__podium__approve" in refused["content"]
     role = env.repo / ".podium" / "roles" / "ORCHESTRATOR.md"
     assert role.read_text().startswith("# Orchestrator")
+
+
+def test_a_long_prompt_through_mcp_reaches_the_model_whole(env: Env) -> None:
+    env.serve({"steps": ["Read it all."]})
+    prompt = "Summarise this log.\n" + "a line of the log that goes on and on\n" * 16_000 + "END-OF-THE-PROMPT"
+    assert len(prompt) > 600_000  # far over what one argument of a command line may hold (128 KiB)
+
+    async def body(client: Client) -> None:
+        job = _data(await client.call_tool("delegate", {"prompt": prompt}))
+        waited = _data(await client.call_tool("wait", {"job_ids": [job["id"]], "timeout": 120}))
+        assert waited["jobs"][0]["state"] in ("done", "no_changes"), waited
+
+    _with_client(env, body)
+    assert "END-OF-THE-PROMPT" in json.dumps([r.get("body") for r in env.requests()])

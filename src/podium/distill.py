@@ -343,7 +343,7 @@ def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, t
     """One turn of the distilling agent, as a podium job (role ``distill``) from the main checkout, read-only
     (its CLI's own defaults, none of podium's write permissions); returns the finished job."""
     from podium import jobs
-    from podium.agents import Wiring, get_agent
+    from podium.agents import Wiring, agent_input, get_agent
 
     adapter = get_agent(agent, ctx.agent_options(agent))
     if not adapter.can_resume:
@@ -352,7 +352,7 @@ def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, t
     preflight = adapter.wire(adapter.preflight(here), Wiring(read_only=True))
     argv = adapter.resume_argv(session, text, here, preflight) if session else adapter.new_argv(text, here, preflight)
     job = ctx.store.create_job(agent=agent, role="distill", prompt=text, state="starting", session_id=session,
-                               argv=argv, stall_after=ctx.config.stall_after)
+                               argv=argv, stdin=agent_input(adapter, text), stall_after=ctx.config.stall_after)
     jobs.launch(ctx.store, job.id, here)
     [done] = jobs.wait(ctx, [job.id], timeout=timeout, through_stalls=True)
     if done.state != "done" or not done.final_message:

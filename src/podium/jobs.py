@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium.agents import get_agent
+from podium.agents import agent_input, get_agent
 from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
@@ -124,7 +124,8 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None,
         with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
             busy = ctx.store.active_job_in(record.path)
             ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
-                                 base_sha=record.base_sha, argv=argv, state="queued" if busy else "starting",
+                                 base_sha=record.base_sha, argv=argv, stdin=agent_input(adapter, prompt),
+                                 state="queued" if busy else "starting",
                                  **fresh)
         if busy:
             notes.insert(0, queued_note(busy))
@@ -190,7 +191,7 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     return enqueue(ctx, parent.workspace, [Note("agent", n) for n in preflight.notes], queue=queue,
                    agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
                    base_ref=parent.base_ref, base_sha=parent.base_sha, session_id=parent.session_id,
-                   parent_id=parent.id, argv=argv, stall_after=parent.stall_after)
+                   parent_id=parent.id, argv=argv, stdin=agent_input(adapter, message), stall_after=parent.stall_after)
 
 
 def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:
@@ -204,7 +205,7 @@ def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:
         raise UsageError(f"job {old.id}'s worktree is gone: {old.workspace}")
     return enqueue(ctx, old.workspace, [Note("retry", note)], agent=old.agent, role=old.role, prompt=old.prompt,
                    branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha, parent_id=old.id,
-                   argv=old.argv, stall_after=old.stall_after)
+                   argv=old.argv, stdin=old.stdin, stall_after=old.stall_after)
 
 
 def enqueue(ctx: Context, workspace: str, notes: list[Note], *, queue: bool = True, **values: Any) -> Launched:

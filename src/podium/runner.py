@@ -101,7 +101,7 @@ class Runner:
             self.proc = subprocess.Popen(
                 self.job.argv,
                 cwd=self.job.workspace,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if self.job.stdin is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
@@ -123,6 +123,8 @@ class Runner:
             last_activity_at=now,
             **_identity(),  # once the agent is on its way: psutil's import need not delay it
         )
+        if self.job.stdin is not None:  # the prompt, of any size: a thread, so a full pipe never blocks the watch
+            threading.Thread(target=_feed, args=(self.proc, self.job.stdin), daemon=True).start()
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True).start()
         self._loop(stderr_path)
@@ -403,6 +405,15 @@ def _reap_adopted(agent: int) -> None:
                 os.waitpid(pid, os.WNOHANG)
 
 
+def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
+    """Write the agent's input to its stdin and close it (an agent that exits first does not read it all)."""
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):
+        proc.stdin.write(text.encode())
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -525,11 +536,14 @@ def _size(path: Path) -> int:
 
 
 def _last_line(path: Path) -> str | None:
+    """Why the agent failed, from its stderr: its last error line (``Error: …``; a stack trace after it is
+    not the reason), else its last line."""
     try:
         lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return None
-    return lines[-1][:500] if lines else None
+    errors = [ln for ln in lines if ln.lower().startswith(("error", "fatal"))]
+    return (errors or lines)[-1][:500] if lines else None
 
 
 def _await_job() -> tuple[int, str] | None:

@@ -219,6 +219,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN agent_started REAL
     """,
+    # 14: what the agent's CLI reads on its stdin (its prompt): never in its argv, where size is bounded.
+    """
+    ALTER TABLE jobs ADD COLUMN stdin TEXT
+    """,
 ]
 
 
@@ -243,7 +247,6 @@ class Job:
     runner_pid: int | None = None
     runner_started: float | None = None
     agent_pid: int | None = None
-    agent_started: float | None = None
     exit_code: int | None = None
     started_at: float | None = None
     ended_at: float | None = None
@@ -258,6 +261,8 @@ class Job:
     start_head: str | None = None
     start_tree: str | None = None
     workspace_removed_at: float | None = None
+    agent_started: float | None = None
+    stdin: str | None = None  # what the agent reads on its stdin (its prompt), None: nothing
 
     JSON_COLUMNS = ("argv", "work", "usage")
     REDACTED = ("error", "final_message")  # what the agent or a failure said: credentials masked as stored

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from podium import roles
-from podium.agents import Wiring, get_agent
+from podium.agents import Wiring, agent_input, get_agent
 from podium.change import find_workspace
 from podium.config import stall_after_or_default
 from podium.context import Context
@@ -96,6 +96,7 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     launched = enqueue(ctx, record.path, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
                        agent=name, role=ROLE, prompt=message, branch=record.branch, base_ref=record.base_ref,
                        base_sha=record.base_sha, session_id=session, parent_id=last.id if last else None, argv=argv,
+                       stdin=agent_input(adapter, prompt),
                        stall_after=stall_after_or_default(stall_after, ctx.config))
     launched.resumed = session is not None
     return launched

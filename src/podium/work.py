@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from podium.agents import Preflight, Wiring, get_agent
+from podium.agents import Preflight, Wiring, agent_input, get_agent
 from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
@@ -113,10 +113,11 @@ def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestrat
 def _run_orchestrator(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
                       session: str | None, notes: list[Note] | None = None) -> Job:
     argv = _orchestrator_argv(ctx, work, orchestration, prompt, session)
+    stdin = agent_input(get_agent(work.agent, ctx.agent_options(work.agent)), prompt)
     previous = work.orchestrator_job
     job = ctx.store.create_job(agent=work.agent, role=ORCHESTRATOR, prompt=prompt, state="starting",
                                branch=work.branch, base_ref=None, session_id=session, parent_id=previous,
-                               argv=argv, stall_after=ORCHESTRATOR_STALL)
+                               argv=argv, stdin=stdin, stall_after=ORCHESTRATOR_STALL)
     if notes:
         ctx.store.add_events(job.id, note_events(notes))
     ctx.store.update_work(work.id, orchestrator_job=job.id, state="running")

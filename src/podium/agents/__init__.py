@@ -94,6 +94,9 @@ class Parser(Protocol):
 class Agent(Protocol):
     name: ClassVar[str]
     can_resume: ClassVar[bool]
+    # True: the prompt goes to the CLI on its stdin (the job's ``stdin``), never in its argv, where one argument
+    # is at most 128 KiB on Linux and every process listing shows it
+    prompt_on_stdin: ClassVar[bool]
     wires: ClassVar[frozenset[str]]  # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"
 
     def preflight(self, workdir: Path) -> Preflight:
@@ -156,6 +159,11 @@ def find_executable(name: str, env_var: str, install_hint: str) -> str:
     if not found:
         raise AgentError(f"the {name} CLI is not installed (not on PATH); install it with: {install_hint}")
     return found
+
+
+def agent_input(adapter: Agent, prompt: str) -> str | None:
+    """What the agent's CLI reads on its stdin: the prompt, for the CLIs that take it there."""
+    return prompt if getattr(adapter, "prompt_on_stdin", False) else None
 
 
 def get_agent(name: str, options: dict[str, Any] | None = None) -> Agent:

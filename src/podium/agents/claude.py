@@ -137,6 +137,7 @@ class ClaudeParser:
 class ClaudeAgent:
     name: ClassVar[str] = "claude"
     can_resume: ClassVar[bool] = True
+    prompt_on_stdin: ClassVar[bool] = True  # -p without a prompt reads it from stdin
     wires: ClassVar[frozenset[str]] = frozenset({"mcp", "system_prompt", "read_only"})
 
     def __init__(self, args: list[str] | None = None, **_: Any):
@@ -178,10 +179,10 @@ class ClaudeAgent:
         return ["--output-format", "stream-json", "--verbose", *preflight.extra_args, *(self.args or [])]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "-p", *self._common(preflight), "--", prompt]
+        return [self._exe(), "-p", *self._common(preflight)]
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "-p", "--resume", session_id, *self._common(preflight), "--", prompt]
+        return [self._exe(), "-p", "--resume", session_id, *self._common(preflight)]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         """podium's MCP server as ``--mcp-config`` with its tools pre-allowed (``-p`` denies every tool call

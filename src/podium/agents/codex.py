@@ -104,6 +104,7 @@ class CodexParser:
 class CodexAgent:
     name: ClassVar[str] = "codex"
     can_resume: ClassVar[bool] = True
+    prompt_on_stdin: ClassVar[bool] = True  # PROMPT "-": read from stdin
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, args: list[str] | None = None, **_: Any):
@@ -158,10 +159,10 @@ class CodexAgent:
         return find_executable("codex", "PODIUM_CODEX", "npm install -g @openai/codex")
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "--", prompt]
+        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "-"]
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "resume", session_id, "--", prompt]
+        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "resume", session_id, "-"]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         return wire_plainly(self, preflight, wiring)

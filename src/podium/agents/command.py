@@ -48,6 +48,7 @@ class CommandParser:
 class CommandAgent:
     name: ClassVar[str] = "command"
     can_resume: ClassVar[bool] = False
+    prompt_on_stdin: ClassVar[bool] = False  # the command line says where the prompt goes ({prompt})
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, command: str | None = None, **_: Any):

@@ -118,6 +118,7 @@ class GeminiParser:
 class GeminiAgent:
     name: ClassVar[str] = "gemini"
     can_resume: ClassVar[bool] = True
+    prompt_on_stdin: ClassVar[bool] = True  # stdin not a terminal: headless, the prompt read from it
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, args: list[str] | None = None, **_: Any):
@@ -154,10 +155,10 @@ class GeminiAgent:
         return ["-o", "stream-json", *preflight.extra_args, *(self.args or [])]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), *self._common(preflight), f"--prompt={prompt}"]  # "=": a prompt may start with "-"
+        return [self._exe(), *self._common(preflight)]
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "--resume", session_id, *self._common(preflight), f"--prompt={prompt}"]
+        return [self._exe(), "--resume", session_id, *self._common(preflight)]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         return wire_plainly(self, preflight, wiring)

@@ -65,8 +65,19 @@ class Number(click.ParamType):
                                                                   f"numbered ({where} lists them)")
 
 
+class Text(click.ParamType):
+    """A prompt or a message; ``-`` reads it from stdin, of any size (one argument of a command line holds at
+    most 128 KiB)."""
+
+    name = "TEXT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return click.get_text_stream("stdin").read() if value == "-" else str(value)
+
+
 JOB = Number("job")
 GATE = Number("gate")
+TEXT = Text()
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (what the MCP tool "
                                                                      "returns).")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from podium.cli._common import JOB, command, context, emit_json, json_option
+from podium.cli._common import JOB, TEXT, command, context, emit_json, json_option
 from podium.service import jobs as ops
 
 QUEUED = " (queued: another job is active in this worktree)"
@@ -27,7 +27,7 @@ def register(cli: click.Group) -> None:
     @command(cli, "resume", more="One agent at a time per worktree: while a job is active there, the new job is "
                                  "queued behind it (--no-queue refuses instead).")
     @click.argument("job_id", type=JOB)
-    @click.argument("message")
+    @click.argument("message", type=TEXT)
     @click.option("--no-queue", is_flag=True, help="Refuse instead of queueing when a job is active in the worktree.")
     @json_option
     @click.pass_obj

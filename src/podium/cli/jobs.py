@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from podium.cli._common import JOB, command, context, emit_json, json_option, option
+from podium.cli._common import JOB, TEXT, command, context, emit_json, json_option, option
 from podium.errors import WaitTimeout
 from podium.service import jobs as ops
 from podium.service.results import Waited, event_dict
@@ -18,8 +18,9 @@ FOLLOW_POLL = 0.5
 
 
 def register(cli: click.Group) -> None:
-    @command(cli, "delegate", more="Prints the job id at once (a prompt that starts with - goes after --).")
-    @click.argument("prompt")
+    @command(cli, "delegate", more="Prints the job id at once (a prompt that starts with - goes after --; "
+                                   "- alone reads the prompt from stdin).")
+    @click.argument("prompt", type=TEXT)
     @option("delegate", "agent", "--agent")
     @option("delegate", "branch", "--branch")
     @option("delegate", "base", "--base")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from podium.cli._common import command, context, emit_json, json_option, notes, option
+from podium.cli._common import TEXT, command, context, emit_json, json_option, notes, option
 from podium.service import tester as ops
 
 
@@ -15,7 +15,7 @@ def register(cli: click.Group) -> None:
         turn starts the session with TESTER.md (podium roles tester). Runs in the background like any job: podium
         wait / logs --summary show its verdict.""")
     @click.argument("branch")
-    @click.argument("message")
+    @click.argument("message", type=TEXT)
     @option("test", "agent", "--agent")
     @option("test", "fresh", "--fresh", is_flag=True)
     @click.option("--no-queue", is_flag=True, help="Refuse instead of queueing when a job is active in the worktree.")
