@@ -65,7 +65,7 @@ def test_no_credential_reaches_a_log_the_store_a_summary_the_gate_the_commit_or_
             assert secret not in text, f"{secret} in the {where}"
     # what was masked reads as masked, and the rest of the words stay
     assert "connecting to postgres://shop:[redacted]@db.internal:5432/shop with [redacted]" in artefacts["logs --raw"]
-    assert pull.body.endswith("postgres://shop:[redacted]@db.internal:5432/shop and [redacted].")
+    assert "postgres://shop:[redacted]@db.internal:5432/shop and [redacted].\n\n_Approved in podium" in pull.body
     assert "[redacted]" in artefacts["commit"] and "[redacted]" in artefacts["logs --summary"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,7 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     assert f"![{name}](https://github.com/acme/shop/blob/{shots}/{stem}/{name}?raw=true)" in pull.body
     assert shipped["result"]["pr"] == f"https://github.com/acme/shop/pull/{pull.number}"
     assert shipped["pr_url"] == shipped["result"]["pr"] and shipped["pr_description"] == pull.body
+    assert pull.body.endswith(f"\n\n_Approved in podium by {getpass.getuser()}, gate 1._")  # how it passed
     remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
     assert remote == shipped["commit_sha"]
     assert git("rev-parse", f"{remote}^", cwd=env.repo) == base
@@ -71,6 +73,7 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     env.podium("wait", str(second), "--timeout", "30", check=True)
     again = env.approved_json("ship", str(second), "--regenerate")
     assert len(github.pulls) == 1 and pull.body.startswith("Added a regression test.\n\nCloses #12")
+    assert pull.body.endswith(f"_Approved in podium by {getpass.getuser()}, gate 2._")
     assert git("ls-remote", "origin", "refs/heads/podium/screenshots", cwd=env.repo).split("\t")[0] == shots
     remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
     assert remote == again["commit_sha"] != shipped["commit_sha"]

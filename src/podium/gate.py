@@ -28,7 +28,7 @@ from podium.change import CommitPlan, apply_commit, check_pushable, find_workspa
 from podium.errors import PodiumError, UsageError
 from podium.git import identity_problem, snapshot
 from podium.providers import get_forge
-from podium.ship import open_or_update, pr_text, with_images
+from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
 from podium.store import Change, GateRecord, WorkspaceRecord
 from podium.summary import summarize
 from podium.text import plural
@@ -242,7 +242,7 @@ def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forg
         if shots - set(change.pr_attachments) and forge.attaches_files:
             return False  # a screenshot still to upload
         wanted = (facts["pr"]["title"], with_images(facts["pr"]["body"], change.pr_attachments))
-        if pr is None or (pr.title, pr.body) != wanted:
+        if pr is None or (pr.title, without_approval(pr.body)) != wanted:
             return False
     return True
 
@@ -271,7 +271,7 @@ def carry_out(ctx: Context, gate: GateRecord, result: dict[str, Any]) -> None:
             change = ctx.store.change(record.path)
             assert change is not None
             pr = open_or_update(ctx, record, change, gate.facts["pr"]["title"], gate.facts["pr"]["body"],
-                                gate.facts.get("screenshots") or [])
+                                gate.facts.get("screenshots") or [], approval_line(gate))
             result.update(pr=pr.url, pr_number=pr.number)
     if "pr" in gate.actions and record.ticket:
         try:  # the ticket's local copy follows the ship; a tracker hiccup here does not undo the PR

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.providers import Forge, PullRequest, get_forge
-from podium.store import Change, WorkspaceRecord
+from podium.store import Change, GateRecord, WorkspaceRecord
 
 if TYPE_CHECKING:
     from podium.context import Context
@@ -44,6 +44,23 @@ def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,
     return redact(subject.strip()), redact("\n\n".join(parts))
 
 
+APPROVED = ("_Approved in podium by ", "_Passed podium's gate by policy")
+
+
+def approval_line(gate: GateRecord) -> str:
+    """How the change passed podium's gate, for the end of the PR's description: who approved it and through
+    which channel (``ada``, ``ada (dashboard)``), or the policy that passed it."""
+    if gate.decided_by == "policy":
+        return f"{APPROVED[1]} ({(gate.reason or '').removeprefix('policy: ')}), gate {gate.id}._"
+    return f"{APPROVED[0]}{gate.decided_by or 'a human'}, gate {gate.id}._"
+
+
+def without_approval(body: str) -> str:
+    """A PR description without the approval line podium ends it with (what the gate showed)."""
+    head, _, last = body.rpartition("\n\n")
+    return head if last.startswith(APPROVED) else body
+
+
 def with_images(body: str, uploaded: dict[str, str]) -> str:
     """The description with each uploaded screenshot shown where its name was listed."""
     lines = []
@@ -54,9 +71,10 @@ def with_images(body: str, uploaded: dict[str, str]) -> str:
 
 
 def open_or_update(ctx: Context, record: WorkspaceRecord, change: Change, title: str, body: str,
-                   screenshots: list[str]) -> PullRequest:
+                   screenshots: list[str], approval: str | None = None) -> PullRequest:
     """The branch's one PR, created or brought in line with the change, linked to its ticket, with the
-    screenshots attached where the forge takes attachments (call after the push)."""
+    screenshots attached where the forge takes attachments (call after the push), and ``approval`` (how it
+    passed the gate) at the end of its description."""
     from podium.ticket import ticket_of
 
     forge = get_forge(ctx.repo, ctx.config.forge)
@@ -64,7 +82,7 @@ def open_or_update(ctx: Context, record: WorkspaceRecord, change: Change, title:
     pr = forge.find_pr(record.branch)
     if pr is None:
         pr = forge.create_pr(record.branch, record.base_ref.removeprefix("origin/"), title,
-                             with_images(body, change.pr_attachments), ticket)
+                             _approved(with_images(body, change.pr_attachments), approval), ticket)
     elif ticket is not None:
         forge.link_ticket(pr, ticket)
     for shot in screenshots:
@@ -73,9 +91,13 @@ def open_or_update(ctx: Context, record: WorkspaceRecord, change: Change, title:
             url = forge.attach(pr, Path(shot))
             if url:
                 change.pr_attachments[name] = url
-    final = with_images(body, change.pr_attachments)
+    final = _approved(with_images(body, change.pr_attachments), approval)
     if pr.title != title or pr.body != final:
         pr = forge.update_pr(pr, title, final)
     change.pr_number, change.pr_url, change.pr_description = pr.number, pr.url, final
     ctx.store.save_change(change)
     return pr
+
+
+def _approved(body: str, approval: str | None) -> str:
+    return f"{body}\n\n{approval}" if approval else body
