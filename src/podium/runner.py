@@ -277,6 +277,7 @@ class Runner:
         job = self.job = self.store.job(self.job.id)
         pid = job.agent_pid
         assert pid is not None
+        self.redact = self.store.redact = for_environment(dict(os.environ, **read_env(job.workspace or "")))
         self.store.update_job(job.id, **_identity())
         self.store.add_events(job.id, [("note", {"message": f"the job's runner died while its agent (pid {pid}) "
                                                             "lives: a new runner watches the agent to its end"})])
