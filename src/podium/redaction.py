@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 MASK = "[redacted]"
 SECRET_NAME = re.compile(
@@ -54,7 +53,7 @@ TOKEN_FORMATS: list[tuple[str, str]] = [
     ("private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[^\"]*?-----END [A-Z ]*PRIVATE KEY-----"),
 ]
 # Azure DevOps' tokens: 76 characters, the signature AZDO, 4 more. Searched for only where AZDO appears.
-_AZURE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])")
+AZURE_TOKEN = r"(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])"
 # What only reads as a secret in context: its value is redacted, what names it (``keep``) stays; not held at the
 # gate (test fixtures are full of them). Matched in the lower-cased text, each from its literal keyword.
 _VALUE = r"(?=[^\s'\"\\,;)\]}]*[^\d\s'\"\\,;)\]}])[^\s'\"\\,;)\]}]{8,}"  # not a number (token counts)
@@ -66,12 +65,27 @@ CONTEXT_FORMATS: list[str] = [
                    "access-key")),
 ]
 _CONTEXT_WORDS = ("bearer", "basic", "token", "passw", "secret", "key")
-_USERINFO = re.compile(r"(://[^/\s:@\"'\\]+:)[^/\s@\"'\\]{3,}(?=@)")  # user:password@ in URLs: the user stays
-_TOKENS = [re.compile(p) for _, p in TOKEN_FORMATS if not p.startswith("AZDO")]
-_CONTEXT = [re.compile(p) for p in CONTEXT_FORMATS]
-# At the gate a change is scanned line by line: a private key is found by its first line.
-_KINDS = [(kind, re.compile(p)) for kind, p in TOKEN_FORMATS if kind not in ("private key", "Azure DevOps token")]
-_KINDS += [("Azure DevOps token", _AZURE), ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"))]
+USERINFO = r"(://[^/\s:@\"'\\]+:)[^/\s@\"'\\]{3,}(?=@)"  # user:password@ in URLs: the user stays
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    tokens: list[re.Pattern[str]]
+    context: list[re.Pattern[str]]
+    azure: re.Pattern[str]
+    userinfo: re.Pattern[str]
+    kinds: list[tuple[str, re.Pattern[str]]]  # at the gate, line by line: a private key by its first line
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> _Compiled:
+    """The expressions, compiled when first needed (a few milliseconds a process need not spend at import)."""
+    azure = re.compile(AZURE_TOKEN)
+    kinds = [(kind, re.compile(p)) for kind, p in TOKEN_FORMATS if kind not in ("private key", "Azure DevOps token")]
+    kinds += [("Azure DevOps token", azure), ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"))]
+    return _Compiled(tokens=[re.compile(p) for _, p in TOKEN_FORMATS if not p.startswith("AZDO")],
+                     context=[re.compile(p) for p in CONTEXT_FORMATS], azure=azure, userinfo=re.compile(USERINFO),
+                     kinds=kinds)
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -92,6 +106,8 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
 
 def _url_password(value: str) -> str:
     try:
+        from urllib.parse import urlsplit
+
         return urlsplit(value.strip()).password or ""
     except ValueError:
         return ""
@@ -119,12 +135,13 @@ class Redactor:
         for value in self.values:
             if value in text:
                 text = text.replace(value, MASK)
-        for pattern in _TOKENS:
+        compiled = _compiled()
+        for pattern in compiled.tokens:
             text = pattern.sub(MASK, text)
         if "AZDO" in text:
-            text = _AZURE.sub(MASK, text)
+            text = compiled.azure.sub(MASK, text)
         if "://" in text:
-            text = _USERINFO.sub(rf"\1{MASK}", text)
+            text = compiled.userinfo.sub(rf"\1{MASK}", text)
         lower = text.lower()
         if any(word in lower for word in _CONTEXT_WORDS):
             text = _in_context(text, lower)
@@ -145,9 +162,9 @@ def _in_context(text: str, lower: str) -> str:
     """``text`` with the values its credential names assign masked, found in its lower-cased copy."""
     if len(lower) != len(text):  # a character whose lower case is longer: match the text itself, ignoring case
         lower = text
-        patterns = [re.compile(p.pattern, re.IGNORECASE) for p in _CONTEXT]
+        patterns = [re.compile(p, re.IGNORECASE) for p in CONTEXT_FORMATS]
     else:
-        patterns = _CONTEXT
+        patterns = _compiled().context
     spans = sorted((m.end("keep"), m.end()) for p in patterns for m in p.finditer(lower))
     if not spans:
         return text
@@ -200,7 +217,7 @@ def scan(diff: str, values: Iterable[str] = ()) -> list[Finding]:
     seen: set[tuple[str, str]] = set()
     for path, number, text in _added_lines(diff):
         kinds: list[str] = []
-        kinds += [kind for kind, pattern in _KINDS if pattern.search(text)]
+        kinds += [kind for kind, pattern in _compiled().kinds if pattern.search(text)]
         kinds += ["a credential from your environment" for v in values if v in text][:1]
         for kind in kinds:
             if (path, kind) not in seen:

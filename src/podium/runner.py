@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ class Runner:
         self.last_activity = time.time()
         self.state = "starting"
         self.start: Snapshot | None = None
-        self.redact = for_environment()
+        self.redact: Callable[[str], str] = str  # the agent's environment's, made before its first line is read
         self.agent_cpu = 0.0
 
     # -- lifecycle ----------------------------------------------------------
@@ -90,7 +91,6 @@ class Runner:
             self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
-        self.redact = self.store.redact = for_environment(env)  # the agent's credentials, its .env's too
         if self.job.role == "tester":  # its shell can call `podium screenshot` (this podium, not another)
             from podium.tester import podium_shim
 
@@ -123,6 +123,8 @@ class Runner:
             last_activity_at=now,
             **_identity(),  # once the agent is on its way: psutil's import need not delay it
         )
+        # what masks the agent's credentials (its .env's too), made while it starts, before its first line is read
+        self.redact = self.store.redact = for_environment(env)
         if self.job.stdin is not None:  # the prompt, of any size: a thread, so a full pipe never blocks the watch
             threading.Thread(target=_feed, args=(self.proc, self.job.stdin), daemon=True).start()
         threading.Thread(target=self._read, daemon=True).start()
