@@ -8,6 +8,7 @@ import sqlite3
 from conftest import Env, assert_one_line_error, git
 from podium.redaction import Redactor, scan, secret_values
 from servers.github import GitHubServer
+from test_dashboard import start_dashboard
 from test_gate import done_job
 from test_ship import agent, github  # noqa: F401 (the forge fixture)
 
@@ -84,6 +85,12 @@ def test_a_change_that_adds_a_credential_is_held_until_the_human_says_it_is_none
                           "podium approve 1 --allow-secrets")
     assert git("rev-parse", branch, cwd=env.repo) == base  # nothing committed
     assert env.podium_json("gates")[0]["state"] == "pending"
+    dash = start_dashboard(env)  # the gate's page shows the finding next to Approve
+    try:
+        page = dash.client().get("/gates/1").text
+    finally:
+        dash.proc.kill()
+    assert "settings.py:3</span> adds what looks like a GitHub token — approving commits it" in page
     done = json.loads(env.podium_tty("approve", "1", "--allow-secrets", "--json").stdout)
     assert done["gate"]["state"] == "done"
     assert "approved knowing it adds what looks like a credential" in done["gate"]["reason"]
