@@ -238,7 +238,10 @@ def added_secrets(ws: str, previous: Change | None, base_sha: str, tree: str) ->
     from podium.redaction import scan, secret_values
 
     since = previous.commit_sha if previous and previous.commit_sha else base_sha
-    diff = git("diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", since, tree, cwd=ws, check=False)
+    try:
+        diff = git("diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", since, tree, cwd=ws)
+    except GitError:  # the last commit is gone (pruned): everything the change adds to its base is scanned
+        diff = git("diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", base_sha, tree, cwd=ws)
     return scan(diff, secret_values(os.environ))
 
 
