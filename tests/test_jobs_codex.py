@@ -133,15 +133,22 @@ def test_runner_killed_its_living_agent_is_adopted_and_a_dead_one_is_lost_with_i
         pass
 
 
-def test_an_agent_killed_by_a_signal_says_so(env: Env) -> None:
-    env.serve({"steps": [{"delay": 120, "text": "late"}]})
+def test_an_agent_killed_by_a_signal_says_so_and_leaves_nothing_working_on(env: Env) -> None:
+    env.serve({"steps": [{"shell": "sleep 4 && echo late > late.txt"}, "Done."]})
     job_id = env.delegate("Wait for it")
     agent = env.wait_for(job_id, lambda j: j["state"] == "running" and j.get("agent_pid") is not None)["agent_pid"]
-    time.sleep(1)  # codex has said what it says on stderr ("Reading additional input from stdin...")
-    os.kill(agent, signal.SIGKILL)
+    time.sleep(1)  # codex has said what it says on stderr, and runs its command
+    os.kill(agent, signal.SIGKILL)  # the npm launcher: codex's own binary runs under it, in its process group
     env.podium("wait", str(job_id), "--timeout", "30")
     job = env.job(job_id)
     assert job["state"] == "failed" and job["error"] == "the agent was killed by SIGKILL (not by podium)"
+    try:
+        os.killpg(agent, 0)
+        raise AssertionError("a process of the killed agent's group works on, unwatched")
+    except ProcessLookupError:
+        pass
+    time.sleep(4)
+    assert not (Path(job["workspace"]) / "late.txt").exists()
 
 
 def test_job_survives_the_terminal_that_started_it(env: Env) -> None:

@@ -201,7 +201,10 @@ def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:
     old = ctx.job(job_id)
     if old.active:
         raise UsageError(f"job {old.id} is still {old.state}")
-    if not old.workspace or not Path(old.workspace).is_dir():
+    if not old.workspace:
+        raise UsageError(f"job {old.id} never got a worktree (it was interrupted while being prepared): "
+                         "delegate the task again")
+    if not Path(old.workspace).is_dir():
         raise UsageError(f"job {old.id}'s worktree is gone: {old.workspace}")
     return enqueue(ctx, old.workspace, [Note("retry", note)], agent=old.agent, role=old.role, prompt=old.prompt,
                    branch=old.branch, base_ref=old.base_ref, base_sha=old.base_sha, parent_id=old.id,
@@ -514,9 +517,9 @@ def cancel(ctx: Context, job_id: int | str) -> Job:
     reconcile(ctx.store)
     job = ctx.job(job_id)
     if not job.active:
-        if job.state == "lost" and process_alive(job.agent_pid, None):
+        if job.agent_pid and group_alive(job.agent_pid):
             _kill_group(job.agent_pid)
-            ctx.store.add_events(job.id, [("note", {"message": "killed the agent left behind by a lost runner"})])
+            ctx.store.add_events(job.id, [("note", {"message": "stopped what the job's agent left running"})])
             return ctx.store.job(job.id)
         raise PodiumError(f"job {job.id} is not running (it is {job.state})")
     ctx.store.update_job(job.id, cancel_requested=1)
@@ -539,6 +542,17 @@ def cancel(ctx: Context, job_id: int | str) -> Job:
             _kill_group(job.agent_pid)
         ctx.store.update_job(job.id, state="cancelled", ended_at=time.time())
     return ctx.store.job(job.id)
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of a process group (an agent's: it leads its own) is left."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _kill_group(pid: int | None) -> None:

@@ -128,9 +128,15 @@ class Runner:
         if self.job.stdin is not None:  # the prompt, of any size: a thread, so a full pipe never blocks the watch
             threading.Thread(target=_feed, args=(self.proc, self.job.stdin), daemon=True).start()
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True).start()
+        pump = threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True)
+        pump.start()
         self._loop(stderr_path)
         exit_code = self.proc.wait()
+        if exit_code < 0 or self.cancel.is_set():
+            # killed (or cancelled): what it started must not work on unwatched — codex's own binary, under its
+            # npm launcher, would go on writing in the worktree after the job ended, and block a resume
+            _end_group(self.proc.pid)
+        pump.join(EXIT_DRAIN)  # its last words are on file before its reason is read from them
         self.agent_cpu = _children_cpu() - before
         self._finish(exit_code)
 
@@ -287,8 +293,10 @@ class Runner:
             self.start = Snapshot(head=job.start_head, tree=job.start_tree)
         self.state = job.state
         self.last_activity = job.last_activity_at or time.time()
+        from podium.jobs import group_alive
+
         cpu, last_beat, killed_at = _tree_cpu(pid), time.time(), None
-        while _group_alive(pid):
+        while group_alive(pid):
             self.cancel.wait(IDLE_WAKE)
             if killed_at is None and (self.cancel.is_set() or self.store.job(job.id).cancel_requested):
                 self.cancel.set()
@@ -408,6 +416,21 @@ def _reap_adopted(agent: int) -> None:
                 os.waitpid(pid, os.WNOHANG)
 
 
+def _end_group(pgid: int) -> None:
+    """End every process left in the agent's process group: SIGTERM, then SIGKILL after ``KILL_GRACE``;
+    returns once none is left (their zombies collected: this runner is their subreaper) or after the kill."""
+    from podium.jobs import group_alive
+
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, EXIT_DRAIN)):
+        _signal_group(pgid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            _reap_adopted(pgid)
+            if not group_alive(pgid):
+                return
+            time.sleep(0.05)
+
+
 def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
     """Write the agent's input to its stdin and close it (an agent that exits first does not read it all)."""
     assert proc.stdin is not None
@@ -432,18 +455,6 @@ def _started(pid: int) -> float | None:
         return float(psutil.Process(pid).create_time())
     except psutil.Error:
         return None
-
-
-def _group_alive(pgid: int) -> bool:
-    """True while any process of the agent's process group (its session: the agent started it) lives. Its
-    members are not this process's children: once they end, whoever adopted them reaps them."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _final_from_transcript(job: Job) -> str | None:
