@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -203,3 +204,24 @@ def test_an_agent_cannot_approve_even_with_a_terminal_of_its_own_and_its_job_var
     assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
     done = json.loads(env.podium_tty("approve", "1", "--json").stdout)  # the human, at their terminal
     assert done["state"] == "done" and done["committed"]
+
+
+def test_what_an_agent_leaves_running_cannot_approve_after_its_job_ended(env: Env) -> None:
+    """A process the agent left in its session, its job variable cleared, tries once the job has ended and its
+    runner has left (no podium ancestor any more): its session is the agent's, and it is refused."""
+    job, branch, _ = done_job(env, "echo v > v.py")
+    assert env.podium("commit", str(job)).returncode == 4  # gate 1, pending
+    podium = f"{sys.executable} -m podium approve 1"
+    later = (f"(env -u PODIUM_JOB_ID sh -c \"sleep 3; script -qec '{podium}' /dev/null > later.out 2>&1; "
+             "touch later.done\" > /dev/null 2>&1 &); echo left it running")
+    sneaky = env.delegate("approve it later", *RUN, f"sh -c {json.dumps(later)}")
+    env.podium("wait", str(sneaky), "--timeout", "60")  # the job ended (no changes); its runner leaves
+    where = Path(env.job(sneaky)["workspace"])
+    deadline = time.monotonic() + 30
+    while not (where / "later.done").exists():
+        assert time.monotonic() < deadline, "the leftover never tried"
+        time.sleep(0.2)
+    text = (where / "later.out").read_text()
+    assert f"it was started in the session of job {sneaky}'s agent" in text and "Traceback" not in text, text
+    assert env.podium_json("gates")[0]["state"] == "pending"
+    assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)

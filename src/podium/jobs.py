@@ -330,15 +330,17 @@ def _reap() -> None:
     _children[:] = [p for p in _children if p.poll() is None]
 
 
-def inside_job() -> str | None:
+def inside_job(store: Store | None = None) -> str | None:
     """Why this process counts as started from inside a podium job (by an agent, or by anything it ran), or
     None. Asked before a decision that is the human's alone (approving a gate).
 
-    Either sign is enough: the job's variable (``PODIUM_JOB_ID``), or a podium runner among this process's
-    ancestors — whatever terminal it has (``script`` gives a command one of its own). A runner adopts what its
-    agent's processes leave behind (Linux: it is their subreaper), so a process that detaches with ``setsid``
-    or a double fork still has it as an ancestor. Not a sandbox: see the README (what the gate does and does
-    not stop)."""
+    Any sign is enough: the job's variable (``PODIUM_JOB_ID``); a podium runner among this process's
+    ancestors — whatever terminal it has (``script`` gives a command one of its own); or, with ``store``, this
+    process's session being a job's agent's (each agent leads a session of its own, and what it starts stays
+    in it unless it calls ``setsid``), which still holds after the job ended and its runner left. A runner
+    adopts what its agent's processes leave behind (Linux: it is their subreaper), so a process that detaches
+    with ``setsid`` or a double fork still has it as an ancestor while the job runs. Not a sandbox: see the
+    README (what the gate does and does not stop)."""
     if os.environ.get("PODIUM_JOB_ID"):
         return f"it runs in podium job {os.environ['PODIUM_JOB_ID']}"
     import psutil
@@ -348,6 +350,12 @@ def inside_job() -> str | None:
         chain = [me, *me.parents()]
     except psutil.Error:
         return None
+    if store is not None:
+        for proc in chain:  # its own session, or an ancestor's (script gives its command a session of its own)
+            with contextlib.suppress(OSError):
+                job = agent_session_of(store, os.getsid(proc.pid))
+                if job is not None:
+                    return f"it was started in the session of job {job.id}'s agent"
     for proc in chain:
         try:
             runner = any(RUNNER in part for part in proc.cmdline())  # as runner_argv starts it
@@ -355,6 +363,27 @@ def inside_job() -> str | None:
             continue
         if runner:
             return f"it was started from inside a podium job (its runner, pid {proc.pid}, is an ancestor)"
+    return None
+
+
+def agent_session_of(store: Store, sid: int) -> Job | None:
+    """The job whose agent leads session ``sid``: the latest job with that agent pid whose agent, when it still
+    lives, is that very process (its start time). A session whose leader has ended and that a job's agent
+    led is taken as the agent's (a person's terminal session keeps its leader, the shell)."""
+    if sid <= 1:
+        return None
+    row = store.db.execute("SELECT * FROM jobs WHERE agent_pid = ? ORDER BY id DESC LIMIT 1", (sid,)).fetchone()
+    if row is None:
+        return None
+    job = Job.from_row(row)
+    import psutil
+
+    try:
+        leader = psutil.Process(sid)
+    except psutil.Error:
+        return job
+    if job.agent_started is not None and abs(leader.create_time() - job.agent_started) <= 0.5:
+        return job
     return None
 
 

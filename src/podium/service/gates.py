@@ -107,7 +107,7 @@ def human_only(ctx: Context, gate_id: int | str) -> None:
              "MCP client shows you")
     if ctx.channel not in HUMAN_CHANNELS:
         raise UsageError(f"approving is the human's: {where}")
-    why = jobs.inside_job()
+    why = jobs.inside_job(ctx.store)
     if why:
         raise UsageError(f"approving is the human's, and this process is not: {why}; {where}")
 
