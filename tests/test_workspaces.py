@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import Env, git
@@ -304,3 +306,29 @@ def test_a_worktree_deleted_by_hand_does_not_block_its_path_and_the_default_base
     asked = [line for line in trace.read_text().splitlines() if "built-in: git ls-remote" in line]
     assert len(asked) == 0  # asked when the first workspace was made, before the trace
     assert (env.repo / ".git" / "podium" / "origin-head").read_text() == "main\n"
+
+
+def test_a_worktree_left_by_a_killed_delegation_is_listed_and_cleaned_only_when_it_holds_nothing(env: Env) -> None:
+    """A delegation SIGKILLed between making its worktree and recording it leaves a worktree no record names:
+    podium workspaces shows it, clean removes it (and its branch) when it holds no work, and keeps it when it
+    does."""
+    job = env.delegate("first", "--agent", "command", "--command", "true")
+    env.podium("wait", str(job), "--timeout", "30")
+    root = Path(env.job(job)["workspace"]).parent
+    for name in ("feature/left-behind", "feature/left-with-work"):
+        git("worktree", "add", "--quiet", "-b", name, str(root / name.replace("/", "-")), "origin/main",
+            cwd=env.repo)
+    work = root / "feature-left-with-work"
+    (work / "w.py").write_text("x = 1\n")
+    git("add", "w.py", cwd=work)
+    git("commit", "--quiet", "-m", "work nobody pushed", cwd=work)
+    for path in root.iterdir():  # older than a delegation in progress
+        os.utime(path, (time.time() - 600, time.time() - 600))
+    listed = {w["branch"]: w for w in env.podium_json("workspaces")}
+    assert listed["feature/left-behind"]["ahead"] == 0 and listed["feature/left-with-work"]["ahead"] == 1
+    cleaned = env.podium_json("clean")
+    assert sorted(w["branch"] for w in cleaned["removed"]) == ["feature/first", "feature/left-behind"]
+    kept = [(k["branch"], k["reason"]) for k in cleaned["kept"]]
+    assert kept == [("feature/left-with-work", "1 commit not on origin")]
+    assert not (root / "feature-left-behind").exists() and work.is_dir()
+    assert "feature/left-behind" not in git("branch", "--list", cwd=env.repo)

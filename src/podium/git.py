@@ -353,6 +353,16 @@ class Repo:
     def branch_exists(self, branch: str) -> bool:
         return self.ref_sha(f"refs/heads/{branch}") is not None
 
+    def worktrees(self) -> list[tuple[str, str | None]]:
+        """The repository's worktrees: (path, branch; None when detached)."""
+        found: list[tuple[str, str | None]] = []
+        for block in git("worktree", "list", "--porcelain", cwd=self.toplevel).split("\n\n"):
+            fields = dict(line.partition(" ")[::2] for line in block.splitlines())
+            if "worktree" in fields:
+                branch = fields.get("branch")
+                found.append((fields["worktree"], branch.removeprefix("refs/heads/") if branch else None))
+        return found
+
     def add_worktree(self, path: Path, branch: str, start: str, refs: Refs | None = None) -> None:
         """A new worktree on a new branch from ``start``; refuses an existing branch name. A worktree deleted
         by hand that still holds the path or the branch is pruned, and the add tried once more."""

@@ -38,6 +38,7 @@ from podium.workspace import (
     repo_lock,
     unsafe_work,
     workspace_state,
+    worktrees_root,
     write_env,
 )
 
@@ -495,8 +496,41 @@ def _latest_jobs(ctx: Context) -> dict[str, Job]:
     return latest
 
 
+STRAY_AGE = 120.0  # a worktree of podium's without a record is a delegation's in progress until this old
+
+
+def record_strays(ctx: Context) -> list[WorkspaceRecord]:
+    """Record the worktrees podium made that no workspace record names — left by a delegation killed (SIGKILL)
+    between making its worktree and recording it — so that they are listed, and cleaned when they hold no
+    work. Its base is taken as the origin branch that holds its HEAD (none: git cannot say, and clean keeps
+    it)."""
+    root = str(worktrees_root(ctx.repo))
+    known = {w.path for w in ctx.store.workspaces()}
+    found = []
+    for path, branch in ctx.repo.worktrees():
+        if not path.startswith(root + os.sep) or path in known or branch is None:
+            continue
+        try:
+            if time.time() - Path(path).stat().st_mtime < STRAY_AGE:
+                continue
+        except OSError:
+            continue
+        own = git("rev-list", "--reverse", "HEAD", "--not", "--remotes", cwd=path, check=False).split()
+        base_sha = git("rev-parse", f"{own[0]}^" if own else "HEAD", cwd=path, check=False)
+        holders = git("branch", "-r", "--contains", base_sha, "--format=%(refname:short)", cwd=path,
+                      check=False).split() if base_sha else []
+        base = next((b for b in holders if b != f"origin/{branch}" and not b.endswith("/HEAD")), None)
+        if base is None:
+            continue  # nothing of origin's under it: not a worktree podium started from a base
+        record = WorkspaceRecord(path=path, branch=branch, base_ref=base, base_sha=base_sha, created_at=time.time())
+        ctx.store.add_workspace(record)
+        found.append(record)
+    return found
+
+
 def workspaces(ctx: Context) -> list[WorkspaceState]:
     """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
+    record_strays(ctx)
     records = ctx.store.workspaces()
     latest = _latest_jobs(ctx)
     behind = behind_counts(ctx.repo, [(w.base_ref, w.base_sha) for w in records])
@@ -525,6 +559,7 @@ def clean(ctx: Context, force: Callable[[WorkspaceState, str], bool] | None = No
     reconcile(ctx.store)
     result = CleanResult(removed=[], kept=[])
     with repo_lock(ctx.repo):
+        record_strays(ctx)
         latest = _latest_jobs(ctx)
         for record in ctx.store.workspaces():
             job = latest.get(record.path)
