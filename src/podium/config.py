@@ -145,7 +145,8 @@ def _keep(cache: Path, digest: str, config: Config) -> None:
     import contextlib
     import os
 
-    with contextlib.suppress(OSError):  # a cache that cannot be written is checked again next time
+    with contextlib.suppress(OSError, TypeError, ValueError):  # a cache that cannot be written (or a TOML date
+        # JSON does not hold) is checked again next time
         partial = cache.with_name(f"{cache.name}.{os.getpid()}")
         partial.write_text(json.dumps({"digest": digest, "config": asdict(config)}))
         os.replace(partial, cache)

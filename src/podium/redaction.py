@@ -4,9 +4,10 @@ Two kinds of secret are known. The environment's credentials, by the variable's 
 ``*SECRET*``, ``*PASSWORD*``, ``*_KEY``, webhooks, ...) and the password of any URL with userinfo
 (``DATABASE_URL``): their exact values, also as JSON writes them. And the token formats of the common services
 (GitHub, GitLab, Azure DevOps, Atlassian, Slack, OpenAI, Anthropic, AWS, Google, npm, PyPI, Stripe, private
-keys, ...), wherever they appear. ``Redactor`` replaces both in one pass over the text (the agent's log lines,
-events, summaries, gate text, commit messages, PR bodies); ``scan`` finds them in the lines a diff adds, named
-by file and line, so the gate can hold such a change the way a forge's push protection does.
+keys, ...), wherever they appear. ``Redactor`` replaces both in a text (the agent's log lines, events,
+summaries, gate text, commit messages, PR bodies), one literal-led expression at a time; ``scan`` finds them
+in the lines a diff adds, named by file and line, so the gate can hold such a change the way a forge's push
+protection does.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ TOKEN_FORMATS: list[tuple[str, str]] = [
     ("Google OAuth token", r"ya29\.[0-9A-Za-z_\-]{20,}"),
     ("Linear key", r"lin_(?:api|oauth)_[A-Za-z0-9]{30,}"),
     ("Atlassian token", r"ATATT[A-Za-z0-9_\-=]{30,}"),
-    ("Azure DevOps token", r"AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])"),  # the signature ends the token: see _AZURE
+    ("Azure DevOps token", r"AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])"),  # the signature ends it: AZURE_TOKEN
     ("npm token", r"npm_[A-Za-z0-9]{36}"),
     ("PyPI token", r"pypi-AgE[A-Za-z0-9_\-]{50,}"),
     ("Stripe key", r"[rs]k_(?:live|test)_[A-Za-z0-9]{20,}"),
@@ -59,7 +60,8 @@ AZURE_TOKEN = r"(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])
 _VALUE = r"(?=[^\s'\"\\,;)\]}]*[^\d\s'\"\\,;)\]}])[^\s'\"\\,;)\]}]{8,}"  # not a number (token counts)
 _ASSIGNED = r"[\w-]*(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?"
 CONTEXT_FORMATS: list[str] = [
-    *(rf"(?P<keep>{word}\s+)[a-z0-9_\-.=+/]{{16,}}" for word in ("bearer", "basic", "token")),
+    *(rf"(?P<keep>{word}\s+)(?=[a-z0-9_\-.=+/]*\d)[a-z0-9_\-.=+/]{{16,}}"  # a digit in it: not a word
+      for word in ("bearer", "basic", "token")),
     *(rf"(?P<keep>{word}{_ASSIGNED}){_VALUE}"
       for word in ("password", "passwd", "secret", "token", "api_key", "api-key", "apikey", "access_key",
                    "access-key")),
