@@ -127,4 +127,4 @@ def test_the_scan_names_file_line_and_kind_of_what_a_diff_adds() -> None:
     ])
     found = [str(f) for f in scan(diff, secret_values(ENVIRONMENT))]
     assert found == ["app.py:12 (AWS access key)", "deploy/.env:1 (Slack webhook)",
-                     "deploy/.env:1 (a credential from your environment)"]
+                     "deploy/.env:1 (credential from your environment)"]

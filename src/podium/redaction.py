@@ -220,7 +220,7 @@ def scan(diff: str, values: Iterable[str] = ()) -> list[Finding]:
     for path, number, text in _added_lines(diff):
         kinds: list[str] = []
         kinds += [kind for kind, pattern in _compiled().kinds if pattern.search(text)]
-        kinds += ["a credential from your environment" for v in values if v in text][:1]
+        kinds += ["credential from your environment" for v in values if v in text][:1]
         for kind in kinds:
             if (path, kind) not in seen:
                 seen.add((path, kind))
