@@ -374,18 +374,24 @@ def agent_session_of(store: Store, sid: int) -> Job | None:
     if sid <= 1:
         return None
     row = store.db.execute("SELECT * FROM jobs WHERE agent_pid = ? ORDER BY id DESC LIMIT 1", (sid,)).fetchone()
-    if row is None:
-        return None
-    job = Job.from_row(row)
+    job = Job.from_row(row) if row is not None else None
+    return job if job is not None and still_the_agents(job) else None
+
+
+def still_the_agents(job: Job) -> bool:
+    """Whether the process group and session ``job.agent_pid`` names are still its agent's: their leader has
+    ended (an id stays taken while its group or session lives), or is that very process (its start time). A
+    leader with another start time is a later process that got the pid: nothing of the agent's."""
     import psutil
 
     try:
-        leader = psutil.Process(sid)
+        leader = psutil.Process(job.agent_pid)
+        if leader.status() == psutil.STATUS_ZOMBIE:
+            return True
+        started = leader.create_time()
     except psutil.Error:
-        return job
-    if job.agent_started is not None and abs(leader.create_time() - job.agent_started) <= 0.5:
-        return job
-    return None
+        return True
+    return job.agent_started is not None and abs(started - job.agent_started) <= 0.5
 
 
 def process_alive(pid: int | None, created: float | None) -> bool:
@@ -581,8 +587,8 @@ def cancel(ctx: Context, job_id: int | str) -> Job:
     reconcile(ctx.store)
     job = ctx.job(job_id)
     if not job.active:
-        if job.agent_pid and group_alive(job.agent_pid):
-            _kill_group(job.agent_pid)
+        if job.agent_pid and group_alive(job.agent_pid) and still_the_agents(job):
+            end_group(job.agent_pid)
             ctx.store.add_events(job.id, [("note", {"message": "stopped what the job's agent left running"})])
             return ctx.store.job(job.id)
         raise PodiumError(f"job {job.id} is not running (it is {job.state})")
@@ -603,7 +609,7 @@ def cancel(ctx: Context, job_id: int | str) -> Job:
     job = ctx.store.job(job.id)
     if job.active or job.state == "lost":
         if job.agent_pid and process_alive(job.agent_pid, None):
-            _kill_group(job.agent_pid)
+            end_group(job.agent_pid)
         ctx.store.update_job(job.id, state="cancelled", ended_at=time.time())
     return ctx.store.job(job.id)
 
@@ -619,15 +625,23 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def _kill_group(pid: int | None) -> None:
-    if not pid:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def end_group(pgid: int, term_grace: float = 1.0, kill_grace: float = 1.0,
+              reap: Callable[[], None] | None = None) -> None:
+    """End every process of a process group: SIGTERM, then SIGKILL after ``term_grace``; returns once none is
+    left, or ``kill_grace`` after the kill. ``reap`` collects the zombies of a caller that is their parent (a
+    runner, their subreaper), which would otherwise keep the group alive."""
+    for sig, grace in ((signal.SIGTERM, term_grace), (signal.SIGKILL, kill_grace)):
         try:
-            os.killpg(pid, sig)
+            os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
             return
-        time.sleep(1.0)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if reap is not None:
+                reap()
+            if not group_alive(pgid):
+                return
+            time.sleep(0.05)
 
 
 def wait_until(

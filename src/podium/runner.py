@@ -417,18 +417,11 @@ def _reap_adopted(agent: int) -> None:
 
 
 def _end_group(pgid: int) -> None:
-    """End every process left in the agent's process group: SIGTERM, then SIGKILL after ``KILL_GRACE``;
-    returns once none is left (their zombies collected: this runner is their subreaper) or after the kill."""
-    from podium.jobs import group_alive
+    """End every process left in the agent's process group (their zombies collected: this runner is their
+    subreaper)."""
+    from podium.jobs import end_group
 
-    for sig, grace in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, EXIT_DRAIN)):
-        _signal_group(pgid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            _reap_adopted(pgid)
-            if not group_alive(pgid):
-                return
-            time.sleep(0.05)
+    end_group(pgid, KILL_GRACE, EXIT_DRAIN, reap=lambda: _reap_adopted(pgid))
 
 
 def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
