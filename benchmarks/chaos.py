@@ -319,6 +319,8 @@ class Figures:
             f"runner logs {len(self.runner_tracebacks)}, integrity_check {self.integrity})"
             + _some(self.command_errors + self.runner_tracebacks),
             f"worktrees left without a job: {len(self.leaked_worktrees)}" + _some(self.leaked_worktrees),
+            "goal: 0 lost changes, 0 stuck jobs, 0 orphaned agents, 0 double agents, 0 store errors: "
+            + ("met" if not self.breaches() else f"NOT met {self.breaches()}"),
         ] + [f"note: {n}" for n in self.notes]
 
 
