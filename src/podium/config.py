@@ -3,7 +3,8 @@
 Everything has a default, so the file is optional::
 
     [jobs]
-    stall_after = 600        # seconds of silence (no output, no CPU) before a job is "stalled"
+    stall_after = 600        # seconds of silence (no output, no CPU, no bytes from the model) before a job is
+                             # "stalled", for every role (default: 600, and 1800 for workers)
     default_agent = "codex"
 
     [branches]
@@ -31,6 +32,13 @@ Everything has a default, so the file is optional::
     [roles]
     dir = ".podium/roles"    # where TESTER.md (and the other role files) live, relative to the checkout
 
+    [roles.worker]           # each role's agent, model and effort: orchestrator, worker, tester, distill
+    agent = "codex"          # else [jobs] default_agent (workers), [tester] agent, claude (orchestrator, distill)
+    model = "gpt-5.2"        # the CLI's own model flag (codex -m, claude --model, gemini -m)
+    effort = "xhigh"         # low, medium, high, xhigh, max: codex's reasoning effort, claude's --effort
+    args = []                # added to [agents.<agent>] args for this role's runs (never replacing podium's flags)
+    stall_after = 7200       # this role's seconds of silence before "stalled" (else [jobs] stall_after)
+
     [agents.codex]
     args = []                # extra arguments for every codex run
 
@@ -46,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.errors import UsageError
-from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_STALL_AFTER
+from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_STALL_AFTER, WORKER_STALL_AFTER
 
 
 def stall_after_or_default(value: float | None, config: Config) -> float:
@@ -58,6 +66,16 @@ def stall_after_or_default(value: float | None, config: Config) -> float:
         raise UsageError(f"--stall-after must be a number of seconds over 0 and at most {MAX_STALL_AFTER:.0f}, "
                          f"not {value:g}")
     return float(value)
+
+
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def checked_effort(value: str | None) -> str | None:
+    """``--effort`` as given, checked against the levels every adapter maps to its CLI's own."""
+    if value is not None and value not in EFFORTS:
+        raise UsageError(f"--effort must be one of {', '.join(EFFORTS)}, not {value!r}")
+    return value
 
 
 @dataclass
@@ -75,6 +93,23 @@ class Config:
     browser: str | None = None
     tester_agent: str = "claude"
     roles_dir: str = ".podium/roles"
+    roles: dict[str, dict[str, Any]] = field(default_factory=lambda: {"worker": {"stall_after": WORKER_STALL_AFTER}})
+
+    def role(self, name: str) -> dict[str, Any]:
+        """``[roles.<name>]`` as written (agent, model, effort, args, stall_after; absent keys left out)."""
+        return dict(self.roles.get(name, {}))
+
+    def agent_for(self, role: str) -> str:
+        """The agent a role runs when no ``--agent`` says otherwise."""
+        fallback = {"worker": self.default_agent, "tester": self.tester_agent}.get(role, "claude")
+        return str(self.role(role).get("agent") or fallback)
+
+    def stall_after_for(self, role: str, value: float | None = None) -> float:
+        """A job's stall time: ``--stall-after`` when given, else ``[roles.<role>] stall_after``, else
+        ``[jobs] stall_after``."""
+        if value is None and self.role(role).get("stall_after") is not None:
+            return float(self.role(role)["stall_after"])
+        return stall_after_or_default(value, self)
 
     @classmethod
     def load(cls, toplevel: Path, cache_dir: Path | None = None) -> Config:

@@ -56,5 +56,16 @@ class Context:
         except (KeyError, ValueError):
             raise JobNotFound(f"no job {job_id} in {self.repo.toplevel}") from None
 
-    def agent_options(self, agent: str) -> dict[str, object]:
-        return dict(self.config.agents.get(agent, {}))
+    def agent_options(self, agent: str, role: str | None = None, *, model: str | None = None,
+                      effort: str | None = None) -> dict[str, object]:
+        """What the ``agent``'s adapter is built with: ``[agents.<agent>]``, then the role's ``model``, ``effort``
+        and ``args`` when the role runs this agent (``[roles.worker] model = "gpt-5.2"`` is a codex model, not one
+        for a worker sent to claude with ``--agent``), then ``model``/``effort`` given for this one run."""
+        options: dict[str, object] = dict(self.config.agents.get(agent, {}))
+        settings = self.config.role(role) if role else {}
+        if settings and self.config.agent_for(str(role)) == agent:
+            if settings.get("args"):
+                options["args"] = [*self.config.agents.get(agent, {}).get("args", []), *settings["args"]]
+            options.update({k: settings[k] for k in ("model", "effort") if settings.get(k)})
+        options.update({k: v for k, v in (("model", model), ("effort", effort)) if v})
+        return options

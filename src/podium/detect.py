@@ -156,7 +156,9 @@ def _browser(config: Config) -> Finding:
 def toml_for(s: Survey, default_agent: str | None, tester_agent: str | None) -> str:
     """A podium.toml that writes down what was found (so every teammate's podium does the same)."""
     lines = ["# podium's settings for this repository (podium init wrote them from what it found; edit freely)", ""]
-    lines += ["[jobs]", f'default_agent = "{default_agent or "codex"}"', "stall_after = 600", ""]
+    lines += ["[jobs]", f'default_agent = "{default_agent or "codex"}"',
+              "# stall_after = 600      # seconds of silence before a job is stalled, every role (default: 600, "
+              "workers 1800)", ""]
     if s.base.value:
         lines += ["[branches]", f'base = "{s.base.value.removeprefix("origin/")}"', ""]
     if s.tracker.value:
@@ -164,8 +166,27 @@ def toml_for(s: Survey, default_agent: str | None, tester_agent: str | None) -> 
     if s.forge.value:
         lines += ["[forge]", f'kind = "{s.forge.value}"', ""]
     lines += ["[gate]", "pass = []                # always ask; \"docs-only\", \"small\" let those through", ""]
-    lines += ["[tester]", f'agent = "{tester_agent or "claude"}"']
+    lines += ["[tester]", f'agent = "{tester_agent or "claude"}"', "", *ROLES_EXAMPLE]
     return "\n".join(lines) + "\n"
+
+
+ROLES_EXAMPLE = [
+    "# Each role's agent, model and reasoning effort (low, medium, high, xhigh, max), e.g. a strong model at the",
+    "# front and a fast one at very high effort for the workers. args are added to [agents.<agent>] args.",
+    "# [roles.orchestrator]",
+    '# agent = "claude"',
+    '# model = "opus"',
+    "#",
+    "# [roles.worker]",
+    '# agent = "codex"',
+    '# model = "gpt-5.2"',
+    '# effort = "xhigh"',
+    "# stall_after = 7200     # a long reasoning turn is fine: a job whose model still streams is never stalled",
+    "#",
+    "# [roles.tester]",
+    '# agent = "claude"',
+    '# model = "sonnet"',
+]
 
 
 def report_lines(s: Survey) -> list[str]:

@@ -345,14 +345,15 @@ def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, t
     from podium import jobs
     from podium.agents import Wiring, agent_input, get_agent
 
-    adapter = get_agent(agent, ctx.agent_options(agent))
+    adapter = get_agent(agent, ctx.agent_options(agent, "distill"))
     if not adapter.can_resume:
         raise UsageError(f"the {agent} agent cannot hold a distillation session; use claude or codex")
     here = ctx.repo.main_checkout
     preflight = adapter.wire(adapter.preflight(here), Wiring(read_only=True))
     argv = adapter.resume_argv(session, text, here, preflight) if session else adapter.new_argv(text, here, preflight)
     job = ctx.store.create_job(agent=agent, role="distill", prompt=text, state="starting", session_id=session,
-                               argv=argv, stdin=agent_input(adapter, text), stall_after=ctx.config.stall_after)
+                               argv=argv, stdin=agent_input(adapter, text),
+                               stall_after=ctx.config.stall_after_for("distill"))
     jobs.launch(ctx.store, job.id, here)
     [done] = jobs.wait(ctx, [job.id], timeout=timeout, through_stalls=True)
     if done.state != "done" or not done.final_message:

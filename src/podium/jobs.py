@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.agents import agent_input, get_agent
-from podium.config import stall_after_or_default
+from podium.config import checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, git, read_work
@@ -42,6 +42,7 @@ from podium.workspace import (
     write_env,
 )
 
+ROLE = "worker"  # what a delegated job is
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))  # the runner's beat: its liveness, read here
 UNANSWERED = 60.0  # a runner silent this long counts as frozen even when its process looks alive
@@ -70,6 +71,8 @@ def delegate(
     agent_options: dict[str, object] | None = None,
     allow_stale_base: bool = False,
     ticket: str | None = None,
+    model: str | None = None,
+    effort: str | None = None,
 ) -> Launched:
     """Start a worker job; returns once the runner is launched.
 
@@ -79,17 +82,19 @@ def delegate(
     """
     if not prompt.strip():
         raise UsageError("describe the situation: the prompt is empty")
-    stall_after = stall_after_or_default(stall_after, ctx.config)
+    stall_after = ctx.config.stall_after_for(ROLE, stall_after)
+    name = agent if agent is not None else ctx.config.agent_for(ROLE)
+    options = {**ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)), **(agent_options or {})}
     with Prestart(ctx.store) as runner:  # the runner starts up while the workspace is made
-        return _delegate(ctx, prompt, runner, agent=agent, branch=branch, base=base, stall_after=stall_after,
-                         agent_options=agent_options, allow_stale_base=allow_stale_base, ticket=ticket)
+        return _delegate(ctx, prompt, runner, agent=name, branch=branch, base=base, stall_after=stall_after,
+                         agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket)
 
 
-def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None, branch: str | None,
-              base: str | None, stall_after: float | None, agent_options: dict[str, object] | None,
+def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str, branch: str | None,
+              base: str | None, stall_after: float, agent_options: dict[str, object],
               allow_stale_base: bool, ticket: str | None) -> Launched:
-    name = agent if agent is not None else ctx.config.default_agent
-    adapter = get_agent(name, {**ctx.agent_options(name), **(agent_options or {})})
+    name = agent
+    adapter = get_agent(name, agent_options)
     preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
     notes: list[Note] = []
     fresh: dict[str, str] = {}  # a new worktree is its base, exactly: the runner need not ask git what it holds
@@ -104,7 +109,7 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str | None,
         agent=name,
         prompt=prompt,
         state="starting",
-        stall_after=stall_after_or_default(stall_after, ctx.config),
+        stall_after=stall_after,
     )
     made: WorkspaceRecord | None = None  # the workspace this delegation made: undone with it
     try:  # all or nothing: a job with its worktree and its runner, or none of them
@@ -176,7 +181,7 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     parent = ctx.job(job_id)
     if not message.strip():
         raise UsageError("the resume message is empty")
-    adapter = get_agent(parent.agent, ctx.agent_options(parent.agent))
+    adapter = get_agent(parent.agent, ctx.agent_options(parent.agent, parent.role))
     if not adapter.can_resume:
         raise UsageError(f"job {parent.id} ran the {parent.agent} agent, which cannot resume a session")
     if not parent.session_id:

@@ -17,7 +17,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from podium.errors import UsageError
-from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_GATE_SMALL_LINES, MAX_STALL_AFTER
+from podium.limits import (
+    DEFAULT_STALL_AFTER,
+    GATE_SMALL_LINES,
+    MAX_GATE_SMALL_LINES,
+    MAX_STALL_AFTER,
+    WORKER_STALL_AFTER,
+)
 
 Name = Annotated[StrictStr, Field(min_length=1, pattern=r"\S")]
 Seconds = Annotated[float, Field(gt=0, le=MAX_STALL_AFTER, allow_inf_nan=False)]
@@ -56,8 +62,26 @@ class Tester(Table):
     agent: Name = "claude"
 
 
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+
+class Role(Table):
+    """One role's agent and how it runs: ``[roles.worker] agent = "codex"``, ``model = "gpt-5.2"``,
+    ``effort = "xhigh"``, ``args = [...]`` (added to the agent's own ``[agents.X] args``), ``stall_after``."""
+
+    agent: Name | None = None
+    model: Name | None = None
+    effort: Effort | None = None
+    args: list[StrictStr] = Field(default_factory=list)
+    stall_after: Seconds | None = None
+
+
 class Roles(Table):
     dir: Name = ".podium/roles"
+    orchestrator: Role = Field(default_factory=Role)
+    worker: Role = Field(default_factory=Role)
+    tester: Role = Field(default_factory=Role)
+    distill: Role = Field(default_factory=Role)
 
 
 class CliAgent(Table):
@@ -85,6 +109,7 @@ class Settings(Table):
     agents: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+ROLE_NAMES = ("orchestrator", "worker", "tester", "distill")
 AGENT_SCHEMAS: dict[str, type[BaseModel]] = {"codex": CliAgent, "claude": CliAgent, "gemini": CliAgent,
                                              "command": CommandAgent}
 
@@ -103,6 +128,10 @@ def parse(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as e:
         raise UsageError(f"{path}: {_problem(e)}") from None
     jobs, shots = settings.jobs, settings.screenshots
+    roles = {name: role.model_dump(exclude_defaults=True) for name in ROLE_NAMES
+             if (role := getattr(settings.roles, name)).model_dump(exclude_defaults=True)}
+    if "stall_after" not in (data.get("jobs") or {}):  # without a window for every role, workers get a long one
+        roles.setdefault("worker", {}).setdefault("stall_after", WORKER_STALL_AFTER)
     return {
         "stall_after": float(jobs.stall_after),
         "default_agent": jobs.default_agent,
@@ -117,6 +146,7 @@ def parse(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "browser": shots.browser,
         "tester_agent": settings.tester.agent,
         "roles_dir": settings.roles.dir,
+        "roles": roles,
     }
 
 
@@ -150,6 +180,8 @@ def _known(loc: list[str]) -> list[str]:
 
 
 def _expected(loc: list[str], kind: str, error: Any) -> str:
+    if loc[-1] == "effort":
+        return "one of low, medium, high, xhigh, max"
     if loc[-1] == "stall_after":
         return f"a number of seconds over 0 and at most {MAX_STALL_AFTER:.0f}"
     if loc[-1] == "small_lines":

@@ -22,7 +22,7 @@ from pathlib import Path
 from podium import roles
 from podium.agents import Wiring, agent_input, get_agent
 from podium.change import find_workspace
-from podium.config import stall_after_or_default
+from podium.config import checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.git import diff_names, git, snapshot
@@ -44,11 +44,12 @@ def turns(ctx: Context, record: WorkspaceRecord) -> list[Job]:
 
 
 def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = None, fresh: bool = False,
-         queue: bool = True, stall_after: float | None = None) -> Launched:
+         queue: bool = True, stall_after: float | None = None, model: str | None = None,
+         effort: str | None = None) -> Launched:
     """Start (or resume) the branch's tester session with ``message``; returns once the job is launched."""
     if not message.strip():
         raise UsageError("say what to test: the message is empty")
-    stall_after = stall_after_or_default(stall_after, ctx.config)
+    stall_after = ctx.config.stall_after_for(ROLE, stall_after)
     reconcile(ctx.store)
     record = find_workspace(ctx.store, ctx.repo, target)
     ws = Path(record.path)
@@ -60,8 +61,8 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     if pending and (last is None or pending.id > last.id):
         raise UsageError(f"the tester's turn {pending.id} is still {pending.state} and has no session yet; "
                          f"wait for it (podium wait {pending.id}) before the next turn")
-    name = agent or (last.agent if last else ctx.config.tester_agent)
-    adapter = get_agent(name, ctx.agent_options(name))
+    name = agent or (last.agent if last else ctx.config.agent_for(ROLE))
+    adapter = get_agent(name, ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)))
     if not adapter.can_resume:
         raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (claude, codex)")
     preflight = adapter.preflight(ws)
@@ -97,7 +98,7 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
                        agent=name, role=ROLE, prompt=message, branch=record.branch, base_ref=record.base_ref,
                        base_sha=record.base_sha, session_id=session, parent_id=last.id if last else None, argv=argv,
                        stdin=agent_input(adapter, prompt),
-                       stall_after=stall_after_or_default(stall_after, ctx.config))
+                       stall_after=stall_after)
     launched.resumed = session is not None
     return launched
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.agents import Preflight, Wiring, agent_input, get_agent
-from podium.config import stall_after_or_default
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.jobs import Launched, launch, process_alive, reconcile
@@ -61,26 +60,27 @@ class Orchestration:
 
 
 def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds: int = DEFAULT_ROUNDS,
-          stall_after: float | None = None, agent: str = "claude") -> WorkRecord:
+          stall_after: float | None = None, agent: str | None = None) -> WorkRecord:
     """Start the ticket and launch the orchestrator; returns at once (``watch`` shows the rest)."""
     from podium.ticket import start as start_ticket
 
     if rounds < 1:
         raise UsageError("--rounds must be at least 1")
-    stall_after = stall_after_or_default(stall_after, ctx.config)
+    stall_after = ctx.config.stall_after_for("worker", stall_after)  # the work's workers' (and tester's) window
+    agent = agent or ctx.config.agent_for(ORCHESTRATOR)
     reconcile(ctx.store)
     for other in ctx.store.works():
         if other.ticket == ticket_id and other.state in ("running", "interrupted"):
             raise UsageError(f"work {other.id} on {ticket_id} is {other.state}: podium work --resume {other.id}")
-    adapter = get_agent(agent, ctx.agent_options(agent))
+    adapter = get_agent(agent, ctx.agent_options(agent, ORCHESTRATOR))
     if not {"mcp", "system_prompt", "read_only"} <= adapter.wires or not adapter.can_resume:
         raise UsageError(f"the {agent} agent cannot drive podium work (it needs MCP tools and resumable sessions)")
-    adapter.preflight(ctx.repo.main_checkout)
+    adapter.wire(adapter.preflight(ctx.repo.main_checkout), Wiring(read_only=True))  # its flags, before anything
     started = start_ticket(ctx, ticket_id)
     ws = started.workspace
     work = ctx.store.create_work(ticket=ticket_id, workspace=ws.path, branch=ws.branch, state="running",
                                  agent=agent, max_rounds=rounds,
-                                 stall_after=stall_after_or_default(stall_after, ctx.config))
+                                 stall_after=stall_after)
     from podium.providers import ticket_markdown
 
     text = ticket_markdown(started.ticket)
@@ -99,7 +99,7 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
 
 def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
                        session: str | None) -> list[str]:
-    adapter = get_agent(work.agent, ctx.agent_options(work.agent))
+    adapter = get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR))
     server = [sys.executable, "-m", "podium", "mcp", "--work", str(work.id)]
     # podium's tools (not approve) and reading only: the orchestrator does not edit code or run commands
     preflight = adapter.wire(Preflight(), Wiring(mcp=server, allowed=orchestration.tools,
@@ -113,7 +113,7 @@ def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestrat
 def _run_orchestrator(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
                       session: str | None, notes: list[Note] | None = None) -> Job:
     argv = _orchestrator_argv(ctx, work, orchestration, prompt, session)
-    stdin = agent_input(get_agent(work.agent, ctx.agent_options(work.agent)), prompt)
+    stdin = agent_input(get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR)), prompt)
     previous = work.orchestrator_job
     job = ctx.store.create_job(agent=work.agent, role=ORCHESTRATOR, prompt=prompt, state="starting",
                                branch=work.branch, base_ref=None, session_id=session, parent_id=previous,
@@ -143,7 +143,7 @@ def resume(ctx: Context, orchestration: Orchestration, work_id: int | str | None
     for job in ours:
         if job.state != "lost" or job.id in followed:  # (an orchestrator has no workspace: never among them)
             continue
-        if job.session_id and get_agent(job.agent, ctx.agent_options(job.agent)).transcript(job.session_id):
+        if job.session_id and get_agent(job.agent, ctx.agent_options(job.agent, job.role)).transcript(job.session_id):
             again = jobs_mod.resume(ctx, job.id, "podium was interrupted (a crash or a reboot) while you worked. "
                                     "Your worktree is as you left it: check it and finish the task.").job
             notes.append(Note("retry", f"job {job.id} ({job.role}) was lost in the interruption; restarted in its "
@@ -158,7 +158,7 @@ def resume(ctx: Context, orchestration: Orchestration, work_id: int | str | None
                "Continue from here to the gate; do not redo what is done (shipping again is harmless: it updates "
                "the same commit and PR).")
     session = orchestrator.session_id if orchestrator else None
-    adapter = get_agent(work.agent, ctx.agent_options(work.agent))
+    adapter = get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR))
     if session and adapter.transcript(session) is None:
         notes.append(Note("session", f"the orchestrator's session {session} is gone (no transcript): a fresh one "
                           "starts with where things stand"))
@@ -320,14 +320,15 @@ def in_round(ctx: Context, work: WorkRecord, start: Callable[[], Launched]) -> L
 
 
 def delegate(ctx: Context, work: WorkRecord, prompt: str, *, agent: str | None = None,
-             ticket: str | None = None) -> Launched:
+             ticket: str | None = None, model: str | None = None, effort: str | None = None) -> Launched:
     """A worker on the work's ticket, in its workspace: a round."""
     from podium import jobs as jobs_mod
 
     if ticket not in (None, work.ticket):
         raise UsageError(f"this work is ticket {work.ticket}; {ticket} is not part of it")
     return in_round(ctx, work, lambda: jobs_mod.delegate(ctx, prompt, agent=agent, ticket=work.ticket,
-                                                         stall_after=work.stall_after))
+                                                         stall_after=work.stall_after, model=model,
+                                                         effort=effort))
 
 
 def resume_job(ctx: Context, work: WorkRecord, message: str, job_id: int | None = None) -> Launched:

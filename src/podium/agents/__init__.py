@@ -9,7 +9,11 @@ too, so a third-party adapter is a package with one entry point). It knows:
   (``parser()`` returns a fresh, stateful ``Parser`` per run);
 - where the CLI keeps the transcript of a session (``transcript``);
 - what it must check before a run (``preflight``): the CLI exists, and a worker
-  launched with the user's configuration can write to its worktree.
+  launched with the user's configuration can write to its worktree;
+- how its CLI takes a model and an effort (the options ``model`` and ``effort``, from
+  ``[roles.<role>]`` or ``--model``/``--effort``): the user's ``args`` are added to
+  podium's own flags, never replacing them, and a flag that contradicts one podium
+  needs is refused in one line naming both.
 
 Event kinds (``Event.kind``) and their data:
 
@@ -47,12 +51,51 @@ class Event:
     data: dict[str, Any]
 
 
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
 @dataclass(frozen=True)
 class Preflight:
-    """What an adapter decided before a run: extra argv and notes for the job log."""
+    """What an adapter decided before a run: extra argv and notes for the job log. ``conflict``: a flag of the
+    user's that contradicts what a writing run needs (refused when the argv is built; a read-only run, which
+    needs none of it, clears it)."""
 
     extra_args: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    conflict: str | None = None
+
+    def checked(self) -> Preflight:
+        if self.conflict:
+            raise AgentError(self.conflict)
+        return self
+
+
+def flag_value(args: list[str], *names: str) -> str | None:
+    """The value the last of ``names`` takes in ``args`` (``--flag value`` or ``--flag=value``); "" for a flag
+    given without one at the end."""
+    found = None
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name:
+                found = args[i + 1] if i + 1 < len(args) else ""
+            elif arg.startswith(name + "=") and name.startswith("--"):
+                found = arg[len(name) + 1:]
+    return found
+
+
+def choice_flags(agent: str, args: list[str], chosen: str | None, flags: tuple[str, ...], what: str,
+                 value: list[str], given: str | None = None) -> list[str]:
+    """``value`` (the CLI's flags for a model or an effort) when ``chosen``; AgentError when the agent's args
+    already choose one (``flags``, or ``given``: how the args said it otherwise) — two places choosing a model
+    is a mistake to name, not to guess about."""
+    if not chosen:
+        return []
+    value_given = flag_value(args, *flags) if flags else None
+    said = given or (f"{flags[0]} {value_given}" if value_given is not None else None)
+    if said:
+        raise AgentError(f"podium's {agent} args choose the {what} ({said}) and so does the role's {what} "
+                         f"(or --{what}) {chosen}: keep one")
+    return value
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,14 @@ worker started with no permission flag cannot write. podium passes an explicit,
 minimal mode: edits accepted, Bash allowed (to run tests and tools) — confined to
 the job's own worktree. A ``permissions.defaultMode`` in the user's settings that
 lets a headless worker edit (``acceptEdits``, ``auto``, ``bypassPermissions``), or
-podium's ``[agents.claude] args``, replaces that choice; a read-only one (``plan``,
-``manual``, ``dontAsk``) does not, and the job log says so.
+such a ``--permission-mode`` in podium's claude args, replaces that choice; a
+read-only one in the settings does not, and the job log says so. The args are added
+to podium's flags, never replacing them: a ``--permission-mode`` there that a run
+cannot work with (``plan`` for a worker; anything but ``default`` for a read-only
+orchestrator or distiller) is refused, naming both flags.
+
+Model and effort: ``--model`` and ``--effort`` (low … max; the request's
+``output_config.effort``).
 """
 
 from __future__ import annotations
@@ -25,7 +31,17 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import Event, Preflight, Wiring, check_endpoint, find_executable, tail
+from podium.agents import (
+    Event,
+    Preflight,
+    Wiring,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    flag_value,
+    tail,
+)
+from podium.errors import AgentError
 
 MCP_NAME = "podium"  # the server's name, so its tools are mcp__podium__<name>
 DEFAULT_PERMISSIONS = ("--permission-mode", "acceptEdits", "--allowedTools", "Bash")
@@ -140,8 +156,21 @@ class ClaudeAgent:
     prompt_on_stdin: ClassVar[bool] = True  # -p without a prompt reads it from stdin
     wires: ClassVar[frozenset[str]] = frozenset({"mcp", "system_prompt", "read_only"})
 
-    def __init__(self, args: list[str] | None = None, **_: Any):
-        self.args = list(args) if args is not None else None
+    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
+                 **_: Any):
+        self.args = list(args or [])
+        self.model, self.effort = model, effort
+
+    def _choices(self) -> list[str]:
+        return [*choice_flags("claude", self.args, self.model, ("--model",), "model", ["--model", str(self.model)]),
+                *choice_flags("claude", self.args, self.effort, ("--effort",), "effort",
+                              ["--effort", str(self.effort)])]
+
+    def _args_mode(self) -> str | None:
+        """The permission mode podium's claude args choose, if any."""
+        if "--dangerously-skip-permissions" in self.args:
+            return "bypassPermissions"
+        return flag_value(self.args, "--permission-mode")
 
     def _exe(self) -> str:
         return find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
@@ -150,8 +179,14 @@ class ClaudeAgent:
         self._exe()
         if not any(os.environ.get(v) for v in ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")):
             check_endpoint("claude", os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com")
-        if self.args is not None:
-            return Preflight()
+        self._choices()
+        chosen = self._args_mode()
+        if chosen in WRITABLE_MODES:  # the user's own widening: Bash still allowed, as a worker needs
+            return Preflight(extra_args=("--allowedTools", "Bash") if chosen == "acceptEdits" else ())
+        if chosen is not None:
+            return Preflight(conflict=f"--permission-mode {chosen} in podium's claude args contradicts podium's "
+                                      "--permission-mode acceptEdits: a claude worker must edit and run commands "
+                                      "(set it for one role only, e.g. [roles.distill] args)")
         mode = self._user_mode(workdir)
         if mode in WRITABLE_MODES:
             return Preflight()
@@ -176,7 +211,8 @@ class ClaudeAgent:
         return None
 
     def _common(self, preflight: Preflight) -> list[str]:
-        return ["--output-format", "stream-json", "--verbose", *preflight.extra_args, *(self.args or [])]
+        return ["--output-format", "stream-json", "--verbose", *preflight.checked().extra_args, *self._choices(),
+                *self.args]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "-p", *self._common(preflight)]
@@ -189,6 +225,11 @@ class ClaudeAgent:
         that is not), the role through ``--append-system-prompt``, and read-only as claude's ``default``
         permission mode instead of podium's acceptEdits + Bash."""
         args = ["--permission-mode", "default"] if wiring.read_only else list(preflight.extra_args)
+        chosen = self._args_mode()
+        if wiring.read_only and chosen not in (None, "default"):
+            raise AgentError(f"--permission-mode {chosen} in podium's claude args contradicts podium's "
+                             "--permission-mode default for a run that only reads (the orchestrator, the "
+                             "distiller): set it for the roles that write only, e.g. [roles.worker] args")
         if wiring.system_prompt:
             args += ["--append-system-prompt", wiring.system_prompt]
         if wiring.mcp:
@@ -196,7 +237,8 @@ class ClaudeAgent:
             tools = (",".join(f"mcp__{MCP_NAME}__{t}" for t in wiring.allowed) if wiring.allowed is not None
                      else f"mcp__{MCP_NAME}")
             args += ["--mcp-config", json.dumps({"mcpServers": {MCP_NAME: server}}), "--allowedTools", tools]
-        return Preflight(extra_args=tuple(args), notes=() if wiring.read_only else preflight.notes)
+        return Preflight(extra_args=tuple(args), notes=() if wiring.read_only else preflight.notes,
+                         conflict=None if wiring.read_only else preflight.conflict)
 
     def parser(self) -> ClaudeParser:
         return ClaudeParser()

@@ -13,7 +13,11 @@ sandbox is read-only, where commands "succeed" but every write fails. When the
 user's config does not choose a sandbox, podium passes the minimal flag that
 allows writes in the worktree (``workspace-write``) and says so in the job log.
 In ``workspace-write`` the sandbox keeps ``.git`` read-only, so codex workers leave
-their work as changes in the worktree, not as commits.
+their work as changes in the worktree, not as commits. A ``--sandbox read-only`` in
+podium's codex args contradicts that for a writing run and is refused.
+
+Model and effort: ``-m MODEL`` and ``-c model_reasoning_effort="…"`` (the Responses
+API's ``reasoning.effort``; podium's ``max`` is codex's highest, ``xhigh``).
 """
 
 from __future__ import annotations
@@ -24,10 +28,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from podium._compat import tomllib
-from podium.agents import Event, Preflight, Wiring, check_endpoint, find_executable, tail, wire_plainly
+from podium.agents import (
+    Event,
+    Preflight,
+    Wiring,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    flag_value,
+    tail,
+    wire_plainly,
+)
 from podium.errors import AgentError
 
 WRITABLE_SANDBOXES = ("workspace-write", "danger-full-access")
+EFFORT = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
 
 
 def codex_home() -> Path:
@@ -107,17 +122,37 @@ class CodexAgent:
     prompt_on_stdin: ClassVar[bool] = True  # PROMPT "-": read from stdin
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
-    def __init__(self, args: list[str] | None = None, **_: Any):
+    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
+                 **_: Any):
         self.args = list(args or [])
+        self.model, self.effort = model, effort
+
+    def _choices(self) -> list[str]:
+        """``-m`` and the reasoning effort, when chosen; AgentError when the args choose them too (also as
+        ``-c model=…`` / ``-c model_reasoning_effort=…``)."""
+        configs = [self.args[i + 1] for i, a in enumerate(self.args[:-1]) if a in ("-c", "--config")]
+        by_config = {k.strip(): f"-c {k.strip()}={v.strip()}" for k, _, v in (c.partition("=") for c in configs)}
+        model_given = "model" in by_config and by_config["model"]
+        effort_given = by_config.get("model_reasoning_effort")
+        effort = EFFORT.get(self.effort or "", self.effort)
+        return [*choice_flags("codex", self.args, self.model, ("-m", "--model"), "model", ["-m", str(self.model)],
+                              given=model_given or None),
+                *choice_flags("codex", self.args, self.effort, (), "effort",
+                              ["-c", f'model_reasoning_effort="{effort}"'], given=effort_given)]
 
     def preflight(self, workdir: Path) -> Preflight:
         self._exe()
+        self._choices()
         config = self._config()
         check_endpoint("codex", self._endpoint(config))
         sandbox = self._sandbox(config)
-        if sandbox in WRITABLE_SANDBOXES or any(
-            a in ("-s", "--sandbox") or a.startswith("--dangerously") for a in self.args
-        ):
+        chosen = flag_value(self.args, "-s", "--sandbox")
+        if chosen is not None and chosen not in WRITABLE_SANDBOXES:
+            return Preflight(conflict=f"--sandbox {chosen} in podium's codex args contradicts podium's "
+                                      'sandbox_mode="workspace-write": a codex worker must write to its worktree '
+                                      "(set it for one role only, e.g. [roles.distill] args)")
+        if sandbox in WRITABLE_SANDBOXES or chosen is not None or any(a.startswith("--dangerously")
+                                                                       for a in self.args):
             return Preflight()
         if sandbox not in (None, "read-only"):
             raise AgentError(f"unknown codex sandbox_mode {sandbox!r} in {codex_home() / 'config.toml'}")
@@ -158,11 +193,14 @@ class CodexAgent:
     def _exe(self) -> str:
         return find_executable("codex", "PODIUM_CODEX", "npm install -g @openai/codex")
 
+    def _common(self, preflight: Preflight) -> list[str]:
+        return [self._exe(), "exec", "--json", *preflight.checked().extra_args, *self._choices(), *self.args]
+
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "-"]
+        return [*self._common(preflight), "-"]
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "exec", "--json", *preflight.extra_args, *self.args, "resume", session_id, "-"]
+        return [*self._common(preflight), "resume", session_id, "-"]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         return wire_plainly(self, preflight, wiring)

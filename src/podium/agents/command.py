@@ -51,8 +51,9 @@ class CommandAgent:
     prompt_on_stdin: ClassVar[bool] = False  # the command line says where the prompt goes ({prompt})
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
-    def __init__(self, command: str | None = None, **_: Any):
+    def __init__(self, command: str | None = None, model: str | None = None, effort: str | None = None, **_: Any):
         self.command = command
+        self.chosen = " and ".join(f"{k} {v}" for k, v in (("model", model), ("effort", effort)) if v)
 
     def _template(self) -> list[str]:
         if not self.command:
@@ -69,6 +70,9 @@ class CommandAgent:
 
     def preflight(self, workdir: Path) -> Preflight:
         self._template()
+        if self.chosen:
+            raise AgentError(f"the command agent cannot be given a {self.chosen}: write it into its command line "
+                             "([agents.command] command)")
         return Preflight()
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:

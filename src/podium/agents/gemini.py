@@ -13,9 +13,13 @@ gemini's commands with an unknown exit code rather than guess.
 Permissions: headless gemini refuses to run in a folder the user has not trusted,
 and denies tools that need approval. A podium worktree is a fresh folder, so podium
 passes ``--skip-trust`` (trust for this session only) and the approval mode a
-worker needs to edit and run commands (``yolo``) — unless the user's settings
-choose an approval mode that can edit (``auto_edit``, ``yolo``), or podium's
-``[agents.gemini] args`` replace these flags.
+worker needs to edit and run commands (``yolo``) — unless the user's settings or
+podium's gemini args choose an approval mode that can edit (``auto_edit``, ``yolo``).
+The args are added to podium's flags, never replacing them: an approval mode there
+that cannot edit (``default``, ``plan``) is refused for a writing run, naming both.
+
+Model: ``-m``. gemini-cli has no flag for its thinking level, so a role's ``effort``
+for gemini is refused rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -25,7 +29,18 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import Event, Preflight, Wiring, check_endpoint, find_executable, tail, wire_plainly
+from podium.agents import (
+    Event,
+    Preflight,
+    Wiring,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    flag_value,
+    tail,
+    wire_plainly,
+)
+from podium.errors import AgentError
 
 DEFAULT_FLAGS = ("--skip-trust", "--approval-mode", "yolo")
 FILE_TOOLS = ("write_file", "replace", "edit")
@@ -121,8 +136,21 @@ class GeminiAgent:
     prompt_on_stdin: ClassVar[bool] = True  # stdin not a terminal: headless, the prompt read from it
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
-    def __init__(self, args: list[str] | None = None, **_: Any):
-        self.args = list(args) if args is not None else None
+    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
+                 **_: Any):
+        self.args = list(args or [])
+        self.model, self.effort = model, effort
+
+    def _choices(self) -> list[str]:
+        if self.effort:
+            raise AgentError(f"gemini-cli has no effort setting podium can pass (effort {self.effort}): leave "
+                             "effort out of the gemini role")
+        return choice_flags("gemini", self.args, self.model, ("-m", "--model"), "model", ["-m", str(self.model)])
+
+    def _args_mode(self) -> str | None:
+        if "-y" in self.args or "--yolo" in self.args:
+            return "yolo"
+        return flag_value(self.args, "--approval-mode")
 
     def _exe(self) -> str:
         return find_executable("gemini", "PODIUM_GEMINI", "npm install -g @google/gemini-cli")
@@ -132,9 +160,14 @@ class GeminiAgent:
         if not os.environ.get("GOOGLE_GENAI_USE_VERTEXAI"):
             check_endpoint("gemini", os.environ.get("GOOGLE_GEMINI_BASE_URL")
                            or "https://generativelanguage.googleapis.com")
-        if self.args is not None:
-            return Preflight()
-        mode = self._user_mode()
+        self._choices()
+        chosen = self._args_mode()
+        if chosen is not None and chosen not in WRITABLE_MODES:
+            return Preflight(extra_args=("--skip-trust",),
+                             conflict=f"--approval-mode {chosen} in podium's gemini args contradicts podium's "
+                                      "--approval-mode yolo: a gemini worker must edit and run commands (set it "
+                                      "for one role only)")
+        mode = chosen or self._user_mode()
         flags: tuple[str, ...] = ("--skip-trust",) if mode in WRITABLE_MODES else DEFAULT_FLAGS
         note = "gemini denies tools in an untrusted folder; podium trusts this worktree for the session"
         if flags == DEFAULT_FLAGS:
@@ -152,7 +185,7 @@ class GeminiAgent:
         return str(mode) if mode else None
 
     def _common(self, preflight: Preflight) -> list[str]:
-        return ["-o", "stream-json", *preflight.extra_args, *(self.args or [])]
+        return ["-o", "stream-json", *preflight.checked().extra_args, *self._choices(), *self.args]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), *self._common(preflight)]

@@ -19,7 +19,8 @@ def register(cli: click.Group) -> None:
     @click.option("--since", help="Only sessions since: 30d, 12h, 2w or a date.")
     @click.option("--project", help="Only sessions whose working directory contains this.")
     @click.option("--role", "role_names", multiple=True, help="Role files to write (default: ORCHESTRATOR, TESTER).")
-    @click.option("--agent", default="claude", show_default=True, help="The agent that distils (claude or codex).")
+    @click.option("--agent", help="The agent that distils, claude or codex (default: [roles.distill] agent, else "
+                                  "claude).")
     @click.option("--facts", "facts_only", is_flag=True, help="Only the measured facts; no agent.")
     @click.option("--dry-run", is_flag=True, help="Show what would be sent to the agent, and stop.")
     @click.option("--apply", "apply_", is_flag=True, help="Write the distilled role files (podium's part kept).")
@@ -27,7 +28,7 @@ def register(cli: click.Group) -> None:
     @json_option
     @click.pass_obj
     def distill(obj: dict[str, Any], sources: tuple[str, ...], since: str | None, project: str | None,
-                role_names: tuple[str, ...], agent: str, facts_only: bool, dry_run: bool, apply_: bool,
+                role_names: tuple[str, ...], agent: str | None, facts_only: bool, dry_run: bool, apply_: bool,
                 interactive: bool, as_json: bool) -> None:
         """Turn your own agent transcripts into role files: measured facts first, then an agent's distillation,
         shown as a diff against the current files (--apply writes them)."""
@@ -61,6 +62,7 @@ def register(cli: click.Group) -> None:
         def new_role(name: str) -> str | None:
             return role_file(ctx, name.lower()).text if name.lower() in ("orchestrator", "tester") else None
 
+        agent = agent or ctx.config.agent_for("distill")
         done = distill_mod.distill(ctx, reading, names, agent, feedback=argue if interactive else None,
                                    apply=apply_, new_role=new_role)
         if as_json:

@@ -28,14 +28,16 @@ def register(cli: click.Group) -> None:
     @click.option("--allow-stale-base", is_flag=True,
                   help="When fetching origin fails, start from the base as last fetched (podium says how old it is).")
     @option("delegate", "ticket", "--ticket")
+    @option("delegate", "model", "--model")
+    @option("delegate", "effort", "--effort")
     @click.option("--command", "command_line", help="Command line for --agent command; {prompt} marks the prompt.")
     @json_option
     @click.pass_obj
     def delegate(obj: dict[str, Any], prompt: str, agent: str | None, branch: str | None, base: str | None,
-                 stall_after: float | None, allow_stale_base: bool, ticket: str | None, command_line: str | None,
-                 as_json: bool) -> None:
+                 stall_after: float | None, allow_stale_base: bool, ticket: str | None, model: str | None,
+                 effort: str | None, command_line: str | None, as_json: bool) -> None:
         job = ops.start_worker(context(obj), prompt, agent=agent, branch=branch, base=base, ticket=ticket,
-                               stall_after=stall_after, allow_stale_base=allow_stale_base,
+                               stall_after=stall_after, allow_stale_base=allow_stale_base, model=model, effort=effort,
                                agent_options={"command": command_line} if command_line else None)
         if as_json:
             emit_json(job.to_dict())

@@ -18,15 +18,17 @@ def register(cli: click.Group) -> None:
     @click.argument("message", type=TEXT)
     @option("test", "agent", "--agent")
     @option("test", "fresh", "--fresh", is_flag=True)
+    @option("test", "model", "--model")
+    @option("test", "effort", "--effort")
     @click.option("--no-queue", is_flag=True, help="Refuse instead of queueing when a job is active in the worktree.")
     @click.option("--stall-after", type=float,
                   help="Seconds of silence and idleness before the turn counts as stalled.")
     @json_option
     @click.pass_obj
-    def test(obj: dict[str, Any], branch: str, message: str, agent: str | None, fresh: bool, no_queue: bool,
-             stall_after: float | None, as_json: bool) -> None:
+    def test(obj: dict[str, Any], branch: str, message: str, agent: str | None, fresh: bool, model: str | None,
+             effort: str | None, no_queue: bool, stall_after: float | None, as_json: bool) -> None:
         job = ops.turn(context(obj), message, branch=branch, agent=agent, fresh=fresh, queue=not no_queue,
-                       stall_after=stall_after)
+                       stall_after=stall_after, model=model, effort=effort)
         if as_json:
             emit_json(job.to_dict())
             return

@@ -26,12 +26,12 @@ def register(cli: click.Group) -> None:
                   help="Pick work N (default: the latest) up again after a crash or a reboot, or follow it.")
     @option("work_start", "rounds", "--rounds", type=int, default=3, show_default=True)
     @option("work_start", "stall_after", "--stall-after", type=float)
-    @option("work_start", "agent", "--agent", default="claude", show_default=True)
+    @option("work_start", "agent", "--agent")
     @click.option("--detach", is_flag=True, help="Start it and return; podium work --resume N follows it.")
     @json_option
     @click.pass_obj
     def work(obj: dict[str, Any], ticket_id: str | None, resume_id: str | None, rounds: int,
-             stall_after: float | None, agent: str, detach: bool, as_json: bool) -> None:
+             stall_after: float | None, agent: str | None, detach: bool, as_json: bool) -> None:
         ctx = context(obj)
         if (ticket_id is None) == (resume_id is None):
             raise UsageError("name a ticket (podium work TICKET) or pick one up again (podium work --resume [N])")
@@ -67,7 +67,7 @@ def register(cli: click.Group) -> None:
         ctx = context(obj)
         role = orchestrator_role(ctx)
         exe = find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
-        wired = get_agent("claude", ctx.agent_options("claude")).wire(Preflight(), Wiring(
+        wired = get_agent("claude", ctx.agent_options("claude", "orchestrator")).wire(Preflight(), Wiring(
             mcp=[sys.executable, "-m", "podium", "mcp"], allowed=unattended(),
             system_prompt=role.text))
         click.echo(f"podium chat: claude with {role.path.name} ({role.path}) and podium's tools", err=True)

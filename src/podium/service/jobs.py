@@ -34,18 +34,24 @@ def delegate(
     = None,
     ticket: Annotated[str | None, "Work on this ticket, in its workspace (started first if "
                                   "needed: assigned, set active, snapshot)."] = None,
+    model: Annotated[str | None, "The model for this job only (default: [roles.worker] model in "
+                                 "podium.toml, else the agent CLI's own)."] = None,
+    effort: Annotated[str | None, "The reasoning effort for this job only: low, medium, high, xhigh "
+                                  "or max (default: [roles.worker] effort)."] = None,
 ) -> JobInfo:
     """Hand a task to a worker agent in a new worktree on a new branch, from a freshly fetched base; returns at
     once with the job id.
 
     Describe the situation, not the solution. With a ticket, the worker works in the ticket's workspace
     (the ticket is started first: assigned, set active, snapshot) and a second job there is queued."""
-    return start_worker(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket)
+    return start_worker(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket, model=model,
+                        effort=effort)
 
 
 def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch: str | None = None,
                  base: str | None = None, ticket: str | None = None, stall_after: float | None = None,
-                 agent_options: dict[str, object] | None = None, allow_stale_base: bool = False) -> JobInfo:
+                 agent_options: dict[str, object] | None = None, allow_stale_base: bool = False,
+                 model: str | None = None, effort: str | None = None) -> JobInfo:
     """``delegate`` with the CLI's extra knobs (stall time, an ad-hoc command, a stale base)."""
     from podium import jobs
 
@@ -54,10 +60,11 @@ def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch:
     if work is not None:
         from podium import work as work_mod
 
-        return JobInfo.launched(work_mod.delegate(ctx, work, prompt, agent=agent, ticket=ticket))
+        return JobInfo.launched(work_mod.delegate(ctx, work, prompt, agent=agent, ticket=ticket, model=model,
+                                                  effort=effort))
     return JobInfo.launched(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket,
                                           stall_after=stall_after, agent_options=agent_options,
-                                          allow_stale_base=allow_stale_base))
+                                          allow_stale_base=allow_stale_base, model=model, effort=effort))
 
 
 @operation()

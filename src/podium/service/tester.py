@@ -20,21 +20,26 @@ def test(
                             "screenshots of the smoking gun."],
     branch: Annotated[str | None, "A branch, a job id, or \".\" for the workspace podium runs "
                                   "in (in a work: default, its branch)."] = None,
-    agent: Annotated[str | None, "The tester's agent CLI (default: [tester] agent in "
+    agent: Annotated[str | None, "The tester's agent CLI (default: [roles.tester] agent in "
                                  "podium.toml, else claude)."] = None,
     fresh: Annotated[bool, "Start a new session (with a summary of the earlier turns)."]
     = False,
     queue: Annotated[bool, "Queue behind a job active in the worktree (false: refuse)."]
     = True,
+    model: Annotated[str | None, "The model for this turn only (default: [roles.tester] model in "
+                                 "podium.toml, else the agent CLI's own)."] = None,
+    effort: Annotated[str | None, "The reasoning effort for this turn only: low, medium, high, "
+                                  "xhigh or max (default: [roles.tester] effort)."] = None,
 ) -> JobInfo:
     """A turn of the branch's tester session (claude by default): later turns resume the same session.
 
     A background job: wait for it, then read its summary (the tests' verdict comes from the runner's output)."""
-    return turn(ctx, message, branch=branch, agent=agent, fresh=fresh, queue=queue)
+    return turn(ctx, message, branch=branch, agent=agent, fresh=fresh, queue=queue, model=model, effort=effort)
 
 
 def turn(ctx: Context, message: str, *, branch: str | None = None, agent: str | None = None, fresh: bool = False,
-         queue: bool = True, stall_after: float | None = None) -> JobInfo:
+         queue: bool = True, stall_after: float | None = None, model: str | None = None,
+         effort: str | None = None) -> JobInfo:
     """``test``, with the CLI's stall time."""
     from podium import tester as tester_mod
 
@@ -45,7 +50,8 @@ def turn(ctx: Context, message: str, *, branch: str | None = None, agent: str | 
     if stall_after is None and work is not None:
         stall_after = work.stall_after
     return JobInfo.launched(tester_mod.turn(ctx, None if target == "." else target, message, agent=agent,
-                                            fresh=fresh, queue=queue, stall_after=stall_after))
+                                            fresh=fresh, queue=queue, stall_after=stall_after, model=model,
+                                            effort=effort))
 
 
 @operation()

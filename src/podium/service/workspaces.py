@@ -52,7 +52,8 @@ def work_start(
     rounds: Annotated[int, "At most this many worker rounds."] = DEFAULT_ROUNDS,
     stall_after: Annotated[float | None, "Seconds of silence before a worker counts as "
                                          "stalled."] = None,
-    agent: Annotated[str, "The orchestrator's agent CLI."] = "claude",
+    agent: Annotated[str | None, "The orchestrator's agent CLI (default: [roles.orchestrator] agent "
+                                 "in podium.toml, else claude)."] = None,
 ) -> Document:
     """The whole loop for a ticket, to the human's gate: an orchestrator agent (headless, with ORCHESTRATOR.md
     and podium's tools) takes it through ticket, workspace, workers, tester and ship, in the background."""
