@@ -15,7 +15,7 @@ from podium.summary import event_line
 
 def row(job_id: int, state: str, agent: str, role: str, branch: str, prompt: str) -> dict[str, object]:
     return {"id": job_id, "state": state, "agent": agent, "role": role, "branch": branch, "age": 4000.0,
-            "silent_for": 12.0 if state == "running" else None, "files_changed": 3, "commits": 1,
+            "silent_for": 12.0 if state == "running" else None, "thinking_for": None, "files_changed": 3, "commits": 1,
             "behind_base": 2, "tests": {"passed": False, "counts": {"failed": 1, "passed": 9}}, "prompt": prompt,
             "error": "the job's runner (pid 4242) died" if state == "lost" else None}
 
@@ -45,6 +45,14 @@ def test_status_keeps_every_id_state_and_agent_at_any_width(width: int) -> None:
         assert words[2] == r["agent"], line
     if width >= 120:
         assert "3 files, 1 commit, behind base by 2" in out.getvalue() or "tests FAILED" in out.getvalue()
+
+
+def test_a_silent_job_whose_model_still_streams_reads_thinking() -> None:
+    out = io.StringIO()
+    thinking = dict(row(3, "running", "codex", "worker", "fix/slow", "Think it through"), silent_for=125.0,
+                    thinking_for=125.0)
+    print_status([thinking], Console(file=out, width=120, force_terminal=False, color_system=None))
+    assert out.getvalue().splitlines()[1].split()[:4] == ["3", "running", "(thinking", "2m05s)"]
 
 
 def test_the_wait_line_says_how_many_in_which_state_for_how_long() -> None:

@@ -114,7 +114,7 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
             c = COLUMNS[i]
             text = _fit(cell[i], widths[c])
             text = text if c == last else text.ljust(widths[c])
-            style = STATE_STYLE.get(cell[state]) if i == state else None
+            style = STATE_STYLE.get(cell[state].split(" ")[0]) if i == state else None
             parts.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
         lines.append(gap.join(parts))
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
@@ -139,6 +139,8 @@ def _status_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
     state = r["state"]
     task = r["error"] if state in ("failed", "lost") and r["error"] else r["prompt"]
     quiet = r["silent_for"]
+    if r["thinking_for"] is not None:  # silent, and its model's stream still brings bytes
+        state = f"{state} (thinking {human_duration(r['thinking_for'])})"
     return (str(r["id"]), state, r["agent"] if role == "worker" else f"{r['agent']} ({role})", r["branch"] or "",
             human_duration(r["age"]), human_duration(quiet) if quiet is not None else "", work,
             one_line(task or "", 200))  # TASK: one row per job, the first line only

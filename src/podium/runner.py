@@ -8,9 +8,11 @@ prestarted runner (``jobs.Prestart``): it waits on stdin for its job. It:
 1. starts the agent CLI (stdin /dev/null, its own process group) in the worktree;
 2. appends every stdout line to ``logs/<id>.log`` (stderr to ``<id>.stderr``) and
    the parsed events to the store, in batches;
-3. heartbeats, and acts as the watchdog: a job whose agent is silent (no output)
-   and idle (no CPU in its process tree) longer than ``stall_after`` becomes
-   ``stalled`` — and ``running`` again if it wakes up;
+3. heartbeats, and acts as the watchdog: a job whose agent is silent (no output),
+   idle (no CPU in its process tree) and hears nothing from its model (no bytes on
+   its TCP connections: a long reasoning turn keeps its stream alive, and is
+   "thinking", not stalled) longer than ``stall_after`` becomes ``stalled`` — and
+   ``running`` again if it wakes up;
 4. on SIGTERM (``podium cancel``) ends the agent's process group: SIGTERM, then
    SIGKILL after ``KILL_GRACE`` seconds;
 5. when the agent exits, asks git what really changed and records the final state.
@@ -65,6 +67,7 @@ class Runner:
         self.usage: dict[str, Any] = {}
         self.session_id = job.session_id
         self.last_activity = time.time()
+        self.receiving: float | None = None  # when bytes from the model last arrived while the agent was silent
         self.state = "starting"
         self.start: Snapshot | None = None
         self.redact: Callable[[str], str] = str  # the agent's environment's, made before its first line is read
@@ -226,13 +229,23 @@ class Runner:
                 busy = new_cpu - cpu > IDLE_CPU_FRACTION * (now - last_beat)
                 if busy or new_err != stderr_size:
                     self.last_activity = now  # silent but working (a long test run), or talking on stderr
+                else:
+                    self._listen(self.proc.pid, now)
                 cpu, stderr_size, last_beat, next_beat = new_cpu, new_err, now, now + HEARTBEAT
                 self._watchdog(now)
                 _reap_adopted(self.proc.pid)
 
+    def _listen(self, pid: int, now: float) -> None:
+        """A silent, idle agent may be waiting on its model: bytes that arrived on its connections since it
+        last did anything keep it alive ("thinking"); none, and it is as silent as it looks."""
+        ago = _last_received(pid)
+        if ago is not None and now - ago > max(self.last_activity, self.receiving or 0.0):
+            self.receiving = now - ago
+
     def _watchdog(self, now: float) -> None:
-        silent = now - self.last_activity
-        values: dict[str, Any] = {"heartbeat_at": now, "last_activity_at": self.last_activity}
+        silent = now - max(self.last_activity, self.receiving or 0.0)
+        values: dict[str, Any] = {"heartbeat_at": now, "last_activity_at": self.last_activity,
+                                  "receiving_at": self.receiving}
         if self.state == "running" and silent > self.job.stall_after:
             self.state = "stalled"
             self.store.update_job_if(self.job.id, ("running",), state="stalled", **values)
@@ -293,6 +306,7 @@ class Runner:
             self.start = Snapshot(head=job.start_head, tree=job.start_tree)
         self.state = job.state
         self.last_activity = job.last_activity_at or time.time()
+        self.receiving = job.receiving_at
         from podium.jobs import group_alive
 
         cpu, last_beat, killed_at = _tree_cpu(pid), time.time(), None
@@ -309,6 +323,8 @@ class Runner:
                 new_cpu = _tree_cpu(pid)
                 if new_cpu - cpu > IDLE_CPU_FRACTION * (now - last_beat):
                     self.last_activity = now
+                else:
+                    self._listen(pid, now)
                 cpu, last_beat = new_cpu, now
                 self._watchdog(now)
         text = _final_from_transcript(job)
@@ -533,6 +549,36 @@ def _tree_cpu(pid: int) -> float:
         except psutil.Error:
             continue
     return total
+
+
+def _last_received(pid: int) -> float | None:
+    """Seconds since the agent (or a process it started) last received data on an established TCP connection —
+    its model's stream, keep-alives and reasoning included; None when it holds none, or this system cannot tell
+    (no /proc, no ``ss``). The connections are the sockets among the processes' open files; ``ss`` reads the
+    kernel's TCP state of each (``lastrcv``) without attaching to anything."""
+    inodes = set()
+    for each in _tree_pids(pid):
+        with contextlib.suppress(OSError):
+            for fd in os.scandir(f"/proc/{each}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd.path)
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+    if not inodes:
+        return None
+    try:
+        out = subprocess.run(["ss", "-tinHe", "state", "established"], capture_output=True, text=True, timeout=5,
+                             stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    ages, ours = [], False
+    for line in out.splitlines():
+        if not line[:1].isspace():  # a socket's line (its inode), then its TCP details indented below it
+            ino = line.partition(" ino:")[2].partition(" ")[0]
+            ours = ino in inodes
+        elif ours and " lastrcv:" in line:
+            ages.append(int(line.partition(" lastrcv:")[2].partition(" ")[0]) / 1000)
+    return min(ages) if ages else None
 
 
 def _size(path: Path) -> int:

@@ -223,6 +223,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN stdin TEXT
     """,
+    # 15: when the agent last received bytes from its model while printing nothing (a long reasoning turn whose
+    # stream stays alive): it is thinking, not stalled.
+    """
+    ALTER TABLE jobs ADD COLUMN receiving_at REAL
+    """,
 ]
 
 
@@ -263,6 +268,7 @@ class Job:
     workspace_removed_at: float | None = None
     agent_started: float | None = None
     stdin: str | None = None  # what the agent reads on its stdin (its prompt), None: nothing
+    receiving_at: float | None = None  # the agent's model connection last brought bytes (see ``thinking_for``)
 
     JSON_COLUMNS = ("argv", "work", "usage")
     REDACTED = ("error", "final_message")  # what the agent or a failure said: credentials masked as stored
@@ -295,6 +301,7 @@ class EventRow:
 
 
 _JOB_COLUMNS = {f.name for f in fields(Job)}
+THINKING_FRESH = 60  # seconds: bytes from the model older than this no longer make a silent job "thinking"
 # status's row, key by key in the order its document shows it: each value as SQLite computes it (``now``: the
 # time of the query, ``behind`` the base commits' counts the caller passes in)
 STATUS_FIELDS = (
@@ -303,6 +310,10 @@ STATUS_FIELDS = (
     ("started_at", "started_at"), ("ended_at", "ended_at"), ("age", "round({now} - created_at, 1)"),
     ("silent_for", "CASE WHEN last_activity_at IS NOT NULL AND state IN ({active}) "
                    "THEN round({now} - last_activity_at, 1) END"),
+    # printing nothing since its last output while its model's stream still brings bytes (within THINKING_FRESH s)
+    ("thinking_for", "CASE WHEN state = 'running' AND receiving_at > coalesce(last_activity_at, created_at) "
+                     f"AND {{now}} - receiving_at <= {THINKING_FRESH} "
+                     "THEN round({now} - coalesce(last_activity_at, created_at), 1) END"),
     ("events", "event_count"),
     ("files_changed", "CASE WHEN work IS NULL OR work = '{{}}' THEN NULL "
                       "ELSE coalesce(json_array_length(work, '$.files'), 0) END"),
@@ -314,8 +325,8 @@ STATUS_FIELDS = (
 )
 
 
-TABLE_FIELDS = ("id", "state", "agent", "role", "branch", "age", "silent_for", "files_changed", "commits",
-                "behind_base", "tests", "error", "prompt")
+TABLE_FIELDS = ("id", "state", "agent", "role", "branch", "age", "silent_for", "thinking_for",
+                "files_changed", "commits", "behind_base", "tests", "error", "prompt")
 _STATUS_WITH = ("WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_extract(value, '$[0]'), "
                 "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))")
 

@@ -26,7 +26,10 @@ class Step:
     ``text`` may accompany a tool call (``shell``, ``write``, or ``tool``: any tool the agent
     offers by name, such as an MCP server's, with its input). ``delay`` waits
     before the reply starts; ``chunk_delay`` waits between streamed events.
-    ``hang`` sends the stream's opening and then nothing, forever. ``error``
+    ``think`` opens the stream and then, for that many seconds, sends only SSE
+    keep-alive comments (a model reasoning at length: the agent shows nothing,
+    its connection stays alive). ``hang`` sends the stream's opening and then
+    nothing, forever. ``error``
     answers with an HTTP error in the API's shape. ``malformed`` sends a broken
     event stream and closes.
     """
@@ -38,6 +41,7 @@ class Step:
     delay: float = 0.0
     chunk_delay: float = 0.0
     hang: bool = False
+    think: float = 0.0
     error: dict[str, Any] | None = None
     malformed: bool = False
 
@@ -72,6 +76,7 @@ class Step:
             delay=float(raw.get("delay", 0.0)),
             chunk_delay=float(raw.get("chunk_delay", 0.0)),
             hang=bool(raw.get("hang", False)),
+            think=float(raw.get("think", 0.0)),
             error=error,
             malformed=bool(raw.get("malformed", False)),
         )

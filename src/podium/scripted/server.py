@@ -35,6 +35,8 @@ from podium.errors import UsageError
 from podium.scripted.scenario import Scenario, Step
 from podium.scripted.wire import Conversation, anthropic_message, aux_text, gemini_chunk, openai_items, pieces
 
+KEEP_ALIVE = 1.0  # seconds between the comments of a thinking step
+
 
 class ScriptedModel:
     """The server. Use as a context manager or call ``start()``/``stop()``."""
@@ -128,6 +130,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
+
+    def _keep_alive(self, seconds: float) -> None:
+        """Comments on the open stream (every SSE reader skips them) until ``seconds`` have passed."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.wfile.write(b": keep-alive\n\n")
+            self.wfile.flush()
+            if self.server_model.sleep(min(KEEP_ALIVE, end - time.monotonic())):
+                return
 
     def _sse(self, event: str, data: dict[str, Any], delay: float = 0.0) -> None:
         if delay:
@@ -230,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, reply)
             return
         self._start_sse()
+        if step.think:
+            self._keep_alive(step.think)
         if step.malformed:
             self.wfile.write(b'event: message_start\ndata: {"type": "message_start", "message": {"id"\n\n')
             self.wfile.write(b"data: [not json at all\n\n")
