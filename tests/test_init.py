@@ -39,6 +39,13 @@ def test_init_writes_the_conventions_it_found_and_registers_podium_with_the_agen
     assert settings["branches"]["base"] == "main" and settings["tracker"]["kind"] == "local"
     assert settings["jobs"]["default_agent"] == "codex" and settings["tester"]["agent"] == "claude"
     assert "forge" not in settings
+    # each role's agent, model and effort, as a commented example that is valid once uncommented
+    text = toml.read_text()
+    example = "\n".join(line.removeprefix("#").removeprefix(" ")
+                        for line in text[text.index("# [roles."):].splitlines())
+    roles = tomllib.loads(example)["roles"]
+    assert roles["worker"] == {"agent": "codex", "model": "gpt-5.2", "effort": "xhigh", "stall_after": 7200}
+    assert roles["orchestrator"]["model"] == "opus" and roles["tester"]["model"] == "sonnet"
     for name in ("ORCHESTRATOR", "TESTER"):
         assert (env.repo / ".podium" / "roles" / f"{name}.md").is_file()
     assert "Tests: `python -m pytest`." in (env.repo / ".podium" / "roles" / "ORCHESTRATOR.md").read_text()
