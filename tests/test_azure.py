@@ -95,6 +95,29 @@ def test_a_pr_opened_by_hand_is_linked_to_the_work_item(env: Env, azure: AzureSe
     assert link["rel"] == "ArtifactLink" and link["url"] == "vstfs:///Git/PullRequestId/project-guid%2Frepo-guid%2F1"
 
 
+def test_me_is_whoever_the_credentials_belong_to(env: Env, azure: AzureServer) -> None:
+    toml = env.repo / "podium.toml"
+    toml.write_text(toml.read_text().replace('user = "dev@contoso.com"\n', ""))  # git says dev@example.com
+    assert env.podium_json("ticket", "start", "42")["assigned"]
+    assert azure.items[42].assigned == "dev@contoso.com"  # the PAT's owner, from Azure DevOps itself
+    assert [r["path"] for r in azure.requests].count("/contoso/_apis/connectionData") == 1
+    env.vars["AZURE_DEVOPS_USER"] = "pair@contoso.com"  # a configured "me" still wins, and nobody is asked
+    assert env.podium_json("ticket", "start", "43")["assigned"] and azure.items[43].assigned == "pair@contoso.com"
+    toml.write_text(toml.read_text().replace("[forge]", 'user = "lead@contoso.com"\n[forge]'))
+    azure.items[46] = WorkItem(46, "Bug", "Crash on save")
+    assert env.podium_json("ticket", "start", "46")["assigned"] and azure.items[46].assigned == "lead@contoso.com"
+    assert [r["path"] for r in azure.requests].count("/contoso/_apis/connectionData") == 1
+
+
+def test_credentials_azure_cannot_name_are_a_one_line_error(env: Env, azure: AzureServer) -> None:
+    toml = env.repo / "podium.toml"
+    toml.write_text(toml.read_text().replace('user = "dev@contoso.com"\n', ""))
+    azure.account = None  # connectionData answers, but its user has no account (an anonymous connection)
+    assert_one_line_error(env.podium("ticket", "start", "42"), "Azure DevOps cannot say whose credentials",
+                          "[tracker] user")
+    assert azure.items[42].assigned is None and json.loads(env.podium("workspaces", "--json").stdout) == []
+
+
 def test_azure_errors_are_one_line(env: Env, azure: AzureServer) -> None:
     assert_one_line_error(env.podium("ticket", "start", "99"), "no work item 99 in contoso/Shop App")
     azure.items[44] = WorkItem(44, "Bug", "Old", state="Closed")

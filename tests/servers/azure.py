@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import jsonschema
+
 from servers import JsonHandler, LocalServer
 from servers.swagger import azure_devops
 
@@ -26,6 +28,23 @@ PROCESS_STATES = {  # (name, category), as the Agile and Scrum process templates
     "Product Backlog Item": [("New", "Proposed"), ("Approved", "Proposed"), ("Committed", "InProgress"),
                              ("Done", "Completed"), ("Removed", "Removed")],
 }
+
+# GET <organization>/_apis/connectionData is not in Microsoft's Swagger files; its shape as Microsoft documents the
+# ConnectionData and Identity types (learn.microsoft.com azure-devops-extension-api, and the azure-devops Python
+# client's location models): identity properties are a PropertiesCollection, {"Name": {"$type", "$value"}}.
+_PROPERTY = {"type": "object", "required": ["$type", "$value"],
+             "properties": {"$type": {"type": "string"}, "$value": {}}}
+_IDENTITY = {"type": "object", "required": ["id", "descriptor", "providerDisplayName", "isActive", "properties"],
+             "properties": {"id": {"type": "string"}, "descriptor": {"type": "string"},
+                            "subjectDescriptor": {"type": "string"}, "providerDisplayName": {"type": "string"},
+                            "isActive": {"type": "boolean"}, "resourceVersion": {"type": "integer"},
+                            "metaTypeId": {"type": "integer"},
+                            "properties": {"type": "object", "additionalProperties": _PROPERTY}}}
+CONNECTION_DATA = {"type": "object", "required": ["authenticatedUser", "authorizedUser", "instanceId", "deploymentId"],
+                   "properties": {"authenticatedUser": _IDENTITY, "authorizedUser": _IDENTITY,
+                                  "instanceId": {"type": "string"}, "deploymentId": {"type": "string"},
+                                  "deploymentType": {"enum": ["hosted", "onPremises"]},
+                                  "locationServiceData": {"type": "object"}}}
 
 
 @dataclass
@@ -58,6 +77,7 @@ class AzureServer(LocalServer):
     def __init__(self, org: str = "contoso", project: str = "Shop App", repo: str = "shop",
                  pat: str = "azpat0123456789", me: str = "dev@contoso.com"):
         self.org, self.project, self.repo, self.pat, self.me = org, project, repo, pat, me
+        self.account: str | None = me  # whose token the PAT is, as connectionData says; None: it cannot say
         self.items: dict[int, WorkItem] = {}
         self.pulls: dict[int, AzurePull] = {}
         self.requests: list[dict[str, Any]] = []
@@ -70,6 +90,19 @@ class AzureServer(LocalServer):
     @property
     def api(self) -> str:
         return f"{self.url}/{self.org}"
+
+    def connection_json(self) -> dict[str, Any]:
+        """Who the credentials belong to; an identity without an Account property when the service cannot say."""
+        properties = {"Account": {"$type": "System.String", "$value": self.account}} if self.account else {}
+        user = {"id": "6f2f3cd5-0b6b-4d6e-9d34-1c3e2a1b7c10", "providerDisplayName": self.me.split("@")[0].title(),
+                "descriptor": f"Microsoft.IdentityModel.Claims.ClaimsIdentity;contoso.com\\{self.me}",
+                "subjectDescriptor": "aad.NmYyZjNjZDUtMGI2Yi03ZDZlLTlkMzQtMWMzZTJhMWI3YzEw",
+                "isActive": True, "properties": properties, "resourceVersion": 2, "metaTypeId": 0}
+        return {"authenticatedUser": user, "authorizedUser": user, "instanceId": "instance-guid",
+                "deploymentId": "deployment-guid",
+                "deploymentType": "hosted",
+                "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
+                                        "defaultAccessMappingMoniker": "PublicAccessMapping", "lastChangeId": 1}}
 
     def identity(self, unique: str) -> dict[str, Any]:
         return {"displayName": unique.split("@")[0].title(), "uniqueName": unique, "id": f"id-{unique}",
@@ -147,12 +180,25 @@ class _Handler(JsonHandler):
             return
         path = unquote(parts.path)
         prefix = f"/{s.org}/{s.project}/_apis/"
+        if path.lower() == f"/{s.org}/_apis/connectiondata".lower() and self.command == "GET":
+            self._connection_data()
+            return
         if not path.startswith(prefix):
             self._send(404, {"message": "no such project"})
             return
         rest = path[len(prefix):]
         with s.lock:
             self._boards(rest, query) if rest.startswith("wit/") else self._repos(rest, query)
+
+    def _connection_data(self) -> None:
+        payload = self.state.connection_json()
+        try:
+            jsonschema.validate(payload, CONNECTION_DATA)
+        except jsonschema.ValidationError as e:
+            self.state.errors.append(f"connectionData: {e.message}")
+            self._send(500, {"message": "test server produced an invalid shape"})
+            return
+        self._send(200, payload)
 
     def _boards(self, rest: str, query: dict[str, str]) -> None:
         s = self.state

@@ -6,6 +6,8 @@ Organization, project and repository come from ``origin``
 (``organization``, ``project``, ``repository``; ``api`` overrides ``https://dev.azure.com/<org>``).
 Credentials: a PAT in ``AZURE_DEVOPS_EXT_PAT`` (the variable the ``az devops`` CLI reads) or
 ``AZURE_DEVOPS_PAT``, else a token from the logged-in Azure CLI (``az account get-access-token``).
+"Me" is whoever the credentials belong to, as Azure DevOps says (``connectionData``), unless
+``[tracker] user`` or ``AZURE_DEVOPS_USER`` says otherwise.
 
 "Active" is process-template aware: the first state of the item's type whose category is
 ``InProgress`` (Agile/CMMI "Active", Scrum "Committed" or "In Progress", Basic "Doing"), read from
@@ -26,12 +28,13 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from podium.errors import UsageError
-from podium.git import Repo, git
+from podium.git import Repo
 from podium.providers import Attachment, Check, Comment, ProviderError, PullRequest, Ticket, TicketNotFound, cli_output
 from podium.providers.http import Api, NotFound
 
 API = "7.1"
 COMMENTS_API = "7.1-preview.4"
+CONNECTION_API = "7.1-preview.1"
 DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"  # Azure DevOps' application id, for az tokens
 DESCRIPTION_LIMIT = 4000  # Azure Repos refuses longer PR descriptions
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
@@ -97,7 +100,6 @@ class AzureBoards(_Azure):
                  api: str | None = None, user: str | None = None, repository: str | None = None):
         super().__init__(checkout, organization, project, repository, api, "tracker")
         self.user = user or os.environ.get("AZURE_DEVOPS_USER") or None
-        self.checkout = checkout
         self._states: dict[str, list[dict[str, Any]]] = {}
 
     def _id(self, ticket_id: str) -> str:
@@ -151,13 +153,19 @@ class AzureBoards(_Azure):
         )
 
     def me(self) -> str:
+        """The configured user, else whoever the credentials belong to (asked of Azure DevOps once)."""
         if self.user is None:
-            self.user = _az("account", "show", "--query", "user.name") or git(
-                "config", "user.email", cwd=self.checkout.toplevel, check=False) or None
-            if not self.user:
-                raise UsageError("who are you on Azure DevOps? set [tracker] user = \"you@example.com\" "
-                                 "(or AZURE_DEVOPS_USER), or az login")
+            self.user = self._credentials_owner()
         return self.user
+
+    def _credentials_owner(self) -> str:
+        data = self.api.request("GET", "/_apis/connectionData", params={"api-version": CONNECTION_API}) or {}
+        user = data.get("authenticatedUser") or {}
+        account = ((user.get("properties") or {}).get("Account") or {}).get("$value")
+        if not account:
+            raise ProviderError("Azure DevOps cannot say whose credentials these are; set [tracker] user = "
+                                "\"you@example.com\" (or AZURE_DEVOPS_USER)")
+        return str(account)
 
     def _patch(self, item_id: str, operations: list[dict[str, Any]]) -> None:
         body = json.dumps(operations).encode()
