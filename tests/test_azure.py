@@ -118,6 +118,35 @@ def test_credentials_azure_cannot_name_are_a_one_line_error(env: Env, azure: Azu
     assert azure.items[42].assigned is None and json.loads(env.podium("workspaces", "--json").stdout) == []
 
 
+def test_an_on_premises_server_is_found_from_origin(env: Env) -> None:
+    """Azure DevOps Server: origin is the collection's URL + project + _git + repository, and the API lives at the
+    collection (not dev.azure.com); podium.toml only says which kind of tracker and forge."""
+    server = AzureServer(collection="/tfs/DefaultCollection", origin=env.origin)
+    try:
+        server.items[42] = WorkItem(42, "Bug", "Login fails with SSO")
+        env.vars["AZURE_DEVOPS_EXT_PAT"] = server.pat
+        git("remote", "set-url", "origin", f"{server.url}/tfs/DefaultCollection/Shop%20App/_git/shop", cwd=env.repo)
+        git("config", "http.extraHeader", f"Authorization: {server.basic}", cwd=env.repo)
+        (env.repo / "podium.toml").write_text('[tracker]\nkind = "azure"\n[forge]\nkind = "azure"\n')
+        started = env.podium_json("ticket", "start", "42")
+        assert started["assigned"] and server.items[42].assigned == "dev@contoso.com"
+        assert started["ticket"]["url"] == f"{server.url}/tfs/DefaultCollection/Shop App/_workitems/edit/42"
+        job = env.delegate("SSO", "--ticket", "42", *RUN, "sh -c 'echo sso > sso.py; echo Fixed the SSO callback.'")
+        env.podium("wait", str(job), "--timeout", "30", check=True)
+        shipped = env.approved_json("ship", str(job))
+        [pull] = server.pulls.values()
+        assert pull.work_items == ["42"] and pull.title == "Login fails with SSO"
+        assert shipped["pr_url"] == f"{server.url}/tfs/DefaultCollection/Shop App/_git/shop/pullrequest/1"
+        branch = env.job(job)["branch"]  # pushed to the server over HTTP, where the PR starts from
+        assert pull.source == f"refs/heads/{branch}" and git("rev-parse", pull.source, cwd=env.origin)
+        api = [r["path"] for r in server.requests]
+        assert api and all(p.startswith("/tfs/DefaultCollection/") for p in api)
+        assert "/tfs/DefaultCollection/_apis/connectionData" in api
+    finally:
+        server.stop()
+    assert server.errors == []
+
+
 def test_azure_errors_are_one_line(env: Env, azure: AzureServer) -> None:
     assert_one_line_error(env.podium("ticket", "start", "99"), "no work item 99 in contoso/Shop App")
     azure.items[44] = WorkItem(44, "Bug", "Old", state="Closed")
@@ -133,13 +162,36 @@ def test_azure_errors_are_one_line(env: Env, azure: AzureServer) -> None:
     assert json.loads(env.podium("workspaces", "--json").stdout) == []
 
 
+CLOUD = "https://dev.azure.com/contoso"
+SERVER = "https://tfs.contoso.com/tfs/DefaultCollection"
+
+
 @pytest.mark.parametrize(("url", "expected"), [
-    ("https://dev.azure.com/contoso/Shop%20App/_git/shop", ("contoso", "Shop App", "shop")),
-    ("https://contoso@dev.azure.com/contoso/Shop%20App/_git/shop", ("contoso", "Shop App", "shop")),
-    ("git@ssh.dev.azure.com:v3/contoso/Shop%20App/shop", ("contoso", "Shop App", "shop")),
-    ("https://contoso.visualstudio.com/Shop%20App/_git/shop", ("contoso", "Shop App", "shop")),
-    ("https://contoso.visualstudio.com/DefaultCollection/Shop/_git/shop.git", ("contoso", "Shop", "shop")),
+    ("https://dev.azure.com/contoso/Shop%20App/_git/shop", ("contoso", "Shop App", "shop", CLOUD)),
+    ("https://contoso@dev.azure.com/contoso/Shop%20App/_git/shop", ("contoso", "Shop App", "shop", CLOUD)),
+    ("git@ssh.dev.azure.com:v3/contoso/Shop%20App/shop", ("contoso", "Shop App", "shop", CLOUD)),
+    ("https://contoso.visualstudio.com/Shop%20App/_git/shop", ("contoso", "Shop App", "shop", CLOUD)),
+    ("https://contoso.visualstudio.com/DefaultCollection/Shop/_git/shop.git", ("contoso", "Shop", "shop", CLOUD)),
+    ("https://dev.azure.com/contoso/_git/Shop", ("contoso", "Shop", "Shop", CLOUD)),  # the project's own repository
+    # Azure DevOps Server (on-premises): the API is the collection's URL
+    ("https://tfs.contoso.com/tfs/DefaultCollection/Shop%20App/_git/shop",
+     ("DefaultCollection", "Shop App", "shop", SERVER)),
+    ("https://dev@tfs.contoso.com/tfs/DefaultCollection/Shop%20App/_git/shop.git",
+     ("DefaultCollection", "Shop App", "shop", SERVER)),
+    ("ssh://tfs.contoso.com:22/tfs/DefaultCollection/Shop%20App/_git/shop",
+     ("DefaultCollection", "Shop App", "shop", SERVER)),
+    ("ssh://dev@tfs.contoso.com:22/tfs/DefaultCollection/Shop%20App/_git/shop",
+     ("DefaultCollection", "Shop App", "shop", SERVER)),
+    ("https://devops.contoso.com/Fabrikam%20Collection/Shop/_git/shop",  # 2019 and later: no /tfs
+     ("Fabrikam Collection", "Shop", "shop", "https://devops.contoso.com/Fabrikam%20Collection")),
+    ("http://build01:8080/tfs/DefaultCollection/Shop/_git/shop",  # the classic TFS address, port kept
+     ("DefaultCollection", "Shop", "shop", "http://build01:8080/tfs/DefaultCollection")),
+    ("http://build01:8080/tfs/DefaultCollection/_git/Shop",  # the project's own repository, project left out
+     ("DefaultCollection", "Shop", "Shop", "http://build01:8080/tfs/DefaultCollection")),
     ("https://github.com/acme/shop.git", None),
+    ("https://gitlab.example.com/group/shop.git", None),
+    ("https://tfs.contoso.com/_git/shop", None),  # no collection
+    ("https://tfs.contoso.com/tfs/DefaultCollection/Shop/_git/", None),  # no repository
 ])
-def test_azure_remote_urls(url: str, expected: tuple[str, str, str] | None) -> None:
+def test_azure_remote_urls(url: str, expected: tuple[str, str, str, str] | None) -> None:
     assert parse_remote(url) == expected

@@ -4,15 +4,23 @@ Test code only. Every request body and every response is checked against Microso
 Swagger descriptions (tests/specs/azure-devops) before it is answered; a mismatch is a
 500 and is recorded in ``errors``. Lists are wrapped as the service wraps them
 (``{"count": n, "value": [...]}``).
+
+``collection`` is the path of the organization's (or, on Azure DevOps Server, the
+collection's) URL: ``/contoso`` as on dev.azure.com, ``/tfs/DefaultCollection`` to play
+an on-premises server. Given ``origin`` (a bare repository), the server also speaks git's
+smart HTTP protocol at the repository's own address, ``<collection>/<project>/_git/<repo>``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import subprocess
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -75,8 +83,11 @@ class AzurePull:
 
 class AzureServer(LocalServer):
     def __init__(self, org: str = "contoso", project: str = "Shop App", repo: str = "shop",
-                 pat: str = "azpat0123456789", me: str = "dev@contoso.com"):
+                 pat: str = "azpat0123456789", me: str = "dev@contoso.com", collection: str | None = None,
+                 origin: Path | None = None):
         self.org, self.project, self.repo, self.pat, self.me = org, project, repo, pat, me
+        self.collection = collection or f"/{org}"
+        self.origin = origin
         self.account: str | None = me  # whose token the PAT is, as connectionData says; None: it cannot say
         self.items: dict[int, WorkItem] = {}
         self.pulls: dict[int, AzurePull] = {}
@@ -89,7 +100,11 @@ class AzureServer(LocalServer):
 
     @property
     def api(self) -> str:
-        return f"{self.url}/{self.org}"
+        return f"{self.url}{self.collection}"
+
+    @property
+    def basic(self) -> str:
+        return "Basic " + base64.b64encode(f":{self.pat}".encode()).decode()
 
     def connection_json(self) -> dict[str, Any]:
         """Who the credentials belong to; an identity without an Account property when the service cannot say."""
@@ -100,7 +115,7 @@ class AzureServer(LocalServer):
                 "isActive": True, "properties": properties, "resourceVersion": 2, "metaTypeId": 0}
         return {"authenticatedUser": user, "authorizedUser": user, "instanceId": "instance-guid",
                 "deploymentId": "deployment-guid",
-                "deploymentType": "hosted",
+                "deploymentType": "hosted" if self.collection == f"/{self.org}" else "onPremises",
                 "locationServiceData": {"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
                                         "defaultAccessMappingMoniker": "PublicAccessMapping", "lastChangeId": 1}}
 
@@ -142,18 +157,23 @@ class _Handler(JsonHandler):
         s = self.state
         if spec is not None and 200 <= code < 300:
             try:
-                spec.check_response(self.command, self.path.split("?")[0], code, payload)
+                spec.check_response(self.command, self._spec_path(), code, payload)
             except Exception as e:
                 s.errors.append(f"response to {self.command} {self.path}: {e}")
                 code, payload = 500, {"message": "test server produced an invalid shape"}
         self.reply(code, payload)
+
+    def _spec_path(self) -> str:
+        """The path as the descriptions write it, ``/{organization}/...``: a server's collection is one segment."""
+        path = self.path.split("?")[0]
+        return f"/{self.state.org}{path[len(self.state.collection):]}"
 
     def _json(self, spec: Any) -> Any:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         data = json.loads(raw or b"null")
         self.state.requests[-1]["body"] = data
         try:
-            spec.check_request(self.command, self.path.split("?")[0], data)
+            spec.check_request(self.command, self._spec_path(), data)
         except Exception as e:
             self.state.errors.append(f"request {self.command} {self.path}: {e}")
             self._send(400, {"message": "the body does not fit the API description"})
@@ -163,6 +183,8 @@ class _Handler(JsonHandler):
     def _route(self) -> None:
         s = self.state
         parts = urlsplit(self.path)
+        if self._git(unquote(parts.path), parts.query):
+            return
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         s.requests.append({"method": self.command, "path": unquote(parts.path), "query": query,
                            "authorization": self.headers.get("Authorization"),
@@ -171,16 +193,15 @@ class _Handler(JsonHandler):
             code, _headers, payload = s.fail.pop(0)
             self._send(code, payload)
             return
-        expected = "Basic " + base64.b64encode(f":{s.pat}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
+        if self.headers.get("Authorization") != s.basic:
             self._send(401, {"message": "TF400813: The user is not authorized to access this resource."})
             return
         if not query.get("api-version", "").startswith("7.1"):
             self._send(400, {"message": "api-version is missing"})
             return
         path = unquote(parts.path)
-        prefix = f"/{s.org}/{s.project}/_apis/"
-        if path.lower() == f"/{s.org}/_apis/connectiondata".lower() and self.command == "GET":
+        prefix = f"{s.collection}/{s.project}/_apis/"
+        if path.lower() == f"{s.collection}/_apis/connectiondata".lower() and self.command == "GET":
             self._connection_data()
             return
         if not path.startswith(prefix):
@@ -199,6 +220,33 @@ class _Handler(JsonHandler):
             self._send(500, {"message": "test server produced an invalid shape"})
             return
         self._send(200, payload)
+
+    def _git(self, path: str, query: str) -> bool:
+        """git's smart HTTP protocol at the repository's address (``git http-backend`` over ``origin``)."""
+        s = self.state
+        m = re.fullmatch(rf"{re.escape(s.collection)}/{re.escape(s.project)}/_git/{re.escape(s.repo)}(/.+)", path)
+        if s.origin is None or m is None:
+            return False
+        if self.headers.get("Authorization") != s.basic:
+            self._send(401, {"message": "TF400813: The user is not authorized to access this resource."})
+            return True
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        cgi = {"GIT_PROJECT_ROOT": str(s.origin.parent), "GIT_HTTP_EXPORT_ALL": "1", "REMOTE_USER": "dev",
+               "PATH_INFO": f"/{s.origin.name}{m.group(1)}", "QUERY_STRING": query, "REQUEST_METHOD": self.command,
+               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
+               "REMOTE_ADDR": "127.0.0.1", "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+               "GIT_PROTOCOL": self.headers.get("Git-Protocol", "")}
+        out = subprocess.run(["git", "http-backend"], input=body, env={**os.environ, **cgi}, capture_output=True,
+                             check=False).stdout
+        head, _, content = out.partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().splitlines() if ": " in line)
+        self.send_response(int(headers.pop("Status", "200").split()[0]))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+        return True
 
     def _boards(self, rest: str, query: dict[str, str]) -> None:
         s = self.state

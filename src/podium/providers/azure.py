@@ -2,8 +2,10 @@
 
 Organization, project and repository come from ``origin``
 (``https://dev.azure.com/<org>/<project>/_git/<repo>``, ``git@ssh.dev.azure.com:v3/<org>/<project>/<repo>``,
-``https://<org>.visualstudio.com/<project>/_git/<repo>``) unless ``[tracker]``/``[forge]`` name them
-(``organization``, ``project``, ``repository``; ``api`` overrides ``https://dev.azure.com/<org>``).
+``https://<org>.visualstudio.com/<project>/_git/<repo>``, or an Azure DevOps Server's
+``https://<host>[/tfs]/<collection>/<project>/_git/<repo>`` and its ``ssh://<host>:22/...`` form, where the
+API is the collection's URL) unless ``[tracker]``/``[forge]`` name them (``organization``, ``project``,
+``repository``; ``api`` overrides the organization's or collection's URL).
 Credentials: a PAT in ``AZURE_DEVOPS_EXT_PAT`` (the variable the ``az devops`` CLI reads) or
 ``AZURE_DEVOPS_PAT``, else a token from the logged-in Azure CLI (``az account get-access-token``).
 "Me" is whoever the credentials belong to, as Azure DevOps says (``connectionData``), unless
@@ -24,8 +26,8 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from podium.errors import UsageError
 from podium.git import Repo
@@ -42,22 +44,52 @@ _SSH = re.compile(r"^(?:ssh://)?[^@]+@(?:ssh\.dev\.azure\.com|vs-ssh\.visualstud
                   r"([^/]+)/([^/]+)/([^/]+?)/?$")
 
 
-def parse_remote(url: str) -> tuple[str, str, str] | None:
-    """(organization, project, repository) of an Azure Repos remote URL, or None when it is not one."""
+class AzureRemote(NamedTuple):
+    organization: str  # on Azure DevOps Server, the collection
+    project: str
+    repository: str
+    api: str  # the organization's (or collection's) URL, where the REST API lives
+
+
+def parse_remote(url: str) -> AzureRemote | None:
+    """Organization, project, repository and API address of an Azure Repos remote URL, or None when it is not one."""
     m = _SSH.match(url)
     if m:
-        return unquote(m.group(1)), unquote(m.group(2)), unquote(m.group(3))
+        org = unquote(m.group(1))
+        return AzureRemote(org, unquote(m.group(2)), unquote(m.group(3)), _cloud(org))
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
     segments = [unquote(s) for s in parts.path.strip("/").split("/")]
-    if host == "dev.azure.com" and len(segments) >= 4 and segments[2] == "_git":
-        return segments[0], segments[1], segments[3].removesuffix(".git")
-    if host.endswith(".visualstudio.com") and "_git" in segments:
-        i = segments.index("_git")
-        project = segments[i - 1] if i >= 1 else ""
-        if project and i + 1 < len(segments):
-            return host.split(".")[0], project, segments[i + 1].removesuffix(".git")
-    return None
+    if "_git" not in segments or not segments[-1] or segments.index("_git") != len(segments) - 2:
+        return None
+    head, repository = segments[:-2], segments[-1].removesuffix(".git")
+    host = (parts.hostname or "").lower()
+    if host.endswith(".visualstudio.com"):  # https://<org>.visualstudio.com[/DefaultCollection]/<project>/_git/<repo>
+        org = host.split(".")[0]
+        project = head[-1] if head and head != ["DefaultCollection"] else repository
+        return AzureRemote(org, project, repository, _cloud(org))
+    # dev.azure.com/<org> or a server's [tfs/]<collection>, then <project>
+    if len(head) == 1 or (len(head) == 2 and head[0].lower() == "tfs"):
+        head = [*head, repository]  # a project's own repository: the URL leaves the project out
+    collection, project = head[:-1], (head[-1] if head else "")
+    api = _collection_url(parts, collection) if collection else None
+    return AzureRemote(collection[-1], project, repository, api) if api else None
+
+
+def _cloud(organization: str) -> str:
+    return f"https://dev.azure.com/{quote(organization)}"
+
+
+def _collection_url(parts: SplitResult, collection: list[str]) -> str | None:
+    """The address of a collection (or a dev.azure.com organization): an ssh remote's host serves it over https."""
+    if parts.scheme not in ("http", "https", "ssh") or not parts.hostname:
+        return None
+    scheme = "https" if parts.scheme == "ssh" else parts.scheme
+    try:
+        port = f":{parts.port}" if parts.port and scheme == parts.scheme else ""
+    except ValueError:  # not a port number
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{scheme}://{host}{port}/" + "/".join(quote(s) for s in collection)
 
 
 def _auth_header() -> str:
@@ -80,10 +112,11 @@ class _Azure:
         remote = parse_remote(checkout.origin_url())
         if remote is None and not (organization and project):
             raise UsageError(f"origin is not an Azure Repos repository; set [{section}] organization and project")
-        self.organization = organization or (remote[0] if remote else "")
-        self.project = project or (remote[1] if remote else "")
-        self.repository = repository or (remote[2] if remote else "")
-        self.base = (api or f"https://dev.azure.com/{quote(self.organization)}").rstrip("/")
+        self.organization = organization or (remote.organization if remote else "")
+        self.project = project or (remote.project if remote else "")
+        self.repository = repository or (remote.repository if remote else "")
+        same = remote is not None and remote.organization == self.organization
+        self.base = (api or (remote.api if remote and same else _cloud(self.organization))).rstrip("/")
         self.api = Api("Azure DevOps", self.base, {"Authorization": _auth_header(), "Accept": "application/json",
                                                     "User-Agent": "podium"},
                        auth_hint="renew the PAT in AZURE_DEVOPS_EXT_PAT, or az login again")
