@@ -120,14 +120,13 @@ def test_credentials_azure_cannot_name_are_a_one_line_error(env: Env, azure: Azu
 
 def test_an_on_premises_server_is_found_from_origin(env: Env) -> None:
     """Azure DevOps Server: origin is the collection's URL + project + _git + repository, and the API lives at the
-    collection (not dev.azure.com); podium.toml only says which kind of tracker and forge."""
+    collection (not dev.azure.com); podium knows it for Azure DevOps by its /_git/, with no podium.toml."""
     server = AzureServer(collection="/tfs/DefaultCollection", origin=env.origin)
     try:
         server.items[42] = WorkItem(42, "Bug", "Login fails with SSO")
         env.vars["AZURE_DEVOPS_EXT_PAT"] = server.pat
         git("remote", "set-url", "origin", f"{server.url}/tfs/DefaultCollection/Shop%20App/_git/shop", cwd=env.repo)
         git("config", "http.extraHeader", f"Authorization: {server.basic}", cwd=env.repo)
-        (env.repo / "podium.toml").write_text('[tracker]\nkind = "azure"\n[forge]\nkind = "azure"\n')
         started = env.podium_json("ticket", "start", "42")
         assert started["assigned"] and server.items[42].assigned == "dev@contoso.com"
         assert started["ticket"]["url"] == f"{server.url}/tfs/DefaultCollection/Shop App/_workitems/edit/42"

@@ -164,7 +164,7 @@ def detect_kind(origin_url: str) -> str | None:
     url = origin_url.lower()
     if "github" in url:
         return "github"
-    if "dev.azure.com" in url or "visualstudio.com" in url:
+    if "dev.azure.com" in url or "visualstudio.com" in url or "/_git/" in url:  # /_git/: Azure DevOps Server too
         return "azure"
     if "gitlab" in url:
         return "gitlab"
