@@ -154,11 +154,13 @@ def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: En
         {"tool": {"name": "mcp__podium__approve", "input": {"gate_id": 1}}},
         "Nothing is running, and approving is yours.",
     ]})
+    (env.repo / "podium.toml").write_text('[roles.orchestrator]\nmodel = "opus"\neffort = "high"\n')
     out = env.podium("chat", "--", "-p", "What is running?", "--output-format", "json", timeout=180)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["result"] == "Nothing is running, and approving is yours."
     assert "podium chat: claude with ORCHESTRATOR.md" in out.stderr
     first, second, third = [r["body"] for r in env.requests() if not r["aux"]][:3]
+    assert "opus" in first["model"] and first["output_config"] == {"effort": "high"}  # the orchestrator's role
     # the CLI's own request: podium's tools registered, the role in the system prompt
     offered = json.dumps(first)  # claude lists MCP tools as deferred ones (loaded through its ToolSearch)
     assert all(f"mcp__podium__{t}" in offered for t in TOOLS)

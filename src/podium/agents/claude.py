@@ -161,7 +161,8 @@ class ClaudeAgent:
         self.args = list(args or [])
         self.model, self.effort = model, effort
 
-    def _choices(self) -> list[str]:
+    def choices(self) -> list[str]:
+        """``--model``/``--effort`` as chosen for this run (none: claude's own)."""
         return [*choice_flags("claude", self.args, self.model, ("--model",), "model", ["--model", str(self.model)]),
                 *choice_flags("claude", self.args, self.effort, ("--effort",), "effort",
                               ["--effort", str(self.effort)])]
@@ -179,7 +180,7 @@ class ClaudeAgent:
         self._exe()
         if not any(os.environ.get(v) for v in ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")):
             check_endpoint("claude", os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com")
-        self._choices()
+        self.choices()
         chosen = self._args_mode()
         if chosen in WRITABLE_MODES:  # the user's own widening: Bash still allowed, as a worker needs
             return Preflight(extra_args=("--allowedTools", "Bash") if chosen == "acceptEdits" else ())
@@ -211,7 +212,7 @@ class ClaudeAgent:
         return None
 
     def _common(self, preflight: Preflight) -> list[str]:
-        return ["--output-format", "stream-json", "--verbose", *preflight.checked().extra_args, *self._choices(),
+        return ["--output-format", "stream-json", "--verbose", *preflight.checked().extra_args, *self.choices(),
                 *self.args]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:

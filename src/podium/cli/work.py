@@ -58,22 +58,24 @@ def register(cli: click.Group) -> None:
 
         The role file is (re)generated first; podium's MCP server is wired in for this session only, its
         tools allowed except approve, which puts the gate to you in a form (what podium gates shows) and acts
-        on your answer only. Arguments after -- go to claude (e.g. podium chat -- --model opus, or -- -p
-        "what is running?").
+        on your answer only. [roles.orchestrator] model and effort hold unless arguments after -- say otherwise;
+        they go to claude (e.g. podium chat -- --model opus, or -- -p "what is running?").
         """
-        from podium.agents import Preflight, Wiring, find_executable, get_agent
+        from podium.agents import Preflight, Wiring, find_executable, flag_value, get_agent
         from podium.service import orchestrator_role, unattended
 
         ctx = context(obj)
         role = orchestrator_role(ctx)
         exe = find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
-        wired = get_agent("claude", ctx.agent_options("claude", "orchestrator")).wire(Preflight(), Wiring(
+        given = {k: None for k in ("model", "effort") if flag_value(list(cli_args), f"--{k}") is not None}
+        claude = get_agent("claude", {**ctx.agent_options("claude", "orchestrator"), **given})
+        wired = claude.wire(Preflight(), Wiring(
             mcp=[sys.executable, "-m", "podium", "mcp"], allowed=unattended(),
             system_prompt=role.text))
         click.echo(f"podium chat: claude with {role.path.name} ({role.path}) and podium's tools", err=True)
         os.chdir(ctx.repo.toplevel)
         # the user's arguments first: a prompt among them must not be taken for one of --allowedTools' values
-        os.execv(exe, [exe, *cli_args, *wired.extra_args])
+        os.execv(exe, [exe, *cli_args, *wired.extra_args, *claude.choices()])  # type: ignore[attr-defined]
 
     @cli.command("mcp")
     @click.option("--work", "work_id", type=int, help="Serve podium work N's orchestrator: its ticket's defaults "
