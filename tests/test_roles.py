@@ -175,4 +175,5 @@ def test_the_status_table_says_a_silent_job_is_thinking(env: Env) -> None:
     env.wait_for(job, lambda j: (j["thinking_for"] or 0) >= 2, timeout=60)
     table = env.podium("status").stdout
     assert "running (thinking" in table, table
+    assert "  thinking: nothing printed for " in env.podium("logs", str(job), "--summary").stdout
     assert env.podium("wait", str(job), "--timeout", "60").returncode == 0

@@ -231,6 +231,9 @@ MIGRATIONS: list[str] = [
 ]
 
 
+THINKING_FRESH = 60  # seconds: bytes from the model older than this no longer make a silent job "thinking"
+
+
 @dataclass
 class Job:
     """One run of an agent. Mirrors a row of ``jobs``; JSON columns are decoded."""
@@ -287,6 +290,14 @@ class Job:
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    def thinking_for(self, now: float) -> float | None:
+        """How long a running job has printed nothing while its model's stream still brings bytes (as
+        ``status``'s ``thinking_for``), or None."""
+        quiet_since = self.last_activity_at or self.created_at
+        if self.state != "running" or self.receiving_at is None or self.receiving_at <= quiet_since:
+            return None
+        return now - quiet_since if now - self.receiving_at <= THINKING_FRESH else None
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -301,7 +312,6 @@ class EventRow:
 
 
 _JOB_COLUMNS = {f.name for f in fields(Job)}
-THINKING_FRESH = 60  # seconds: bytes from the model older than this no longer make a silent job "thinking"
 # status's row, key by key in the order its document shows it: each value as SQLite computes it (``now``: the
 # time of the query, ``behind`` the base commits' counts the caller passes in)
 STATUS_FIELDS = (

@@ -62,6 +62,7 @@ class Summary:
     usage: dict[str, Any] | None
     session_id: str | None
     silent_for: float | None = None
+    thinking_for: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +79,9 @@ class Summary:
         if self.state == "stalled" and self.silent_for is not None:
             out.append(f"  stalled: silent and idle for {human_duration(self.silent_for)} "
                        "(cancel it, resume it, or wait --through-stalls)")
+        if self.thinking_for is not None:
+            out.append(f"  thinking: nothing printed for {human_duration(self.thinking_for)} while its model's "
+                       "stream still brings bytes (a long reasoning turn, not a stall)")
         if self.final:
             out.append(f"  final: {clip(self.final, FINAL_CHARS)}")
         if self.files:
@@ -150,6 +154,7 @@ def summarize(store: Store, job: Job) -> Summary:
         usage=job.usage,
         session_id=job.session_id,
         silent_for=(time.time() - job.last_activity_at) if job.active and job.last_activity_at else None,
+        thinking_for=job.thinking_for(time.time()),
     )
 
 
