@@ -68,7 +68,7 @@ def stall_after_or_default(value: float | None, config: Config) -> float:
     return float(value)
 
 
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")  # as settings.Effort spells them
 
 
 def checked_effort(value: str | None) -> str | None:
@@ -96,7 +96,8 @@ class Config:
     roles: dict[str, dict[str, Any]] = field(default_factory=lambda: {"worker": {"stall_after": WORKER_STALL_AFTER}})
 
     def role(self, name: str) -> dict[str, Any]:
-        """``[roles.<name>]`` as written (agent, model, effort, args, stall_after; absent keys left out)."""
+        """``[roles.<name>]``: agent, model, effort, args, stall_after (absent keys left out; a worker's stall_after
+        is its long default unless podium.toml sets a window)."""
         return dict(self.roles.get(name, {}))
 
     def agent_for(self, role: str) -> str:

@@ -51,9 +51,6 @@ class Event:
     data: dict[str, Any]
 
 
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
-
-
 @dataclass(frozen=True)
 class Preflight:
     """What an adapter decided before a run: extra argv and notes for the job log. ``conflict``: a flag of the
