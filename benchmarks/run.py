@@ -1,9 +1,10 @@
 """podium's benchmarks. Each prints ratios measured side by side in the same run.
 
-    python benchmarks/run.py [goals|start|concurrent|status|summary|workspace|screenshot|tester|mcp|distill ...]
+    python benchmarks/run.py [goals | any of the benchmarks below ...]
 
 Every run ends with the goals' table: one line per goal podium holds itself to, "podium X vs baseline Y =
-ratio; goal", for the benchmarks that ran (`goals` runs those: start status workspace liveness help concurrent).
+ratio; goal", for the benchmarks that ran (`goals` runs those: start status workspace liveness help concurrent
+branches).
 
 - start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
               agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
@@ -28,6 +29,9 @@ ratio; goal", for the benchmarks that ran (`goals` runs those: start status work
 - liveness:   a runner frozen with SIGSTOP: seconds (and heartbeats) until `podium status` says stalled.
 - distill:    `podium distill --facts` over a 1 GB folder of claude and codex transcripts: MiB/s and peak
               memory, next to a bare json.loads of every line.
+- branches:   every team convention of tests/test_branches.py (a real repository with the team's branches
+              and noise each), run as the test runs it: how many `podium branch-name` names match the one the
+              team's own habit gives.
 
 The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
 """
@@ -739,11 +743,38 @@ def bench_distill(total_mb: int = 1024) -> None:
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
 
+def bench_branches() -> None:
+    """The conventions table of tests/test_branches.py, each in its own repository, through `podium branch-name`:
+    the share of names that come out as a teammate would have chosen them (and the misses, named)."""
+    sys.path.append(str(ROOT / "tests"))
+    from conftest import make_env
+    from test_branches import CONVENTIONS, name_for_convention
+
+    missed, took = [], []
+    for convention in CONVENTIONS:
+        tmp = Path(tempfile.mkdtemp(prefix="podium-bench-branches-"))
+        try:
+            env = make_env(tmp, CLI_BIN)
+            env.vars["PYTHONPATH"] = str(ROOT / "src")
+            t0 = time.perf_counter()
+            got = name_for_convention(env, convention).stdout.strip()
+            took.append(time.perf_counter() - t0)
+        finally:
+            subprocess.run(["rm", "-rf", str(tmp)], check=False)
+        if got != convention.expected:
+            missed.append(f"  {convention.id}: {got or '(nothing)'}, not {convention.expected}")
+    total, matched = len(CONVENTIONS), len(CONVENTIONS) - len(missed)
+    goal("branch names a teammate would choose", f"{matched}/{total} conventions", "the teams' own names",
+         matched / total, "100 %", matched == total)
+    print(f"branches: {matched}/{total} conventions matched ({100 * matched / total:.0f} %); a repository with "
+          f"its branches and `podium branch-name` {statistics.median(took):.1f} s each (median)", *missed, sep="\n")
+
+
 BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench_status, "summary": bench_summary,
            "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp,
            "distill": bench_distill, "dashboard": bench_dashboard,
-           "liveness": bench_liveness, "help": bench_help}
-GOAL_BENCHES = ["start", "status", "workspace", "liveness", "help", "concurrent"]  # `goals`: the table's rows
+           "liveness": bench_liveness, "help": bench_help, "branches": bench_branches}
+GOAL_BENCHES = ["start", "status", "workspace", "liveness", "help", "concurrent", "branches"]  # `goals`: the rows
 
 
 def main() -> None:
