@@ -9,6 +9,8 @@ import time
 import zlib
 from pathlib import Path
 
+import pytest
+
 from conftest import Env, git
 from test_bad_input import assert_one_line_error
 
@@ -225,3 +227,95 @@ def test_what_an_agent_leaves_running_cannot_approve_after_its_job_ended(env: En
     assert f"it was started in the session of job {sneaky}'s agent" in text and "Traceback" not in text, text
     assert env.podium_json("gates")[0]["state"] == "pending"
     assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
+
+
+def land(env: Env, *commits: tuple[str, dict[str, str]]) -> None:
+    """A teammate's commits (subject, files) pushed to origin's main, and fetched here."""
+    from test_workspaces import teammate
+
+    mate = env.root / "mate"
+    if not mate.exists():
+        teammate(env)
+    git("pull", "--quiet", "origin", "main", cwd=mate)
+    for subject, files in commits:
+        for name, text in files.items():
+            (mate / name).parent.mkdir(parents=True, exist_ok=True)
+            (mate / name).write_text(text)
+        git("add", *files, cwd=mate)
+        git("commit", "--quiet", "-m", subject, cwd=mate)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=mate)
+    git("fetch", "--quiet", "origin", cwd=env.repo)
+
+
+CALC = "def add(a, b):\n    return a + b\n"
+CALC_TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+HISTORY = (("feat: add the calculator", {"calc.py": CALC}), ("docs: say what calc does", {"README.md": "# calc\n"}),
+           ("test: cover add", {"tests/test_calc.py": CALC_TESTS}), ("feat: print results", {"cli.py": "print(1)\n"}))
+
+
+def test_the_drafted_message_reads_like_the_teams_own_and_follows_every_round(env: Env) -> None:
+    land(env, *HISTORY)
+    env.serve({"steps": [
+        {"write": {"path": "calc.py", "content": CALC + "\n\ndef sub(a, b):\n    return a - b\n"}},
+        "Added sub() to calc.py.",
+        {"write": {"path": "tests/test_calc.py", "content": CALC_TESTS.replace("add", "add, sub", 1)
+                   + "\n\ndef test_sub():\n    assert sub(3, 1) == 2\n"}},
+        "Added a test for sub()."]})
+    first = env.delegate("Users need to subtract numbers too; calc.py only adds. The unit tests in tests/ should "
+                         "cover the new function, with negative numbers and zero as edge cases.")
+    env.podium("wait", str(first), "--timeout", "60", check=True)
+    one = env.approved_json("commit", str(first))
+    subject, _, body = one["message"].partition("\n\n")
+    assert subject == "feat: let users subtract numbers"  # the team's type; a phrase, not the prompt cut off
+    assert body == "Added sub() to calc.py."
+    # round 2: the message follows the change without --regenerate
+    second = int(env.podium_json("resume", str(first), "now the tests")["id"])
+    env.podium("wait", str(second), "--timeout", "60", check=True)
+    two = env.approved_json("commit", str(second))
+    assert two["message"] == "feat: let users subtract numbers\n\n- Added sub() to calc.py.\n- Added a test for sub()."
+    # the human's words are kept, and the gate says when the change moved on since they were written
+    mine = env.approved_json("commit", str(first), "-m", "feat: subtraction\n\nAs discussed with the team.")
+    ws = Path(env.job(first)["workspace"])
+    (ws / "calc.py").write_text(CALC + "\n\ndef sub(a, b):\n    return a - b  # by hand\n")
+    assert env.podium("commit", str(first)).returncode == 4
+    shown = env.podium("gates").stdout
+    assert "message:\n    feat: subtraction\n    \n    As discussed with the team.\n  note: " in shown
+    assert ("note: your message, kept; the change moved on since it was written (calc.py changed): "
+            "--regenerate drafts one, -m writes one") in shown
+    assert mine["message_source"] == "user"
+
+
+def test_the_type_and_scope_come_from_the_change_and_the_teams_habit(env: Env) -> None:
+    land(env, ("feat(calc): add the calculator", {"calc/core.py": CALC}),
+         ("docs(calc): say what calc does", {"calc/README.md": "# calc\n"}),
+         ("fix(cli): print the result", {"cli/main.py": "print(1)\n"}), ("chore: tidy", {"x.txt": "x\n"}))
+    docs, _, _ = done_job(env, "printf '# calc\\n\\nAdds and subtracts.\\n' > calc/README.md",
+                          "Please document subtraction in the calc readme")
+    assert env.approved_json("commit", str(docs))["message"].splitlines()[0] == (
+        "docs(calc): document subtraction in the calc readme")
+    tests, _, _ = done_job(env, "mkdir -p calc/tests && echo 'def test_x(): pass' > calc/tests/test_core.py",
+                           "The core module has no tests at all")
+    subject = env.approved_json("commit", str(tests))["message"].splitlines()[0]
+    assert subject == "test(calc): add tests for core"  # no phrase in the prompt, no account: what the change does
+    code, _, _ = done_job(env, "printf 'def mul(a, b):\\n    return a * b\\n' >> calc/core.py && echo 'Added mul().'",
+                          "multiplication, in the style of add(); and then a long explanation that goes on and on "
+                          "and on about how multiplication should work")
+    assert env.approved_json("commit", str(code))["message"].splitlines()[0] == "feat(calc): add mul()"
+
+
+@pytest.mark.parametrize(("task", "subject"), [
+    ("Users need to subtract numbers too; calc.py only adds. The unit tests…", "Let users subtract numbers"),
+    ("Could you please add a CSV export to the reports page?", "Add a CSV export to the reports page"),
+    ("The total should include tax", "Make the total include tax"),
+    ("Users should be able to export their invoices as CSV", "Let users export their invoices as CSV"),
+    ("I've fixed the importer so that empty rows are kept", "Fix the importer so that empty rows are kept"),
+    ("Refactored the parser into smaller functions.", "Refactor the parser into smaller functions"),
+    ("Implement the new billing flow for enterprise customers, including proration, invoices and the emails",
+     "Implement the new billing flow for enterprise customers"),
+    ("We need to support Python 3.13", "Support Python 3.13"),
+    ("The importer drops empty rows", None),  # no instruction in it: the account or the change says it
+])
+def test_a_subject_is_an_instruction_made_from_the_task(task: str, subject: str | None) -> None:
+    from podium.message import from_text
+
+    assert from_text(task, []) == subject

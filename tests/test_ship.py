@@ -71,8 +71,9 @@ def test_ship_makes_one_commit_and_one_pr_and_keeps_them_in_sync(env: Env, githu
     second = env.delegate("Add a test for the discount", "--ticket", "12",
                           *agent("printf 'assert True\\n' > test_total.py", "Added a regression test."))
     env.podium("wait", str(second), "--timeout", "30", check=True)
-    again = env.approved_json("ship", str(second), "--regenerate")
-    assert len(github.pulls) == 1 and pull.body.startswith("Added a regression test.\n\nCloses #12")
+    again = env.approved_json("ship", str(second))  # the drafted message follows the change: no --regenerate
+    assert len(github.pulls) == 1
+    assert pull.body.startswith("- Total now subtracts the discount.\n- Added a regression test.\n\nCloses #12")
     assert pull.body.endswith(f"_Approved in podium by {getpass.getuser()}, gate 2._")
     assert git("ls-remote", "origin", "refs/heads/podium/screenshots", cwd=env.repo).split("\t")[0] == shots
     remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
@@ -146,3 +147,17 @@ def test_podium_pr_shows_the_checks_on_the_pr(env: Env, github: GitHubServer) ->
     github.check_runs[pull.head_sha][1] = ("lint", "completed", "failure")
     shown = env.podium("pr", str(job)).stdout
     assert "checks: failed (3)" in shown and "failed   lint" in shown
+
+
+def test_a_bug_tickets_title_is_the_subject_with_the_teams_fix_type(env: Env, github: GitHubServer) -> None:
+    from test_gate import land
+
+    land(env, *((f"feat: add part {i}", {f"part{i}.py": f"P = {i}\n"}) for i in range(4)))
+    github.issues[13] = Issue(13, "The checkout page shows the total of the previous cart after a coupon was "
+                                  "removed from it", "Steps: …", labels=["bug"])
+    job = env.delegate("fix it", "--ticket", "13", *agent("echo fix > fix.py", "Fixed."))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    env.approved_json("ship", str(job))
+    [pull] = github.pulls.values()
+    # the title cut at a word, no "…", and the type a bug ticket gets
+    assert pull.title == "fix: the checkout page shows the total of the previous cart"

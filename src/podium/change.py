@@ -13,36 +13,30 @@ branch moves with a compare-and-swap on its old tip.
 first push): a branch someone else pushed to is refused and reported, never
 overwritten. Base branches are refused outright.
 
-The message is generated from the task and the agent's own account of it, may be
-edited by the user, and is stored (``changes`` table) so the PR description can be
-kept in sync with it.
+The message is drafted (``podium.message``) from the ticket, the task, the agents' accounts and
+the change, again every round; the user's own words replace the draft and are kept. It is
+stored (``changes`` table) so the PR description can be kept in sync with it.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.branches import ticket_in
 from podium.errors import GitError, PodiumError, UsageError
 from podium.git import Repo, diff_names, git, numstat, snapshot, tree_with
+from podium.message import clean_message, comment_char, draft_message
 from podium.store import Change, Job, Store, WorkspaceRecord
 from podium.workspace import ENV_DIR, repo_lock
 
 if TYPE_CHECKING:
     from podium.redaction import Finding
 
-SUBJECT_MAX = 72
-BODY_LINES = 12
 PROTECTED = {"main", "master", "develop", "development", "trunk", "release", "production", "staging"}
-_SUBJECT_TICKET = re.compile(r"^(\[)?((?:[A-Z][A-Z0-9]+-)|AB#|#)?(\d+)(\])?(:)?\s")
-_CONVENTIONAL = re.compile(r"^(feat|fix|chore|docs|refactor|test|tests|perf|ci|build|style|revert)(\([^)]*\))?!?: ")
 
 
 class PushRefused(PodiumError):
@@ -134,6 +128,7 @@ class CommitPlan:
     left_out: list[tuple[str, str]]
     up_to_date: bool  # the branch already holds exactly this commit
     secrets: list[dict[str, Any]] = field(default_factory=list)  # credentials the commit would add: held
+    message_note: str | None = None  # the human's message, kept, though the change moved on since it was written
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -202,23 +197,14 @@ def plan_commit(
         why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
         raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
     tree = tree_with(ws, record.base_sha, now.tree, files)
-    if message is not None:
-        text, source = message, "user"
-    elif previous and not regenerate:
-        text, source = previous.message, previous.message_source
-    else:
-        stored = store.ticket(record.ticket) if record.ticket else None
-        title = (stored.data.get("title") or None) if stored else None
-        ticket = ticket or (stored.id if stored else None)
-        workers = [j for j in jobs if j.role != "tester"]  # the tester's report is not the change's story
-        text, source = draft_message(ws, record.branch, workers, files, record.base_sha, ticket, title), "generated"
+    text, source, note = _message(store, record, jobs, files, tree, previous, message, regenerate, ticket)
     if edit is not None:
         mark = comment_char(text)
         edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
         if edited is not None:
             edited = clean_message(edited, mark)
             if edited != clean_message(text):
-                text, source = edited, "user"
+                text, source, note = edited, "user", None
     text = store.redact(clean_message(text))  # a commit message is pushed and read by all: never a credential
     if not text:
         raise UsageError("the commit message is empty; nothing was committed")
@@ -228,8 +214,33 @@ def plan_commit(
     return CommitPlan(workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
                       old_head=old_head, snapshot_tree=now.tree, tree=tree, message=text, message_source=source,
                       files=files, excluded=sorted(excluded), stats=numstat(ws, record.base_sha, tree),
-                      left_out=left_out, up_to_date=up_to_date,
+                      left_out=left_out, up_to_date=up_to_date, message_note=note,
                       secrets=[asdict(f) for f in added_secrets(ws, previous, record.base_sha, tree)])
+
+
+def _message(store: Store, record: WorkspaceRecord, jobs: list[Job], files: list[str], tree: str,
+             previous: Change | None, message: str | None, regenerate: bool, ticket: str | None
+             ) -> tuple[str, str, str | None]:
+    """(message, source, note): the human's words when given or written before (kept, with a note when the
+    change moved on since), else a draft of what the change does now: drafted again every round."""
+    if message is not None:
+        return message, "user", None
+    if previous and previous.message_source == "user" and not regenerate:
+        note = None
+        if previous.commit_sha:
+            moved = diff_names(record.path, f"{previous.commit_sha}^{{tree}}", tree)
+            if moved:
+                names = ", ".join(moved[:5]) + (f" and {len(moved) - 5} more" if len(moved) > 5 else "")
+                note = (f"your message, kept; the change moved on since it was written ({names} changed): "
+                        "--regenerate drafts one, -m writes one")
+        return previous.message, "user", note
+    stored = store.ticket(record.ticket) if record.ticket else None
+    data = stored.data if stored else {}
+    workers = [j for j in jobs if j.role != "tester"]  # the tester's report is not the change's story
+    text = draft_message(record.path, record.branch, workers, files, record.base_sha, tree,
+                         ticket=ticket or (stored.id if stored else None), title=data.get("title") or None,
+                         kind=data.get("kind"))
+    return text, "generated", None
 
 
 def added_secrets(ws: str, previous: Change | None, base_sha: str, tree: str) -> list[Finding]:
@@ -297,105 +308,6 @@ def _check_worktree(record: WorkspaceRecord) -> None:
                          ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert")):
         if (gitdir / marker).exists():
             raise UsageError(f"{ws} is in the middle of {what}; finish or abort it first")
-
-
-def comment_char(text: str) -> str:
-    """``#`` marks comments in the editor, unless the message itself has lines starting with it (``#12 Fix…``)."""
-    return ";" if any(ln.startswith("#") for ln in text.splitlines()) else "#"
-
-
-def clean_message(text: str, comment: str | None = None) -> str:
-    """Whitespace tidied (and, from an editor, ``comment`` lines dropped), as git stores a message."""
-    lines = [ln.rstrip() for ln in text.splitlines() if not (comment and ln.startswith(comment))]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def draft_message(ws: str, branch: str, jobs: list[Job], files: list[str], base_sha: str,
-                  ticket: str | None = None, title: str | None = None) -> str:
-    """Subject from the ticket's title (else the task), body from the agent's own account of what it did.
-
-    Follows the base branch's habits: conventional-commit prefixes (``fix: …``) when most recent
-    commits use them, else the ticket reference the way recent subjects carry one (``PROJ-42 …``,
-    ``[PROJ-42] …``, ``AB#1234 …``, ``#12: …``). The ticket is given, or read from the branch name.
-    """
-    task = title or next((j.prompt for j in jobs if j.parent_id is None), jobs[0].prompt if jobs else "")
-    subject = _subject(task)
-    subjects = git("log", "-50", "--first-parent", "--format=%s", base_sha, cwd=ws, check=False).splitlines()
-    if _uses_conventional_commits(subjects) and not _CONVENTIONAL.match(subject):
-        kind = "fix" if re.search(r"(^|/)(fix|bugfix|hotfix|bug)[/-]", branch) else "feat"
-        subject = f"{kind}: {subject[0].lower()}{subject[1:]}"
-    else:
-        subject = _with_ticket(subject, ticket or ticket_in(branch), subjects)
-    subject = _shorten(subject, SUBJECT_MAX)
-    account = next((j.final_message for j in reversed(jobs) if j.final_message), None)
-    body = _body(account) if account else ""
-    if not body:
-        body = "Changes " + ", ".join(files[:8]) + (f" and {len(files) - 8} more files" if len(files) > 8 else "") + "."
-        body = textwrap.fill(body, 72)
-    return f"{subject}\n\n{body}"
-
-
-def _subject(task: str) -> str:
-    first = next((ln.strip() for ln in task.splitlines() if ln.strip()), "Update")
-    first = re.sub(r"\s+", " ", first).rstrip(".:;,")
-    return first[0].upper() + first[1:]
-
-
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:-") + "…"
-
-
-def _body(account: str) -> str:
-    """The agent's final message as a wrapped commit body: at most ``BODY_LINES`` lines, no code fences."""
-    text = re.sub(r"```.*?```", "", account, flags=re.DOTALL)
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    lines: list[str] = []
-    for para in paragraphs:
-        if lines:
-            lines.append("")
-        for raw in para.splitlines():
-            bullet = re.match(r"^(\s*[-*]\s+|\s*\d+[.)]\s+)", raw)
-            indent = " " * len(bullet.group(1)) if bullet else ""
-            lines.extend(textwrap.wrap(raw.strip() if not bullet else raw.rstrip(), 72,
-                                       subsequent_indent=indent) or [""])
-        if len(lines) >= BODY_LINES:
-            break
-    return "\n".join(lines[:BODY_LINES]).strip()
-
-
-def _uses_conventional_commits(subjects: list[str]) -> bool:
-    return len(subjects) >= 4 and sum(bool(_CONVENTIONAL.match(s)) for s in subjects) * 2 >= len(subjects)
-
-
-def _with_ticket(subject: str, ticket: str | None, subjects: list[str]) -> str:
-    """``subject`` with the ticket in front, written the way a third or more of recent subjects write one;
-    unchanged when the history has no such habit or the ticket cannot be written that way."""
-    if not ticket or len(subjects) < 4:
-        return subject
-    habits: dict[tuple[str, str, str, str], int] = {}
-    for line in subjects:
-        m = _SUBJECT_TICKET.match(line)
-        if m:
-            key = (m.group(1) or "", m.group(2) or "", m.group(4) or "", m.group(5) or "")
-            habits[key] = habits.get(key, 0) + 1
-    if not habits:
-        return subject
-    (open_, form, close, colon), count = max(habits.items(), key=lambda kv: kv[1])
-    if count * 3 < len(subjects):
-        return subject
-    number = re.sub(r"\D", "", ticket.rsplit("-", 1)[-1])
-    if form.endswith("-"):  # a Jira-style key: only a Jira-style ticket fits
-        if not re.match(r"^[A-Za-z][A-Za-z0-9]+-\d+$", ticket):
-            return subject
-        ref = ticket.upper()
-    else:
-        if not number:
-            return subject
-        ref = f"{form}{number}"
-    return f"{open_}{ref}{close}{colon} {subject}"
 
 
 def protected_branches(repo: Repo, base_ref: str) -> set[str]:

@@ -27,6 +27,7 @@ from podium import browser
 from podium.change import CommitPlan, apply_commit, check_pushable, find_workspace, plan_commit, push_workspace
 from podium.errors import PodiumError, UsageError
 from podium.git import identity_problem, snapshot
+from podium.message import DOCS_PATH
 from podium.providers import get_forge
 from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
 from podium.store import Change, GateRecord, WorkspaceRecord
@@ -44,7 +45,6 @@ DEPENDENCY_FILE = re.compile(
     r"pom\.xml)$"
 )
 MIGRATION_PATH = re.compile(r"(^|/)(migrations?|alembic|db/migrate|flyway)/", re.IGNORECASE)
-DOCS_PATH = re.compile(r"\.(md|mdx|rst|adoc|txt)$|(^|/)docs?/", re.IGNORECASE)
 
 
 OPEN = ("pending", "failed")  # the states a human can still decide; done, rejected and superseded are final
@@ -151,6 +151,8 @@ def describe(gate: GateRecord) -> list[str]:
         lines += [f"  HELD: {s['path']}:{s['line']} adds what looks like a {s['kind']}" for s in secrets_of(gate)]
         lines.append("  message:")
         lines += [f"    {ln}" for ln in plan["message"].splitlines()]
+        if plan.get("message_note"):
+            lines.append(f"  note: {plan['message_note']}")
     elif f.get("commit"):
         lines.append(f"  commit {str(f['commit'])[:8]}: {str(f.get('message') or '').splitlines()[0]}")
     pr = f.get("pr")

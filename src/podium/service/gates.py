@@ -38,10 +38,10 @@ def request(ctx: Context, target: str | None, actions: list[str], *, ask: Ask | 
 def commit(
     ctx: Context,
     target: Annotated[str | None, TARGET] = None,
-    message: Annotated[str | None, "The commit message (stored; later rounds keep it)."] = None,
+    message: Annotated[str | None, "The commit message (stored; later rounds keep it, until regenerate)."] = None,
     push: Annotated[bool, "Push too, with a lease, to the task's own branch."] = False,
-    regenerate: Annotated[bool, "Draft the message again instead of keeping the stored "
-                                "one."] = False,
+    regenerate: Annotated[bool, "Draft the message again, replacing one a human wrote (a drafted one "
+                                "follows the change every round)."] = False,
 ) -> gate_mod.Outcome:
     """Ask for the workspace's single commit on its base (and its push with a lease). Passes the human's gate:
     usually a pending gate and what the human is shown."""
@@ -54,8 +54,8 @@ def ship(
     target: Annotated[str | None, TARGET] = None,
     message: Annotated[str | None, "The commit message, and so the PR's title and "
                                    "description."] = None,
-    regenerate: Annotated[bool, "Draft the message again instead of keeping the stored "
-                                "one."] = False,
+    regenerate: Annotated[bool, "Draft the message again, replacing one a human wrote (a drafted one "
+                                "follows the change every round)."] = False,
 ) -> gate_mod.Outcome:
     """Ask for commit + push (with lease) + the pull request opened or updated, ticket linked, tests and
     screenshots in its description. One gate for all three; usually pending until the human decides."""
