@@ -179,6 +179,7 @@ def test_the_gate_page_shows_what_approve_does_and_approve_ships_it(
     assert page.inner_text(".pr-title") == "Checkout total ignores discounts"
     assert "Closes #12" in page.inner_text(".pr-body")
     assert "tests passed (1 passed)" in page.inner_text(".verdict")
+    assert page.inner_text("ul.runs") == f"targeted (no full-suite run): test_total.py passed (job {job})"
     diff = page.inner_text("pre.diff")
     assert "+++ b/test_total.py" in diff and "+    return x - d" in diff
     assert page.locator(".shots img").evaluate("i => i.complete && i.naturalWidth") == 1

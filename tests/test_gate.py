@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import struct
 import sys
 import time
@@ -319,3 +320,47 @@ def test_a_subject_is_an_instruction_made_from_the_task(task: str, subject: str 
     from podium.message import from_text
 
     assert from_text(task, []) == subject
+
+
+SUITE = {"calc.py": CALC + "\n\ndef mul(a, b):\n    return a + b\n",  # mul is broken on the base
+         "tests/test_calc.py": "from calc import add, mul\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\n"
+                               "def test_mul():\n    assert mul(2, 3) == 6\n"}
+PYTEST = f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider"
+
+
+def test_a_targeted_pass_never_hides_a_failing_full_run(env: Env) -> None:
+    land(env, ("add calc and its tests", SUITE))
+    env.serve({"steps": [
+        {"write": {"path": "calc.py", "content": SUITE["calc.py"] + "\n\ndef sub(a, b):\n    return a - b\n"}},
+        {"write": {"path": "tests/test_sub.py", "content": "from calc import sub\n\n\ndef test_sub():\n"
+                                                           "    assert sub(3, 1) == 2\n"}},
+        {"shell": f"{PYTEST} 2>&1"},
+        {"shell": f"cd tests/.. && {PYTEST} tests/test_sub.py::test_sub"},
+        "Added sub(); its test passes.",
+        {"write": {"path": "calc.py", "content": CALC + "\n\ndef mul(a, b):\n    return a * b\n\n\n"
+                                                 "def sub(a, b):\n    return a - b\n"}},
+        {"shell": f"{PYTEST} -k mul"},
+        "Fixed mul too.",
+        {"shell": PYTEST}, "The whole suite passes."]})
+    job = env.delegate("Add sub() to calc.py")
+    env.podium("wait", str(job), "--timeout", "90", check=True)
+    assert env.podium("commit", str(job)).returncode == 4
+    [gate] = env.podium_json("gates")
+    assert gate["facts"]["tests"]["passed"] is False
+    shown = env.podium("gates").stdout
+    assert (f"  tests: FAILED\n    full suite: 1 failed, 2 passed (pytest, job {job})\n"
+            f"      failing: tests/test_calc.py::test_mul\n"
+            f"    targeted after it: tests/test_sub.py::test_sub passed (job {job})\n") in shown
+    # a targeted pass of the failing test does not clear it either: only a full run that passes does
+    second = int(env.podium_json("resume", str(job), "fix mul as well")["id"])
+    env.podium("wait", str(second), "--timeout", "90", check=True)
+    assert env.podium("commit", str(second)).returncode == 4
+    shown = env.podium("gates").stdout
+    assert f"targeted after it: -k mul passed (job {second})" in shown and "tests: FAILED" in shown
+    third = int(env.podium_json("resume", str(job), "run everything")["id"])
+    env.podium("wait", str(third), "--timeout", "90")
+    assert env.job(third)["state"] == "no_changes"  # it only ran the tests
+    assert env.podium("commit", str(third)).returncode == 4
+    shown = env.podium("gates").stdout
+    assert f"  tests: passed\n    full suite: 3 passed (pytest, job {third})\n" in shown
+    assert "targeted after it" not in shown

@@ -161,3 +161,19 @@ def test_a_bug_tickets_title_is_the_subject_with_the_teams_fix_type(env: Env, gi
     [pull] = github.pulls.values()
     # the title cut at a word, no "…", and the type a bug ticket gets
     assert pull.title == "fix: the checkout page shows the total of the previous cart"
+
+
+def test_the_pr_shows_the_full_run_and_the_targeted_runs_after_it(env: Env, github: GitHubServer) -> None:
+    from test_gate import PYTEST, SUITE, land
+
+    land(env, ("add calc and its tests", SUITE))
+    env.serve({"steps": [
+        {"write": {"path": "tests/test_sub.py", "content": "def test_sub():\n    assert 3 - 1 == 2\n"}},
+        {"shell": PYTEST}, {"shell": f"{PYTEST} tests/test_sub.py"}, "Added a test for subtraction."]})
+    job = env.delegate("Cover subtraction", "--ticket", "12")
+    env.podium("wait", str(job), "--timeout", "90", check=True)
+    env.approved_json("ship", str(job))
+    [pull] = github.pulls.values()
+    assert (f"### Tests\n\n**failed**\n\n- full suite: 1 failed, 2 passed (pytest, job {job})\n"
+            f"  - failing: `tests/test_calc.py::test_mul`\n"
+            f"- targeted after it: tests/test_sub.py passed (job {job})") in pull.body

@@ -149,3 +149,28 @@ def test_a_detected_command_runs_and_its_output_gives_the_verdict(tmp_path: Path
     out, code = run([sys.executable, *argv[1:]] if argv[0] == "python" else argv, tmp_path)
     v = parse(out, code)
     assert v is not None and v.passed is False and v.failed_tests == ["test_a.py::test_broken"]
+
+
+@pytest.mark.parametrize(("command", "runner", "selection"), [
+    ("/bin/bash -lc '/usr/bin/python3 -m pytest -q -p no:cacheprovider 2>&1'", "pytest", None),
+    ("/bin/bash -lc 'cd app && python -m pytest -q tests/test_calc.py::test_sub'", "pytest",
+     "tests/test_calc.py::test_sub"),
+    ("pytest -k 'sub and not add' -q", "pytest", "-k sub and not add"),
+    ("pytest -s tests/test_x.py", "pytest", "tests/test_x.py"),
+    ("PYTHONPATH=src uv run pytest tests/ 2>&1 | tail -5", "pytest", None),
+    ("python3 -m unittest", "unittest", None), ("python3 -m unittest test_small", "unittest", "test_small"),
+    ("go test ./...", "go test", None), ("go test ./pkg/calc", "go test", "./pkg/calc"),
+    ("go test -run TestSub ./...", "go test", "-run TestSub"),
+    ("cargo test -- --test-threads 1", "cargo test", None), ("cargo test subtracts", "cargo test", "subtracts"),
+    ("npm test", "npm test", None), ("npm test -- src/calc.test.js", "npm test", "src/calc.test.js"),
+    ("npx vitest run", "vitest", None), ("npx jest -t adds", "jest", "-t adds"),
+    ("node --test", "node --test", None), ("node --test test/a.test.js", "node --test", "test/a.test.js"),
+    ("mvn test -Dtest=CalcTest", "mvn test", "-Dtest=CalcTest"), ("make test", "make test", None),
+    ("bash -lc \"printf '%s' 'import pytest' > test_a.py\"", None, None),  # a file written, no test run
+])
+def test_a_test_command_is_a_full_run_or_names_what_it_targets(command: str, runner: str | None,
+                                                                selection: str | None) -> None:
+    from podium.verdict import invocation
+
+    found = invocation(command)
+    assert ((found.runner, found.selection) if found else (None, None)) == (runner, selection)

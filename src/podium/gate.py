@@ -19,7 +19,7 @@ import getpass
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ from podium.message import DOCS_PATH
 from podium.providers import get_forge
 from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
 from podium.store import Change, GateRecord, WorkspaceRecord
-from podium.summary import summarize
+from podium.summary import history_runs, test_history
 from podium.text import plural
 from podium.workspace import repo_lock
 
@@ -99,13 +99,7 @@ def facts_for(ctx: Context, record: WorkspaceRecord, plan: CommitPlan | None) ->
         change = ctx.store.change(record.path)
         facts["commit"] = change.commit_sha if change else None
         facts["message"] = change.message if change else None
-    verdict = None
-    for job in reversed(ctx.store.jobs_in(record.path)):
-        tests = summarize(ctx.store, job).tests
-        if tests is not None:
-            verdict = {**asdict(tests), "job": job.id}
-            break
-    facts["tests"] = verdict
+    facts["tests"] = test_history(ctx.store, ctx.store.jobs_in(record.path))
     facts["screenshots"] = screenshots_for(ctx, record.branch)
     return facts
 
@@ -161,10 +155,10 @@ def describe(gate: GateRecord) -> list[str]:
         lines += [f"    {ln}" for ln in pr["body"].splitlines()]
     tests = f.get("tests")
     if tests:
-        word = {True: "passed", False: "FAILED", None: "unknown"}[tests.get("passed")]
-        counts = ", ".join(f"{n} {k}" for k, n in (tests.get("counts") or {}).items())
-        lines.append(f"  tests: {word} ({tests.get('command')}{': ' + counts if counts else ''}; job {tests['job']})")
-        lines += [f"    failing: {name}" for name in (tests.get("failed_tests") or [])[:10]]
+        lines.append(f"  tests: {({True: 'passed', False: 'FAILED', None: 'unknown'})[tests.get('passed')]}")
+        for line, failing in history_runs(tests):
+            lines.append(f"    {line}")
+            lines += [f"      failing: {name}" for name in failing[:10]]
     else:
         lines.append("  tests: none run by the jobs")
     shots = f.get("screenshots") or []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.providers import Forge, PullRequest, get_forge
 from podium.store import Change, GateRecord, WorkspaceRecord
+from podium.summary import history_runs
 
 if TYPE_CHECKING:
     from podium.context import Context
@@ -34,9 +35,9 @@ def pr_text(ctx: Context, forge: Forge, record: WorkspaceRecord, message: str,
     tests = facts.get("tests")
     if tests:
         word = {True: "passed", False: "failed", None: "unknown"}[tests.get("passed")]
-        counts = ", ".join(f"{n} {k}" for k, n in (tests.get("counts") or {}).items())
-        failing = "".join(f"\n- failing: `{name}`" for name in (tests.get("failed_tests") or [])[:10])
-        parts.append(f"### Tests\n\n{word}: `{tests.get('command')}`" + (f" ({counts})" if counts else "") + failing)
+        runs = "".join(f"\n- {line}" + "".join(f"\n  - failing: `{name}`" for name in failing[:10])
+                       for line, failing in history_runs(tests))
+        parts.append(f"### Tests\n\n**{word}**\n{runs}")
     shots = facts.get("screenshots") or []
     if shots:
         parts.append("### Screenshots\n\n" + "\n".join(f"- {name.rsplit('/', 1)[-1]}" for name in shots))

@@ -16,9 +16,9 @@ from typing import Any
 from podium.errors import PodiumError
 from podium.git import read_work
 from podium.store import EventRow, Job, Store
-from podium.text import clip, human_duration, one_line
+from podium.text import clip, human_duration, one_line, plural
+from podium.verdict import invocation, verdict_line
 from podium.verdict import parse as parse_verdict
-from podium.verdict import verdict_line
 
 FINAL_CHARS = 400
 MAX_FILES = 8
@@ -31,10 +31,11 @@ TEST_COMMAND = re.compile(
 
 @dataclass
 class TestVerdict:
-    command: str
+    command: str  # the runner: "pytest", "go test", "npm test"
     passed: bool | None  # None: neither an exit code nor the runner's own output says
     counts: dict[str, int] = field(default_factory=dict)
     failed_tests: list[str] = field(default_factory=list)
+    selection: str | None = None  # what a targeted run picked ("tests/test_calc.py::test_sub"); None: the suite
 
     def line(self) -> str:
         return verdict_line(self.command, self.passed, self.counts, self.failed_tests)
@@ -111,17 +112,69 @@ class Summary:
 def verdict_from_commands(commands: list[dict[str, Any]]) -> TestVerdict | None:
     """The verdict of the last test-runner command the agent ran, from the runner's own output
     (counts, failing tests) and its exit code; never from the agent's prose."""
-    for cmd in reversed(commands):
-        m = TEST_COMMAND.search(str(cmd.get("command", "")))
-        if not m:
+    runs = test_runs(commands)
+    return runs[-1] if runs else None
+
+
+def test_runs(commands: list[dict[str, Any]]) -> list[TestVerdict]:
+    """Every test run among ``commands``, in order, each with what it selected (None: the whole suite)."""
+    runs = []
+    for cmd in commands:
+        run = invocation(str(cmd.get("command", "")))
+        if run is None:
             continue
         exit_code = cmd.get("exit_code")
         parsed = parse_verdict(str(cmd.get("output", "")), exit_code)
         if parsed is not None:
-            return TestVerdict(command=m.group(0), passed=parsed.passed, counts=parsed.counts,
-                               failed_tests=parsed.failed_tests)
-        return TestVerdict(command=m.group(0), passed=None if exit_code is None else exit_code == 0)
-    return None
+            runs.append(TestVerdict(command=run.runner, passed=parsed.passed, counts=parsed.counts,
+                                    failed_tests=parsed.failed_tests, selection=run.selection))
+        else:
+            runs.append(TestVerdict(command=run.runner, passed=None if exit_code is None else exit_code == 0,
+                                    selection=run.selection))
+    return runs
+
+
+def test_history(store: Store, jobs: list[Job]) -> dict[str, Any] | None:
+    """The tests' verdict over ``jobs`` (a workspace's, oldest first): the last full-suite run, the targeted runs
+    after it, and one ``passed`` that a targeted pass never turns green while the full run failed. Its top-level
+    run fields are the full run's (else the last targeted one's), so one run's reader still reads it."""
+    runs = [{**asdict(v), "job": job.id} for job in jobs
+            for v in test_runs([e.data for e in store.events(job.id, kinds=("command",))])]
+    if not runs:
+        return None
+    last_full = max((i for i, r in enumerate(runs) if r["selection"] is None), default=-1)
+    full = runs[last_full] if last_full >= 0 else None
+    after = runs[last_full + 1 :]
+    latest = {r["selection"]: r["passed"] for r in after}  # a target run again counts as its last run
+    verdicts = [*([full["passed"]] if full else []), *latest.values()]
+    passed = False if False in verdicts else None if None in verdicts else True
+    return {**(full or after[-1]), "passed": passed, "full": full, "targeted": after}
+
+
+def history_runs(tests: dict[str, Any], limit: int = 5) -> list[tuple[str, list[str]]]:
+    """A verdict's runs in words, each with its failing tests: ``full suite: 1 failed, 41 passed (pytest, job
+    7)``, then ``targeted after it: tests/test_calc.py::test_sub passed (job 9)`` (the last ``limit``)."""
+    if "full" not in tests:  # a verdict recorded before podium told full runs from targeted ones
+        return [(f"last run: {_counts(tests)} ({tests.get('command')}, job {tests.get('job')})",
+                 list(tests.get("failed_tests") or []))]
+    out, full, targeted = [], tests["full"], tests.get("targeted") or []
+    if full:
+        out.append((f"full suite: {_counts(full)} ({full['command']}, job {full['job']})", full["failed_tests"]))
+    label = "targeted after it" if full else "targeted (no full-suite run)"
+    skipped = len(targeted) - limit
+    if skipped > 0:
+        out.append((f"{label}: {plural(skipped, 'earlier run')} not shown", []))
+    for run in targeted[-limit:]:
+        out.append((f"{label}: {run['selection']} {_word(run['passed'])} (job {run['job']})", run["failed_tests"]))
+    return out
+
+
+def _word(passed: bool | None) -> str:
+    return {True: "passed", False: "FAILED", None: "unknown"}[passed]
+
+
+def _counts(run: dict[str, Any]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in (run.get("counts") or {}).items()) or _word(run.get("passed"))
 
 
 def summarize(store: Store, job: Job) -> Summary:

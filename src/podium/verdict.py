@@ -5,13 +5,15 @@ jest/vitest, go test and cargo test by what they print, and returns the counts, 
 names of the failing tests and whether the run passed (its exit code when known, else
 what the runner itself said). ``detect_test_commands`` finds the repository's own ways to
 run its tests (Makefile targets, pytest/unittest, package.json, go.mod, Cargo.toml, .NET,
-Maven, Gradle, RSpec).
+Maven, Gradle, RSpec). ``invocation`` reads a shell command line the way a shell would, finds the
+test runner it runs, and what part of the suite its arguments select (a full run selects nothing).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,3 +251,160 @@ def detect_test_commands(worktree: str | Path) -> list[TestCommand]:
     if (root / "Gemfile").is_file() and (root / "spec").is_dir():
         found.append(TestCommand("bundle exec rspec", "Gemfile and spec/"))
     return found
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A test runner as a shell command line runs it, and the part of the suite it selects."""
+
+    runner: str  # "pytest", "go test", "npm test", …
+    selection: str | None  # "tests/test_calc.py::test_sub", "-k sub", "./pkg": a targeted run; None: the suite
+
+
+_SHELLS = {"sh", "bash", "zsh", "dash", "ksh"}
+_WRAPPERS = {"env", "time", "nice", "nohup", "sudo", "command", "exec", "npx", "pnpx", "bunx", "xvfb-run"}
+_RUNS = {"uv", "poetry", "pipenv", "pdm", "hatch", "rye", "pixi"}  # `uv run pytest`
+_RUNNERS = {"pytest": "pytest", "py.test": "pytest", "unittest": "unittest", "jest": "js", "vitest": "js",
+            "mocha": "js", "rspec": "js", "phpunit": "js", "tox": "whole", "nox": "whole", "ctest": "whole"}
+_SUBCOMMAND = {"go": "go", "cargo": "cargo", "dotnet": "whole", "mvn": "whole", "mvnw": "whole", "gradle": "whole",
+               "gradlew": "whole", "npm": "js", "pnpm": "js", "yarn": "js", "bun": "js"}
+# options that pick part of the suite, and (taking no value) the flags among them
+_SELECT = {"pytest": {"-k", "-m", "--deselect", "--lf", "--last-failed", "--sw", "--stepwise"},
+           "unittest": {"-k"}, "go": {"-run", "-skip"}, "cargo": {"-p", "--package", "--test", "--bin",
+                                                                  "--example", "--lib", "--doc", "--skip"},
+           "js": {"-t", "--testNamePattern", "--test-name-pattern", "--grep", "-g", "--filter", "-e", "--example",
+                  "--testPathPattern", "--findRelatedTests", "--onlyChanged", "-o", "--changed", "--tag"},
+           "whole": {"--tests", "--filter", "-R", "-L", "--test"}}
+_FLAGS = {"--lf", "--last-failed", "--sw", "--stepwise", "--lib", "--doc", "--findRelatedTests", "--onlyChanged",
+          "-o", "--changed"}
+_VALUED = {"pytest": {"-p", "-c", "-o", "-W", "-n", "--tb", "--maxfail", "--rootdir", "--junitxml", "--cov",
+                      "--cov-report", "--durations", "--basetemp", "--ignore", "--confcutdir", "--timeout",
+                      "--log-level", "--log-cli-level", "--import-mode", "--dist", "--color", "--capture"},
+           "unittest": {"-s", "-p", "-t"},
+           "go": {"-count", "-timeout", "-tags", "-p", "-parallel", "-cpu", "-coverprofile", "-exec", "-covermode",
+                  "-coverpkg", "-benchtime", "-o"},
+           "cargo": {"--features", "-F", "-j", "--jobs", "--target", "--manifest-path", "--profile", "--target-dir",
+                     "--color", "--test-threads", "--format"},
+           "js": {"-c", "--config", "--reporter", "--test-reporter", "-w", "--maxWorkers", "--dir", "--root",
+                  "--environment", "--project", "--format", "--timeout", "--require", "-r"},
+           "whole": {"-e", "-s", "--session", "-C", "-j", "--logger", "--configuration", "-c"}}
+_VITEST_COMMANDS = {"run", "watch", "dev", "bench", "related"}
+
+
+def invocation(command: str) -> Invocation | None:
+    """The test run a shell command line makes (``bash -lc 'cd x && python -m pytest -q tests/a.py::t'``): its
+    runner and what it selects, from the runner's own arguments. None when no simple command in it runs a
+    test runner (a file written with ``printf`` that mentions pytest is no test run)."""
+    for words in simple_commands(command):
+        found = _runner(words)
+        if found is not None:
+            runner, family, args = found
+            return Invocation(runner, _selection(family, args))
+    return None
+
+
+def simple_commands(command: str, depth: int = 0) -> list[list[str]]:
+    """The words of each simple command in a shell line, redirections dropped, ``bash -c SCRIPT`` unwrapped."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # an unbalanced quote: words split on blanks are the best guess
+        tokens = command.split()
+    found: list[list[str]] = []
+    words: list[str] = []
+    skip = False
+    for token in [*tokens, ";"]:
+        if skip:
+            skip = False
+        elif token and set(token) <= set(";&|()"):
+            if words:
+                found.append(words)
+            words = []
+        elif token and set(token) <= set("<>&"):
+            if words and words[-1].isdigit():
+                words.pop()
+            skip = True
+        else:
+            words.append(token)
+    unwrapped: list[list[str]] = []
+    for words in found:
+        flag = next((i for i, w in enumerate(words[1:], 1) if re.fullmatch(r"-[a-z]*c[a-z]*", w)), None)
+        if depth < 2 and Path(words[0]).name in _SHELLS and flag is not None and flag + 1 < len(words):
+            unwrapped += simple_commands(words[flag + 1], depth + 1)
+        else:
+            unwrapped.append(words)
+    return unwrapped
+
+
+def _runner(words: list[str]) -> tuple[str, str, list[str]] | None:
+    """(runner, its family, its arguments) when ``words`` runs a test runner, past ``VAR=x``, ``env``,
+    ``uv run``, ``python -m`` and the like."""
+    i = 0
+    while i < len(words):
+        name, following = Path(words[i]).name, words[i + 1 : i + 2]
+        if re.match(r"^[A-Za-z_]\w*=", words[i]) or name in _WRAPPERS:
+            i += 1
+        elif name == "timeout":  # timeout 60 pytest
+            i += 2
+        elif ((name in _RUNS or name == "coverage") and following == ["run"]) or (
+                name == "bundle" and following == ["exec"]) or (re.fullmatch(r"python[\d.]*", name)
+                                                                 and following == ["-m"]):
+            i += 2 + (name == "coverage" and words[i + 2 : i + 3] == ["-m"])
+        else:
+            break
+    if i >= len(words):
+        return None
+    name, args = Path(words[i]).name, words[i + 1 :]
+    if name in _RUNNERS:
+        return name, _RUNNERS[name], args
+    if name == "node" and "--test" in args:
+        return "node --test", "js", [a for a in args if a != "--test"]
+    if name == "make" and args[:1] in (["test"], ["check"]):
+        return f"make {args[0]}", "whole", args[1:]
+    verb = "test" if args[:1] == ["test"] else "run test" if args[:2] == ["run", "test"] else None
+    if name in _SUBCOMMAND and verb:
+        rest = args[len(verb.split()) :]
+        return f"{name.removesuffix('w')} test", _SUBCOMMAND[name], rest[1:] if rest[:1] == ["--"] else rest
+    return None
+
+
+def _selection(family: str, args: list[str]) -> str | None:
+    """What ``args`` select of the suite, in the runner's own words; None: the whole suite."""
+    picked: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, _ = arg.partition("=")
+        if arg == "--":
+            pass
+        elif arg.startswith("-D") and name in ("-Dtest", "-Dit.test"):  # maven
+            picked.append(arg)
+        elif arg.startswith("-"):
+            if name in _SELECT.get(family, ()):
+                value = "" if eq or name in _FLAGS or i + 1 >= len(args) else f" {args[i + 1]}"
+                picked.append(arg + value)
+                i += bool(value)
+            elif re.fullmatch(r"-[km].+", arg) and family == "pytest":
+                picked.append(arg)
+            elif name in _VALUED.get(family, ()) and not eq:
+                i += 1
+        elif _positional_selects(family, arg, picked):
+            picked.append(arg)
+        i += 1
+    return " ".join(picked) or None
+
+
+def _positional_selects(family: str, arg: str, picked: list[str]) -> bool:
+    """Whether a runner's positional argument picks part of the suite: a file, a node id, a test name, a package
+    other than ``./...``; not the top-level tests directory, ``discover``, vitest's ``run``."""
+    if family == "pytest":
+        path = arg.rstrip("/").removeprefix("./")
+        return "::" in arg or not (path in ("", ".") or ("/" not in path and "." not in path))
+    if family == "unittest":
+        return arg != "discover"
+    if family == "go":
+        return arg not in ("./...", "...", "all")
+    if family == "js":
+        return arg not in _VITEST_COMMANDS or bool(picked)
+    return family == "cargo"

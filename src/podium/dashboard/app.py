@@ -40,7 +40,7 @@ from podium.service import jobs as job_ops
 from podium.service import tester as tester_ops
 from podium.service import workspaces as workspace_ops
 from podium.store import ACTIVE_STATES
-from podium.summary import event_line, human_duration, one_line
+from podium.summary import event_line, history_runs, human_duration, one_line
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
@@ -137,7 +137,8 @@ class Dashboard:
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                             trim_blocks=True, lstrip_blocks=True)
         self.templates.filters.update(duration=lambda s: "" if s is None else human_duration(s),
-                                      oneline=lambda t, n=120: one_line(t or "", n), tests=tests_cell)
+                                      oneline=lambda t, n=120: one_line(t or "", n), tests=tests_cell,
+                                      runs=history_runs)
         self.templates.globals.update(csrf=access.csrf, blocked=self.blocked, qs=urlencode)
 
     @staticmethod
