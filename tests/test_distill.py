@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Env
+from conftest import Env, git
 from podium.distill import facts
 from podium.redaction import redact
 from podium.store import GateRecord
@@ -261,3 +261,102 @@ def test_the_gate_fact_counts_only_the_humans_carried_out_decisions() -> None:
     [fact] = [f for f in facts([], gates=gates).facts if f.key == "gates"]
     assert fact.summary == "1 approved, 1 rejected" and fact.count == 2
     assert fact.refs == ["podium:gate-1", "podium:gate-3"]
+
+
+TICKETS = {"PROJ-42": "Export fails for empty invoices", "PROJ-43": "Totals round the wrong way",
+           "PROJ-44": "The logo is blurry"}
+DELEGATED = (  # the user's prompts, with podium delegate's options
+    ("W1: Fix the rounding in totals. Keep the diff small.", ("--agent", "claude")),
+    ("W2: Speed up the export. Keep the diff small.", ("--agent", "codex")),
+    ("W3: Tidy the footer. Keep the diff small.", ("--agent", "claude", "--branch", "dev/footer-tidy")),
+    ("W4: Fix it. Keep the diff small.", ("--agent", "claude", "--ticket", "PROJ-42")),
+    ("W5: Fix it too. Keep the diff small.", ("--agent", "claude", "--ticket", "PROJ-43")),
+    ("W6: Sort the imports. Keep the diff small.", ("--agent", "gemini")),
+)
+TESTED = ("Check the totals page. Run the whole suite.", "Check the footer. Run the whole suite.",
+          "Check the totals again. Run the whole suite.")
+# what the user repeated in those prompts, and nothing else
+THE_USERS = ['"keep the diff small" in 6 sessions', '"run the whole suite" 3 times in 2 session(s)']
+# what podium wrote in the agents' turns: the tester's role, the ticket's pointer, the files changed since the
+# tester's last turn, the orchestrator's brief
+PODIUMS_TEXT = ("You handle manual testing", "ticket.md", "since your last turn", "take ticket")
+
+
+def record_jobs(env: Env) -> list[dict]:
+    """The user's work through podium, by the real CLIs: workers on branches podium named, one on a branch the
+    user named, two on tickets; then the tester on two of those branches, twice on one (after the user edited
+    a file there). The workers' status rows."""
+    (env.repo / "tickets").mkdir()
+    for key, title in TICKETS.items():
+        (env.repo / "tickets" / f"{key}.md").write_text(f"---\ntitle: {title}\ntype: bug\nstate: New\n"
+                                                         f"assignee:\n---\n{title}.\n")
+    git("add", "tickets", cwd=env.repo)
+    git("commit", "--quiet", "-m", "Add tickets", cwd=env.repo)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=env.repo)
+    env.serve({"scripts": [
+        {"name": "orchestrator", "match": "podium work: take ticket", "steps": ["Nothing to do: a duplicate."]},
+        {"name": "tester", "match": "Run the whole suite.", "steps": ["Tested: the page renders."]},
+        {"name": "worker", "match": "Keep the diff small.",
+         "steps": [{"shell": f"{sys.executable} -m pytest -q -p no:cacheprovider || true"},
+                   {"write": {"path": "notes.md", "content": "checked\n"}}, "Checked."]},
+    ]})
+    ids = [env.delegate(prompt, *options) for prompt, options in DELEGATED]
+    env.podium("wait", *map(str, ids), "--timeout", "120", check=True)
+    workers = [env.job(j) for j in ids]
+    totals, footer = workers[0], workers[2]
+    turns = [env.podium_json("test", job["branch"], message)["id"]
+             for job, message in ((totals, TESTED[0]), (footer, TESTED[1]))]
+    env.podium("wait", *map(str, turns), "--timeout", "120", check=True)
+    (Path(totals["workspace"]) / "totals.py").write_text("ROUND = 2\n")  # the user's own edit between turns
+    again = env.podium_json("test", totals["branch"], TESTED[2])["id"]
+    env.podium("wait", str(again), "--timeout", "120", check=True)
+    work = env.podium("work", "PROJ-44", timeout=180)  # podium's orchestrator, on a ticket of its own
+    assert "orchestrator: Nothing to do: a duplicate." in work.stdout, work.stdout + work.stderr  # (stopped)
+    return workers
+
+
+def _instructions(out: dict) -> list[str]:
+    return [f["summary"] for f in out["facts"] if f["key"] == "instruction"]
+
+
+def _quoted(env: Env, cwd: Path) -> str:
+    """The excerpts ``podium distill`` would send its model."""
+    dry = env.podium("distill", "--dry-run", cwd=cwd, check=True).stdout
+    return dry.split("## Excerpts (redacted)", 1)[1].split("## The current role files", 1)[0]
+
+
+def test_podiums_jobs_are_read_once_and_only_for_what_the_user_wrote(env: Env) -> None:
+    workers = record_jobs(env)
+    sent = [json.dumps(r["body"]) for r in env.requests() if not r["aux"]]
+    # what podium sent: the tester's role, the ticket's pointer, the files changed since the tester's last turn
+    assert any("You handle manual testing" in b for b in sent)
+    assert any("its description, comments and links" in b for b in sent)
+    assert any("(podium: since your last turn 1 file changed: totals.py" in b for b in sent)
+
+    out = env.podium_json("distill", "--facts")
+    # six workers and two tester sessions (a job is its agent's session); the orchestrator's is podium's
+    assert out["read"]["sessions"] == 8
+    assert _instructions(out) == THE_USERS  # each prompt once, none of podium's text
+    found = {f["key"]: f for f in out["facts"]}
+    assert found["tests"]["details"] == {"pytest": 6}  # each worker's run once, from its transcript
+    assert all(ref.startswith(("claude:", "codex:", "gemini:")) for ref in found["tests"]["refs"])
+    # the branch the user named is their habit (its worker's session and its tester's); podium's names are not
+    branches = found["branches"]
+    assert branches["count"] == 2 and "of 1 names: dev/footer-tidy)" in branches["summary"]
+    for job in workers:
+        assert job["branch"] == "dev/footer-tidy" or job["branch"] not in json.dumps(out["facts"])
+    quoted = _quoted(env, env.repo)
+    assert "(prompt) W4: Fix it. Keep the diff small." in quoted and "podium:job-" in quoted
+    assert not [text for text in PODIUMS_TEXT if text in quoted]
+
+    # read from another repository, whose podium knows none of these jobs: still only the user's words
+    other = env.root / "other"
+    subprocess.run(["git", "clone", "-q", str(env.origin), str(other)], check=True, env=env.vars)
+    elsewhere = env.podium_json("distill", "--facts", cwd=other)
+    assert elsewhere["read"]["sessions"] == 9  # the orchestrator's too, read without podium's brief
+    # (claude now and then leaves a session's first prompt out of its transcript: the sentences, not the counts)
+    assert {summary.split('"')[1] for summary in _instructions(elsewhere)} == {"keep the diff small",
+                                                                             "run the whole suite"}
+    quoted = _quoted(env, other)
+    assert "Keep the diff small." in quoted
+    assert not [text for text in PODIUMS_TEXT if text in quoted]

@@ -19,7 +19,7 @@ import re
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,33 +110,34 @@ class Reading:
     words: list[Entry]
 
 
-def facts(entries: Iterable[Entry], gates: list[Any] | None = None) -> Reading:
-    """One streaming pass: the measured facts, and what to quote from."""
+def facts(entries: Iterable[Entry], gates: list[Any] | None = None, podium_named: Collection[str] = ()) -> Reading:
+    """One streaming pass: the measured facts, and what to quote from. A session is its agent's, whichever
+    source told of it (podium's record of a job, its transcript); ``podium_named``: branches podium named, which
+    are no habit of the user's."""
     kept: dict[str, Entry] = {}
     agents, flags, branches, bases = (Tally(kept=kept) for _ in range(4))
     commits, pushes, tests, resumes, interrupts, corrections, approvals = (Tally(kept=kept) for _ in range(7))
     words: list[Entry] = []
-    words_per_session: Counter[tuple[str, str]] = Counter()
+    words_per_session: Counter[str] = Counter()
     sentence_sessions: dict[str, set[str]] = defaultdict(set)
     sentence_times: Counter[str] = Counter()
     sentence_refs: dict[str, list[str]] = defaultdict(list)
     branch_names: list[tuple[str, float]] = []
-    branch_seen: set[tuple[str, str, str]] = set()
+    branch_seen: set[tuple[str, str]] = set()
     spans: dict[tuple[str, str], list[float]] = {}
     seen: Counter[str] = Counter()
-    sessions: set[tuple[str, str]] = set()
+    sessions: set[str] = set()
     for e in entries:
         seen[e.kind] += 1
-        sessions.add((e.source, e.session))
+        sessions.add(e.session)
         if e.ts is not None:
             span = spans.setdefault((e.source, e.session), [e.ts, e.ts])
             span[0], span[1] = min(span[0], e.ts), max(span[1], e.ts)
         if e.kind == "command":
             _command_facts(e, agents, flags, branches, bases, commits, pushes, tests, resumes, branch_names)
         elif e.kind == "prompt":
-            key = (e.source, e.session)
-            if words_per_session[key] < 3 and len(words) < MAX_EXCERPTS * 4:
-                words_per_session[key] += 1
+            if words_per_session[e.session] < 3 and len(words) < MAX_EXCERPTS * 4:
+                words_per_session[e.session] += 1
                 words.append(e)
             if CORRECTION.match(e.text):
                 corrections.add(" ".join(e.text.split())[:60].lower(), e)
@@ -144,15 +145,15 @@ def facts(entries: Iterable[Entry], gates: list[Any] | None = None) -> Reading:
                 approvals.add(APPROVAL.match(e.text).group(1).lower(), e)  # type: ignore[union-attr]
             for s in set(_sentences(e.text)):
                 sentence_times[s] += 1
-                sentence_sessions[s].add(f"{e.source}:{e.session}")
+                sentence_sessions[s].add(e.session)
                 if len(sentence_refs[s]) < MAX_REFS:
                     sentence_refs[s].append(e.ref)
                     kept[e.ref] = e
         elif e.kind == "interrupt":
             interrupts.add(e.source, e)
-        if e.branch and e.branch not in ("HEAD", "main", "master", "develop") and \
-                (e.source, e.session, e.branch) not in branch_seen:  # once per session, not per record
-            branch_seen.add((e.source, e.session, e.branch))
+        if e.branch and e.branch not in ("HEAD", "main", "master", "develop") and e.branch not in podium_named \
+                and (e.session, e.branch) not in branch_seen:  # once per session, not per record
+            branch_seen.add((e.session, e.branch))
             branch_names.append((e.branch, e.ts or 0.0))
     out: list[Fact] = []
     if agents.total():
@@ -363,13 +364,13 @@ def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, t
 
 
 def read(ctx: Context, sources: Iterable[str], since: str | None, project: str | None) -> Reading:
-    """The deterministic pass over the user's transcripts (podium's own distill sessions left out)."""
+    """The deterministic pass over the user's transcripts (the sessions podium drives itself left out)."""
     from podium import transcripts
 
-    own = frozenset(j.session_id for j in ctx.store.jobs() if j.role == "distill" and j.session_id)
+    own = frozenset(j.session_id for j in ctx.store.jobs() if j.role in transcripts.PODIUMS_ROLES and j.session_id)
     where = transcripts.Filter(since=parse_since(since), project=project, exclude=own)
     entries = transcripts.scan(tuple(sources) or transcripts.SOURCES, where, store=ctx.store)
-    return facts(entries, gates=ctx.store.gates())
+    return facts(entries, gates=ctx.store.gates(), podium_named=transcripts.podium_named(ctx.store))
 
 
 @dataclass

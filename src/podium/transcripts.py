@@ -7,6 +7,13 @@
   document per session, ``session-*.json``).
 - podium's own jobs: their prompts and the commands their agents ran, from the store.
 
+A session podium ran for a job is read once, and only the user's part of it: the words the user gave podium
+(the job's prompt, not the role and facts podium wrapped around it in the agent's turn), and the rest — the
+commands, the replies — from the agent's transcript, or from podium's record when the transcript is not read.
+What podium itself wrote into an agent's turn (TESTER.md, a workspace's facts, the ticket's pointer, its own
+briefs and retries) is taken out of every transcript, so a podium job of another repository is not the user's
+either.
+
 The JSONL readers stream: one line at a time, so folders of gigabytes take no more memory than their
 longest line. Unknown record types, broken lines and fields that moved between versions are skipped, never
 fatal. Every entry keeps where it came from (file and line), so a fact built on it can be checked.
@@ -16,11 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from podium.roles import END, START
 
 SOURCES = ("claude", "codex", "gemini", "podium")
 # Text the CLIs put in the user's turn that the user did not write.
@@ -28,6 +38,17 @@ _INJECTED = ("<environment_context>", "<user_instructions>", "<skills_instructio
              "<command-name>", "<command-message>", "<local-command-stdout>", "<permissions instructions>",
              "# AGENTS.md instructions", "<turn_aborted>", "Caveat: The messages below", "<session_context>")
 INTERRUPTED = "[Request interrupted by user"
+# Roles whose sessions podium drives itself: nothing in them is the user's practice.
+PODIUMS_ROLES = ("orchestrator", "distill")
+# What podium sends an agent as a whole turn (work.py's brief, retries and resumes; distill's request).
+_PODIUM_TURNS = ("podium work: take ticket ", "podium was interrupted (a crash or a reboot)",
+                 "You went silent and idle for ", "You are distilling how this engineer")
+# A tester's first turn (tester.first_message): the role and the workspace's facts, then the user's message.
+_TESTER_FACTS, _TESTER_ASK = "\n---\n## This session\n\n- Branch `", "\n\n## What to test now\n\n"
+# What podium appends to the user's message: the ticket's pointer (jobs.py), the files changed since the
+# tester's last turn (tester.py).
+_PODIUM_TAIL = re.compile(r"\n\n(?:The ticket, [^\n]*, is in \.podium/ticket\.md in this worktree: its description, "
+                          r"comments and links\.|\(podium: since your last turn .*; HEAD is [^\n]*\.\))\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -44,10 +65,12 @@ class Entry:
     cwd: str | None = None
     branch: str | None = None
     sidechain: bool = False
+    job: int | None = None  # podium's record of a job (its session is the agent's, when it has one)
 
     @property
     def ref(self) -> str:
-        return f"{self.source}:{self.session}:{self.line}"
+        return f"podium:job-{self.job}:{self.line}" if self.job is not None else \
+            f"{self.source}:{self.session}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,28 @@ def _user_words(text: str) -> bool:
     return bool(stripped) and not stripped.startswith(_INJECTED)
 
 
+def users_part(text: str) -> str:
+    """A user turn without what podium wrote into it: its generated role text (between its markers), a tester's
+    role and facts before the message, the pointers it appends; empty when podium wrote the whole turn."""
+    if text.lstrip().startswith(_PODIUM_TURNS):
+        return ""
+    if _TESTER_FACTS in text:
+        before, ask, message = text.partition(_TESTER_ASK)
+        return message if ask and _TESTER_FACTS in before else ""
+    while START in text and END in text.split(START, 1)[1]:
+        before, rest = text.split(START, 1)
+        text = before + rest.split(END, 1)[1]
+    return _PODIUM_TAIL.sub("", text)
+
+
+def _said(text: str) -> str | None:
+    """The user's words in a user turn, or None: text the CLI injected, or podium's only."""
+    if not _user_words(text):
+        return None
+    words = users_part(text)
+    return words if words.strip() else None
+
+
 # -- Claude Code ---------------------------------------------------------------------------------------
 
 def claude_home() -> Path:
@@ -144,12 +189,12 @@ def read_claude(path: Path) -> Iterator[Entry]:
             btype = block.get("type")
             if btype == "text" and isinstance(block.get("text"), str):
                 text = block["text"]
-                if kind == "user" and text.startswith(INTERRUPTED):
-                    yield Entry(kind="interrupt", text=text, **base)
-                elif kind == "user" and _user_words(text) and not r.get("isMeta"):
-                    yield Entry(kind="prompt", text=text, **base)
-                elif kind == "assistant":
+                if kind == "assistant":
                     yield Entry(kind="reply", text=text, **base)
+                elif text.startswith(INTERRUPTED):
+                    yield Entry(kind="interrupt", text=text, **base)
+                elif not r.get("isMeta") and (words := _said(text)):
+                    yield Entry(kind="prompt", text=words, **base)
             elif btype == "tool_use" and kind == "assistant":
                 tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
                 if block.get("name") == "Bash" and isinstance(tool_input.get("command"), str):
@@ -216,8 +261,8 @@ def read_codex(path: Path) -> Iterator[Entry]:
                 text = block.get("text") if isinstance(block, dict) else None
                 if not isinstance(text, str):
                     continue
-                if role == "user" and _user_words(text):
-                    yield Entry(kind="prompt", text=text, **base)
+                if role == "user" and (words := _said(text)):
+                    yield Entry(kind="prompt", text=words, **base)
                 elif role == "assistant":
                     yield Entry(kind="reply", text=text, **base)
         elif ptype in ("function_call", "local_shell_call", "custom_tool_call"):
@@ -245,8 +290,8 @@ def _gemini_message(m: dict[str, Any], session: str, path: Path, number: int, se
         str(p.get("text", "")) for p in content or [] if isinstance(p, dict) and "text" in p)
     if mid not in seen:
         seen.add(mid)
-        if m.get("type") == "user" and _user_words(text):
-            yield Entry(kind="prompt", text=text, **base)
+        if m.get("type") == "user" and (words := _said(text)):
+            yield Entry(kind="prompt", text=words, **base)
         elif m.get("type") == "gemini" and text.strip():
             yield Entry(kind="reply", text=text, **base)
     for call in m.get("toolCalls") or []:
@@ -288,34 +333,57 @@ def read_gemini(path: Path) -> Iterator[Entry]:
 
 # -- podium's own jobs ---------------------------------------------------------------------------------
 
-def read_podium(store: Any) -> Iterator[Entry]:
-    """The jobs the user started through podium (workers, tester turns): their prompts and commands. podium's
-    own prompts (an orchestrator's brief, a distillation) are not the user's practice and are left out."""
+def read_podium(store: Any, transcribed: Collection[str] = ()) -> Iterator[Entry]:
+    """The jobs the user started through podium (workers, tester turns): the words they gave podium, and the
+    commands their agents ran unless the job's session is in ``transcribed`` (read from its transcript, with its
+    lines). A job's entries belong to its agent's session. podium's own sessions (an orchestrator's brief, a
+    distillation) are not the user's practice and are left out."""
     for job in reversed(store.jobs()):
-        if job.role in ("orchestrator", "distill"):
+        if job.role in PODIUMS_ROLES:
             continue
-        base = {"source": "podium", "session": f"job-{job.id}", "path": str(store.root), "cwd": job.workspace,
-                "branch": job.branch}
-        yield Entry(kind="prompt", text=job.prompt, line=0, ts=job.created_at, **base)
+        base = {"source": "podium", "session": job.session_id or f"job-{job.id}", "job": job.id,
+                "path": str(store.root), "cwd": job.workspace, "branch": job.branch}
+        words = users_part(job.prompt)
+        if words.strip():
+            yield Entry(kind="prompt", text=words, line=0, ts=job.created_at, **base)
+        if job.session_id in transcribed:
+            continue
         for e in store.events(job.id, kinds=("command",)):
             yield Entry(kind="command", text=str(e.data.get("command", "")), line=e.seq, ts=e.ts, **base)
 
 
+def podium_named(store: Any) -> set[str]:
+    """The branches podium named for its jobs: a job records why podium chose its branch's name (a ``branch``
+    note); a branch the user gave has none."""
+    return {job.branch for job in store.jobs() if job.branch and job.role == "worker"
+            and any(e.data.get("kind") == "branch" for e in store.events(job.id, kinds=("note",)))}
+
+
 def scan(sources: Iterable[str] = SOURCES, where: Filter | None = None, *, store: Any = None,
          claude: Path | None = None, codex: Path | None = None, gemini: Path | None = None) -> Iterator[Entry]:
-    """Every entry of the chosen sources that passes the filter, file by file."""
+    """Every entry of the chosen sources that passes the filter, file by file; podium's jobs last. Read with
+    podium's jobs, a job's session gives its prompts from podium's record only (the transcript's turn is
+    what podium sent), its other entries from the transcript."""
     where = where or Filter()
     readers = {"claude": (claude_files(claude), read_claude), "codex": (codex_files(codex), read_codex),
                "gemini": (gemini_files(gemini), read_gemini)}
-    for source in sources:
-        if source == "podium":
-            if store is not None:
-                yield from (e for e in read_podium(store) if where.entry_ok(e))
-            continue
+    chosen = list(dict.fromkeys(sources))
+    with_jobs = store is not None and "podium" in chosen
+    jobs = {j.session_id for j in store.jobs() if j.session_id} if with_jobs else set()
+    transcribed: set[str] = set()
+    for source in (s for s in chosen if s != "podium"):
         files, read = readers[source]
         for path in files:
-            if where.file_ok(path):
-                yield from (e for e in read(path) if where.entry_ok(e))
+            if not where.file_ok(path):
+                continue
+            for e in read(path):
+                if not where.entry_ok(e) or (e.kind == "prompt" and e.session in jobs):
+                    continue
+                if e.session in jobs:
+                    transcribed.add(e.session)
+                yield e
+    if with_jobs:
+        yield from (e for e in read_podium(store, transcribed) if where.entry_ok(e))
 
 
 def files_of(sources: Iterable[str], *, claude: Path | None = None, codex: Path | None = None,
