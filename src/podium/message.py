@@ -159,7 +159,7 @@ def _past_to_imperative(text: str) -> str | None:
 def _phrase(text: str, *, whole: bool = False) -> str:
     """A complete phrase of at most ``PHRASE_MAX`` characters: up to the first clause break (``;``, ``: ``,
     `` — ``; for a ``whole`` title only when it is too long), cut at a weaker one (``, so``, `` because``…)
-    when too long, else at a word without a dangling "the" or "and"; a trailing "too" dropped."""
+    when too long, else at a word without a dangling "the" or "and"; a task's trailing "too" dropped."""
     text = re.sub(r"\s+", " ", text).strip()
     strong = _STRONG_CUT.search(text)
     if strong and len(text[: strong.start()].split()) >= 2 and (not whole or len(text) > PHRASE_MAX):
@@ -174,7 +174,8 @@ def _phrase(text: str, *, whole: bool = False) -> str:
         while len(words) > 2 and words[-1].lower().strip(",") in _DANGLING:
             words.pop()
         text = " ".join(words).rstrip(",;:-")
-    text = re.sub(r"(?<=\w) (?:too|as well|also)$", "", text)
+    if not whole:  # "Let users subtract numbers too": the task's "too" speaks to the agent, not the reader
+        text = re.sub(r"(?<=\w) (?:too|as well|also)$", "", text)
     return _upper_first(text) if text else "Update"
 
 
