@@ -219,6 +219,15 @@ def case_ship(env: Env) -> None:
     same((err, a), mcp(env, "ship", target=str(job)))
 
 
+def case_sync(env: Env) -> None:
+    job = finished_job(env, "echo y > y.py")
+    branch = env.job(job)["branch"]
+    err, a = cli(env, "sync", branch)
+    assert not err and a["onto"] is None and a["commits"] == 0  # on its base as origin has it: nothing to do
+    same((err, a), mcp(env, "sync", target=branch))
+    same(cli(env, "sync", "no/such-branch"), mcp(env, "sync", target="no/such-branch"))
+
+
 def case_gates(env: Env) -> None:
     job = finished_job(env, "echo g > g.py")
     _pending(env, lambda: cli(env, "commit", str(job)))

@@ -230,8 +230,8 @@ def test_what_an_agent_leaves_running_cannot_approve_after_its_job_ended(env: En
     assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
 
 
-def land(env: Env, *commits: tuple[str, dict[str, str]]) -> None:
-    """A teammate's commits (subject, files) pushed to origin's main, and fetched here."""
+def land(env: Env, *commits: tuple[str, dict[str, str]], fetch: bool = True) -> None:
+    """A teammate's commits (subject, files) pushed to origin's main (and fetched here)."""
     from test_workspaces import teammate
 
     mate = env.root / "mate"
@@ -245,7 +245,8 @@ def land(env: Env, *commits: tuple[str, dict[str, str]]) -> None:
         git("add", *files, cwd=mate)
         git("commit", "--quiet", "-m", subject, cwd=mate)
     git("push", "--quiet", "origin", "HEAD:main", cwd=mate)
-    git("fetch", "--quiet", "origin", cwd=env.repo)
+    if fetch:
+        git("fetch", "--quiet", "origin", cwd=env.repo)
 
 
 CALC = "def add(a, b):\n    return a + b\n"
@@ -364,3 +365,20 @@ def test_a_targeted_pass_never_hides_a_failing_full_run(env: Env) -> None:
     shown = env.podium("gates").stdout
     assert f"  tests: passed\n    full suite: 3 passed (pytest, job {third})\n" in shown
     assert "targeted after it" not in shown
+
+
+def test_a_worktree_that_cannot_follow_a_moved_base_keeps_the_old_base_and_the_gate_says_why(env: Env) -> None:
+    job, branch, ws = done_job(env, "echo x > x.py")
+    (ws / "README.md").write_text("# demo\nmy own note\n")  # the human's, outside the task
+    land(env, ("readme", {"README.md": "# demo, documented\n"}), fetch=False)
+    base = git("rev-parse", f"{branch}", cwd=env.repo)
+    assert env.podium("commit", str(job), "--push").returncode == 2  # a push on the old base: refused
+    assert env.podium("commit", str(job)).returncode == 4  # a commit alone may wait on the old base, said so
+    shown = env.podium("gates").stdout
+    assert ("origin/main moved on (+1 commit); still on the old base: README.md changed in the worktree outside "
+            "this change and there too") in shown
+    out = json.loads(env.podium_tty("approve", "2", "--json").stdout)
+    assert git("rev-parse", f"{out['commit_sha']}^", cwd=env.repo) == base
+    assert (ws / "README.md").read_text() == "# demo\nmy own note\n"  # nothing of the human's touched
+    synced = env.podium("sync", branch)
+    assert_one_line_error(synced, "README.md changed in the worktree outside this task and on origin/main too")

@@ -177,3 +177,77 @@ def test_the_pr_shows_the_full_run_and_the_targeted_runs_after_it(env: Env, gith
     assert (f"### Tests\n\n**failed**\n\n- full suite: 1 failed, 2 passed (pytest, job {job})\n"
             f"  - failing: `tests/test_calc.py::test_mul`\n"
             f"- targeted after it: tests/test_sub.py passed (job {job})") in pull.body
+
+
+def test_a_moved_base_is_fetched_and_the_commit_rebased_onto_it_before_the_gate(env: Env,
+                                                                                 github: GitHubServer) -> None:
+    from test_gate import land
+
+    job = env.delegate("fix it", "--ticket", "12", *agent("echo fix > fix.py", "Fixed."))
+    env.podium("wait", str(job), "--timeout", "30", check=True)
+    branch, ws = env.job(job)["branch"], Path(env.job(job)["workspace"])
+    (ws / "notes.md").write_text("mine, not the task's\n")
+    land(env, ("a teammate's change", {"theirs.py": "THEIRS = 1\n"}), fetch=False)
+    assert env.podium("ship", str(job)).returncode == 4  # headless: the gate waits
+    shown = env.podium("gates").stdout
+    assert "rebased onto origin/main (+1 commit); the worktree follows it" in shown
+    shipped = env.approved_json("ship", str(job))
+    new_base = git("rev-parse", "origin/main", cwd=env.repo)
+    remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
+    assert remote == shipped["commit_sha"] and git("rev-parse", f"{remote}^", cwd=env.repo) == new_base
+    assert git("show", "--name-only", "--format=", remote, cwd=env.repo) == "fix.py"
+    # the worktree followed: the base's new file is there, the human's own file kept, nothing else differs
+    assert (ws / "theirs.py").read_text() == "THEIRS = 1\n" and (ws / "notes.md").is_file()
+    assert git("status", "--porcelain", cwd=ws).splitlines() == ["?? notes.md"]
+    assert env.podium_json("workspaces")[0]["behind"] == 0
+
+    # a push alone of a commit whose base moved on says so at the gate
+    (ws / "fix.py").write_text("fixed better\n")
+    env.approved_json("commit", str(job))
+    land(env, ("another change", {"more.py": "MORE = 1\n"}), fetch=False)
+    assert env.podium("push", str(job)).returncode == 4
+    assert "origin/main moved on (+1 commit) since this commit: it goes out on its old base" in env.podium(
+        "gates").stdout
+
+
+CONFLICTING = "def total(x, d):\n    return x - d  # {}\n"
+
+
+def test_a_conflict_with_the_moved_base_is_refused_and_sync_hands_it_to_the_worker(env: Env,
+                                                                                   github: GitHubServer) -> None:
+    from test_gate import land
+
+    land(env, ("add total", {"total.py": CONFLICTING.format("base")}))
+    env.serve({"steps": [
+        {"write": {"path": "total.py", "content": CONFLICTING.format("ours")}}, "Total subtracts the discount.",
+        {"shell": "cat total.py"},
+        {"write": {"path": "total.py", "content": CONFLICTING.format("ours and theirs")}}, "Merged both."]})
+    job = env.delegate("Fix the total", "--ticket", "12")
+    env.podium("wait", str(job), "--timeout", "60", check=True)
+    branch = env.job(job)["branch"]
+    land(env, ("their fix", {"total.py": CONFLICTING.format("theirs")}), fetch=False)
+
+    refused = env.podium_tty("ship", str(job))
+    error = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 2 and error.startswith("podium: origin/main moved on (+1 commit)")
+    assert "conflicts in total.py" in error and f"podium sync {branch}" in error and "Traceback" not in refused.stderr
+    assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo) and github.pulls == {}
+    [gate] = env.podium_json("gates", "--all")
+    assert gate["state"] == "rejected" and gate["decided_by"] == "podium"
+    assert "replaying this change onto it conflicts in total.py" in env.podium("gates", "--all").stdout
+
+    synced = env.podium_json("sync", branch)
+    assert synced["conflicts"] == ["total.py"] and synced["commits"] == 1
+    worker = env.job(synced["job"])
+    assert worker["parent"] == job and worker["session_id"] == env.job(job)["session_id"]  # the same session
+    again = env.podium("sync", branch)  # not under a worker's feet
+    assert again.returncode == 2 and f"job {synced['job']} is" in again.stderr and "once it ended" in again.stderr
+    env.podium("wait", str(synced["job"]), "--timeout", "60", check=True)
+    told = json.dumps([r["body"] for r in env.requests()])
+    assert "The base moved: origin/main gained 1 commit" in told and "conflicts in total.py" in told
+    assert "<<<<<<< origin/main" in told and f">>>>>>> {branch}" in told  # what the worker saw in the file
+    shipped = env.approved_json("ship", str(job))
+    remote = git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0]
+    assert remote == shipped["commit_sha"]
+    assert git("rev-parse", f"{remote}^", cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
+    assert git("show", f"{remote}:total.py", cwd=env.repo) == CONFLICTING.format("ours and theirs").strip()

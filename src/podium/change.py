@@ -23,12 +23,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import GitError, PodiumError, UsageError
-from podium.git import Repo, diff_names, git, numstat, snapshot, tree_with
+from podium.git import Repo, diff_names, git, move_files, numstat, replay, snapshot, tree_with
 from podium.message import clean_message, comment_char, draft_message
 from podium.store import Change, Job, Store, WorkspaceRecord
 from podium.workspace import ENV_DIR, repo_lock
@@ -129,6 +129,7 @@ class CommitPlan:
     up_to_date: bool  # the branch already holds exactly this commit
     secrets: list[dict[str, Any]] = field(default_factory=list)  # credentials the commit would add: held
     message_note: str | None = None  # the human's message, kept, though the change moved on since it was written
+    rebase: dict[str, Any] | None = None  # the base moved on since the worktree's: ``replay_plan``
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -152,25 +153,60 @@ def plan_commit(
     exclude: tuple[str, ...] = (),
     regenerate: bool = False,
     ticket: str | None = None,
+    onto: str | None = None,
 ) -> CommitPlan:
     """The workspace's single commit as it would be now (call under ``repo_lock``). The tree is written to
-    git's object store; nothing else changes."""
+    git's object store; nothing else changes. ``onto``: the base as origin has it now; when it moved on, the
+    commit is planned on it (``rebase``), unless replaying the change there conflicts."""
     ws = record.path
     jobs = store.jobs_in(ws)
     busy = next((j for j in jobs if j.active), None)
     if busy:
         raise UsageError(f"job {busy.id} is still {busy.state} in {ws}; wait for it before committing")
-    _check_worktree(record)
+    check_worktree(record)
     old_head = git("rev-parse", "HEAD", cwd=ws)
     now = snapshot(ws)
-    changed, dirty_before, tested = task_paths(ws, jobs, now.tree)
     previous = store.change(ws)
+    files, left_out, excluded = select_files(store, record, jobs, now.tree, previous, include, exclude)
+    if not files:
+        why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
+        raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
+    tree = tree_with(ws, record.base_sha, now.tree, files)
+    rebase = replay_plan(record, tree, now.tree, onto) if onto and onto != record.base_sha else None
+    base, final = (rebase["onto"], rebase["tree"]) if rebase and rebase["rebased"] else (record.base_sha, tree)
+    text, source, note = _message(store, record, jobs, files, tree, previous, message, regenerate, ticket)
+    if edit is not None:
+        mark = comment_char(text)
+        edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
+        if edited is not None:
+            edited = clean_message(edited, mark)
+            if edited != clean_message(text):
+                text, source, note = edited, "user", None
+    text = store.redact(clean_message(text))  # a commit message is pushed and read by all: never a credential
+    if not text:
+        raise UsageError("the commit message is empty; nothing was committed")
+    up_to_date = bool(previous and previous.commit_sha == old_head and previous.base_sha == base
+                      and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == final
+                      and git("log", "-1", "--format=%B", old_head, cwd=ws).strip() == text)
+    return CommitPlan(workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=base,
+                      old_head=old_head, snapshot_tree=now.tree, tree=final, message=text, message_source=source,
+                      files=files, excluded=sorted(excluded), stats=numstat(ws, base, final),
+                      left_out=left_out, up_to_date=up_to_date, message_note=note, rebase=rebase,
+                      secrets=[asdict(f) for f in added_secrets(ws, previous, record.base_sha, tree)])
+
+
+def select_files(store: Store, record: WorkspaceRecord, jobs: list[Job], now_tree: str, previous: Change | None,
+                 include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+                 ) -> tuple[list[str], list[tuple[str, str]], set[str]]:
+    """(the paths the task's single commit holds, the paths left out and why, the paths the user excluded)."""
+    ws = record.path
+    changed, dirty_before, tested = task_paths(ws, jobs, now_tree)
     wanted, unwanted = set(include), set(exclude)
     if wanted & unwanted:
         raise UsageError(f"{sorted(wanted & unwanted)[0]} is both included and excluded")
     excluded = ((set(previous.excluded) if previous else set()) | unwanted) - wanted
     keep = (set(previous.paths) if previous else set()) - excluded
-    differs = set(diff_names(ws, record.base_sha, now.tree))
+    differs = set(diff_names(ws, record.base_sha, now_tree))
     for option, paths in (("--include", wanted), ("--exclude", unwanted)):
         unknown = paths - differs - keep
         if unknown:
@@ -192,30 +228,20 @@ def plan_commit(
             left_out.append((path, "only the tester changed it (--include to add it)"))
         else:
             left_out.append((path, "no job of this task changed it (--include to add it)"))
-    files = [p for p in files if p in differs]  # a path back to its base content has nothing to commit
-    if not files:
-        why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
-        raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
-    tree = tree_with(ws, record.base_sha, now.tree, files)
-    text, source, note = _message(store, record, jobs, files, tree, previous, message, regenerate, ticket)
-    if edit is not None:
-        mark = comment_char(text)
-        edited = edit(text + f"\n\n{mark} Lines starting with '{mark}' are dropped; an empty message aborts.\n")
-        if edited is not None:
-            edited = clean_message(edited, mark)
-            if edited != clean_message(text):
-                text, source, note = edited, "user", None
-    text = store.redact(clean_message(text))  # a commit message is pushed and read by all: never a credential
-    if not text:
-        raise UsageError("the commit message is empty; nothing was committed")
-    up_to_date = bool(previous and previous.commit_sha == old_head
-                      and git("rev-parse", f"{old_head}^{{tree}}", cwd=ws) == tree
-                      and git("log", "-1", "--format=%B", old_head, cwd=ws).strip() == text)
-    return CommitPlan(workspace=ws, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
-                      old_head=old_head, snapshot_tree=now.tree, tree=tree, message=text, message_source=source,
-                      files=files, excluded=sorted(excluded), stats=numstat(ws, record.base_sha, tree),
-                      left_out=left_out, up_to_date=up_to_date, message_note=note,
-                      secrets=[asdict(f) for f in added_secrets(ws, previous, record.base_sha, tree)])
+    return [p for p in files if p in differs], left_out, excluded  # a path back to its base content: nothing
+
+
+def replay_plan(record: WorkspaceRecord, tree: str, snapshot_tree: str, onto: str) -> dict[str, Any]:
+    """The change (``tree`` on the workspace's base) replayed onto ``onto``, the base as origin has it now: the
+    tree it makes, the paths that conflict, and the paths in the way (changed in the worktree outside the change
+    and on the new base too: the worktree could not follow). ``rebased`` when neither."""
+    ws = record.path
+    merged, conflicts = replay(ws, record.base_sha, tree, onto)
+    blocked = sorted(set(diff_names(ws, tree, merged)) & set(diff_names(ws, tree, snapshot_tree)))
+    commits = git("rev-list", "--count", f"{record.base_sha}..{onto}", cwd=ws, check=False)
+    return {"ref": record.base_ref, "from": record.base_sha, "onto": onto, "tree": merged, "tree_before": tree,
+            "commits": int(commits) if commits.isdigit() else 0, "conflicts": conflicts, "blocked": blocked,
+            "rebased": not conflicts and not blocked}
 
 
 def _message(store: Store, record: WorkspaceRecord, jobs: list[Job], files: list[str], tree: str,
@@ -264,11 +290,19 @@ def apply_commit(store: Store, plan: CommitPlan) -> Change:
     previous = store.change(ws)
     if plan.up_to_date and previous:
         return previous
+    rebase = plan.rebase if plan.rebase and plan.rebase["rebased"] else None
+    busy = store.active_job_in(ws) if rebase else None
+    if busy:
+        raise UsageError(f"job {busy.id} is {busy.state} in {ws}: its files are not moved onto {rebase['ref']} "
+                         "under it; approve again once it ended")
     author_date = previous.author_date if previous else None
     env = {"GIT_AUTHOR_DATE": author_date} if author_date else {}
     sha = git("commit-tree", plan.tree, "-p", plan.base_sha, cwd=ws, env=env, input=plan.message + "\n")
     git("update-ref", "-m", "podium commit", f"refs/heads/{plan.branch}", sha, plan.old_head, cwd=ws)
-    git("reset", "--quiet", cwd=ws)  # the index follows the new commit; files in the worktree are untouched
+    if rebase:
+        _follow(store, plan, rebase, sha)
+    else:
+        git("reset", "--quiet", cwd=ws)  # the index follows the new commit; files in the worktree are untouched
     stamp = time.time()
     change = Change(
         workspace=ws, branch=plan.branch, base_ref=plan.base_ref, base_sha=plan.base_sha,
@@ -287,6 +321,23 @@ def apply_commit(store: Store, plan: CommitPlan) -> Change:
     return change
 
 
+def _follow(store: Store, plan: CommitPlan, rebase: dict[str, Any], sha: str) -> None:
+    """The worktree follows its commit onto the new base: its files and index moved from the old base's change
+    to the new commit (what else the worktree holds is kept), and the workspace's base recorded. When git
+    cannot carry the worktree's own changes over, the branch goes back and nothing was committed."""
+    ws = plan.workspace
+    try:
+        move_files(ws, rebase["tree_before"], sha)
+    except GitError as e:
+        git("update-ref", "-m", "podium commit undone", f"refs/heads/{plan.branch}", plan.old_head, sha, cwd=ws)
+        git("reset", "--quiet", cwd=ws)
+        raise UsageError(f"the worktree of {plan.branch} cannot follow onto {rebase['ref']} ({e}); nothing was "
+                         f"committed — podium sync {plan.branch} brings it over") from None
+    record = store.workspace(ws)
+    if record is not None:
+        store.add_workspace(replace(record, base_sha=plan.base_sha))
+
+
 def commit(store: Store, repo: Repo, target: str | None = None, **options: Any) -> CommitResult:
     """Plan and make the workspace's single commit at once (no gate: the caller has the human's approval)."""
     with repo_lock(repo):
@@ -295,7 +346,7 @@ def commit(store: Store, repo: Repo, target: str | None = None, **options: Any) 
         return CommitResult(change=change, committed=not plan.up_to_date, files=plan.stats, left_out=plan.left_out)
 
 
-def _check_worktree(record: WorkspaceRecord) -> None:
+def check_worktree(record: WorkspaceRecord) -> None:
     ws, branch = record.path, record.branch
     if not (Path(ws) / ".git").exists():
         raise UsageError(f"the worktree of {branch} is gone: {ws}")
@@ -336,7 +387,7 @@ def push_workspace(store: Store, repo: Repo, record: WorkspaceRecord) -> Change:
     change = store.change(ws)
     if change is None or not change.commit_sha:
         raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
-    _check_worktree(record)
+    check_worktree(record)
     head = git("rev-parse", "HEAD", cwd=ws)
     if head != change.commit_sha:
         raise UsageError(f"{change.branch} moved since podium commit ({change.commit_sha[:8]} → {head[:8]}); "

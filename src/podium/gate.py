@@ -29,6 +29,7 @@ from podium.errors import PodiumError, UsageError
 from podium.git import identity_problem, snapshot
 from podium.message import DOCS_PATH
 from podium.providers import get_forge
+from podium.rebase import fresh_base
 from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
 from podium.store import Change, GateRecord, WorkspaceRecord
 from podium.summary import history_runs, test_history
@@ -81,7 +82,7 @@ class Outcome:
 
 def gate_dict(gate: GateRecord) -> dict[str, Any]:
     """A gate as every front shows it: its record, and the lines the human reads before deciding."""
-    return {**gate.to_dict(), "shown": describe(gate)}
+    return {**gate.to_dict(), "shown": describe(gate), "on_base": [ln.strip() for ln in base_lines(gate)]}
 
 
 def screenshots_for(ctx: Context, branch: str) -> list[str]:
@@ -135,6 +136,7 @@ def describe(gate: GateRecord) -> list[str]:
     """The gate as the human sees it before deciding."""
     f = gate.facts
     lines = [f"gate {gate.id}: {' + '.join(gate.actions)} on {gate.branch} (from {f.get('base')}) — {gate.state}"]
+    lines += base_lines(gate)
     plan = f.get("plan")
     if plan:
         added = sum(int(s["added"]) for s in plan["stats"])
@@ -189,11 +191,20 @@ def request(
         if "push" in actions:
             check_pushable(ctx.repo, record)
         forge = get_forge(ctx.repo, ctx.config.forge) if "pr" in actions else None  # credentials, before asking
-        plan = plan_commit(ctx.store, record, **commit_options) if "commit" in actions else None
+        onto, fetch_error = fresh_base(ctx.repo, record)
+        plan = plan_commit(ctx.store, record, onto=onto, **commit_options) if "commit" in actions else None
         change = ctx.store.change(record.path)
         if plan is None and (change is None or not change.commit_sha):
             raise UsageError(f"{record.branch} has no podium commit yet; run podium commit first")
         facts = facts_for(ctx, record, plan)
+        facts.update(_base_facts(ctx, record, plan, onto, fetch_error))
+        stuck = _not_rebased(record, plan) if "push" in actions else None
+        if stuck:  # what would be pushed is on a base origin left behind, and podium cannot move it by itself
+            gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
+                                         state="rejected", facts=facts, decided_by="podium", decided_at=time.time(),
+                                         reason=stuck)
+            ctx.store.supersede_gates(record.path, gate.id)
+            raise UsageError(stuck)
         if forge is not None:
             message = plan.message if plan else (change.message if change else "")
             title, body = pr_text(ctx, forge, record, message, facts)
@@ -221,6 +232,54 @@ def request(
             return approve(ctx, gate.id, by=who(), reason=reason, secrets_ok=True)
         return reject(ctx, gate.id, reason or "rejected at the terminal", by=who())
     return outcome(ctx, gate.id)
+
+
+def _base_facts(ctx: Context, record: WorkspaceRecord, plan: CommitPlan | None, onto: str | None,
+                fetch_error: str | None) -> dict[str, Any]:
+    """What the human should know of the base: origin could not be fetched; the commit to push (without a new
+    one planned) sits on a base origin has moved on from."""
+    facts: dict[str, Any] = {"fetch_error": fetch_error} if fetch_error else {}
+    change = ctx.store.change(record.path)
+    if plan is None and change is not None and onto and onto != change.base_sha:
+        facts["behind"] = {"ref": record.base_ref, "commits": ctx.repo.behind(record.base_ref, change.base_sha)}
+    return facts
+
+
+def _not_rebased(record: WorkspaceRecord, plan: CommitPlan | None) -> str | None:
+    """Why the planned commit cannot be pushed: its base moved on and the change could not be replayed there."""
+    moved = (plan.rebase if plan else None) or {}
+    if not moved or moved["rebased"]:
+        return None
+    gained, ref, branch = plural(moved["commits"], "commit"), moved["ref"], record.branch
+    if moved["conflicts"]:
+        return (f"{ref} moved on (+{gained}) and replaying {branch} onto it conflicts in "
+                f"{', '.join(moved['conflicts'])}: nothing was pushed — podium sync {branch} hands that to a worker")
+    return (f"{ref} moved on (+{gained}) and {', '.join(moved['blocked'])}, changed in the worktree outside this "
+            f"change, changed there too: nothing was pushed — take it into the change (--include) or out of the "
+            "worktree, then ask again")
+
+
+def base_lines(gate: GateRecord) -> list[str]:
+    """The base at the gate: rebased onto it, or why not; a commit pushed on a base origin moved on from."""
+    f = gate.facts
+    lines = [f"  origin could not be fetched ({f['fetch_error']}): the base as last fetched"] if f.get(
+        "fetch_error") else []
+    moved = (f.get("plan") or {}).get("rebase")
+    if moved:
+        gained = f"+{plural(moved['commits'], 'commit')}"
+        if moved["rebased"]:
+            lines.append(f"  rebased onto {moved['ref']} ({gained}); the worktree follows it")
+        elif moved["conflicts"]:
+            lines.append(f"  {moved['ref']} moved on ({gained}); replaying this change onto it conflicts in "
+                         f"{', '.join(moved['conflicts'])}: still on the old base — podium sync {gate.branch}")
+        else:
+            lines.append(f"  {moved['ref']} moved on ({gained}); still on the old base: "
+                         f"{', '.join(moved['blocked'])} changed in the worktree outside this change and there too")
+    behind = f.get("behind")
+    if behind:
+        lines.append(f"  {behind['ref']} moved on (+{plural(behind['commits'] or 0, 'commit')}) since this commit: "
+                     "it goes out on its old base (podium ship rebases it)")
+    return lines
 
 
 def _nothing_new(ctx: Context, record: WorkspaceRecord, actions: list[str], forge: Any,
@@ -260,6 +319,8 @@ def carry_out(ctx: Context, gate: GateRecord, result: dict[str, Any]) -> None:
                     raise UsageError(problem)
             change = apply_commit(ctx.store, plan)
             result.update(commit=change.commit_sha, committed=not plan.up_to_date)
+            if plan.rebase and plan.rebase["rebased"] and not plan.up_to_date:
+                result["rebased"] = f"{plan.rebase['ref']} (+{plural(plan.rebase['commits'], 'commit')})"
         if "push" in gate.actions:
             change = push_workspace(ctx.store, ctx.repo, record)
             result.update(pushed=change.pushed_sha)

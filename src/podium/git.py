@@ -447,6 +447,38 @@ def tree_with(worktree: str | Path, base: str, source: str, paths: list[str]) ->
         return git("write-tree", cwd=worktree, env=env)
 
 
+PLACEHOLDER_IDENTITY = {"GIT_AUTHOR_NAME": "podium", "GIT_AUTHOR_EMAIL": "podium@localhost",
+                        "GIT_COMMITTER_NAME": "podium", "GIT_COMMITTER_EMAIL": "podium@localhost"}
+
+
+def replay(worktree: str | Path, base: str, tree: str, onto: str) -> tuple[str, list[str]]:
+    """The change ``base`` → ``tree`` replayed onto the commit ``onto``: (the resulting tree, the paths that
+    conflict, whose files then hold both sides between conflict markers). A three-way merge computed by
+    ``git merge-tree --write-tree`` in git's object store: no index, no checkout, no ref is touched (the change
+    is wrapped in a throwaway commit on ``base``, so that ``base`` is the merge base)."""
+    change = git("commit-tree", tree, "-p", base, "-m", "podium: the change to replay", cwd=worktree,
+                 env=PLACEHOLDER_IDENTITY)
+    call = GitCall("merge-tree", "--write-tree", "--name-only", "--no-messages", onto, change, cwd=worktree)
+    out = call.result(check=False)
+    if call.proc.returncode not in (0, 1):
+        raise GitError(f"git merge-tree failed (exit code {call.proc.returncode}): is git 2.38 or newer installed?")
+    merged, *conflicts = out.splitlines() or [""]
+    return merged, sorted(set(filter(None, conflicts)))
+
+
+def move_files(worktree: str | Path, old: str, new: str) -> None:
+    """Bring a worktree's files and index from the tree ``old`` to ``new`` (``git read-tree -m -u``): a file
+    changed in the worktree is kept where ``old`` and ``new`` agree on it; GitError, and nothing changed, where
+    they do not (or where an untracked file is in the way). HEAD is not moved."""
+    git("read-tree", old, cwd=worktree)
+    git("update-index", "-q", "--refresh", cwd=worktree, check=False)  # stat data, so unchanged files read so
+    try:
+        git("read-tree", "-m", "-u", old, new, cwd=worktree)
+    except GitError:
+        git("reset", "--quiet", cwd=worktree)  # the index back to HEAD: as it was before, files untouched
+        raise
+
+
 def diff_names(worktree: str | Path, a: str, b: str) -> list[str]:
     """Paths that differ between two trees (or commits)."""
     if a == b:

@@ -132,7 +132,8 @@ def show(as_json: bool, outcome: Any, rejected_exit: int = 1) -> None:
         why = f" ({gate.reason})" if gate.reason else ""
         if result.get("commit"):
             verb = "committed" if result.get("committed") else "already committed"
-            click.echo(f"{verb} {str(result['commit'])[:8]} on {gate.branch}{why}")
+            onto = f", rebased onto {result['rebased']}" if result.get("rebased") else ""
+            click.echo(f"{verb} {str(result['commit'])[:8]} on {gate.branch}{onto}{why}")
         if result.get("pushed"):
             click.echo(f"pushed {gate.branch} ({str(result['pushed'])[:8]}) to origin, lease held")
         if result.get("pr"):

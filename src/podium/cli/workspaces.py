@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podium.cli._common import at_terminal, command, context, emit_json, json_option, option
+from podium.cli._common import at_terminal, command, context, emit_json, json_option, notes, option
 from podium.errors import UsageError
 from podium.service import workspaces as ops
 
@@ -28,6 +28,18 @@ def register(cli: click.Group) -> None:
             emit_json(found)
         else:
             print_workspaces([WorkspaceState(**s) for s in found])
+
+    @command(cli, "sync", more="Ship refuses a branch whose change conflicts with its moved base and names this.")
+    @click.argument("target", required=False)
+    @json_option
+    @click.pass_obj
+    def sync(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
+        found = ops.sync(context(obj), target=target)
+        if as_json:
+            emit_json(found.to_dict())
+            return
+        notes(found.notes)
+        click.echo("\n".join(found.data["shown"]))
 
     @cli.command()
     @click.option("--force", is_flag=True,

@@ -92,7 +92,7 @@ def operation(*, unattended: bool = True, mcp: bool = True) -> Callable[[Callabl
 
 # The order an orchestrator reads the tools in: the loop of a ticket, then the gate.
 ORDER = ("delegate", "status", "logs", "wait", "cancel", "resume", "test", "screenshot", "ticket_start",
-         "branch_name", "commit", "ship", "gates", "approve", "reject")
+         "branch_name", "commit", "ship", "sync", "gates", "approve", "reject")
 
 
 def mcp_operations() -> list[Operation]:

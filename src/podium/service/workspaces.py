@@ -35,6 +35,22 @@ def workspaces(
     return Document([dataclasses.asdict(s) for s in jobs.workspaces(ctx)])
 
 
+@operation()
+def sync(
+    ctx: Context,
+    target: Annotated[str | None, "A job id or a branch (default: the worktree podium runs in; in a work, its "
+                                  "branch)."] = None,
+) -> Document:
+    """Bring a workspace onto its base as origin has it now, the task's changes on top, uncommitted; where they
+    conflict with what the base gained, the conflict goes to the branch's worker (its session resumed, told
+    what moved and which files conflict). Refused while a job works in the worktree."""
+    from podium import rebase
+
+    work = ctx.work()
+    synced = rebase.sync(ctx, target or (work.branch if work else None))
+    return Document(synced.to_dict(), list(synced.worker.notes) if synced.worker else [])
+
+
 def clean(ctx: Context, confirm: Callable[[WorkspaceState, str], bool] | None = None) -> Document:
     """Remove finished workspaces whose work is safe; ``confirm`` (a human at a terminal) may let one with
     unsaved work go, asked about that very workspace."""
