@@ -382,3 +382,13 @@ def test_a_worktree_that_cannot_follow_a_moved_base_keeps_the_old_base_and_the_g
     assert (ws / "README.md").read_text() == "# demo\nmy own note\n"  # nothing of the human's touched
     synced = env.podium("sync", branch)
     assert_one_line_error(synced, "README.md changed in the worktree outside this task and on origin/main too")
+
+
+def test_a_half_resolved_conflict_is_never_committed(env: Env) -> None:
+    job, branch, ws = done_job(env, "printf 'def greet():\\n<<<<<<< origin/main\\n    return \"hi\"\\n=======\\n"
+                                    "    return \"hello\"\\n>>>>>>> feature\\n' > app.py")
+    refused = env.podium("commit", str(job))
+    assert_one_line_error(refused, "app.py:2 (and 2 more) still holds a conflict marker", f"podium sync {branch}")
+    assert env.podium_json("gates", "--all") == []  # no gate was opened for it
+    (ws / "app.py").write_text("def greet():\n    return 'hi'\n")  # resolved: it goes to the gate as usual
+    assert_one_line_error(env.podium("commit", str(job)), "gate 1 waits for a human")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import Env, assert_one_line_error, git
 
 PY = shlex.quote(sys.executable)

@@ -172,6 +172,7 @@ def plan_commit(
         why = f"; left out: {', '.join(p for p, _ in left_out)}" if left_out else ""
         raise UsageError(f"nothing to commit in {ws}: no job of this task changed a file{why}")
     tree = tree_with(ws, record.base_sha, now.tree, files)
+    _refuse_conflict_markers(ws, record, tree)
     rebase = replay_plan(record, tree, now.tree, onto) if onto and onto != record.base_sha else None
     base, final = (rebase["onto"], rebase["tree"]) if rebase and rebase["rebased"] else (record.base_sha, tree)
     text, source, note = _message(store, record, jobs, files, tree, previous, message, regenerate, ticket)
@@ -267,6 +268,18 @@ def _message(store: Store, record: WorkspaceRecord, jobs: list[Job], files: list
                          ticket=ticket or (stored.id if stored else None), title=data.get("title") or None,
                          kind=data.get("kind"))
     return text, "generated", None
+
+
+def _refuse_conflict_markers(ws: str, record: WorkspaceRecord, tree: str) -> None:
+    """A conflict left half-resolved (``<<<<<<<`` lines the change adds, as ``podium sync`` leaves them for the
+    worker) is never committed: UsageError naming where."""
+    found = [line.rsplit(":", 1)[0] for line in git("diff", "--check", "--no-color", record.base_sha, tree, cwd=ws,
+                                                    check=False).splitlines()
+             if line.endswith(": leftover conflict marker")]
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise UsageError(f"{found[0]}{more} still holds a conflict marker: resolve the conflict first (podium sync "
+                         f"{record.branch} hands it to the worker)")
 
 
 def added_secrets(ws: str, previous: Change | None, base_sha: str, tree: str) -> list[Finding]:
