@@ -251,3 +251,8 @@ def test_a_conflict_with_the_moved_base_is_refused_and_sync_hands_it_to_the_work
     assert remote == shipped["commit_sha"]
     assert git("rev-parse", f"{remote}^", cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
     assert git("show", f"{remote}:total.py", cwd=env.repo) == CONFLICTING.format("ours and theirs").strip()
+    # a later resume of the first job works on the workspace's new base, not behind it
+    resumed = env.podium_json("resume", str(job), "Tidy up the total.")
+    assert resumed["base_sha"] == git("rev-parse", "origin/main", cwd=env.repo)
+    env.podium("wait", str(resumed["id"]), "--timeout", "60")
+    assert env.job(resumed["id"])["behind_base"] == 0

@@ -194,9 +194,11 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     ws = Path(parent.workspace)
     preflight = adapter.preflight(ws)
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
+    record = ctx.store.workspace(parent.workspace)  # its base now: a gate or podium sync may have moved it
+    base_sha = record.base_sha if record is not None else parent.base_sha
     return enqueue(ctx, parent.workspace, [Note("agent", n) for n in preflight.notes], queue=queue,
                    agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
-                   base_ref=parent.base_ref, base_sha=parent.base_sha, session_id=parent.session_id,
+                   base_ref=parent.base_ref, base_sha=base_sha, session_id=parent.session_id,
                    parent_id=parent.id, argv=argv, stdin=agent_input(adapter, message), stall_after=parent.stall_after)
 
 
