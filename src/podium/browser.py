@@ -5,13 +5,23 @@ podium drives the machine's own Chromium through Playwright (``executable_path``
 download is never needed), saves ``<branch with / as ->-<n>-<label>.png`` into the screenshots folder
 (the desktop unless ``[screenshots] dir`` says otherwise) and records it against the branch, so that
 the gate shows it and ``ship`` attaches it to the pull request.
+
+The tester's live browser is Microsoft's Playwright MCP server (``@playwright/mcp``) on the same Chromium,
+wired into the tester's session: the agent navigates, reads the page's accessibility snapshot, clicks and
+types turn by turn. Its profile lives per workspace in podium's store (a login survives the next turn);
+its output folder is podium's: after each turn the screenshots the tester took there (or under a name of
+its own in the worktree) are saved and recorded the same way, and the page's console errors kept for the
+gate. No browser process outlives the turn.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import shutil
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +44,12 @@ ACTIONS = ("click", "type", "press", "wait", "goto")
 DEFAULT_TIMEOUT = 30.0
 VIEWPORT = (1280, 800)
 MAX_CONSOLE = 5
+LIVE_NAME = "playwright"  # the live browser's MCP server: its tools are mcp__playwright__browser_*
+LIVE_PACKAGE = "@playwright/mcp@0.0.83"
+LIVE_SHOT_TOOL = "browser_take_screenshot"
+IMAGE_SUFFIXES = (".png", ".jpeg", ".jpg", ".webp")
+_AUTO_NAME = re.compile(r"^(page|element)-\d{4}-\d\d-\d\dT[\d-]+Z$")  # the server's own names: page-<time>
+_CONSOLE_LINE = re.compile(r"^\[\s*\d+ms\]\s*\[ERROR\]\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -210,16 +226,7 @@ def take(repo: Repo, store: Store, config: Config, url: str, *, label: str = "pa
         raise UsageError(f"{url!r} is not a URL (http://, https:// or file://)")
     branch = branch or current_branch(repo.toplevel)
     executable = find_chromium(config.browser)
-    out_dir = folder(config, repo)
-    name = slug(label)
-    with repo_lock(repo, "screenshots"):  # two screenshots at once must not take the same number
-        taken = [s.number for s in store.screenshots(branch)]
-        pattern = re.compile(rf"^{re.escape(stem(branch))}-(\d+)-")
-        on_disk = [int(m.group(1)) for p in out_dir.glob(f"{stem(branch)}-*.png") if (m := pattern.match(p.name))]
-        number = max([0, *taken, *on_disk]) + 1
-        path = out_dir / f"{stem(branch)}-{number}-{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()  # hold the name while the browser works
+    number, path = _claim(repo, store, folder(config, repo), branch, slug(label))
     try:
         facts = capture(url, path, actions or [], executable=executable, full_page=full_page, timeout=timeout)
     except BaseException:
@@ -232,6 +239,19 @@ def take(repo: Repo, store: Store, config: Config, url: str, *, label: str = "pa
                 **facts)
 
 
+def _claim(repo: Repo, store: Store, out_dir: Path, branch: str, name: str, suffix: str = ".png") -> tuple[int, Path]:
+    """The branch's next screenshot number and its file, created empty to hold the name."""
+    with repo_lock(repo, "screenshots"):  # two screenshots at once must not take the same number
+        taken = [s.number for s in store.screenshots(branch)]
+        pattern = re.compile(rf"^{re.escape(stem(branch))}-(\d+)-")
+        on_disk = [int(m.group(1)) for p in out_dir.glob(f"{stem(branch)}-*") if (m := pattern.match(p.name))]
+        number = max([0, *taken, *on_disk]) + 1
+        path = out_dir / f"{stem(branch)}-{number}-{name}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()  # hold the name while the browser works
+    return number, path
+
+
 def for_branch(repo: Repo, store: Store, config: Config, branch: str) -> list[str]:
     """The branch's screenshots still on disk: recorded ones in the order taken, then any others named
     after the branch in the screenshots folder (taken by hand), by name."""
@@ -239,3 +259,131 @@ def for_branch(repo: Repo, store: Store, config: Config, branch: str) -> list[st
     out_dir = folder(config, repo)
     others = sorted(str(p) for p in out_dir.glob(f"{stem(branch)}*.png")) if out_dir.is_dir() else []
     return recorded + [p for p in others if p not in recorded]
+
+
+@dataclass(frozen=True)
+class Live:
+    """A workspace's live browser: the MCP server's command, its Chromium profile and its output folder."""
+
+    command: list[str]
+    profile: Path
+    output: Path
+
+
+def live_home(store_root: Path, workspace: str) -> Path:
+    """Where a workspace's live browser keeps its profile and output, in podium's store."""
+    return store_root / "browser" / hashlib.sha256(workspace.encode()).hexdigest()[:16]
+
+
+def live(store_root: Path, workspace: str, config: Config) -> Live:
+    """The live browser for a workspace's tester: ``@playwright/mcp`` (``$PODIUM_PLAYWRIGHT_MCP``, else on PATH)
+    driving the machine's Chromium, headless, its profile kept across turns. UsageError when either is missing."""
+    from podium.agents import find_executable
+    from podium.errors import AgentError
+
+    try:
+        server = find_executable("playwright-mcp", "PODIUM_PLAYWRIGHT_MCP", f"npm install -g {LIVE_PACKAGE}")
+    except AgentError as e:
+        raise UsageError(str(e).replace("the playwright-mcp CLI", "the live browser (playwright-mcp)")) from None
+    home = live_home(store_root, workspace)
+    profile, output = home / "profile", home / "output"
+    command = [server, "--headless", "--executable-path", find_chromium(config.browser), "--user-data-dir",
+               str(profile), "--output-dir", str(output), "--console-level", "error",
+               "--viewport-size", f"{VIEWPORT[0]}x{VIEWPORT[1]}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
+    return Live(command, profile, output)
+
+
+def end_live(home: Path) -> int:
+    """End every process still using this live browser's profile (the MCP server, Chromium and its helpers);
+    how many there were. Chromium leads a process group of its own, so ending the agent's leaves it."""
+    marker = str(home / "profile")
+    found = [pid for pid in _pids() if any(marker in arg for arg in _cmdline(pid))]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and any(_cmdline(pid) for pid in found):
+            time.sleep(0.05)
+    return len(found)
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) != os.getpid()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> list[str]:
+    """A live process's arguments; none for one that is gone (or a zombie)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").split("\0") if raw else []
+
+
+def live_label(path: Path) -> str:
+    """A screenshot's label from its file name: the tester's own (``after-click.png``), or ``page`` for one the
+    server named by its time."""
+    name = path.stem
+    return name.split("-", 1)[0] if _AUTO_NAME.match(name) else name
+
+
+def adopt_live(repo: Repo, store: Store, config: Config, home: Path, calls: list[tuple[dict[str, Any], str]],
+               *, workspace: str, branch: str, job_id: int) -> tuple[list[str], list[str]]:
+    """After a tester's turn: each screenshot it took through the live browser (``calls``: the screenshot tool's
+    input and the page's URL then, in order) saved as ``<branch>-<n>-<label>.png`` and recorded, as
+    ``podium screenshot`` does; the page's console errors. The output folder is emptied for the next turn."""
+    output = home / "output"
+    auto = sorted((p for p in output.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES), key=_mtime)
+    saved = []
+    for tool_input, url in calls:
+        name = tool_input.get("filename")
+        source = (Path(workspace) / str(name)) if name else (auto.pop(0) if auto else None)
+        if source is None or not source.is_file() or not _inside(source, (Path(workspace), output)):
+            continue
+        saved.append(_save(repo, store, config, source, branch=branch, url=url, workspace=workspace, job_id=job_id))
+    saved += [_save(repo, store, config, p, branch=branch, url="", workspace=workspace, job_id=job_id) for p in auto]
+    errors = console_errors(output)
+    shutil.rmtree(output, ignore_errors=True)
+    return saved, errors
+
+
+def _save(repo: Repo, store: Store, config: Config, source: Path, *, branch: str, url: str, workspace: str,
+          job_id: int) -> str:
+    label = live_label(source)
+    suffix = ".png" if source.suffix.lower() == ".png" else source.suffix.lower()
+    number, path = _claim(repo, store, folder(config, repo), branch, slug(label), suffix)
+    shutil.move(str(source), path)
+    store.add_screenshot(Screenshot(branch=branch, number=number, label=label, path=str(path), url=url,
+                                    created_at=time.time(), workspace=workspace, job_id=job_id))
+    return str(path)
+
+
+def console_errors(output: Path) -> list[str]:
+    """The page's console errors the server logged (``console-<time>.log``), without Chromium's own favicon
+    request, oldest first, at most ``MAX_CONSOLE``."""
+    found: list[str] = []
+    for log in sorted(output.glob("console-*.log"), key=_mtime):
+        with contextlib.suppress(OSError):
+            for line in log.read_text(errors="replace").splitlines():
+                m = _CONSOLE_LINE.match(line.strip())
+                if m and "/favicon.ico" not in m.group(1) and m.group(1) not in found:
+                    found.append(m.group(1))
+    return found[:MAX_CONSOLE]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    real = path.resolve()
+    return any(real.is_relative_to(root.resolve()) for root in roots)

@@ -28,6 +28,8 @@ Everything has a default, so the file is optional::
 
     [tester]
     agent = "claude"         # the tester's agent CLI (one that can resume a session)
+    serve = "npm run dev -- --port {port}"   # the app under test, started on the workspace's port for each
+                             # tester turn (default: detected; "" for none)
 
     [roles]
     dir = ".podium/roles"    # where TESTER.md (and the other role files) live, relative to the checkout
@@ -92,6 +94,7 @@ class Config:
     screenshots_dir: str | None = None
     browser: str | None = None
     tester_agent: str = "claude"
+    tester_serve: str | None = None
     roles_dir: str = ".podium/roles"
     roles: dict[str, dict[str, Any]] = field(default_factory=lambda: {"worker": {"stall_after": WORKER_STALL_AFTER}})
 

@@ -239,3 +239,36 @@ def _reason(output: str) -> str | None:
         return lines[-1] if lines else None
     cause = lines[lines.index("Caused by:") + 1] if "Caused by:" in lines[:-1] else None
     return error + (f" ({cause})" if cause else "")
+
+
+def serve_command(root: Path) -> tuple[str, str] | None:
+    """How this project serves its app on a port (``{port}``), and why podium thinks so: a package.json
+    ``dev`` or ``start`` script, Django's ``manage.py``, Rails, a Flask or FastAPI (uvicorn) app."""
+    import json
+
+    try:
+        scripts = json.loads((root / "package.json").read_text()).get("scripts") or {}
+    except (OSError, ValueError, AttributeError):
+        scripts = {}
+    if isinstance(scripts, dict) and "dev" in scripts:
+        return "npm run dev -- --port {port}", "package.json's dev script"
+    if isinstance(scripts, dict) and "start" in scripts:
+        return "PORT={port} npm start", "package.json's start script"
+    if (root / "manage.py").is_file():
+        return "python manage.py runserver 127.0.0.1:{port}", "Django's manage.py"
+    if (root / "bin" / "rails").is_file():
+        return "bin/rails server -b 127.0.0.1 -p {port}", "Rails (bin/rails)"
+    for name in ("app.py", "main.py", "wsgi.py"):
+        text = _read(root / name)
+        if "FastAPI(" in text:
+            return f"uvicorn {Path(name).stem}:app --host 127.0.0.1 --port {{port}}", f"a FastAPI app in {name}"
+        if "Flask(" in text:
+            return f"flask --app {name} run --host 127.0.0.1 --port {{port}}", f"a Flask app in {name}"
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""

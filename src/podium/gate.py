@@ -102,7 +102,17 @@ def facts_for(ctx: Context, record: WorkspaceRecord, plan: CommitPlan | None) ->
         facts["message"] = change.message if change else None
     facts["tests"] = test_history(ctx.store, ctx.store.jobs_in(record.path))
     facts["screenshots"] = screenshots_for(ctx, record.branch)
+    facts["console"] = console_for(ctx, record)
     return facts
+
+
+def console_for(ctx: Context, record: WorkspaceRecord) -> dict[str, Any] | None:
+    """The page's console errors the tester saw in its live browser, on its last turn that used it."""
+    for job in reversed(ctx.store.jobs_in(record.path)):
+        seen = ctx.store.events(job.id, kinds=("browser",)) if job.role == "tester" else []
+        if seen:
+            return {"job": job.id, "errors": seen[-1].data.get("console_errors") or []}
+    return None
 
 
 def policy_pass(ctx: Context, facts: dict[str, Any]) -> str | None:
@@ -165,6 +175,10 @@ def describe(gate: GateRecord) -> list[str]:
         lines.append("  tests: none run by the jobs")
     shots = f.get("screenshots") or []
     lines.append(f"  screenshots: {', '.join(shots) if shots else 'none'}")
+    console = f.get("console")
+    if console:
+        errors = "; ".join(console["errors"]) or "none"
+        lines.append(f"  console errors (the tester's browser, job {console['job']}): {errors}")
     if f.get("identity") and gate.state in OPEN:
         lines.append(f"  warning: {f['identity']}")
     if gate.reason:

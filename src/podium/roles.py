@@ -105,8 +105,9 @@ def role_path(repo: Repo, config: Config, name: str) -> Path:
     return (repo.main_checkout / config.roles_dir).resolve() / f"{name}.md"
 
 
-def tester_tools(commands: list[TestCommand], mcp: bool = True) -> str:
-    """The generated part of TESTER.md: the commands this repository runs its tests with and the browser tool."""
+def tester_tools(commands: list[TestCommand], mcp: bool = True, live: bool = False) -> str:
+    """The generated part of TESTER.md: the commands this repository runs its tests with, the live browser
+    (when the tester has one) and the screenshot tool."""
     lines = ["## Your tools (from podium)", "", "### Test commands detected in this repository", ""]
     if commands:
         for cmd in commands:
@@ -122,6 +123,10 @@ def tester_tools(commands: list[TestCommand], mcp: bool = True) -> str:
         "",
         "Run them as they are — no `| tail`, `| head` or `|| true`: podium reads the verdict (counts, failing",
         "tests) from the runner's own output and exit code, not from your report.",
+    ]
+    if live:
+        lines += LIVE_BROWSER
+    lines += [
         "",
         "### Screenshots: `podium screenshot`",
         "",
@@ -143,10 +148,28 @@ def tester_tools(commands: list[TestCommand], mcp: bool = True) -> str:
         "### Running the app under test",
         "",
         "This workspace has its own ports so that several branches run side by side: `$PORT` and the",
-        "block in `$PODIUM_PORTS` (also in `.podium/env`). Start dev servers on them in the background, wait",
-        "until they answer, and stop them when you are done.",
+        "block in `$PODIUM_PORTS` (also in `.podium/env`). When podium serves the app (`[tester] serve`, or a",
+        "dev server it detected) it is already up on `$PORT` for your turn — this session's facts give its URL —",
+        "and stopped after it. Otherwise start dev servers on those ports in the background, wait until they",
+        "answer, and stop them when you are done.",
     ]
     return "\n".join(lines)
+
+
+LIVE_BROWSER = [
+    "",
+    "### A live browser: the `playwright` MCP server",
+    "",
+    "Test like a person: `browser_navigate` to the page, `browser_snapshot` to read it (its accessibility",
+    "tree, each element with a `ref`), then `browser_click`, `browser_type`, `browser_fill_form`,",
+    "`browser_press_key`, `browser_wait_for` — and read what the page says after each step (errors, redirects",
+    "you did not predict). `browser_console_messages` lists the page's console errors. The browser keeps its",
+    "profile between your turns (a login survives); it is closed after each turn.",
+    "",
+    "Screenshot the smoking gun with `browser_take_screenshot` and a `filename` that says what it shows",
+    "(`cart-error.png`): podium saves it as `<branch>-<n>-<label>.png` in the screenshots folder and records it",
+    "against this branch, for the gate and the pull request, and shows the gate the console errors you saw.",
+]
 
 
 def render(repo: Repo, config: Config, name: str, generated: str, intro: str) -> RoleFile:
@@ -218,7 +241,9 @@ def orchestrator(repo: Repo, config: Config, tools: list[tuple[str, str, list[st
                   ORCHESTRATOR_INTRO)
 
 
-def tester(repo: Repo, config: Config, worktree: Path | None = None, mcp: bool = True) -> RoleFile:
-    """TESTER.md, with the test commands detected in ``worktree`` (default: the checkout podium runs in)."""
+def tester(repo: Repo, config: Config, worktree: Path | None = None, mcp: bool = True,
+           live: bool = False) -> RoleFile:
+    """TESTER.md, with the test commands detected in ``worktree`` (default: the checkout podium runs in), and
+    the live browser when the tester has one."""
     commands = detect_test_commands(worktree or repo.toplevel)
-    return render(repo, config, "TESTER", tester_tools(commands, mcp=mcp), TESTER_INTRO)
+    return render(repo, config, "TESTER", tester_tools(commands, mcp=mcp, live=live), TESTER_INTRO)

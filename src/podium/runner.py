@@ -94,10 +94,23 @@ class Runner:
             self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
+        turn = None
         if self.job.role == "tester":  # its shell can call `podium screenshot` (this podium, not another)
-            from podium.tester import podium_shim
+            from podium.tester import Turn, podium_shim
 
             env["PATH"] = os.pathsep.join([str(podium_shim(self.store.root)), env.get("PATH", "")])
+            _adopt_orphans()  # before the app under test starts: what it detaches stays this runner's
+            turn = Turn(self.store, self.job)
+            turn.start(env)
+        try:
+            self._run_agent(env, stderr_path)
+        finally:
+            if turn is not None:  # the app and the browser never outlive the turn, whatever ended it
+                turn.end()
+        if self.proc is not None:
+            self._finish(self.proc.returncode)
+
+    def _run_agent(self, env: dict[str, str], stderr_path: Path) -> None:
         _adopt_orphans()
         before = _children_cpu()
         try:
@@ -141,7 +154,6 @@ class Runner:
             _end_group(self.proc.pid)
         pump.join(EXIT_DRAIN)  # its last words are on file before its reason is read from them
         self.agent_cpu = _children_cpu() - before
-        self._finish(exit_code)
 
     def _wait_turn(self) -> bool:
         """A queued job (a resume while its workspace was busy) waits for every earlier job in the workspace

@@ -59,7 +59,11 @@ class Screenshots(Table):
 
 
 class Tester(Table):
+    """``[tester] agent``, and ``serve``: the command that serves the app under test on ``{port}`` ("": none;
+    absent: detected)."""
+
     agent: Name = "claude"
+    serve: StrictStr | None = None
 
 
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
@@ -145,6 +149,7 @@ def parse(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "screenshots_dir": shots.dir,
         "browser": shots.browser,
         "tester_agent": settings.tester.agent,
+        "tester_serve": settings.tester.serve,
         "roles_dir": settings.roles.dir,
         "roles": roles,
     }

@@ -9,6 +9,11 @@ a fresh session starts with a summary of the earlier turns, and the user is told
 
 The turn's verdict is read from the test runners' own output (``podium.verdict``), never from the
 tester's prose; ``status``, the gate and ``ship`` show it.
+
+A tester whose CLI takes MCP servers gets a live browser (``podium.browser.live``) beside podium's own
+screenshot tool. The app under test (``[tester] serve``, else detected) is started by the job's runner on the
+workspace's port before the turn, health-checked, and stopped after it, with the live browser's processes;
+the screenshots the tester took are then recorded for the gate and the pull request (``Turn``).
 """
 
 from __future__ import annotations
@@ -16,18 +21,23 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-from podium import roles
+from podium import browser, roles
 from podium.agents import Wiring, agent_input, get_agent
 from podium.change import find_workspace
-from podium.config import checked_effort
+from podium.config import Config, checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.git import diff_names, git, snapshot
 from podium.jobs import Launched, enqueue, reconcile
-from podium.store import Job, WorkspaceRecord
+from podium.store import Job, Store, WorkspaceRecord
 from podium.summary import summarize
 from podium.text import Note, clip, plural
 from podium.workspace import read_env
@@ -36,6 +46,8 @@ ROLE = "tester"
 HISTORY_PROMPT_CHARS = 300
 HISTORY_ANSWER_CHARS = 800
 MAX_CHANGED_NAMES = 12
+APP_START_TIMEOUT = 60.0  # seconds the app under test has to answer on its port
+APP_STOP_GRACE = 5.0
 
 
 def turns(ctx: Context, record: WorkspaceRecord) -> list[Job]:
@@ -66,11 +78,13 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     if not adapter.can_resume:
         raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (claude, codex)")
     preflight = adapter.preflight(ws)
-    mcp = "mcp" in adapter.wires
-    if mcp:  # the tester's own tool only: it must not delegate, ship or touch gates through the same server
-        preflight = adapter.wire(preflight, Wiring(mcp=[sys.executable, "-m", "podium", "mcp"],
-                                                   allowed=("screenshot",)))
     notes: list[Note] = []
+    mcp = "mcp" in adapter.wires
+    live = _live(ctx, record, notes) if mcp else None
+    if mcp:  # the tester's own tool only: it must not delegate, ship or touch gates through the same server
+        servers = ((browser.LIVE_NAME, tuple(live.command)),) if live else ()
+        preflight = adapter.wire(preflight, Wiring(mcp=[sys.executable, "-m", "podium", "mcp"],
+                                                   allowed=("screenshot",), servers=servers))
     session = None
     if last and not fresh:
         if last.agent != name:
@@ -90,7 +104,7 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
         prompt = _resume_message(ctx, record, last, message)
         argv = adapter.resume_argv(session, prompt, ws, preflight)
     else:
-        role = roles.tester(ctx.repo, ctx.config, ws, mcp=mcp)
+        role = roles.tester(ctx.repo, ctx.config, ws, mcp=mcp, live=live is not None)
         prompt = first_message(ctx, record, role.text, message, earlier)
         argv = adapter.new_argv(prompt, ws, preflight)
     # one agent per worktree: a turn waits for the worker (or turn) ahead of it
@@ -109,6 +123,10 @@ def first_message(ctx: Context, record: WorkspaceRecord, role: str, message: str
     facts = [f"- Branch `{record.branch}`, based on `{record.base_ref}`; its worktree is {record.path} (your cwd)."]
     if env.get("PORT"):
         facts.append(f"- Ports for servers you start: $PORT = {env['PORT']}, the block {env.get('PODIUM_PORTS')}.")
+    app = app_for(ctx.config, record.path)
+    if app:
+        facts.append(f"- The app under test: podium serves it at {app.url} for each of your turns (`{app.command}`, "
+                     f"{app.why}) and stops it after; do not start it yourself.")
     if record.ticket:
         facts.append("- The ticket this branch serves is in `.podium/ticket.md`.")
     parts = [role.rstrip(), "---", "## This session", "", *facts]
@@ -169,3 +187,108 @@ def podium_shim(store_root: Path) -> Path:
             tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
             tmp.replace(script)
     return bin_dir
+
+
+def _live(ctx: Context, record: WorkspaceRecord, notes: list[Note]) -> browser.Live | None:
+    """The workspace's live browser, or None and a note saying why the tester keeps ``podium screenshot`` only."""
+    try:
+        return browser.live(ctx.store.root, record.path, ctx.config)
+    except UsageError as e:
+        notes.append(Note("browser", f"no live browser for the tester ({e}); it keeps podium screenshot"))
+        return None
+
+
+@dataclass(frozen=True)
+class App:
+    """The app under test: its command (``{port}`` filled in), where it answers, and where the command came from."""
+
+    command: str
+    url: str
+    why: str
+
+
+def app_for(config: Config, workspace: str) -> App | None:
+    """``[tester] serve``, else the command detected in the workspace, on the workspace's ``$PORT``; None when
+    there is neither (or ``serve = ""``), or the workspace has no port."""
+    from podium.detect import serve_command
+
+    port = read_env(workspace).get("PORT")
+    if not port or config.tester_serve == "":
+        return None
+    found = (config.tester_serve, "[tester] serve") if config.tester_serve else serve_command(Path(workspace))
+    if not found:
+        return None
+    return App(found[0].replace("{port}", port), f"http://127.0.0.1:{port}/", found[1])
+
+
+class Turn:
+    """What a tester's turn needs around its agent, run by the job's runner: the app under test served before
+    it and stopped after, the live browser's processes ended, its screenshots and console errors recorded."""
+
+    def __init__(self, store: Store, job: Job):
+        self.store, self.job = store, job
+        self.ctx = Context.open(job.workspace or ".")
+        self.app = app_for(self.ctx.config, job.workspace or "")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        """Serve the app and wait until it answers (its output goes to ``logs/<job>.app``)."""
+        if self.app is None:
+            return
+        with self.store.log_path(self.job.id, "app").open("ab") as log:
+            self.proc = subprocess.Popen(["/bin/sh", "-c", self.app.command], cwd=self.job.workspace, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        began = time.monotonic()
+        while time.monotonic() - began < APP_START_TIMEOUT and self.proc.poll() is None and not _answers(self.app.url):
+            time.sleep(0.2)
+        took, log = time.monotonic() - began, self.store.log_path(self.job.id, "app")
+        if self.proc.poll() is None and _answers(self.app.url):
+            said = f"the app under test answers at {self.app.url} (`{self.app.command}`, {took:.1f}s)"
+        elif self.proc.poll() is not None:
+            said = f"the app under test (`{self.app.command}`) exited {self.proc.returncode}; its output: {log}"
+        else:
+            said = f"the app under test (`{self.app.command}`) did not answer in {took:.0f}s; its output: {log}"
+        self.store.add_events(self.job.id, [("note", {"message": said})])
+
+    def end(self) -> None:
+        """Stop the app and the live browser; record the turn's screenshots and console errors."""
+        from podium.jobs import end_group
+
+        if self.proc is not None:
+            end_group(self.proc.pid, APP_STOP_GRACE, 1.0, reap=self.proc.poll)
+            self.proc.wait()
+        home = browser.live_home(self.store.root, self.job.workspace or "")
+        if not home.is_dir():
+            return
+        browser.end_live(home)
+        calls = _shot_calls(self.store, self.job.id)
+        shots, errors = browser.adopt_live(self.ctx.repo, self.store, self.ctx.config, home, calls,
+                                           workspace=self.job.workspace or "", branch=self.job.branch or "",
+                                           job_id=self.job.id)
+        if shots or errors or calls:
+            self.store.add_events(self.job.id, [("browser", {"screenshots": shots, "console_errors": errors})])
+
+
+def _answers(url: str) -> bool:
+    """Whether something answers HTTP at ``url`` (an error status is an answer too)."""
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _shot_calls(store: Store, job_id: int) -> list[tuple[dict[str, object], str]]:
+    """The live browser's screenshot calls of a turn, in order, each with the URL the tester had navigated to."""
+    url, calls = "", []
+    for event in store.events(job_id, kinds=("tool_call",)):
+        name, given = str(event.data.get("name") or ""), event.data.get("input")
+        tool_input = given if isinstance(given, dict) else {}
+        if name.endswith("browser_navigate") and tool_input.get("url"):
+            url = str(tool_input["url"])
+        elif name.endswith(browser.LIVE_SHOT_TOOL) and not event.data.get("failed"):
+            calls.append((tool_input, url))
+    return calls

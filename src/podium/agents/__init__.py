@@ -99,15 +99,17 @@ def choice_flags(agent: str, args: list[str], chosen: str | None, flags: tuple[s
 class Wiring:
     """What podium asks of an agent run beyond the plain one: podium's MCP server (``mcp``: its command,
     with only ``allowed`` of its tools pre-allowed; None: all), a role appended to the system prompt, and
-    read-only (the agent may read and call tools, not edit or run commands)."""
+    read-only (the agent may read and call tools, not edit or run commands). ``servers``: other MCP servers
+    (name, command), every tool of theirs allowed — the tester's live browser."""
 
     mcp: list[str] | None = None
     allowed: tuple[str, ...] | None = None
     system_prompt: str | None = None
     read_only: bool = False
+    servers: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def asks(self) -> set[str]:
-        return {k for k, v in (("mcp", self.mcp), ("system_prompt", self.system_prompt),
+        return {k for k, v in (("mcp", self.mcp or self.servers), ("system_prompt", self.system_prompt),
                                ("read_only", self.read_only)) if v}
 
 

@@ -222,9 +222,10 @@ class ClaudeAgent:
         return [self._exe(), "-p", "--resume", session_id, *self._common(preflight)]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
-        """podium's MCP server as ``--mcp-config`` with its tools pre-allowed (``-p`` denies every tool call
-        that is not), the role through ``--append-system-prompt``, and read-only as claude's ``default``
-        permission mode instead of podium's acceptEdits + Bash."""
+        """podium's MCP server (and any other, such as the tester's live browser) as ``--mcp-config`` with its
+        tools pre-allowed (``-p`` denies every tool call that is not), the role through
+        ``--append-system-prompt``, and read-only as claude's ``default`` permission mode instead of podium's
+        acceptEdits + Bash."""
         args = ["--permission-mode", "default"] if wiring.read_only else list(preflight.extra_args)
         chosen = self._args_mode()
         if wiring.read_only and chosen not in (None, "default"):
@@ -233,11 +234,14 @@ class ClaudeAgent:
                              "distiller): set it for the roles that write only, e.g. [roles.worker] args")
         if wiring.system_prompt:
             args += ["--append-system-prompt", wiring.system_prompt]
+        servers = {name: {"type": "stdio", "command": cmd[0], "args": list(cmd[1:])} for name, cmd in wiring.servers}
+        tools = [f"mcp__{name}" for name in servers]
         if wiring.mcp:
-            server = {"type": "stdio", "command": wiring.mcp[0], "args": wiring.mcp[1:]}
-            tools = (",".join(f"mcp__{MCP_NAME}__{t}" for t in wiring.allowed) if wiring.allowed is not None
-                     else f"mcp__{MCP_NAME}")
-            args += ["--mcp-config", json.dumps({"mcpServers": {MCP_NAME: server}}), "--allowedTools", tools]
+            servers[MCP_NAME] = {"type": "stdio", "command": wiring.mcp[0], "args": wiring.mcp[1:]}
+            tools += ([f"mcp__{MCP_NAME}__{t}" for t in wiring.allowed] if wiring.allowed is not None
+                      else [f"mcp__{MCP_NAME}"])
+        if servers:
+            args += ["--mcp-config", json.dumps({"mcpServers": servers}), "--allowedTools", ",".join(tools)]
         return Preflight(extra_args=tuple(args), notes=() if wiring.read_only else preflight.notes,
                          conflict=None if wiring.read_only else preflight.conflict)
 

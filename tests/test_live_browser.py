@@ -1,0 +1,138 @@
+"""The tester's live browser: Microsoft's Playwright MCP server on Debian's Chromium, driven by a real claude
+tester against the scripted model; the app under test served by podium for the turn; the screenshots saved
+and recorded the team's way, the page's console errors shown at the gate, the PNG attached at ship."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Env, git, toolchain
+from servers.github import GitHubServer
+
+PY = shlex.quote(sys.executable)
+SERVE = f'{sys.executable} -m http.server {{port}} --bind 127.0.0.1'
+# the bug shows only after a click: the page is fine until Buy is pressed
+SHOP = """<!doctype html>
+<html><head><title>Shop</title>
+<style>body{margin:0;height:100vh;background:#e0e0e0} body.broken{background:#c00000}</style></head>
+<body><button id="buy" onclick="document.body.className='broken';
+document.getElementById('msg').textContent='Error: the cart is empty';
+console.error('checkout failed: 500')">Buy</button><p id="msg"></p></body></html>
+"""
+LOGIN = """<!doctype html>
+<html><head><title>Account</title></head>
+<body><p id="who"></p><button onclick="localStorage.setItem('user', 'ada'); show()">Log in</button>
+<script>function show(){document.getElementById('who').textContent =
+localStorage.getItem('user') ? 'Signed in as ' + localStorage.getItem('user') : 'Signed out'} show()</script>
+</body></html>
+"""
+
+
+@pytest.fixture(autouse=True)
+def chromium() -> None:
+    toolchain("chromium", "chromium-browser", "google-chrome")
+
+
+def _workspace(env: Env, files: dict[str, str]) -> tuple[dict, str]:
+    """A worker (the command agent) that leaves ``files`` in a new workspace; its status row and its port."""
+    script = "; ".join(f"printf %s {shlex.quote(body)} > {shlex.quote(path)}" for path, body in files.items())
+    job_id = env.delegate("Build the shop page", "--agent", "command", "--command", f"sh -c {shlex.quote(script)}")
+    env.podium("wait", str(job_id), "--timeout", "60", check=True)
+    job = env.job(job_id)
+    port = dict(line.split("=", 1) for line in (Path(job["workspace"]) / ".podium" / "env").read_text().splitlines())
+    return job, port["PORT"]
+
+
+def _browsers(marker: str) -> list[str]:
+    """Every live process whose arguments name ``marker`` (a live browser's profile)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if marker in args:
+            found.append(args.replace("\0", " "))
+    return found
+
+
+def _tool(name: str, **tool_input: object) -> dict:
+    return {"tool": {"name": f"mcp__playwright__{name}", "input": tool_input}}
+
+
+def _tool_results(env: Env) -> list[str]:
+    """What each of the tester's requests carried back from its last tool call."""
+    return [json.dumps(r["body"]["messages"][-1]["content"]) for r in env.requests() if not r["aux"]]
+
+
+def _pixel(path: Path, xy: tuple[int, int] = (640, 600)) -> tuple[int, int, int]:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.convert("RGB").getpixel(xy)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def github(env: Env) -> Iterator[GitHubServer]:
+    server = GitHubServer()
+    env.vars["GITHUB_TOKEN"] = server.token
+    (env.repo / "podium.toml").write_text(f'[forge]\nkind = "github"\nrepo = "acme/shop"\napi = "{server.url}"\n'
+                                          f'[tester]\nserve = "{SERVE}"\n')
+    yield server
+    server.stop()
+    assert server.errors == []
+
+
+def test_claude_tester_clicks_through_the_app_podium_serves_and_its_screenshot_goes_to_the_gate_and_the_pr(
+        env: Env, github: GitHubServer) -> None:
+    worker, port = _workspace(env, {"index.html": SHOP, "shop.py": "PRICE = 3\n"})
+    branch, ws = worker["branch"], Path(worker["workspace"])
+    url = f"http://127.0.0.1:{port}/index.html"
+    env.serve({"steps": [
+        _tool("browser_navigate", url=url),
+        _tool("browser_snapshot"),
+        _tool("browser_click", element="Buy button", target="e2"),
+        _tool("browser_snapshot"),
+        _tool("browser_take_screenshot", filename="cart-error.png"),
+        "Buy shows 'Error: the cart is empty' and logs a 500.",
+    ]})
+    turn = env.podium_json("test", branch, "Click Buy and screenshot what happens.")
+    assert env.podium("wait", str(turn["id"]), "--timeout", "120").returncode == 0, env.podium("logs", str(turn["id"]))
+
+    # the tester was told where the app is, and the role lists the live browser
+    first = json.dumps(next(r for r in env.requests() if not r["aux"])["body"], ensure_ascii=False)
+    assert f"podium serves it at http://127.0.0.1:{port}/" in first and "browser_take_screenshot" in first
+    assert "A live browser: the `playwright` MCP server" in (env.repo / ".podium" / "roles" / "TESTER.md").read_text()
+    # it read the page before and after the click, through its snapshot (the error text is only there after)
+    results = _tool_results(env)
+    assert 'button \\"Buy\\" [ref=e2]' in results[2] and "Error: the cart is empty" not in results[2]
+    assert "Error: the cart is empty" in results[4]
+    # the screenshot is the team's: named by branch, in the screenshots folder, the page as it was after the click
+    shot = Path(env.vars["HOME"]) / "Desktop" / f"{branch.replace('/', '-')}-1-cart-error.png"
+    assert shot.is_file()
+    assert _pixel(shot) == (192, 0, 0)
+    assert not (ws / "cart-error.png").exists()  # moved out of the worktree: never committed
+    # nothing of the turn is left running: not the browser, not the app
+    assert _browsers(str(env.repo / ".git" / "podium" / "browser")) == []
+    import urllib.request
+
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
+
+    # the gate shows the screenshot and the console error the tester saw; ship attaches the PNG: GitHub takes no
+    # uploads, so it is on podium's screenshots branch, shown in the PR
+    shipped = env.approved_json("ship", branch)
+    shown = "\n".join(shipped["gate"]["shown"])
+    assert f"screenshots: {shot}" in shown
+    assert f"console errors (the tester's browser, job {turn['id']}): checkout failed: 500" in shown
+    assert shipped["gate"]["state"] == "done"
+    [pull] = github.pulls.values()
+    assert f"![{shot.name}](https://github.com/acme/shop/blob/" in pull.body
+    assert git("ls-remote", "origin", "refs/heads/podium/screenshots", cwd=env.repo)
