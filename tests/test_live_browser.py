@@ -28,7 +28,7 @@ console.error('checkout failed: 500')">Buy</button><p id="msg"></p></body></html
 """
 LOGIN = """<!doctype html>
 <html><head><title>Account</title></head>
-<body><p id="who"></p><button onclick="localStorage.setItem('user', 'ada'); show()">Log in</button>
+<body><button onclick="localStorage.setItem('user', 'ada'); show()">Log in</button><p id="who"></p>
 <script>function show(){document.getElementById('who').textContent =
 localStorage.getItem('user') ? 'Signed in as ' + localStorage.getItem('user') : 'Signed out'} show()</script>
 </body></html>
@@ -136,3 +136,69 @@ def test_claude_tester_clicks_through_the_app_podium_serves_and_its_screenshot_g
     [pull] = github.pulls.values()
     assert f"![{shot.name}](https://github.com/acme/shop/blob/" in pull.body
     assert git("ls-remote", "origin", "refs/heads/podium/screenshots", cwd=env.repo)
+
+
+def _serve_config(env: Env) -> None:
+    (env.repo / "podium.toml").write_text(f'[tester]\nserve = "{SERVE}"\n')
+
+
+def test_a_resumed_turn_is_still_logged_in_and_no_browser_outlives_a_turn_or_a_cancel(env: Env) -> None:
+    _serve_config(env)
+    worker, port = _workspace(env, {"login.html": LOGIN})
+    url = f"http://127.0.0.1:{port}/login.html"
+    profiles = str(env.repo / ".git" / "podium" / "browser")
+    env.serve({"steps": [
+        _tool("browser_navigate", url=url), _tool("browser_click", element="Log in button", target="e2"),
+        _tool("browser_snapshot"), "Logged in as ada.",
+        _tool("browser_navigate", url=url), _tool("browser_snapshot"), "Still signed in.",
+        _tool("browser_navigate", url=url), {"shell": "sleep 120"}, "never reached",
+    ]})
+    first = env.podium_json("test", worker["branch"], "Log in.")
+    env.podium("wait", str(first["id"]), "--timeout", "120", check=True)
+    assert "Signed in as ada" in _tool_results(env)[3]  # what the page said after the click
+    assert _browsers(profiles) == []
+
+    second = env.podium_json("test", worker["branch"], "Are you still logged in?")
+    assert second["resumed"] is True
+    env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
+    assert "Signed in as ada" in _tool_results(env)[-1]  # a new browser, the same profile: the login survived
+    assert _browsers(profiles) == []
+
+    third = env.podium_json("test", worker["branch"], "Look again, slowly.")
+    # the model has seen the page (its 9th request) and answered with a long command: the browser is open
+    env.wait_for(third["id"], lambda j: len(_tool_results(env)) >= 9, timeout=90)
+    assert _browsers(profiles)
+    env.podium("cancel", str(third["id"]), check=True)
+    env.wait_for(third["id"], lambda j: j["state"] == "cancelled", timeout=60)
+    assert _browsers(profiles) == []
+    import urllib.request
+
+    with pytest.raises(OSError):  # the app went with it
+        urllib.request.urlopen(url, timeout=2)
+
+
+COLOURED = """<!doctype html><html><head><title>{name}</title>
+<style>body{{margin:0;height:100vh;background:{colour}}}</style></head><body><h1>{name}</h1></body></html>
+"""
+
+
+def test_two_testers_test_their_own_apps_side_by_side(env: Env) -> None:
+    _serve_config(env)
+    red, red_port = _workspace(env, {"index.html": COLOURED.format(name="Red", colour="#c00000")})
+    blue, blue_port = _workspace(env, {"index.html": COLOURED.format(name="Blue", colour="#0000c0")})
+    assert red_port != blue_port
+    env.serve({"scripts": [
+        {"name": colour, "match": f"podium serves it at http://127.0.0.1:{port}/",
+         "steps": [_tool("browser_navigate", url=f"http://127.0.0.1:{port}/index.html"),
+                   _tool("browser_take_screenshot", filename="home.png"), f"The {colour} page."]}
+        for colour, port in (("red", red_port), ("blue", blue_port))]})
+    turns = [env.podium_json("test", ws["branch"], "Screenshot the home page.") for ws in (red, blue)]
+    for turn in turns:
+        env.podium("wait", str(turn["id"]), "--timeout", "120", check=True)
+    desktop = Path(env.vars["HOME"]) / "Desktop"
+    red_shot = desktop / f"{red['branch'].replace('/', '-')}-1-home.png"
+    blue_shot = desktop / f"{blue['branch'].replace('/', '-')}-1-home.png"
+    assert _pixel(red_shot) == (192, 0, 0)
+    assert _pixel(blue_shot) == (0, 0, 192)
+    starts = [env.podium_json("logs", str(t["id"]))["events"] for t in turns]
+    assert all(any("the app under test answers" in json.dumps(e) for e in events) for events in starts)
