@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Env, git, toolchain
+from conftest import Env, assert_one_line_error, git, toolchain
 from servers.github import GitHubServer
 
 PY = shlex.quote(sys.executable)
@@ -151,7 +151,7 @@ def test_a_resumed_turn_is_still_logged_in_and_no_browser_outlives_a_turn_or_a_c
         _tool("browser_navigate", url=url), _tool("browser_click", element="Log in button", target="e2"),
         _tool("browser_snapshot"), "Logged in as ada.",
         _tool("browser_navigate", url=url), _tool("browser_snapshot"), "Still signed in.",
-        _tool("browser_navigate", url=url), {"shell": "sleep 120"}, "never reached",
+        _tool("browser_navigate", url=url), {"shell": f"{PY} -c 'import time; time.sleep(120)'"}, "never reached",
     ]})
     first = env.podium_json("test", worker["branch"], "Log in.")
     env.podium("wait", str(first["id"]), "--timeout", "120", check=True)
@@ -202,3 +202,52 @@ def test_two_testers_test_their_own_apps_side_by_side(env: Env) -> None:
     assert _pixel(blue_shot) == (0, 0, 192)
     starts = [env.podium_json("logs", str(t["id"]))["events"] for t in turns]
     assert all(any("the app under test answers" in json.dumps(e) for e in events) for events in starts)
+
+
+
+SERVE_PY = """import argparse, functools, http.server
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, required=True)
+port = parser.parse_args().port
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=".")
+http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
+"""
+
+
+def test_a_codex_tester_is_served_the_detected_dev_server_and_told_it_has_no_live_browser(env: Env) -> None:
+    toolchain("npm")
+    package = json.dumps({"name": "shop", "private": True, "scripts": {"dev": f"{sys.executable} serve.py"}})
+    worker, port = _workspace(env, {"package.json": package, "serve.py": SERVE_PY,
+                                    "index.html": COLOURED.format(name="Green", colour="#00a000")})
+    env.serve({"steps": ["The page is served."]})
+    turn = env.podium("test", worker["branch"], "Is the app up?", "--agent", "codex")
+    assert turn.returncode == 0, turn.stderr
+    assert "the codex agent takes no MCP server from podium: no live browser" in turn.stderr
+    job_id = int(turn.stdout.strip())
+    env.podium("wait", str(job_id), "--timeout", "120", check=True)
+    # podium found the dev script, served it on the workspace's port for the turn, and told the tester so
+    first = json.dumps(next(r for r in env.requests())["body"], ensure_ascii=False)
+    assert (f"podium serves it at http://127.0.0.1:{port}/ for each of your turns (`npm run dev -- --port {port}`, "
+            "package.json's dev script)") in first
+    assert "A live browser" not in first  # codex's role lists no browser tools it does not have
+    log = env.podium("logs", str(job_id)).stdout
+    assert f"the app under test answers at http://127.0.0.1:{port}/" in log
+    served = (env.repo / ".git" / "podium" / "logs" / f"{job_id}.app").read_text()
+    assert f"serve.py --port {port}" in served and '"GET / HTTP/1.1" 200' in served
+    import urllib.request
+
+    with pytest.raises(OSError):  # stopped with the turn: npm and the server it started
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_a_serve_command_that_is_not_text_is_one_line_and_one_that_dies_is_said_in_the_turns_log(env: Env) -> None:
+    worker, _ = _workspace(env, {"index.html": SHOP})
+    (env.repo / "podium.toml").write_text("[tester]\nserve = 8080\n")
+    assert_one_line_error(env.podium("test", worker["branch"], "Look."), "serve")
+    (env.repo / "podium.toml").write_text('[tester]\nserve = "echo no such app >&2; exit 3"\n')
+    env.serve({"steps": ["Nothing to see: the app is down."]})
+    turn = env.podium_json("test", worker["branch"], "Look.")
+    env.podium("wait", str(turn["id"]), "--timeout", "120", check=True)  # the turn runs all the same
+    log = env.podium("logs", str(turn["id"])).stdout
+    assert "the app under test (`echo no such app >&2; exit 3`) exited 3; its output: " in log
+    assert "no such app" in (env.repo / ".git" / "podium" / "logs" / f"{turn['id']}.app").read_text()

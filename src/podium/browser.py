@@ -17,7 +17,6 @@ gate. No browser process outlives the turn.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -33,7 +32,7 @@ from podium.config import Config
 from podium.errors import GitError, PodiumError, UsageError
 from podium.git import Repo, git
 from podium.store import Screenshot, Store
-from podium.workspace import repo_lock
+from podium.workspace import browser_home, repo_lock
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 # Headless, and quiet on a closed network: without the background-networking flags Chromium keeps
@@ -270,11 +269,6 @@ class Live:
     output: Path
 
 
-def live_home(store_root: Path, workspace: str) -> Path:
-    """Where a workspace's live browser keeps its profile and output, in podium's store."""
-    return store_root / "browser" / hashlib.sha256(workspace.encode()).hexdigest()[:16]
-
-
 def live(store_root: Path, workspace: str, config: Config) -> Live:
     """The live browser for a workspace's tester: ``@playwright/mcp`` (``$PODIUM_PLAYWRIGHT_MCP``, else on PATH)
     driving the machine's Chromium, headless, its profile kept across turns. UsageError when either is missing."""
@@ -285,7 +279,7 @@ def live(store_root: Path, workspace: str, config: Config) -> Live:
         server = find_executable("playwright-mcp", "PODIUM_PLAYWRIGHT_MCP", f"npm install -g {LIVE_PACKAGE}")
     except AgentError as e:
         raise UsageError(str(e).replace("the playwright-mcp CLI", "the live browser (playwright-mcp)")) from None
-    home = live_home(store_root, workspace)
+    home = browser_home(store_root, workspace)
     profile, output = home / "profile", home / "output"
     command = [server, "--headless", "--executable-path", find_chromium(config.browser), "--user-data-dir",
                str(profile), "--output-dir", str(output), "--console-level", "error",

@@ -40,7 +40,7 @@ from podium.jobs import Launched, enqueue, reconcile
 from podium.store import Job, Store, WorkspaceRecord
 from podium.summary import summarize
 from podium.text import Note, clip, plural
-from podium.workspace import read_env
+from podium.workspace import browser_home, read_env
 
 ROLE = "tester"
 HISTORY_PROMPT_CHARS = 300
@@ -81,6 +81,9 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     notes: list[Note] = []
     mcp = "mcp" in adapter.wires
     live = _live(ctx, record, notes) if mcp else None
+    if not mcp:
+        notes.append(Note("browser", f"the {name} agent takes no MCP server from podium: no live browser, the "
+                                     "tester keeps podium screenshot"))
     if mcp:  # the tester's own tool only: it must not delegate, ship or touch gates through the same server
         servers = ((browser.LIVE_NAME, tuple(live.command)),) if live else ()
         preflight = adapter.wire(preflight, Wiring(mcp=[sys.executable, "-m", "podium", "mcp"],
@@ -258,7 +261,7 @@ class Turn:
         if self.proc is not None:
             end_group(self.proc.pid, APP_STOP_GRACE, 1.0, reap=self.proc.poll)
             self.proc.wait()
-        home = browser.live_home(self.store.root, self.job.workspace or "")
+        home = browser_home(self.store.root, self.job.workspace or "")
         if not home.is_dir():
             return
         browser.end_live(home)

@@ -232,13 +232,24 @@ def unsafe_work(state: WorkspaceState) -> str | None:
     return " and ".join(reasons) or None
 
 
+def browser_home(store_root: Path, workspace: str) -> Path:
+    """Where a workspace's live browser (the tester's) keeps its profile and output, in podium's store."""
+    import hashlib
+
+    return store_root / "browser" / hashlib.sha256(workspace.encode()).hexdigest()[:16]
+
+
 def remove_workspace(repo: Repo, state: WorkspaceState, *, forced: bool = False) -> None:
-    """Remove the worktree and its branch (podium created both); prune git's entry if it was deleted by hand."""
+    """Remove the worktree and its branch (podium created both), and its live browser's profile; prune git's
+    entry if it was deleted by hand."""
+    import shutil
+
     if state.exists:
         args = ["worktree", "remove", *(["--force"] if forced else []), state.path]
         git(*args, cwd=repo.toplevel)  # without --force, git itself refuses a worktree with changes
     else:
         git("worktree", "prune", cwd=repo.toplevel)
+    shutil.rmtree(browser_home(store_root(repo), state.path), ignore_errors=True)
     if state.branch and repo.branch_exists(state.branch):
         on_origin = repo.ref_sha(f"refs/remotes/origin/{state.branch}")
         head = repo.ref_sha(f"refs/heads/{state.branch}")
