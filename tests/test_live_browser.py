@@ -119,6 +119,8 @@ def test_claude_tester_clicks_through_the_app_podium_serves_and_its_screenshot_g
     assert shot.is_file()
     assert _pixel(shot) == (192, 0, 0)
     assert not (ws / "cart-error.png").exists()  # moved out of the worktree: never committed
+    log = env.podium("logs", str(turn["id"])).stdout
+    assert f"browser: 1 screenshot from the live browser: {shot}; console errors: checkout failed: 500" in log
     # nothing of the turn is left running: not the browser, not the app
     assert _browsers(str(env.repo / ".git" / "podium" / "browser")) == []
     import urllib.request

@@ -46,6 +46,7 @@ MAX_CONSOLE = 5
 LIVE_NAME = "playwright"  # the live browser's MCP server: its tools are mcp__playwright__browser_*
 LIVE_PACKAGE = "@playwright/mcp@0.0.83"
 LIVE_SHOT_TOOL = "browser_take_screenshot"
+APP_MARK = "PODIUM_APP_OF"  # in the environment of the app served for a tester's turn: its workspace's browser home
 IMAGE_SUFFIXES = (".png", ".jpeg", ".jpg", ".webp")
 _AUTO_NAME = re.compile(r"^(page|element)-\d{4}-\d\d-\d\dT[\d-]+Z$")  # the server's own names: page-<time>
 _CONSOLE_LINE = re.compile(r"^\[\s*\d+ms\]\s*\[ERROR\]\s*(.*)$")
@@ -290,18 +291,27 @@ def live(store_root: Path, workspace: str, config: Config) -> Live:
 
 
 def end_live(home: Path) -> int:
-    """End every process still using this live browser's profile (the MCP server, Chromium and its helpers);
-    how many there were. Chromium leads a process group of its own, so ending the agent's leaves it."""
-    marker = str(home / "profile")
-    found = [pid for pid in _pids() if any(marker in arg for arg in _cmdline(pid))]
+    """End every process left of a workspace's tester turn: those using its live browser's profile (the MCP
+    server, Chromium and its helpers — Chromium leads a process group of its own, so ending the agent's leaves
+    it) and those of the app served for it (marked ``APP_MARK`` in their environment, which their children
+    inherit); how many there were."""
+    profile, mark = str(home / "profile"), f"{APP_MARK}={home}".encode()
+    found = [pid for pid in _pids() if any(profile in arg for arg in _cmdline(pid)) or mark in _environ(pid)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in found:
+        for pid in [p for p in found if _cmdline(p)]:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline and any(_cmdline(pid) for pid in found):
             time.sleep(0.05)
     return len(found)
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
 
 
 def _pids() -> list[int]:

@@ -232,12 +232,15 @@ class Turn:
         self.store, self.job = store, job
         self.ctx = Context.open(job.workspace or ".")
         self.app = app_for(self.ctx.config, job.workspace or "")
+        self.home = browser_home(store.root, job.workspace or "")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, env: dict[str, str]) -> None:
         """Serve the app and wait until it answers (its output goes to ``logs/<job>.app``)."""
+        browser.end_live(self.home)  # what a runner that died left of an earlier turn (its browser, its app)
         if self.app is None:
             return
+        env = {**env, browser.APP_MARK: str(self.home)}
         with self.store.log_path(self.job.id, "app").open("ab") as log:
             self.proc = subprocess.Popen(["/bin/sh", "-c", self.app.command], cwd=self.job.workspace, env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -261,16 +264,18 @@ class Turn:
         if self.proc is not None:
             end_group(self.proc.pid, APP_STOP_GRACE, 1.0, reap=self.proc.poll)
             self.proc.wait()
-        home = browser_home(self.store.root, self.job.workspace or "")
-        if not home.is_dir():
+        browser.end_live(self.home)  # the browser, and whatever the app left outside its process group
+        if not self.home.is_dir():
             return
-        browser.end_live(home)
         calls = _shot_calls(self.store, self.job.id)
-        shots, errors = browser.adopt_live(self.ctx.repo, self.store, self.ctx.config, home, calls,
+        shots, errors = browser.adopt_live(self.ctx.repo, self.store, self.ctx.config, self.home, calls,
                                            workspace=self.job.workspace or "", branch=self.job.branch or "",
                                            job_id=self.job.id)
         if shots or errors or calls:
-            self.store.add_events(self.job.id, [("browser", {"screenshots": shots, "console_errors": errors})])
+            said = (f"{plural(len(shots), 'screenshot')} from the live browser{': ' if shots else ''}{', '.join(shots)}"
+                    f"; console errors: {'; '.join(errors) or 'none'}")
+            self.store.add_events(self.job.id, [("browser", {"message": said, "screenshots": shots,
+                                                             "console_errors": errors})])
 
 
 def _answers(url: str) -> bool:
