@@ -101,14 +101,22 @@ class Runner:
             env["PATH"] = os.pathsep.join([str(podium_shim(self.store.root)), env.get("PATH", "")])
             _adopt_orphans()  # before the app under test starts: what it detaches stays this runner's
             turn = Turn(self.store, self.job)
-            turn.start(env)
+            self._around_turn(turn.start, env)
         try:
             self._run_agent(env, stderr_path)
         finally:
             if turn is not None:  # the app and the browser never outlive the turn, whatever ended it
-                turn.end()
+                self._around_turn(turn.end)
         if self.proc is not None:
             self._finish(self.proc.returncode)
+
+    def _around_turn(self, step: Callable[..., None], *args: Any) -> None:
+        """A tester turn's own step (serving the app, ending the browser, saving screenshots): what goes wrong
+        there is said in the job's log, never the end of the job."""
+        try:
+            step(*args)
+        except (PodiumError, OSError) as e:
+            self.store.add_events(self.job.id, [("note", {"message": f"the tester's turn: {e}"})])
 
     def _run_agent(self, env: dict[str, str], stderr_path: Path) -> None:
         _adopt_orphans()

@@ -230,31 +230,34 @@ class Turn:
 
     def __init__(self, store: Store, job: Job):
         self.store, self.job = store, job
-        self.ctx = Context.open(job.workspace or ".")
-        self.app = app_for(self.ctx.config, job.workspace or "")
         self.home = browser_home(store.root, job.workspace or "")
+        self.ctx: Context | None = None
+        self.app: App | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, env: dict[str, str]) -> None:
         """Serve the app and wait until it answers (its output goes to ``logs/<job>.app``)."""
         browser.end_live(self.home)  # what a runner that died left of an earlier turn (its browser, its app)
+        self.ctx = Context.open(self.job.workspace or ".")
+        self.app = app_for(self.ctx.config, self.job.workspace or "")
         if self.app is None:
             return
         env = {**env, browser.APP_MARK: str(self.home)}
-        with self.store.log_path(self.job.id, "app").open("ab") as log:
+        with self.store.log_path(self.job.id, "app").open("ab") as out:
             self.proc = subprocess.Popen(["/bin/sh", "-c", self.app.command], cwd=self.job.workspace, env=env,
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         began = time.monotonic()
-        while time.monotonic() - began < APP_START_TIMEOUT and self.proc.poll() is None and not _answers(self.app.url):
+        app = self.app
+        while time.monotonic() - began < APP_START_TIMEOUT and self.proc.poll() is None and not _answers(app.url):
             time.sleep(0.2)
         took, log = time.monotonic() - began, self.store.log_path(self.job.id, "app")
-        if self.proc.poll() is None and _answers(self.app.url):
-            said = f"the app under test answers at {self.app.url} (`{self.app.command}`, {took:.1f}s)"
+        if self.proc.poll() is None and _answers(app.url):
+            said = f"the app under test answers at {app.url} (`{app.command}`, {took:.1f}s)"
         elif self.proc.poll() is not None:
-            said = f"the app under test (`{self.app.command}`) exited {self.proc.returncode}; its output: {log}"
+            said = f"the app under test (`{app.command}`) exited {self.proc.returncode}; its output: {log}"
         else:
-            said = f"the app under test (`{self.app.command}`) did not answer in {took:.0f}s; its output: {log}"
+            said = f"the app under test (`{app.command}`) did not answer in {took:.0f}s; its output: {log}"
         self.store.add_events(self.job.id, [("note", {"message": said})])
 
     def end(self) -> None:
@@ -265,7 +268,7 @@ class Turn:
             end_group(self.proc.pid, APP_STOP_GRACE, 1.0, reap=self.proc.poll)
             self.proc.wait()
         browser.end_live(self.home)  # the browser, and whatever the app left outside its process group
-        if not self.home.is_dir():
+        if self.ctx is None or not self.home.is_dir():
             return
         calls = _shot_calls(self.store, self.job.id)
         shots, errors = browser.adopt_live(self.ctx.repo, self.store, self.ctx.config, self.home, calls,
