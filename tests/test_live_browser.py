@@ -253,3 +253,29 @@ def test_a_serve_command_that_is_not_text_is_one_line_and_one_that_dies_is_said_
     log = env.podium("logs", str(turn["id"])).stdout
     assert "the app under test (`echo no such app >&2; exit 3`) exited 3; its output: " in log
     assert "no such app" in (env.repo / ".git" / "podium" / "logs" / f"{turn['id']}.app").read_text()
+
+
+def test_what_a_died_runner_left_on_the_port_is_ended_before_the_next_turn_serves_the_app(env: Env) -> None:
+    import subprocess
+
+    from podium.workspace import browser_home
+
+    _serve_config(env)
+    worker, port = _workspace(env, {"index.html": COLOURED.format(name="Fresh", colour="#00a000")})
+    stale_root = env.root / "stale"
+    stale_root.mkdir()
+    (stale_root / "index.html").write_text(COLOURED.format(name="Stale", colour="#000000"))
+    home = browser_home(env.repo / ".git" / "podium", worker["workspace"])
+    # the app an earlier turn served, its runner killed before it could stop it: still on the workspace's port
+    stale = subprocess.Popen([sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1"], cwd=stale_root,
+                             env={**env.vars, "PODIUM_APP_OF": str(home)}, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        env.serve({"steps": [_tool("browser_navigate", url=f"http://127.0.0.1:{port}/index.html"),
+                             _tool("browser_snapshot"), "The fresh page."]})
+        turn = env.podium_json("test", worker["branch"], "Which page is it?")
+        env.podium("wait", str(turn["id"]), "--timeout", "120", check=True)
+        assert stale.wait(timeout=10) is not None
+        assert 'heading \\"Fresh\\"' in _tool_results(env)[-1]
+    finally:
+        stale.kill()
