@@ -216,7 +216,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
 """
 
 
-def test_a_codex_tester_is_served_the_detected_dev_server_and_told_it_has_no_live_browser(env: Env) -> None:
+def test_a_codex_tester_is_served_the_detected_dev_server(env: Env) -> None:
     toolchain("npm")
     package = json.dumps({"name": "shop", "private": True, "scripts": {"dev": f"{sys.executable} serve.py"}})
     worker, port = _workspace(env, {"package.json": package, "serve.py": SERVE_PY,
@@ -224,14 +224,12 @@ def test_a_codex_tester_is_served_the_detected_dev_server_and_told_it_has_no_liv
     env.serve({"steps": ["The page is served."]})
     turn = env.podium("test", worker["branch"], "Is the app up?", "--agent", "codex")
     assert turn.returncode == 0, turn.stderr
-    assert "the codex agent takes no MCP server from podium: no live browser" in turn.stderr
     job_id = int(turn.stdout.strip())
     env.podium("wait", str(job_id), "--timeout", "120", check=True)
     # podium found the dev script, served it on the workspace's port for the turn, and told the tester so
     first = json.dumps(next(r for r in env.requests())["body"], ensure_ascii=False)
     assert (f"podium serves it at http://127.0.0.1:{port}/ for each of your turns (`npm run dev -- --port {port}`, "
             "package.json's dev script)") in first
-    assert "A live browser" not in first  # codex's role lists no browser tools it does not have
     log = env.podium("logs", str(job_id)).stdout
     assert f"the app under test answers at http://127.0.0.1:{port}/" in log
     served = (env.repo / ".git" / "podium" / "logs" / f"{job_id}.app").read_text()
@@ -279,3 +277,52 @@ def test_what_a_died_runner_left_on_the_port_is_ended_before_the_next_turn_serve
         assert 'heading \\"Fresh\\"' in _tool_results(env)[-1]
     finally:
         stale.kill()
+
+
+# The scripted model as codex's model catalog describes it: one that searches for tools, as OpenAI's own do —
+# codex offers MCP tools to such a model only through its tool_search.
+CODEX_CATALOG = {"models": [{
+    "slug": "scripted", "display_name": "scripted", "base_instructions": "You are a coding agent.",
+    "supports_search_tool": True, "shell_type": "shell_command", "visibility": "list", "supported_in_api": True,
+    "priority": 1, "context_window": 272000, "max_context_window": 272000, "auto_compact_token_limit": None,
+    "truncation_policy": {"mode": "tokens", "limit": 10000}, "input_modalities": ["text"],
+    "default_reasoning_level": "medium", "supported_reasoning_levels": [{"effort": "medium", "description": "m"}],
+    "default_reasoning_summary": "none", "supports_reasoning_summaries": False,
+    "supports_reasoning_summary_parameter": False, "support_verbosity": False, "default_verbosity": None,
+    "apply_patch_tool_type": None, "web_search_tool_type": "text", "supports_parallel_tool_calls": False,
+    "supports_image_detail_original": False, "experimental_supported_tools": [], "prefer_websockets": False,
+    "use_responses_lite": False, "tool_mode": None, "multi_agent_version": None,
+    "multi_agent_reasoning_effort": None, "supports_reasoning_effort_updates": False,
+    "include_skills_usage_instructions": False, "include_apps_usage_instructions": False,
+    "include_plugin_usage_instructions": False, "node_repl_auto_review_required": False,
+    "node_repl_disabled": False, "requires_sandboxed_review": False, "auto_review_model_override": None,
+    "model_specialty": None, "supports_experimental_context": False, "default_service_tier": None,
+}]}
+
+
+def test_a_codex_tester_drives_the_live_browser_through_its_tool_search(env: Env) -> None:
+    catalog = env.root / "codex-models.json"
+    catalog.write_text(json.dumps(CODEX_CATALOG))
+    (env.repo / "podium.toml").write_text(f'[tester]\nagent = "codex"\nserve = "{SERVE}"\n'
+                                          f"[agents.codex]\nargs = ['-c', 'model_catalog_json=\"{catalog}\"']\n")
+    worker, port = _workspace(env, {"index.html": SHOP})
+    branch = worker["branch"]
+    env.serve({"steps": [
+        {"shell": f"{PY} -c 'import time; time.sleep(3)'"},  # codex connects its MCP servers while the turn starts
+        {"tool": {"name": "tool_search", "input": {"query": "browser", "limit": 40}}},
+        _tool("browser_navigate", url=f"http://127.0.0.1:{port}/index.html"),
+        _tool("browser_click", element="Buy button", target="e2"),
+        _tool("browser_snapshot"),
+        _tool("browser_take_screenshot", filename="cart-error.png"),
+        "Buy shows 'Error: the cart is empty'.",
+    ]})
+    turn = env.podium_json("test", branch, "Click Buy and screenshot what happens.")
+    assert turn["agent"] == "codex"
+    env.podium("wait", str(turn["id"]), "--timeout", "120", check=True)
+    outputs = [json.dumps(r["body"]["input"][-1]) for r in env.requests()]
+    assert "Error: the cart is empty" in outputs[5]  # what the snapshot after the click said
+    shot = Path(env.vars["HOME"]) / "Desktop" / f"{branch.replace('/', '-')}-1-cart-error.png"
+    assert _pixel(shot) == (192, 0, 0)
+    log = env.podium("logs", str(turn["id"])).stdout
+    assert f"browser: 1 screenshot from the live browser: {shot}; console errors: checkout failed: 500" in log
+    assert _browsers(str(env.repo / ".git" / "podium" / "browser")) == []

@@ -16,6 +16,9 @@ In ``workspace-write`` the sandbox keeps ``.git`` read-only, so codex workers le
 their work as changes in the worktree, not as commits. A ``--sandbox read-only`` in
 podium's codex args contradicts that for a writing run and is refused.
 
+MCP servers (the tester's live browser, podium's screenshot tool): ``-c mcp_servers.<name>.…``; codex
+offers their tools to the model through its ``tool_search`` (for models whose metadata says they search).
+
 Model and effort: ``-m MODEL`` and ``-c model_reasoning_effort="…"`` (the Responses
 API's ``reasoning.effort``; podium's ``max`` is codex's highest, ``xhigh``).
 """
@@ -120,7 +123,7 @@ class CodexAgent:
     name: ClassVar[str] = "codex"
     can_resume: ClassVar[bool] = True
     prompt_on_stdin: ClassVar[bool] = True  # PROMPT "-": read from stdin
-    wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only", "mcp"})
 
     def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
                  **_: Any):
@@ -203,7 +206,18 @@ class CodexAgent:
         return [*self._common(preflight), "resume", session_id, "-"]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
-        return wire_plainly(self, preflight, wiring)
+        """MCP servers as ``-c mcp_servers.<name>.…``, their tools approved (``codex exec`` asks no one: a tool
+        that needs approval is refused), podium's own with only ``allowed`` of its tools; no system prompt."""
+        wired = wire_plainly(self, preflight, wiring)
+        servers = [*wiring.servers, *((("podium", tuple(wiring.mcp)),) if wiring.mcp else ())]
+        args: list[str] = []
+        for name, command in servers:
+            args += ["-c", f"mcp_servers.{name}.command={json.dumps(command[0])}",
+                     "-c", f"mcp_servers.{name}.args={json.dumps(list(command[1:]))}",
+                     "-c", f'mcp_servers.{name}.default_tools_approval_mode="approve"']
+        if wiring.mcp and wiring.allowed is not None:
+            args += ["-c", f"mcp_servers.podium.enabled_tools={json.dumps(list(wiring.allowed))}"]
+        return Preflight(extra_args=(*wired.extra_args, *args), notes=wired.notes, conflict=wired.conflict)
 
     def parser(self) -> CodexParser:
         return CodexParser()

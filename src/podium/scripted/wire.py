@@ -276,14 +276,23 @@ def openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
             call = "shell_command", {"command": command}
         else:
             call = "shell", {"command": ["bash", "-lc", command]}
+    if call is not None and call[0] == "tool_search":  # codex's search for its deferred (MCP) tools, run by codex
+        items.append({"type": "tool_search_call", "id": f"tsc_{uuid.uuid4().hex[:24]}",
+                      "call_id": f"call_{uuid.uuid4().hex[:24]}", "execution": "client", "status": "completed",
+                      "arguments": call[1]})
+        call = None
     if call is not None:
         name, args = call
+        # a tool codex found through tool_search lives in a namespace: mcp__<server>__<tool> is named so
+        deferred = name.startswith("mcp__") and name not in conv.tools
+        namespace, _, short = name.rpartition("__") if deferred else ("", "", "")
         items.append(
             {
                 "type": "function_call",
                 "id": f"fc_{uuid.uuid4().hex[:24]}",
                 "call_id": f"call_{uuid.uuid4().hex[:24]}",
-                "name": name,
+                "name": short or name,
+                **({"namespace": namespace} if short else {}),
                 "arguments": json.dumps(args),
                 "status": "completed",
             }
