@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Env, assert_one_line_error, git
+from conftest import Env, assert_one_line_error
+from test_tester import _commit_tests
 
 PY = shlex.quote(sys.executable)
 SEED_ROLES = """
@@ -33,14 +34,6 @@ def _settings(env: Env, text: str) -> None:
 
 def _bodies(env: Env, api: str) -> list[dict]:
     return [r["body"] for r in env.requests() if r["api"] == api and not r["aux"]]
-
-
-def _commit_tests(env: Env) -> None:
-    (env.repo / "test_app.py").write_text("from app import greet\n\n\ndef test_greet():\n"
-                                          "    assert greet() == 'hello'\n")
-    git("add", ".", cwd=env.repo)
-    git("commit", "--quiet", "-m", "Test greet", cwd=env.repo)
-    git("push", "--quiet", "origin", "HEAD:main", cwd=env.repo)
 
 
 def test_each_role_runs_its_own_model_and_effort(env: Env) -> None:
