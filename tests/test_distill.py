@@ -360,3 +360,15 @@ def test_podiums_jobs_are_read_once_and_only_for_what_the_user_wrote(env: Env) -
     quoted = _quoted(env, other)
     assert "Keep the diff small." in quoted
     assert not [text for text in PODIUMS_TEXT if text in quoted]
+
+
+@pytest.mark.parametrize("tail", [
+    "(podium: since your last turn 1 file changed: app.py; HEAD is 1a2b3c4 Fix greet.)",
+    "(podium: the app under test answers at http://127.0.0.1:8123/ this turn (podium serves it; do not start it).)",
+    "(podium: the app under test answers at http://127.0.0.1:8123/ this turn (podium serves it; do not start it); "
+    "since your last turn 2 files changed: app.py, b.py; HEAD is 1a2b3c4 Fix greet.)",
+])
+def test_what_podium_adds_to_a_testers_next_turn_is_not_the_users(tail: str) -> None:
+    from podium.transcripts import users_part
+
+    assert users_part(f"Run the suite again.\n\n{tail}") == "Run the suite again."

@@ -165,6 +165,8 @@ def test_a_resumed_turn_is_still_logged_in_and_no_browser_outlives_a_turn_or_a_c
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert "Signed in as ada" in _tool_results(env)[-1]  # a new browser, the same profile: the login survived
     assert _browsers(profiles) == []
+    resumed = [r["body"] for r in env.requests() if not r["aux"]][4]  # the second turn's first request
+    assert f"(podium: the app under test answers at http://127.0.0.1:{port}/ this turn" in json.dumps(resumed)
 
     third = env.podium_json("test", worker["branch"], "Look again, slowly.")
     # the model has seen the page (its 9th request) and answered with a long command: the browser is open

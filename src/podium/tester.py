@@ -157,9 +157,20 @@ def history_summary(ctx: Context, earlier: list[Job]) -> str:
 
 
 def _resume_message(ctx: Context, record: WorkspaceRecord, last: Job, message: str) -> str:
-    """The new message, with what changed in the worktree since the tester's last turn began."""
+    """The new message, with what changed in the worktree since the tester's last turn began, and where the app
+    under test answers this turn (``[tester] serve`` may be new since the session began)."""
+    app = app_for(ctx.config, record.path)
+    served = f"the app under test answers at {app.url} this turn (podium serves it; do not start it)" if app else ""
+    told = _changes_since(record, last)
+    if told or served:
+        return f"{message.rstrip()}\n\n(podium: {'; '.join(p for p in (served, told) if p)}.)"
+    return message
+
+
+def _changes_since(record: WorkspaceRecord, last: Job) -> str:
+    """``since your last turn N files changed: …; HEAD is …``, or "" when nothing did (or it cannot be told)."""
     if not last.start_tree:
-        return message
+        return ""
     try:
         now = snapshot(record.path)
         own = set((last.work or {}).get("run_files") or [])
@@ -167,13 +178,12 @@ def _resume_message(ctx: Context, record: WorkspaceRecord, last: Job, message: s
                    if p not in own and not p.startswith(".podium/")]
         head = git("log", "-1", "--format=%h %s", cwd=record.path)
     except PodiumError:
-        return message
+        return ""
     if not changed:
-        return message
+        return ""
     names = ", ".join(changed[:MAX_CHANGED_NAMES]) + (f" (+{len(changed) - MAX_CHANGED_NAMES} more)"
                                                      if len(changed) > MAX_CHANGED_NAMES else "")
-    return (f"{message.rstrip()}\n\n(podium: since your last turn {plural(len(changed), 'file')} changed: {names}; "
-            f"HEAD is {head}.)")
+    return f"since your last turn {plural(len(changed), 'file')} changed: {names}; HEAD is {head}"
 
 
 def podium_shim(store_root: Path) -> Path:

@@ -46,9 +46,10 @@ _PODIUM_TURNS = ("podium work: take ticket ", "podium was interrupted (a crash o
 # A tester's first turn (tester.first_message): the role and the workspace's facts, then the user's message.
 _TESTER_FACTS, _TESTER_ASK = "\n---\n## This session\n\n- Branch `", "\n\n## What to test now\n\n"
 # What podium appends to the user's message: the ticket's pointer (jobs.py), the files changed since the
-# tester's last turn (tester.py).
+# tester's last turn and where the app under test answers (tester.py).
 _PODIUM_TAIL = re.compile(r"\n\n(?:The ticket, [^\n]*, is in \.podium/ticket\.md in this worktree: its description, "
-                          r"comments and links\.|\(podium: since your last turn .*; HEAD is [^\n]*\.\))\Z", re.DOTALL)
+                          r"comments and links\.|\(podium: (?:since your last turn .*; HEAD is [^\n]*|the app under "
+                          r"test answers at [^\n]*)\.\))\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
