@@ -34,6 +34,7 @@ def test_init_writes_the_conventions_it_found_and_registers_podium_with_the_agen
     assert "  ✓ tracker: local  (a tickets/ folder)" in out
     assert "  – forge: missing" in out  # a bare repository on disk is no forge: said, not an error
     assert "  ✓ agent CLI codex: codex-cli " in out and "  ✓ agent CLI claude: " in out
+    assert "  ✓ live browser for the tester (playwright-mcp): " in out
     assert "  ✓ test commands: python -m pytest" in out
     settings = tomllib.loads(toml.read_text())
     assert settings["branches"]["base"] == "main" and settings["tracker"]["kind"] == "local"

@@ -52,10 +52,11 @@ class Survey:
     agents: dict[str, Finding] = field(default_factory=dict)
     browser: Finding | None = None
     identity: Finding | None = None
+    live_browser: Finding | None = None
 
     def findings(self) -> list[Finding]:
         return [self.origin, self.base, self.branches, self.tracker, self.forge, *self.agents.values(),
-                *([self.browser] if self.browser else []), *([self.identity] if self.identity else [])]
+                *(f for f in (self.browser, self.live_browser, self.identity) if f)]
 
     def problems(self) -> list[str]:
         """What keeps podium from working here, one line each (``doctor`` exits 1 when there is any)."""
@@ -116,6 +117,7 @@ def survey(repo: Repo, config: Config, *, versions: bool = True) -> Survey:
                        hint=f"git has no user.name/user.email to commit as: {IDENTITY_HINT}")
     return Survey(origin=origin, base=base, branches=branches, tracker=tracker, forge=forge,
                   tests=detect_test_commands(repo.toplevel), agents=agents, browser=_browser(config),
+                  live_browser=_live_browser(),
                   identity=identity)
 
 
@@ -151,6 +153,18 @@ def _browser(config: Config) -> Finding:
     except PodiumError as e:
         return Finding("chromium (screenshots)", None, str(e), hint="apt install chromium, or set PODIUM_CHROMIUM")
     return Finding("chromium (screenshots)", found, "[screenshots] browser, $PODIUM_CHROMIUM or PATH")
+
+
+def _live_browser() -> Finding:
+    """The tester's live browser server: without it a tester keeps ``podium screenshot`` only."""
+    from podium.agents import find_executable
+    from podium.browser import LIVE_PACKAGE
+
+    what, source = "live browser for the tester (playwright-mcp)", "$PODIUM_PLAYWRIGHT_MCP or PATH"
+    try:
+        return Finding(what, find_executable("playwright-mcp", "PODIUM_PLAYWRIGHT_MCP", ""), source)
+    except PodiumError:
+        return Finding(what, None, source, hint=f"npm install -g {LIVE_PACKAGE} (else testers use podium screenshot)")
 
 
 def toml_for(s: Survey, default_agent: str | None, tester_agent: str | None) -> str:
