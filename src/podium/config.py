@@ -58,18 +58,6 @@ from typing import Any
 from podium.errors import UsageError
 from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_STALL_AFTER, WORKER_STALL_AFTER
 
-
-def stall_after_or_default(value: float | None, config: Config) -> float:
-    """A job's stall time: ``--stall-after`` when given (checked: over 0, at most a month, a number), else the
-    configured one."""
-    if value is None:
-        return config.stall_after
-    if not 0 < value <= MAX_STALL_AFTER:  # nan is refused too: it compares false
-        raise UsageError(f"--stall-after must be a number of seconds over 0 and at most {MAX_STALL_AFTER:.0f}, "
-                         f"not {value:g}")
-    return float(value)
-
-
 EFFORTS = ("low", "medium", "high", "xhigh", "max")  # as settings.Effort spells them
 
 
@@ -109,11 +97,14 @@ class Config:
         return str(self.role(role).get("agent") or fallback)
 
     def stall_after_for(self, role: str, value: float | None = None) -> float:
-        """A job's stall time: ``--stall-after`` when given, else ``[roles.<role>] stall_after``, else
-        ``[jobs] stall_after``."""
-        if value is None and self.role(role).get("stall_after") is not None:
-            return float(self.role(role)["stall_after"])
-        return stall_after_or_default(value, self)
+        """A job's stall time: ``--stall-after`` when given (checked: over 0, at most a month, a number), else
+        ``[roles.<role>] stall_after``, else ``[jobs] stall_after``."""
+        if value is None:
+            return float(self.role(role).get("stall_after") or self.stall_after)
+        if not 0 < value <= MAX_STALL_AFTER:  # nan is refused too: it compares false
+            raise UsageError(f"--stall-after must be a number of seconds over 0 and at most {MAX_STALL_AFTER:.0f}, "
+                             f"not {value:g}")
+        return float(value)
 
     @classmethod
     def load(cls, toplevel: Path, cache_dir: Path | None = None) -> Config:

@@ -147,23 +147,22 @@ def situation(record: WorkspaceRecord, old_base: str, moved: dict[str, Any]) -> 
 
 def _hand_over(ctx: Context, record: WorkspaceRecord, ws_jobs: list[Job], moved: dict[str, Any]) -> Launched:
     """The conflict to the branch's worker: its session resumed, or a new worker in the same worktree (the
-    default agent) when the latest worker's session cannot be resumed."""
+    worker role's agent, model and effort) when the latest worker's session cannot be resumed."""
     from podium.agents import agent_input, get_agent
-    from podium.config import stall_after_or_default
-    from podium.jobs import enqueue
+    from podium.jobs import ROLE, enqueue
 
     prompt = situation(record, moved["from"], moved)
     ws = Path(record.path)
     last = next((j for j in reversed(ws_jobs) if j.role != "tester"), None)
-    name = last.agent if last and last.session_id else ctx.config.default_agent
-    adapter = get_agent(name, ctx.agent_options(name))
+    name = last.agent if last and last.session_id else ctx.config.agent_for(ROLE)
+    adapter = get_agent(name, ctx.agent_options(name, ROLE))
     preflight = adapter.preflight(ws)
     session = last.session_id if last and adapter.can_resume else None
     if session and adapter.transcript(session) is None:
         session = None
     argv = adapter.resume_argv(session, prompt, ws, preflight) if session else adapter.new_argv(prompt, ws, preflight)
-    return enqueue(ctx, record.path, [Note("agent", n) for n in preflight.notes], agent=name, role="worker",
+    return enqueue(ctx, record.path, [Note("agent", n) for n in preflight.notes], agent=name, role=ROLE,
                    prompt=prompt, branch=record.branch, base_ref=record.base_ref, base_sha=record.base_sha,
                    session_id=session, parent_id=last.id if session and last else None, argv=argv,
                    stdin=agent_input(adapter, prompt),
-                   stall_after=last.stall_after if session and last else stall_after_or_default(None, ctx.config))
+                   stall_after=last.stall_after if session and last else ctx.config.stall_after_for(ROLE))
