@@ -33,7 +33,7 @@ from podium.rebase import fresh_base
 from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
 from podium.store import Change, GateRecord, WorkspaceRecord
 from podium.summary import history_runs, test_history
-from podium.text import plural
+from podium.text import plural, verdict_word
 from podium.workspace import repo_lock
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def describe(gate: GateRecord) -> list[str]:
         lines += [f"    {ln}" for ln in pr["body"].splitlines()]
     tests = f.get("tests")
     if tests:
-        lines.append(f"  tests: {({True: 'passed', False: 'FAILED', None: 'unknown'})[tests.get('passed')]}")
+        lines.append(f"  tests: {verdict_word(tests.get('passed'))}")
         for line, failing in history_runs(tests):
             lines.append(f"    {line}")
             lines += [f"      failing: {name}" for name in failing[:10]]

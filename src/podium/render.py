@@ -11,7 +11,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from podium.store import EventRow, Job
-from podium.text import human_duration, one_line, plural
+from podium.text import human_duration, one_line, plural, verdict_word
 from podium.workspace import WorkspaceState
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def tests_cell(tests: dict[str, Any] | None) -> str:
     """A tester turn's verdict in a few words: ``tests passed (12 passed)``."""
     if not tests:
         return "no test run"
-    word = {True: "passed", False: "FAILED", None: "unknown"}[tests.get("passed")]
+    word = verdict_word(tests.get("passed"))
     counts = ", ".join(f"{n} {k}" for k, n in (tests.get("counts") or {}).items())
     return f"tests {word}" + (f" ({counts})" if counts else "")
 

@@ -16,7 +16,7 @@ from typing import Any
 from podium.errors import PodiumError
 from podium.git import read_work
 from podium.store import EventRow, Job, Store
-from podium.text import clip, human_duration, one_line, plural
+from podium.text import clip, human_duration, one_line, plural, verdict_word
 from podium.verdict import invocation, verdict_line
 from podium.verdict import parse as parse_verdict
 
@@ -165,16 +165,13 @@ def history_runs(tests: dict[str, Any], limit: int = 5) -> list[tuple[str, list[
     if skipped > 0:
         out.append((f"{label}: {plural(skipped, 'earlier run')} not shown", []))
     for run in targeted[-limit:]:
-        out.append((f"{label}: {run['selection']} {_word(run['passed'])} (job {run['job']})", run["failed_tests"]))
+        out.append((f"{label}: {run['selection']} {verdict_word(run['passed'])} (job {run['job']})",
+                    run["failed_tests"]))
     return out
 
 
-def _word(passed: bool | None) -> str:
-    return {True: "passed", False: "FAILED", None: "unknown"}[passed]
-
-
 def _counts(run: dict[str, Any]) -> str:
-    return ", ".join(f"{n} {k}" for k, n in (run.get("counts") or {}).items()) or _word(run.get("passed"))
+    return ", ".join(f"{n} {k}" for k, n in (run.get("counts") or {}).items()) or verdict_word(run.get("passed"))
 
 
 def summarize(store: Store, job: Job) -> Summary:

@@ -26,6 +26,11 @@ def one_line(text: str, limit: int = 120) -> str:
     return first
 
 
+def verdict_word(passed: bool | None) -> str:
+    """A test verdict in one word, the same everywhere it is shown: ``passed``, ``FAILED`` or ``unknown``."""
+    return {True: "passed", False: "FAILED", None: "unknown"}[passed]
+
+
 def human_duration(seconds: float) -> str:
     """``42s``, ``3m07s``, ``5h02m``."""
     seconds = int(seconds)

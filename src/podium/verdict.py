@@ -17,6 +17,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podium.text import verdict_word
+
 _PYTEST_SUMMARY = re.compile(r"^(?:=+ )?((?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)"
                              r"(?:, )?)+) in [\d.]+s", re.MULTILINE)
 _PYTEST_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$", re.MULTILINE)
@@ -51,7 +53,7 @@ class Verdict:
 
 def verdict_line(label: str, passed: bool | None, counts: dict[str, int], failed_tests: list[str]) -> str:
     """``FAILED (pytest: 2 failed, 1 passed; failing: a, b)``: a verdict in one line."""
-    word = {True: "passed", False: "FAILED", None: "unknown"}[passed]
+    word = verdict_word(passed)
     numbers = ", ".join(f"{n} {k}" for k, n in counts.items())
     names = ""
     if failed_tests:
