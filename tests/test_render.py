@@ -14,7 +14,7 @@ from podium.summary import event_line
 
 
 def row(job_id: int, state: str, agent: str, role: str, branch: str, prompt: str) -> dict[str, object]:
-    return {"id": job_id, "state": state, "agent": agent, "role": role, "branch": branch, "age": 4000.0,
+    return {"id": job_id, "state": state, "agent": agent, "host": None, "role": role, "branch": branch, "age": 4000.0,
             "silent_for": 12.0 if state == "running" else None, "thinking_for": None, "files_changed": 3, "commits": 1,
             "behind_base": 2, "tests": {"passed": False, "counts": {"failed": 1, "passed": 9}}, "prompt": prompt,
             "error": "the job's runner (pid 4242) died" if state == "lost" else None}

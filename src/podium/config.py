@@ -41,6 +41,15 @@ Everything has a default, so the file is optional::
     args = []                # added to [agents.<agent>] args for this role's runs (never replacing podium's flags)
     stall_after = 7200       # this role's seconds of silence before "stalled" (else [jobs] stall_after)
 
+    [engine]
+    kind = "local"           # where jobs run: "local" (this machine, the default) or "temporal" (podium worker
+                             # processes on any machines; pip install 'podium[temporal]')
+    address = "localhost:7233"   # the Temporal frontend (else $PODIUM_TEMPORAL_ADDRESS overrides it)
+    namespace = "default"
+    task_queue = "podium"    # the queue the workers poll (podium worker --task-queue)
+    tls = false              # TLS to the frontend (a hosted cluster); tls_ca, tls_cert, tls_key: PEM files for
+                             # mutual TLS; api_key_env: the variable that holds an API key (never the key itself)
+
     [agents.codex]
     args = []                # extra arguments for every codex run
 
@@ -85,6 +94,7 @@ class Config:
     tester_serve: str | None = None
     roles_dir: str = ".podium/roles"
     roles: dict[str, dict[str, Any]] = field(default_factory=lambda: {"worker": {"stall_after": WORKER_STALL_AFTER}})
+    engine: dict[str, Any] = field(default_factory=dict)  # [engine] as set (``podium.engines.settings``)
 
     def role(self, name: str) -> dict[str, Any]:
         """``[roles.<name>]``: agent, model, effort, args, stall_after (absent keys left out; a worker's stall_after

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podium import engines
 from podium.agents import agent_input, get_agent
 from podium.config import checked_effort
 from podium.context import Context
@@ -85,17 +86,22 @@ def delegate(
     stall_after = ctx.config.stall_after_for(ROLE, stall_after)
     name = agent if agent is not None else ctx.config.agent_for(ROLE)
     options = {**ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)), **(agent_options or {})}
+    engine = engines.configured(ctx.config)
+    if engine is not None:  # a worker elsewhere runs it: no runner here
+        return _delegate(ctx, prompt, None, agent=name, branch=branch, base=base, stall_after=stall_after,
+                         agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket, engine=engine)
     with Prestart(ctx.store) as runner:  # the runner starts up while the workspace is made
         return _delegate(ctx, prompt, runner, agent=name, branch=branch, base=base, stall_after=stall_after,
                          agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket)
 
 
-def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str, branch: str | None,
+def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str, branch: str | None,
               base: str | None, stall_after: float, agent_options: dict[str, object],
-              allow_stale_base: bool, ticket: str | None) -> Launched:
+              allow_stale_base: bool, ticket: str | None, engine: engines.Engine | None = None) -> Launched:
     name = agent
     adapter = get_agent(name, agent_options)
-    preflight = adapter.preflight(ctx.repo.toplevel)  # CLI, model endpoint, config — before anything is created
+    # CLI, model endpoint, config — before anything is created (a worker elsewhere checks its own)
+    preflight = adapter.preflight(ctx.repo.toplevel) if engine is None else None
     notes: list[Note] = []
     fresh: dict[str, str] = {}  # a new worktree is its base, exactly: the runner need not ask git what it holds
     if ticket:
@@ -126,18 +132,26 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart, *, agent: str, branch
             notes += [Note("stale_base", f"stale base accepted: {ws.stale}")] if ws.stale else []
             notes += [Note("branch", f"branch {ws.branch}: " + "; ".join(ws.naming))] if ws.naming else []
             fresh = {"start_head": ws.base_sha, "start_tree": ws.base_tree} if ws.base_tree else {}
-        argv = adapter.new_argv(prompt, Path(record.path), preflight)
+        argv = adapter.new_argv(prompt, Path(record.path), preflight) if preflight is not None else []
         with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
             busy = ctx.store.active_job_in(record.path)
+            if busy and engine is not None:
+                raise UsageError(f"job {busy.id} is still {busy.state} in {record.path}; wait for it or cancel it")
             ctx.store.update_job(job.id, workspace=record.path, branch=record.branch, base_ref=record.base_ref,
                                  base_sha=record.base_sha, argv=argv, stdin=agent_input(adapter, prompt),
                                  state="queued" if busy else "starting",
                                  **fresh)
         if busy:
             notes.insert(0, queued_note(busy))
-        notes += [Note("agent", n) for n in preflight.notes]
+        notes += [Note("agent", n) for n in preflight.notes] if preflight is not None else []
         if notes:
             ctx.store.add_events(job.id, note_events(notes))
+        if engine is not None:
+            engine.launch(ctx, ctx.store.job(job.id), {
+                "origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
+                "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": name,
+                "options": agent_options, "role": ROLE, "prompt": prompt, "stall_after": stall_after})
+            return Launched(ctx.store.job(job.id), notes)
         proc = start_runner(ctx.store, job.id, Path(record.path), runner)  # from here on, the runner has the job
     except BaseException:
         undo(ctx, job.id, made)
@@ -442,9 +456,12 @@ def reconcile(store: Store) -> list[Job]:
     """Mark active jobs whose runner is gone as ``lost``, and running jobs whose runner stopped answering as
     ``stalled`` (the runner sets them ``running`` again when it wakes); returns the jobs it changed."""
     _reap()
-    changed = []
+    active = store.jobs(states=ACTIVE_STATES)
+    changed = _observe_elsewhere(store, [j for j in active if j.engine])
     now = time.time()
-    for job in store.jobs(states=ACTIVE_STATES):
+    for job in active:
+        if job.engine:
+            continue  # its engine's workers watch it (mirrored above)
         if process_alive(job.runner_pid, job.runner_started):
             why = not_answering(job, now)
             if why and store.update_job_if(job.id, ("running",), state="stalled"):
@@ -470,6 +487,21 @@ def reconcile(store: Store) -> list[Job]:
         if store.update_job_if(job.id, ACTIVE_STATES, state="lost", ended_at=now, error=error, work=work):
             store.add_events(job.id, [("lost", {"message": error})])
             changed.append(store.job(job.id))
+    return changed
+
+
+def _observe_elsewhere(store: Store, jobs: list[Job]) -> list[Job]:
+    """Mirror the jobs that run on an engine other than this machine's runners, cluster by cluster."""
+    clusters: dict[str, list[Job]] = {}
+    for job in jobs:
+        clusters.setdefault(repr(sorted((k, v) for k, v in (job.engine or {}).items() if k not in ("workflow_id",
+                                                                                                   "seen"))), []
+                            ).append(job)
+    changed = []
+    for group in clusters.values():
+        engine = engines.of(group[0])
+        if engine is not None:
+            changed += engine.observe(store, group)
     return changed
 
 
@@ -593,6 +625,9 @@ def clean(ctx: Context, force: Callable[[WorkspaceState, str], bool] | None = No
 def cancel(ctx: Context, job_id: int | str) -> Job:
     reconcile(ctx.store)
     job = ctx.job(job_id)
+    engine = engines.of(job)
+    if engine is not None and job.active:
+        return engine.cancel(ctx, job)
     if not job.active:
         if job.agent_pid and group_alive(job.agent_pid) and still_the_agents(job):
             end_group(job.agent_pid)

@@ -141,7 +141,9 @@ def _status_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
     quiet = r["silent_for"]
     if r["thinking_for"] is not None:  # silent, and its model's stream still brings bytes
         state = f"{state} (thinking {human_duration(r['thinking_for'])})"
-    return (str(r["id"]), state, r["agent"] if role == "worker" else f"{r['agent']} ({role})", r["branch"] or "",
+    agent = r["agent"] if role == "worker" else f"{r['agent']} ({role})"
+    agent += f" @{r['host']}" if r["host"] else ""  # the machine whose worker runs it (an engine's)
+    return (str(r["id"]), state, agent, r["branch"] or "",
             human_duration(r["age"]), human_duration(quiet) if quiet is not None else "", work,
             one_line(task or "", 200))  # TASK: one row per job, the first line only
 

@@ -254,6 +254,10 @@ class Runner:
                 cpu, stderr_size, last_beat, next_beat = new_cpu, new_err, now, now + HEARTBEAT
                 self._watchdog(now)
                 _reap_adopted(self.proc.pid)
+                if not self.cancel.is_set() and _worker_gone():
+                    self.store.add_events(self.job.id, [("note", {"message": "its podium worker is gone: the agent "
+                                                                             "is ended; the job is another worker's"})])
+                    self.cancel.set()
 
     def _listen(self, pid: int, now: float) -> None:
         """A silent, idle agent may be waiting on its model: bytes that arrived on its connections since it
@@ -467,6 +471,12 @@ def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
         proc.stdin.write(text.encode())
     with contextlib.suppress(OSError):
         proc.stdin.close()
+
+
+def _worker_gone() -> bool:
+    """A runner of a ``podium worker`` (``$PODIUM_WORKER_PID``) whose worker died: the worker is its parent."""
+    worker = os.environ.get("PODIUM_WORKER_PID")
+    return bool(worker) and os.getppid() != int(worker)
 
 
 def _signal_name(number: int) -> str:

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from podium.errors import UsageError
 from podium.limits import (
@@ -97,6 +97,21 @@ class CommandAgent(Table):
     args: list[StrictStr] = Field(default_factory=list)
 
 
+class Engine(Table):
+    """``[engine]``: where jobs run — ``local`` (this machine's detached runners, the default) or ``temporal``
+    (``podium worker`` processes of a Temporal cluster)."""
+
+    kind: Literal["local", "temporal"] = "local"
+    address: Name = "localhost:7233"
+    namespace: Name = "default"
+    task_queue: Name = "podium"
+    tls: StrictBool = False
+    tls_ca: Name | None = None
+    tls_cert: Name | None = None
+    tls_key: Name | None = None
+    api_key_env: Name | None = None
+
+
 class Plugin(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -110,6 +125,7 @@ class Settings(Table):
     screenshots: Screenshots = Field(default_factory=Screenshots)
     tester: Tester = Field(default_factory=Tester)
     roles: Roles = Field(default_factory=Roles)
+    engine: Engine = Field(default_factory=Engine)
     agents: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -152,6 +168,7 @@ def parse(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "tester_serve": settings.tester.serve,
         "roles_dir": settings.roles.dir,
         "roles": roles,
+        "engine": settings.engine.model_dump(exclude_defaults=True),
     }
 
 

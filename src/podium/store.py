@@ -228,6 +228,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN receiving_at REAL
     """,
+    # 16: the engine that runs a job when it is not this machine's runner (the Temporal cluster, its workflow and
+    # how much of its history is mirrored here), and the machine whose worker runs it.
+    """
+    ALTER TABLE jobs ADD COLUMN engine TEXT;
+    ALTER TABLE jobs ADD COLUMN host TEXT
+    """,
 ]
 
 
@@ -272,8 +278,10 @@ class Job:
     agent_started: float | None = None
     stdin: str | None = None  # what the agent reads on its stdin (its prompt), None: nothing
     receiving_at: float | None = None  # the agent's model connection last brought bytes (see ``thinking_for``)
+    engine: dict[str, Any] | None = None  # None: this machine's runner; else the engine's own (``podium.engines``)
+    host: str | None = None  # the machine whose worker runs the job (an engine's)
 
-    JSON_COLUMNS = ("argv", "work", "usage")
+    JSON_COLUMNS = ("argv", "work", "usage", "engine")
     REDACTED = ("error", "final_message")  # what the agent or a failure said: credentials masked as stored
 
     @classmethod
@@ -331,11 +339,11 @@ STATUS_FIELDS = (
                 "ELSE coalesce(json_array_length(work, '$.commits'), 0) END"),
     ("behind_base", "(SELECT n FROM behind WHERE behind.ref = base_ref AND behind.sha = base_sha)"),
     ("tests", "json(json_extract(work, '$.tests'))"), ("exit_code", "exit_code"), ("runner_pid", "runner_pid"),
-    ("agent_pid", "agent_pid"), ("prompt", "substr(prompt, 1, 120)"), ("error", "error"),
+    ("agent_pid", "agent_pid"), ("host", "host"), ("prompt", "substr(prompt, 1, 120)"), ("error", "error"),
 )
 
 
-TABLE_FIELDS = ("id", "state", "agent", "role", "branch", "age", "silent_for", "thinking_for",
+TABLE_FIELDS = ("id", "state", "agent", "host", "role", "branch", "age", "silent_for", "thinking_for",
                 "files_changed", "commits", "behind_base", "tests", "error", "prompt")
 _STATUS_WITH = ("WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_extract(value, '$[0]'), "
                 "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))")

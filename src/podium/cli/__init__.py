@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from podium.cli import control, dashboard, distill, gates, jobs, setup, tester, tickets, work, workspaces
+from podium.cli import control, dashboard, distill, engine, gates, jobs, setup, tester, tickets, work, workspaces
 from podium.errors import PodiumError
 
 
@@ -25,35 +25,51 @@ def cli(ctx: click.Context, cwd: str | None) -> None:
     ctx.obj = {"cwd": cwd}
 
 
-for group in (jobs, control, tester, tickets, gates, work, distill, workspaces, dashboard, setup):
+for group in (jobs, control, tester, tickets, gates, work, distill, workspaces, dashboard, engine, setup):
     group.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
+    _leave(_run(argv))
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         rc = cli.main(args=argv, prog_name="podium", standalone_mode=False)
     except PodiumError as e:
         click.echo(f"podium: {e}", err=True)
-        sys.exit(e.exit_code)
+        return e.exit_code
     except click.exceptions.Abort:
         click.echo("podium: aborted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as e:  # a usage error too: one line, and where the help is
         message = e.format_message().rstrip(".")
         context = getattr(e, "ctx", None)
         where = f" ({context.command_path} --help)" if context is not None else ""
         click.echo(f"podium: {message[:1].lower()}{message[1:]}{where}", err=True)
-        sys.exit(e.exit_code)
+        return e.exit_code
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
     except sqlite3.Error as e:
         click.echo(f"podium: state database error: {e}", err=True)
-        sys.exit(1)
+        return 1
     except OSError as e:
         where = f": {e.filename}" if e.filename else ""
         click.echo(f"podium: {e.strerror or e}{where}", err=True)
-        sys.exit(1)
-    sys.exit(rc if isinstance(rc, int) else 0)
+        return 1
+    return rc if isinstance(rc, int) else 0
+
+
+def _leave(code: int) -> None:
+    """Exit with ``code``. A command that talked to a Temporal cluster leaves at once once its output is out: the
+    SDK's native threads may call into an interpreter that is being torn down, and crash it on the way out."""
+    if "podium.engines.temporal" in sys.modules and sys.modules["podium.engines.temporal"].used():
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

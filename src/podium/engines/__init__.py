@@ -1,0 +1,69 @@
+"""Where jobs run: the engine seam.
+
+An engine does four things for a job: **launch** it, **observe** it (keep its row and events in this checkout's
+store current, so that ``status``, ``logs`` and ``wait`` read the store alone), **cancel** it, and **reconcile**
+(find the jobs whose runner died). Two engines:
+
+- ``local`` (the default): a detached runner per job on this machine (``podium.jobs``, ``podium.runner``); its
+  runner writes the store itself. Nothing to start.
+- ``temporal`` (``[engine] kind = "temporal"``, ``pip install 'podium[temporal]'``): ``podium worker`` processes
+  on any machines run jobs as heartbeating activities of a Temporal cluster (``podium.engines.temporal``); this
+  checkout mirrors each job's progress from the cluster, and brings its work in from origin when it ends.
+
+A job remembers its engine (``Job.engine``), so it is observed where it runs whatever ``podium.toml`` says later.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Protocol
+
+from podium.errors import UsageError
+
+if TYPE_CHECKING:
+    from podium.config import Config
+    from podium.context import Context
+    from podium.store import Job, Store
+
+DEFAULTS: dict[str, Any] = {"kind": "local", "address": "localhost:7233", "namespace": "default",
+                            "task_queue": "podium"}
+ADDRESS_VARIABLE = "PODIUM_TEMPORAL_ADDRESS"
+
+
+class Engine(Protocol):
+    name: str
+
+    def launch(self, ctx: Context, job: Job, spec: dict[str, Any]) -> None: ...
+
+    def observe(self, store: Store, jobs: list[Job]) -> list[Job]: ...
+
+    def cancel(self, ctx: Context, job: Job) -> Job: ...
+
+
+def settings(config: Config) -> dict[str, Any]:
+    """``[engine]`` with its defaults, ``$PODIUM_TEMPORAL_ADDRESS`` over the address."""
+    values = {**DEFAULTS, **config.engine}
+    if os.environ.get(ADDRESS_VARIABLE):
+        values["address"] = os.environ[ADDRESS_VARIABLE]
+    return values
+
+
+def configured(config: Config) -> Engine | None:
+    """The engine new jobs go to when it is not this machine's runner (None: local)."""
+    values = settings(config)
+    if values["kind"] == "local":
+        return None
+    from podium.engines.temporal import TemporalEngine
+
+    return TemporalEngine(values)
+
+
+def of(job: Job) -> Engine | None:
+    """The engine a job runs on (None: this machine's runner)."""
+    if not job.engine:
+        return None
+    if job.engine.get("kind") != "temporal":
+        raise UsageError(f"job {job.id} runs on an engine this podium does not know: {job.engine.get('kind')}")
+    from podium.engines.temporal import TemporalEngine
+
+    return TemporalEngine(job.engine)

@@ -1,0 +1,255 @@
+"""One podium job run by a ``podium worker`` for a user elsewhere: the machine-side half of the Temporal engine,
+with no Temporal in it (``podium.engines.worker`` wraps it in an activity).
+
+Per job the worker keeps a mirror of the job's origin (a clone of its own), makes the job's workspace there the
+team's way — the branch the user's podium named, from the very base commit it fetched, on the same ports — and
+hands it to podium's own runner, as ``podium delegate`` does on one machine. It reads the job's progress from its
+own store, and pushes the worktree's state to origin (``podium.snapshots``) every ``SNAPSHOT_EVERY`` seconds and
+at the end, with the agent's log and session transcript. A job whose earlier attempt died with its machine is
+restored from that push: its agent resumes its session when the transcript came along, else a fresh session is
+told what was done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from podium import snapshots
+from podium.errors import GitError, PodiumError
+from podium.git import Repo, git
+
+SNAPSHOT_EVERY = float(os.environ.get("PODIUM_SNAPSHOT_EVERY", "120"))
+WORKER_PID = "PODIUM_WORKER_PID"  # set in a worker's runners: a runner whose worker is gone ends its agent
+FINAL_STATES = ("done", "no_changes", "failed", "cancelled", "lost")
+
+
+def host() -> str:
+    return os.environ.get("PODIUM_WORKER_NAME") or socket.gethostname()
+
+
+def mirror(origin: str) -> Repo:
+    """This machine's clone of ``origin`` (made on first use): the jobs' worktrees hang off it."""
+    import platformdirs
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", origin.rstrip("/").rpartition("/")[2].removesuffix(".git")) or "repo"
+    path = platformdirs.user_data_path("podium") / "mirrors" / f"{name}-{hashlib.sha1(origin.encode()).hexdigest()[:8]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f"{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path / ".git").is_dir():
+            partial = path.with_name(f"{path.name}.{os.getpid()}")
+            git("clone", "--quiet", "--no-checkout", origin, str(partial), cwd=path.parent, timeout=600)
+            partial.rename(path)
+    return Repo.find(path)
+
+
+class RemoteJob:
+    """A job of ``spec`` (the user's job, as ``podium.engines.temporal`` sends it) on this machine."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.ref = snapshots.job_ref(spec["checkout"], spec["job_id"])
+        self.meta = snapshots.meta_ref(spec["checkout"], spec["job_id"])
+        self.pushed: dict[str, str | None] = {self.ref: None, self.meta: None}
+        self.pushed_state: tuple[str, str] | None = None  # (head, tree) of the last push
+        self.last_push = 0.0
+        self.seq = 0
+        self.local_id = 0
+        self.sent: dict[str, Any] | None = None  # the live values last signalled
+
+    # -- start ------------------------------------------------------------------------------------------------------
+    def start(self, attempt: int) -> None:
+        from podium.context import Context
+        from podium.workspace import repo_lock
+
+        repo = mirror(self.spec["origin"])
+        self.ctx = Context.open(repo.toplevel)
+        with repo_lock(repo):
+            repo.fetch()
+            found = snapshots.fetch(repo.toplevel, self.ref, self.meta)
+        self.pushed.update(found)
+        path, notes, resumed = self._workspace(repo, found.get(self.ref), attempt)
+        self.path = path
+        self._launch(path, found, notes, resumed)
+
+    def _workspace(self, repo: Repo, restored: str | None, attempt: int) -> tuple[Path, list[str], bool]:
+        from podium.store import WorkspaceRecord
+        from podium.workspace import Workspace, allocate_ports, repo_lock, worktrees_root, write_env
+
+        spec, notes = self.spec, [f"running on {host()} (attempt {attempt})"]
+        path = worktrees_root(repo) / f"{spec['branch'].replace('/', '-')}-job{spec['job_id']}"
+        resumed = path.is_dir() or bool(restored)
+        with repo_lock(repo):
+            if path.is_dir():  # an earlier attempt on this machine: its worktree is at least as new as its push
+                notes.append(f"the worktree of an earlier attempt on {host()} is used as it is")
+                earlier = self.ctx.store.active_job_in(str(path))
+                if earlier is not None:
+                    from podium import jobs
+
+                    jobs.cancel(self.ctx, earlier.id)
+            elif restored:
+                snapshots.restore(repo.toplevel, restored, path, spec["branch"])
+                notes.append(f"the worktree was restored from {self.ref} ({restored[:12]}), the last state an "
+                             "earlier attempt pushed before its machine went away")
+            else:
+                repo.add_worktree(path, spec["branch"], spec["base_sha"])
+            ws = Workspace(path=path, branch=spec["branch"], base_ref=spec["base_ref"], base_sha=spec["base_sha"])
+            if self.ctx.store.workspace(str(path)) is None:
+                self.ctx.store.add_workspace(WorkspaceRecord(path=str(path), branch=ws.branch, base_ref=ws.base_ref,
+                                                             base_sha=ws.base_sha, created_at=time.time()))
+            port = spec.get("port_base") or allocate_ports(self.ctx.store, str(path), ws.branch)
+            write_env(repo, ws, int(port))
+        return path, notes, resumed
+
+    def _launch(self, path: Path, found: dict[str, str], notes: list[str], resumed: bool) -> None:
+        from podium import jobs
+        from podium.agents import agent_input, get_agent
+        from podium.text import Note
+
+        spec = self.spec
+        adapter = get_agent(spec["agent"], spec.get("options") or {})
+        preflight = adapter.preflight(path)
+        session, prompt = spec.get("session_id"), spec["prompt"]
+        if resumed:
+            carried = self._transcript_back(adapter, found.get(self.meta), path)
+            if carried:
+                session = carried
+                prompt = (f"Your machine went away while you worked on this; podium restored the worktree from "
+                          f"its last snapshot and resumed this session. Check what is already done (git status) "
+                          f"and carry on with the task:\n\n{spec['prompt']}")
+                notes.append(f"its agent resumes session {carried} (the transcript came along)")
+            else:
+                prompt = (f"{spec['prompt']}\n\nAn earlier attempt at this task was interrupted when its machine "
+                          "went away; the worktree holds what it had done (see git status and git diff): build on "
+                          "it rather than starting over.")
+                notes.append("its agent starts a fresh session, told what was done (no transcript came along)")
+        if session and adapter.can_resume:
+            argv = adapter.resume_argv(session, prompt, path, preflight)
+        else:
+            argv = adapter.new_argv(prompt, path, preflight)
+        base_tree = git("rev-parse", f"{spec['base_sha']}^{{tree}}", cwd=path)
+        launched = jobs.enqueue(
+            self.ctx, str(path), [Note("worker", n) for n in notes] + [Note("agent", n) for n in preflight.notes],
+            agent=spec["agent"], role=spec.get("role", "worker"), prompt=prompt, branch=spec["branch"],
+            base_ref=spec["base_ref"], base_sha=spec["base_sha"], session_id=session if adapter.can_resume else None,
+            argv=argv, stdin=agent_input(adapter, prompt), stall_after=float(spec["stall_after"]),
+            start_head=spec["base_sha"], start_tree=base_tree)  # judged from the base: earlier attempts' work counts
+        self.local_id = launched.job.id
+
+    # -- progress ---------------------------------------------------------------------------------------------------
+    def progress(self) -> dict[str, Any]:
+        """What happened since the last call: the job's new events, and its row's live values."""
+        job = self.ctx.store.job(self.local_id)
+        events = self.ctx.store.events(self.local_id, after=self.seq)
+        if events:
+            self.seq = events[-1].seq
+        values = {k: getattr(job, k) for k in ("state", "session_id", "started_at", "heartbeat_at",
+                                               "last_activity_at", "receiving_at", "usage")}
+        return {"events": [[e.kind, e.data, e.ts] for e in events], "job": dict(values, host=host())}
+
+    def finished(self) -> bool:
+        from podium.jobs import reconcile
+
+        reconcile(self.ctx.store)
+        return self.ctx.store.job(self.local_id).state in FINAL_STATES
+
+    def cancel(self) -> None:
+        from podium import jobs
+
+        with contextlib.suppress(PodiumError):
+            jobs.cancel(self.ctx, self.local_id)
+
+    # -- the work kept on origin ------------------------------------------------------------------------------------
+    def push_due(self) -> bool:
+        return time.monotonic() - self.last_push >= SNAPSHOT_EVERY
+
+    def push(self, final: bool = False) -> str | None:
+        """Push the worktree's state (when it changed) and the job's logs and transcript; the snapshot's commit."""
+        from podium.git import snapshot
+
+        self.last_push = time.monotonic()
+        state = snapshot(self.path)
+        if not final and (state.head, state.tree) == self.pushed_state:
+            return self.pushed[self.ref]
+        commit = git("commit-tree", state.tree, "-p", state.head, "-m",
+                     f"podium job {self.spec['job_id']} on {host()}", cwd=self.path, env=snapshots.IDENTITY)
+        meta = snapshots.commit_files(self.path, self._meta_files(), f"podium job {self.spec['job_id']}: logs")
+        try:
+            snapshots.push(self.path, {self.ref: (commit, self.pushed[self.ref]),
+                                       self.meta: (meta, self.pushed[self.meta])})
+        except GitError as e:
+            self.ctx.store.add_events(self.local_id, [("note", {"message": f"the snapshot was not pushed: {e}"})])
+            return self.pushed[self.ref]
+        self.pushed.update({self.ref: commit, self.meta: meta})
+        self.pushed_state = (state.head, state.tree)
+        return commit
+
+    def _meta_files(self) -> dict[str, bytes]:
+        from podium.agents import get_agent
+
+        store, files = self.ctx.store, {}
+        for name, kind in (("log", None), ("stderr", "stderr")):
+            path = store.log_path(self.local_id, kind) if kind else store.log_path(self.local_id)
+            with contextlib.suppress(OSError):
+                files[name] = path.read_bytes()
+        job = store.job(self.local_id)
+        if job.session_id:
+            adapter = get_agent(job.agent)
+            found = adapter.transcript(job.session_id)
+            home = transcript_home(job.agent)
+            if found is not None and home is not None and found.is_relative_to(home):
+                files[f"transcript/{job.session_id}/{found.relative_to(home)}"] = found.read_bytes()
+        return files
+
+    def _transcript_back(self, adapter: Any, meta: str | None, path: Path) -> str | None:
+        """Put the session transcript an earlier attempt pushed where this machine's agent CLI looks for it; its
+        session id, or None when none came along (or the CLI cannot resume)."""
+        home = transcript_home(self.spec["agent"])
+        if not meta or home is None or not adapter.can_resume:
+            return None
+        for name, content in snapshots.files_of(path, meta).items():
+            if name.startswith("transcript/"):
+                _, session, rel = name.split("/", 2)
+                target = home / _moved(self.spec["agent"], rel, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not target.exists():
+                    target.write_bytes(content)
+                return session
+        return None
+
+    def result(self) -> dict[str, Any]:
+        """The job's end, as the user's podium records it: its state, verdict, work and the snapshot holding it."""
+        job = self.ctx.store.job(self.local_id)
+        commit = self.push(final=True)
+        return {"state": job.state, "exit_code": job.exit_code, "error": job.error,
+                "final_message": job.final_message, "work": job.work, "session_id": job.session_id,
+                "usage": job.usage, "started_at": job.started_at, "ended_at": job.ended_at, "host": host(),
+                "ref": self.ref, "commit": commit}
+
+
+def transcript_home(agent: str) -> Path | None:
+    """Where an agent CLI keeps its session transcripts (what a resume on another machine needs)."""
+    if agent == "codex":
+        from podium.agents.codex import codex_home
+
+        return codex_home()
+    if agent == "claude":
+        from podium.agents.claude import claude_home
+
+        return claude_home()
+    return None
+
+
+def _moved(agent: str, rel: str, cwd: Path) -> str:
+    """A transcript's place under its CLI's home on this machine: claude files sessions by their folder."""
+    if agent == "claude" and rel.startswith("projects/"):
+        return f"projects/{re.sub(r'[^A-Za-z0-9]', '-', str(cwd))}/{rel.rsplit('/', 1)[-1]}"
+    return rel

@@ -1,0 +1,281 @@
+"""The Temporal engine, from the user's side: jobs launched as workflows (``podium.engines.workflow``) that
+``podium worker`` processes run, observed by mirroring each workflow's history into this checkout's store.
+
+The workflow's history is the record: the activity signals the job's events and live values (``progress``) and
+returns its end; the Temporal server answers history reads without any worker, so ``status`` works while every
+worker is down. When a job ends, its work is fetched from the ref its worker pushed (``podium.snapshots``) into
+the job's workspace here, where the gate, commit, push and ship run as with the local engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from podium import snapshots
+from podium.errors import PodiumError, UsageError
+from podium.store import ACTIVE_STATES
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from podium.context import Context
+    from podium.store import Job, Store
+
+MISSING = "the Temporal engine needs the temporalio package: pip install 'podium[temporal]'"
+HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
+HEARTBEAT_TIMEOUT = max(10.0, 6 * HEARTBEAT)  # a worker silent this long is gone: its job is retried elsewhere
+ATTEMPTS = 10
+CANCEL_WAIT = 30.0
+CALL_TIMEOUT = 30.0
+CONNECTION = ("kind", "address", "namespace", "task_queue", "tls", "tls_ca", "tls_cert", "tls_key", "api_key_env")
+LIVE = ("queued", "starting", "running", "stalled")
+T = TypeVar("T")
+
+_loop: asyncio.AbstractEventLoop | None = None
+_clients: dict[str, Client] = {}
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
+    """Run a coroutine on this process's Temporal loop (one thread, started on first use, so that one connection
+    serves every call of a long-lived podium, such as ``wait``)."""
+    global _loop
+    if _loop is None:
+        import atexit
+
+        _loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=_loop.run_forever, name="podium-temporal", daemon=True)
+        thread.start()
+        atexit.register(_close, _loop, thread)
+    return asyncio.run_coroutine_threadsafe(coro, _loop).result(timeout)
+
+
+def used() -> bool:
+    """Whether this process has talked to a cluster."""
+    return _loop is not None
+
+
+def _close(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    """Let go of the clients and stop the loop before the interpreter ends: the SDK's core must not be torn down
+    under a running thread."""
+    _clients.clear()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+async def connect(values: dict[str, Any]) -> Client:
+    """A client of the cluster ``values`` names (``[engine]``, or a job's record of it), kept for reuse."""
+    try:
+        from temporalio.client import Client
+        from temporalio.service import TLSConfig
+    except ImportError:
+        raise UsageError(MISSING) from None
+    key = json.dumps([values.get(k) for k in CONNECTION])
+    if key in _clients:
+        return _clients[key]
+
+    def pem(name: str) -> bytes | None:
+        path = values.get(name)
+        if not path:
+            return None
+        try:
+            return Path(path).expanduser().read_bytes()
+        except OSError as e:
+            raise UsageError(f"cannot read [engine] {name} {path}: {e.strerror or e}") from None
+
+    certs = {"server_root_ca_cert": pem("tls_ca"), "client_cert": pem("tls_cert"), "client_private_key": pem("tls_key")}
+    tls: TLSConfig | bool = TLSConfig(**certs) if values.get("tls") or any(certs.values()) else False
+    api_key = os.environ.get(values["api_key_env"]) if values.get("api_key_env") else None
+    if values.get("api_key_env") and not api_key:
+        raise UsageError(f"[engine] api_key_env names ${values['api_key_env']}, which is not set")
+    try:
+        client = await Client.connect(values["address"], namespace=values["namespace"], tls=tls, api_key=api_key)
+    except RuntimeError as e:
+        raise UsageError(f"cannot reach the Temporal cluster at {values['address']}: "
+                         f"{str(e).splitlines()[0]}") from None
+    _clients[key] = client
+    return client
+
+
+def checkout_id(store: Store) -> str:
+    """This checkout's name among everyone's on the cluster and origin (job ids are per checkout)."""
+    path = store.root / "checkout-id"
+    with contextlib.suppress(OSError):
+        return path.read_text().strip()
+    name = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:24] or "checkout"
+    path.write_text(f"{name}-{secrets.token_hex(4)}\n")
+    return path.read_text().strip()
+
+
+class TemporalEngine:
+    name = "temporal"
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    # -- launch -------------------------------------------------------------------------------------------------------
+    def launch(self, ctx: Context, job: Job, spec: dict[str, Any]) -> None:
+        from podium.engines.workflow import WORKFLOW
+
+        checkout = checkout_id(ctx.store)
+        workflow_id = f"podium-{checkout}-{job.id}"
+        spec = dict(spec, checkout=checkout, job_id=job.id, heartbeat_timeout=HEARTBEAT_TIMEOUT, attempts=ATTEMPTS)
+
+        async def start() -> None:
+            client = await connect(self.values)
+            await client.start_workflow(WORKFLOW, spec, id=workflow_id, task_queue=self.values["task_queue"])
+
+        run(start())
+        record = {k: self.values[k] for k in CONNECTION if self.values.get(k) is not None}
+        ctx.store.update_job(job.id, engine=dict(record, workflow_id=workflow_id, seen=0))
+
+    # -- observe ------------------------------------------------------------------------------------------------------
+    def observe(self, store: Store, jobs: list[Job]) -> list[Job]:
+        """Mirror the jobs' workflow histories into the store; the jobs that ended. A cluster that cannot be
+        reached leaves them as they were (``status`` still answers from the store)."""
+        with _sync_lock(store) as mine:
+            if not mine:
+                return []  # another podium mirrors them right now
+            try:
+                histories = run(self._histories([j.engine["workflow_id"] for j in jobs if j.engine]))
+            except (PodiumError, OSError, RuntimeError, TimeoutError):
+                return []
+            ended = []
+            for job in jobs:
+                events = histories.get(job.engine["workflow_id"]) if job.engine else None
+                if events is not None and self._mirror(store, store.job(job.id), events):
+                    ended.append(store.job(job.id))
+            return ended
+
+    async def _histories(self, workflow_ids: list[str]) -> dict[str, list[Any]]:
+        client = await connect(self.values)
+
+        async def one(workflow_id: str) -> list[Any]:
+            handle = client.get_workflow_handle(workflow_id)
+            return [e async for e in handle.fetch_history_events()]
+
+        found = await asyncio.gather(*(one(w) for w in workflow_ids), return_exceptions=True)
+        return {w: events for w, events in zip(workflow_ids, found, strict=False) if isinstance(events, list)}
+
+    def _mirror(self, store: Store, job: Job, history: list[Any]) -> bool:
+        """Apply the history's events this checkout has not seen; True when the job ended."""
+        from temporalio.api.enums.v1 import EventType
+
+        assert job.engine is not None
+        seen = int(job.engine.get("seen", 0))
+        rows: list[tuple[str, dict[str, Any]]] = []
+        values: dict[str, Any] = {}
+        result: dict[str, Any] | None = None
+        closed: str | None = None
+        for event in history[seen:]:
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+                attrs = event.workflow_execution_signaled_event_attributes
+                batch = json.loads(attrs.input.payloads[0].data) if attrs.input.payloads else {}
+                rows += [(k, d) for k, d, *_ in batch.get("events", [])]
+                live = batch.get("job", {})
+                values.update({k: v for k, v in live.items() if k != "state" and v is not None})
+                if live.get("state") in LIVE:
+                    values["state"] = live["state"]
+                result = batch.get("result") or result
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+                payloads = event.workflow_execution_completed_event_attributes.result.payloads
+                result = (json.loads(payloads[0].data) if payloads else None) or result
+                closed = "completed"
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+                closed = _deepest(event.workflow_execution_failed_event_attributes.failure)
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+                closed = "cancelled"
+            elif kind in (EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+                          EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT):
+                closed = "the job's workflow was terminated or timed out on the cluster"
+        if "state" in values and job.state not in LIVE:
+            del values["state"]  # ended here already (cancelled): the cluster's late news does not revive it
+        store.add_events(job.id, rows, **values, engine=dict(job.engine, seen=len(history)))
+        if result is None and closed is None:
+            return False
+        self._finish(store, store.job(job.id), result, closed)
+        return True
+
+    def _finish(self, store: Store, job: Job, result: dict[str, Any] | None, closed: str | None) -> None:
+        """The job's end: its work brought into its workspace here from origin, its row as the worker left it."""
+        from podium.git import read_work
+
+        notes: list[tuple[str, dict[str, Any]]] = []
+        if result and result.get("commit") and job.workspace and Path(job.workspace).is_dir():
+            try:
+                found = snapshots.fetch(job.workspace, result["ref"], result["ref"].replace("/jobs/", "/meta/", 1))
+                snapshots.bring_in(job.workspace, result["commit"])
+                for ref, commit in found.items():
+                    if "/meta/" in ref:
+                        for name, content in snapshots.files_of(job.workspace, commit).items():
+                            if name in ("log", "stderr"):
+                                store.log_path(job.id, name).write_bytes(content)
+                notes.append(("note", {"message": f"the job's work, from {result['ref']} ({result['commit'][:12]}) "
+                                                  f"on origin, is in {job.workspace}"}))
+            except PodiumError as e:
+                notes.append(("error", {"message": f"the job's work could not be brought in: {e}"}))
+        if result is None:
+            state = "cancelled" if closed == "cancelled" or job.cancel_requested else "failed"
+            values: dict[str, Any] = {"state": state, "ended_at": time.time(),
+                                      "error": "cancelled (podium cancel)" if state == "cancelled" else closed}
+        else:
+            values = {k: result.get(k) for k in ("state", "exit_code", "error", "final_message", "session_id",
+                                                 "usage", "started_at", "ended_at", "host")}
+            work = result.get("work")
+            if work is not None and job.workspace and job.base_sha and Path(job.workspace).is_dir():
+                with contextlib.suppress(PodiumError):  # the same work, as this checkout's git sees it
+                    work = dict(work, **read_work(job.workspace, job.base_sha).to_dict())
+            values["work"] = work
+        store.add_events(job.id, notes, **{k: v for k, v in values.items() if v is not None or k == "error"})
+
+    # -- cancel -------------------------------------------------------------------------------------------------------
+    def cancel(self, ctx: Context, job: Job) -> Job:
+        """Ask the cluster to cancel the job's workflow (its worker ends the agent's process group, and pushes
+        what the agent did), and wait for the end to be mirrored here."""
+        ctx.store.update_job(job.id, cancel_requested=1)
+        assert job.engine is not None
+
+        async def request() -> None:
+            client = await connect(self.values)
+            await client.get_workflow_handle(job.engine["workflow_id"]).cancel()
+
+        run(request())
+        deadline = time.monotonic() + CANCEL_WAIT
+        while time.monotonic() < deadline:
+            self.observe(ctx.store, [ctx.store.job(job.id)])
+            if ctx.store.job(job.id).state not in ACTIVE_STATES:
+                break
+            time.sleep(0.3)
+        return ctx.store.job(job.id)
+
+
+def _deepest(failure: Any) -> str:
+    """A failure's own message, under the layers that wrap it (the workflow's, the activity's)."""
+    message = failure.message
+    while failure.HasField("cause"):
+        failure = failure.cause
+        message = failure.message or message
+    return message or "the job's workflow failed"
+
+
+@contextlib.contextmanager
+def _sync_lock(store: Store) -> Any:
+    with (store.root / "temporal.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True

