@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Env, git
+from servers.github import GitHubServer
+from test_ship import github  # noqa: F401  (the fixture)
+from test_work import GOOD, HAPPY, PYTEST, _orchestrator, _repo_with_tests
 
 pytest.importorskip("temporalio", reason="pip install 'podium[temporal]' (the test extra has it)")
 
@@ -88,8 +91,8 @@ class Machines:
 @pytest.fixture
 def machines(env: Env, cluster: str, request: pytest.FixtureRequest) -> Iterator[Machines]:
     queue = f"podium-{request.node.name[:40]}"
-    (env.repo / "podium.toml").write_text(f'[engine]\nkind = "temporal"\naddress = "{cluster}"\n'
-                                          f'task_queue = "{queue}"\n')
+    with (env.repo / "podium.toml").open("a") as toml:  # after what other fixtures wrote there
+        toml.write(f'\n[engine]\nkind = "temporal"\naddress = "{cluster}"\ntask_queue = "{queue}"\n')
     found = Machines(env, cluster, queue)
     yield found
     found.stop()
@@ -176,3 +179,65 @@ def test_cancel_here_ends_the_agent_on_its_worker(env: Env, machines: Machines) 
 def _sleeping() -> bool:
     out = subprocess.run(["pgrep", "-f", "sleep 301"], capture_output=True, text=True).stdout.split()
     return any(int(pid) != os.getpid() for pid in out)
+
+
+def test_a_resume_and_a_testers_turns_run_on_workers_in_their_own_sessions(env: Env, machines: Machines) -> None:
+    env.serve({"scripts": [  # a script is picked by the first of these markers in the conversation
+        {"name": "again", "match": "AGAIN:", "from_match": True,
+         "steps": [{"write": {"path": "b.txt", "content": "b\n"}}, "Wrote b."]},
+        {"name": "worker", "match": "WORKER:", "steps": [{"write": {"path": "a.txt", "content": "a\n"}}, "Wrote a."]},
+        {"name": "tester-again", "match": "TESTER AGAIN:", "from_match": True,
+         "steps": [{"shell": "ls"}, "Still all there."]},
+        {"name": "tester", "match": "TESTER:", "steps": [{"shell": "cat a.txt b.txt c.txt"}, "All three are there."]},
+    ]})
+    machines.start("machine-1")
+    machines.start("machine-2")
+    [first] = _wait_all(env, [env.delegate("WORKER: write a")], 240)
+    assert first["state"] == "done", first
+    workspace = Path(first["workspace"])
+    (workspace / "c.txt").write_text("c\n")  # the user's own change, here: the resumed worker starts from it
+    resumed = env.podium_json("resume", str(first["id"]), "AGAIN: now write b")
+    [again] = _wait_all(env, [resumed["id"]], 240)
+    assert again["state"] == "done" and again["session_id"] == first["session_id"], again
+    assert [(workspace / n).read_text() for n in ("a.txt", "b.txt", "c.txt")] == ["a\n", "b\n", "c\n"]
+    carried = [json.dumps(r["body"]) for r in env.requests() if "AGAIN:" in json.dumps(r["body"])]
+    assert carried and all("WORKER: write a" in body for body in carried)  # the first turn's history came along
+
+    turn = env.podium_json("test", first["branch"], "TESTER: check the three files")
+    [tested] = _wait_all(env, [turn["id"]], 240)
+    assert tested["state"] == "done" and tested["host"] in ("machine-1", "machine-2"), tested
+    [cat] = [e["data"] for e in env.podium_json("logs", str(tested["id"]))["events"] if e["kind"] == "command"]
+    assert cat["exit_code"] == 0 and cat["output"] == "a\nb\nc"  # its shell, on the worker, saw all three files
+    second = env.podium_json("test", first["branch"], "TESTER AGAIN: look again")
+    assert second["resumed"] is True
+    [retested] = _wait_all(env, [second["id"]], 240)
+    assert retested["state"] == "done" and retested["session_id"] == tested["session_id"]
+    carried = [json.dumps(r["body"]) for r in env.requests() if "TESTER AGAIN:" in json.dumps(r["body"])]
+    assert carried and all("TESTER: check the three files" in body for body in carried)
+    assert git("status", "--porcelain", cwd=workspace).split("\n") == ["?? a.txt", "?? b.txt", "?? c.txt"]
+
+
+def test_work_whose_worker_and_tester_run_on_workers_ends_at_the_gate_here(env: Env, github: GitHubServer,  # noqa: F811
+                                                                          machines: Machines) -> None:
+    _repo_with_tests(env)
+    env.serve({"scripts": [
+        _orchestrator(*HAPPY),
+        {"name": "worker", "match": "WORKER:", "steps": [{"write": {"path": "total.py", "content": GOOD}},
+                                                         "total() subtracts the coupon now."]},
+        {"name": "tester", "match": "TESTER:", "steps": [{"shell": PYTEST}, "The suite passes: 1 test."]},
+    ]})
+    machines.start("machine-1")
+    out = env.podium("work", "12", timeout=400)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "gate 1 (commit + push + pr) pending" in out.stderr, out.stderr
+    rows = {r["id"]: r for r in env.podium_json("status", "--all")}
+    assert rows[1]["role"] == "orchestrator" and rows[1]["host"] is None  # the orchestrator talks here
+    assert rows[2]["host"] == rows[3]["host"] == "machine-1"
+    assert rows[3]["tests"]["passed"] is True
+    approved = env.approved_json("approve", "1")
+    assert approved["result"]["pr"].startswith("https://github.com/acme/shop/pull/")
+    [pull] = github.pulls.values()
+    git("fetch", "--quiet", "origin", cwd=env.repo)
+    assert git("rev-list", "--count", f"origin/main..origin/{pull.head}", cwd=env.repo) == "1"
+    assert git("show", f"origin/{pull.head}:total.py", cwd=env.repo) == GOOD.rstrip("\n")
+    assert "Closes #12" in pull.body and "passed" in pull.body

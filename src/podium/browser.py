@@ -368,6 +368,16 @@ def _save(repo: Repo, store: Store, config: Config, source: Path, *, branch: str
     return str(path)
 
 
+def keep(repo: Repo, store: Store, config: Config, content: bytes, *, label: str, url: str, branch: str,
+         workspace: str, job_id: int, suffix: str = ".png") -> str:
+    """A screenshot taken elsewhere (by a tester on a podium worker) saved and recorded here, as if taken here."""
+    number, path = _claim(repo, store, folder(config, repo), branch, slug(label), suffix)
+    path.write_bytes(content)
+    store.add_screenshot(Screenshot(branch=branch, number=number, label=label, path=str(path), url=url,
+                                    created_at=time.time(), workspace=workspace, job_id=job_id))
+    return str(path)
+
+
 def console_errors(output: Path) -> list[str]:
     """The page's console errors the server logged (``console-<time>.log``), without Chromium's own favicon
     request, oldest first, at most ``MAX_CONSOLE``."""

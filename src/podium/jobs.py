@@ -147,10 +147,14 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str,
         if notes:
             ctx.store.add_events(job.id, note_events(notes))
         if engine is not None:
-            engine.launch(ctx, ctx.store.job(job.id), {
-                "origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
-                "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": name,
-                "options": agent_options, "role": ROLE, "prompt": prompt, "stall_after": stall_after})
+            spec = {"origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
+                    "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": name,
+                    "options": agent_options, "role": ROLE, "prompt": prompt, "stall_after": stall_after}
+            if not fresh:  # a ticket's workspace, maybe with work in it: the worker starts from it as it is here
+                start = engine.seed(ctx, ctx.store.job(job.id), record.path, None)
+                ctx.store.update_job(job.id, start_head=start["head"], start_tree=start["tree"])
+                spec.update(workspace=record.path, start=start)
+            engine.launch(ctx, ctx.store.job(job.id), spec)
             return Launched(ctx.store.job(job.id), notes)
         proc = start_runner(ctx.store, job.id, Path(record.path), runner)  # from here on, the runner has the job
     except BaseException:
@@ -203,12 +207,21 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
                          f"command again with podium rerun {parent.id}")
     if not parent.workspace or not Path(parent.workspace).is_dir():
         raise UsageError(f"job {parent.id}'s worktree is gone: {parent.workspace}")
+    engine = engines.of(parent) or engines.configured(ctx.config)
+    record = ctx.store.workspace(parent.workspace)  # its base now: a gate or podium sync may have moved it
+    if engine is not None and record is not None:  # a worker resumes it, from the worktree as it is here
+        from podium.engines.temporal import launch_elsewhere
+
+        return launch_elsewhere(ctx, engine, record, [], queue=queue, agent_prompt=message,
+                                options=ctx.agent_options(parent.agent, parent.role), earlier=parent,
+                                agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
+                                base_ref=record.base_ref, base_sha=record.base_sha, session_id=parent.session_id,
+                                parent_id=parent.id, stall_after=parent.stall_after)
     if adapter.transcript(parent.session_id) is None:
         raise UsageError(f"the transcript of session {parent.session_id} is gone; start a new job instead")
     ws = Path(parent.workspace)
     preflight = adapter.preflight(ws)
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
-    record = ctx.store.workspace(parent.workspace)  # its base now: a gate or podium sync may have moved it
     base_sha = record.base_sha if record is not None else parent.base_sha
     return enqueue(ctx, parent.workspace, [Note("agent", n) for n in preflight.notes], queue=queue,
                    agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
@@ -223,6 +236,8 @@ def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:
     old = ctx.job(job_id)
     if old.active:
         raise UsageError(f"job {old.id} is still {old.state}")
+    if old.engine:
+        raise UsageError(f"job {old.id} ran on a podium worker, which retries a job itself: delegate the task again")
     if not old.workspace:
         raise UsageError(f"job {old.id} never got a worktree (it was interrupted while being prepared): "
                          "delegate the task again")

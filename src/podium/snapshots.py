@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from podium.errors import GitError
-from podium.git import FETCH_TIMEOUT, git, snapshot
+from podium.git import FETCH_TIMEOUT, Snapshot, git, snapshot
 
 IDENTITY = {"GIT_AUTHOR_NAME": "podium", "GIT_AUTHOR_EMAIL": "podium@localhost",
             "GIT_COMMITTER_NAME": "podium", "GIT_COMMITTER_EMAIL": "podium@localhost"}
@@ -29,10 +29,15 @@ def meta_ref(checkout: str, job_id: int) -> str:
     return f"refs/podium/meta/{checkout}/{job_id}"
 
 
-def commit_worktree(worktree: str | Path, message: str) -> str:
-    """A commit of everything in the worktree, its parent the worktree's HEAD."""
-    state = snapshot(worktree)
-    return git("commit-tree", state.tree, "-p", state.head, "-m", message, cwd=worktree, env=IDENTITY)
+def commit_worktree(worktree: str | Path, message: str, previous: str | None = None) -> str:
+    """A commit of everything in the worktree: its first parent the worktree's HEAD, its second the job's previous
+    snapshot (so every snapshot stays reachable from the ref, the one a run started from too)."""
+    return commit_state(worktree, snapshot(worktree), message, previous)
+
+
+def commit_state(worktree: str | Path, state: Snapshot, message: str, previous: str | None = None) -> str:
+    parents = ["-p", state.head] + (["-p", previous] if previous and previous != state.head else [])
+    return git("commit-tree", state.tree, *parents, "-m", message, cwd=worktree, env=IDENTITY)
 
 
 def commit_files(cwd: str | Path, files: dict[str, bytes], message: str) -> str:
@@ -90,18 +95,45 @@ def restore(repo_top: str | Path, commit: str, path: Path, branch: str) -> None:
     git("reset", "--quiet", cwd=path)
 
 
-def bring_in(worktree: str | Path, commit: str) -> None:
-    """Make a clean worktree hold a snapshot's work: its branch moved forward to the snapshot's HEAD (the job's
-    commits), its files as the snapshot has them. A worktree with changes of its own, or a branch that went
-    another way, is refused (GitError) and left as it is."""
-    if git("status", "--porcelain", cwd=worktree):
-        raise GitError(f"{worktree} has changes of its own; the job's work was left on origin as {commit}")
-    head, parent = git("rev-parse", "HEAD", cwd=worktree), git("rev-parse", f"{commit}^1", cwd=worktree)
-    if head != parent:
-        try:
-            git("merge", "--ff-only", "--quiet", parent, cwd=worktree)
-        except GitError:
-            raise GitError(f"{worktree}'s branch went another way; the job's work was left on origin as "
-                           f"{commit}") from None
-    git("read-tree", "-m", "-u", "HEAD", commit, cwd=worktree)
+def reset_to(worktree: str | Path, commit: str) -> None:
+    """Make a worktree of podium's (a worker's copy, whose every state is on origin) hold exactly a snapshot: its
+    branch at the snapshot's HEAD, its files as the snapshot has them."""
+    git("reset", "--quiet", "--hard", f"{commit}^1", cwd=worktree)
+    git("clean", "-fdq", cwd=worktree)
+    git("read-tree", "-u", "--reset", commit, cwd=worktree)
     git("reset", "--quiet", cwd=worktree)
+
+
+def reset_to_base(worktree: str | Path, base: str) -> None:
+    """A worker's copy of a branch's worktree set back to a fresh start at ``base``."""
+    git("reset", "--quiet", "--hard", base, cwd=worktree)
+    git("clean", "-fdq", cwd=worktree)
+
+
+def bring_in(worktree: str | Path, commit: str, start: Snapshot) -> None:
+    """Make a worktree that is still as the job found it (``start``) hold the job's work: its files exactly as the
+    snapshot has them (what the job added, changed and deleted; uncommitted as the agent left it), and its branch
+    moved forward to the snapshot's HEAD (the job's own commits). A worktree changed here meanwhile, or a branch
+    that went another way, is refused (GitError) and left as it is: the work stays on origin."""
+    now = snapshot(worktree)
+    if (now.head, now.tree) != (start.head, start.tree):
+        raise GitError(f"{worktree} changed here while the job ran; its work was left on origin as {commit}")
+    head = git("rev-parse", f"{commit}^1", cwd=worktree)
+    if head != now.head and not _ancestor(worktree, now.head, head):
+        raise GitError(f"the job's branch went another way; its work was left on origin as {commit}")
+    with tempfile.TemporaryDirectory(prefix="podium-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git("read-tree", start.tree, cwd=worktree, env=env)
+        git("update-index", "-q", "--refresh", cwd=worktree, env=env, check=False)
+        git("read-tree", "-m", "-u", start.tree, commit, cwd=worktree, env=env)
+    if head != now.head:
+        branch = git("symbolic-ref", "HEAD", cwd=worktree)
+        git("update-ref", branch, head, now.head, cwd=worktree)
+    git("reset", "--quiet", cwd=worktree)  # the index follows HEAD again; the files stay as the job left them
+
+
+def _ancestor(cwd: str | Path, older: str, newer: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=cwd,
+                          capture_output=True).returncode == 0

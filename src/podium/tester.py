@@ -29,8 +29,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from podium import browser, roles
-from podium.agents import Wiring, agent_input, get_agent
+from podium import browser, engines, roles
+from podium.agents import Agent, Preflight, Wiring, agent_input, get_agent
 from podium.change import find_workspace
 from podium.config import Config, checked_effort
 from podium.context import Context
@@ -77,47 +77,65 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     adapter = get_agent(name, ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)))
     if not adapter.can_resume:
         raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (claude, codex)")
-    preflight = adapter.preflight(ws)
     notes: list[Note] = []
     mcp = "mcp" in adapter.wires
-    live = _live(ctx, record, notes) if mcp else None
-    if not mcp:
-        notes.append(Note("browser", f"the {name} agent takes no MCP server from podium: no live browser, the "
-                                     "tester keeps podium screenshot"))
-    if mcp:  # the tester's own tool only: it must not delegate, ship or touch gates through the same server
-        servers = ((browser.LIVE_NAME, tuple(live.command)),) if live else ()
-        preflight = adapter.wire(preflight, Wiring(mcp=[sys.executable, "-m", "podium", "mcp"],
-                                                   allowed=("screenshot",), servers=servers))
+    engine = engines.configured(ctx.config)
     session = None
     if last and not fresh:
         if last.agent != name:
             notes.append(Note("session", f"the tester was {last.agent} and is now {name}: a fresh session starts "
                               f"with a summary of the {plural(len(earlier), 'earlier turn')}"))
-        elif adapter.transcript(str(last.session_id)) is None:
+        elif not last.engine and adapter.transcript(str(last.session_id)) is None:
             notes.append(Note("session", f"the tester's session {last.session_id} cannot be resumed (its transcript "
                               f"is gone): a fresh session starts with a summary of the "
                               f"{plural(len(earlier), 'earlier turn')}"))
-        else:
+        else:  # here, or kept on origin by the worker that ran the turn
             session = last.session_id
     elif last and fresh:
         notes.append(Note("session", "a fresh tester session starts (--fresh), with a summary of the "
                           f"{plural(len(earlier), 'earlier turn')}"))
+    preflight = live = None
+    if engine is None:  # wired here, before the role is written: it says whether the live browser is there
+        preflight, live = wired(ctx, adapter, adapter.preflight(ws), record.path, notes)
     if session:
         assert last is not None
         prompt = _resume_message(ctx, record, last, message)
-        argv = adapter.resume_argv(session, prompt, ws, preflight)
-    else:
-        role = roles.tester(ctx.repo, ctx.config, ws, mcp=mcp, live=live is not None)
+    else:  # a worker elsewhere wires its own live browser (and says so in the turn's log when it cannot)
+        role = roles.tester(ctx.repo, ctx.config, ws, mcp=mcp, live=mcp and (engine is not None or live is not None))
         prompt = first_message(ctx, record, role.text, message, earlier)
-        argv = adapter.new_argv(prompt, ws, preflight)
-    # one agent per worktree: a turn waits for the worker (or turn) ahead of it
-    launched = enqueue(ctx, record.path, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
-                       agent=name, role=ROLE, prompt=message, branch=record.branch, base_ref=record.base_ref,
-                       base_sha=record.base_sha, session_id=session, parent_id=last.id if last else None, argv=argv,
-                       stdin=agent_input(adapter, prompt),
-                       stall_after=stall_after)
+    values = {"agent": name, "role": ROLE, "prompt": message, "branch": record.branch, "base_ref": record.base_ref,
+              "base_sha": record.base_sha, "session_id": session, "parent_id": last.id if last else None,
+              "stall_after": stall_after}
+    if engine is not None:  # a worker elsewhere runs the turn, from this worktree's state as it is now
+        from podium.engines.temporal import launch_elsewhere
+
+        launched = launch_elsewhere(ctx, engine, record, notes, queue=queue, agent_prompt=prompt,
+                                    options=ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)),
+                                    earlier=last if session else None, **values)
+    else:
+        assert preflight is not None
+        argv = (adapter.resume_argv(session, prompt, ws, preflight) if session
+                else adapter.new_argv(prompt, ws, preflight))
+        # one agent per worktree: a turn waits for the worker (or turn) ahead of it
+        launched = enqueue(ctx, record.path, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
+                           argv=argv, stdin=agent_input(adapter, prompt), **values)
     launched.resumed = session is not None
     return launched
+
+
+def wired(ctx: Context, adapter: Agent, preflight: Preflight, workspace: str,
+          notes: list[Note]) -> tuple[Preflight, browser.Live | None]:
+    """A tester's run wired to its tools: podium's screenshot tool (the tester's own only: it must not delegate,
+    ship or touch gates through the same server) and the workspace's live browser, for a CLI that takes MCP
+    servers; a note when it takes none. The live browser, when there is one."""
+    if "mcp" not in adapter.wires:
+        notes.append(Note("browser", f"the {adapter.name} agent takes no MCP server from podium: no live browser, "
+                                     "the tester keeps podium screenshot"))
+        return preflight, None
+    live = _live(ctx, workspace, notes)
+    servers = ((browser.LIVE_NAME, tuple(live.command)),) if live else ()
+    return adapter.wire(preflight, Wiring(mcp=[sys.executable, "-m", "podium", "mcp"], allowed=("screenshot",),
+                                          servers=servers)), live
 
 
 def first_message(ctx: Context, record: WorkspaceRecord, role: str, message: str, earlier: list[Job]) -> str:
@@ -202,10 +220,10 @@ def podium_shim(store_root: Path) -> Path:
     return bin_dir
 
 
-def _live(ctx: Context, record: WorkspaceRecord, notes: list[Note]) -> browser.Live | None:
+def _live(ctx: Context, workspace: str, notes: list[Note]) -> browser.Live | None:
     """The workspace's live browser, or None and a note saying why the tester keeps ``podium screenshot`` only."""
     try:
-        return browser.live(ctx.store.root, record.path, ctx.config)
+        return browser.live(ctx.store.root, workspace, ctx.config)
     except UsageError as e:
         notes.append(Note("browser", f"no live browser for the tester ({e}); it keeps podium screenshot"))
         return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 import socket
@@ -76,40 +77,50 @@ class RemoteJob:
             repo.fetch()
             found = snapshots.fetch(repo.toplevel, self.ref, self.meta)
         self.pushed.update(found)
-        path, notes, resumed = self._workspace(repo, found.get(self.ref), attempt)
+        path, notes, reused = self._workspace(repo, found.get(self.ref), attempt)
         self.path = path
-        self._launch(path, found, notes, resumed)
+        self._launch(path, found, notes, interrupted=attempt > 1 or reused)
 
     def _workspace(self, repo: Repo, restored: str | None, attempt: int) -> tuple[Path, list[str], bool]:
         from podium.store import WorkspaceRecord
-        from podium.workspace import Workspace, allocate_ports, repo_lock, worktrees_root, write_env
+        from podium.workspace import ENV_DIR, Workspace, allocate_ports, repo_lock, worktrees_root, write_env
 
         spec, notes = self.spec, [f"running on {host()} (attempt {attempt})"]
-        path = worktrees_root(repo) / f"{spec['branch'].replace('/', '-')}-job{spec['job_id']}"
-        resumed = path.is_dir() or bool(restored)
+        path = worktrees_root(repo) / spec["branch"].replace("/", "-")
+        marker, key = path / ENV_DIR / "job", f"{spec['checkout']}/{spec['job_id']}"
+        reused = False
         with repo_lock(repo):
-            if path.is_dir():  # an earlier attempt on this machine: its worktree is at least as new as its push
-                notes.append(f"the worktree of an earlier attempt on {host()} is used as it is")
+            if path.is_dir():
                 earlier = self.ctx.store.active_job_in(str(path))
-                if earlier is not None:
+                if earlier is not None:  # still working there (an attempt this worker gave up on, or another job)
                     from podium import jobs
 
                     jobs.cancel(self.ctx, earlier.id)
+                with contextlib.suppress(OSError):
+                    reused = marker.read_text() == key
+            if reused:  # an earlier attempt of this job on this machine: its worktree is as new as its push, or newer
+                notes.append(f"the worktree of an earlier attempt on {host()} is used as it is")
+            elif path.is_dir():  # an earlier job of the branch here: a copy of what origin holds, made current
+                snapshots.reset_to(path, restored) if restored else snapshots.reset_to_base(path, spec["base_sha"])
+                notes.append(f"this machine's worktree of {spec['branch']} was set to {restored or spec['base_sha']}")
             elif restored:
                 snapshots.restore(repo.toplevel, restored, path, spec["branch"])
-                notes.append(f"the worktree was restored from {self.ref} ({restored[:12]}), the last state an "
-                             "earlier attempt pushed before its machine went away")
             else:
                 repo.add_worktree(path, spec["branch"], spec["base_sha"])
+            if restored and not reused:
+                notes.append(f"the worktree was restored from {self.ref} ({restored[:12]})" + (
+                    ", the last state an earlier attempt pushed before its machine went away" if attempt > 1
+                    else ", as it was in the user's workspace"))
             ws = Workspace(path=path, branch=spec["branch"], base_ref=spec["base_ref"], base_sha=spec["base_sha"])
             if self.ctx.store.workspace(str(path)) is None:
                 self.ctx.store.add_workspace(WorkspaceRecord(path=str(path), branch=ws.branch, base_ref=ws.base_ref,
                                                              base_sha=ws.base_sha, created_at=time.time()))
             port = spec.get("port_base") or allocate_ports(self.ctx.store, str(path), ws.branch)
             write_env(repo, ws, int(port))
-        return path, notes, resumed
+            marker.write_text(key)
+        return path, notes, reused
 
-    def _launch(self, path: Path, found: dict[str, str], notes: list[str], resumed: bool) -> None:
+    def _launch(self, path: Path, found: dict[str, str], notes: list[str], interrupted: bool) -> None:
         from podium import jobs
         from podium.agents import agent_input, get_agent
         from podium.text import Note
@@ -117,31 +128,37 @@ class RemoteJob:
         spec = self.spec
         adapter = get_agent(spec["agent"], spec.get("options") or {})
         preflight = adapter.preflight(path)
-        session, prompt = spec.get("session_id"), spec["prompt"]
-        if resumed:
-            carried = self._transcript_back(adapter, found.get(self.meta), path)
-            if carried:
-                session = carried
-                prompt = (f"Your machine went away while you worked on this; podium restored the worktree from "
-                          f"its last snapshot and resumed this session. Check what is already done (git status) "
-                          f"and carry on with the task:\n\n{spec['prompt']}")
-                notes.append(f"its agent resumes session {carried} (the transcript came along)")
-            else:
-                prompt = (f"{spec['prompt']}\n\nAn earlier attempt at this task was interrupted when its machine "
-                          "went away; the worktree holds what it had done (see git status and git diff): build on "
-                          "it rather than starting over.")
-                notes.append("its agent starts a fresh session, told what was done (no transcript came along)")
-        if session and adapter.can_resume:
-            argv = adapter.resume_argv(session, prompt, path, preflight)
-        else:
-            argv = adapter.new_argv(prompt, path, preflight)
-        base_tree = git("rev-parse", f"{spec['base_sha']}^{{tree}}", cwd=path)
+        turn_notes: list[Note] = []
+        if spec.get("role") == "tester":  # its tools wired here: podium's screenshot, this machine's live browser
+            from podium.tester import wired
+
+            preflight, _ = wired(self.ctx, adapter, preflight, str(path), turn_notes)
+        prompt = spec["prompt"].replace(spec["workspace"], str(path)) if spec.get("workspace") else spec["prompt"]
+        session = self._transcript_back(adapter, found.get(self.meta), path)
+        self._podium_files_back(found.get(self.meta), path)
+        if interrupted and session:
+            prompt = (f"Your machine went away while you worked on this; podium restored the worktree from its "
+                      f"last snapshot and resumed this session. Check what is already done (git status) and carry "
+                      f"on with the task:\n\n{prompt}")
+            notes.append(f"its agent resumes session {session} (the transcript came along)")
+        elif interrupted:
+            prompt = (f"{prompt}\n\nAn earlier attempt at this task was interrupted when its machine went away; "
+                      "the worktree holds what it had done (see git status and git diff): build on it rather than "
+                      "starting over.")
+            notes.append("its agent starts a fresh session, told what was done (no transcript came along)")
+        elif spec.get("session_id") and not session:
+            notes.append(f"session {spec['session_id']}'s transcript did not come along: a fresh session starts")
+        argv = (adapter.resume_argv(session, prompt, path, preflight) if session
+                else adapter.new_argv(prompt, path, preflight))
+        start = spec.get("start") or {"head": spec["base_sha"],
+                                      "tree": git("rev-parse", f"{spec['base_sha']}^{{tree}}", cwd=path)}
         launched = jobs.enqueue(
-            self.ctx, str(path), [Note("worker", n) for n in notes] + [Note("agent", n) for n in preflight.notes],
+            self.ctx, str(path),
+            [Note("worker", n) for n in notes] + turn_notes + [Note("agent", n) for n in preflight.notes],
             agent=spec["agent"], role=spec.get("role", "worker"), prompt=prompt, branch=spec["branch"],
-            base_ref=spec["base_ref"], base_sha=spec["base_sha"], session_id=session if adapter.can_resume else None,
-            argv=argv, stdin=agent_input(adapter, prompt), stall_after=float(spec["stall_after"]),
-            start_head=spec["base_sha"], start_tree=base_tree)  # judged from the base: earlier attempts' work counts
+            base_ref=spec["base_ref"], base_sha=spec["base_sha"], session_id=session, argv=argv,
+            stdin=agent_input(adapter, prompt), stall_after=float(spec["stall_after"]),
+            start_head=start["head"], start_tree=start["tree"])  # judged from where the user's job began
         self.local_id = launched.job.id
 
     # -- progress ---------------------------------------------------------------------------------------------------
@@ -179,8 +196,8 @@ class RemoteJob:
         state = snapshot(self.path)
         if not final and (state.head, state.tree) == self.pushed_state:
             return self.pushed[self.ref]
-        commit = git("commit-tree", state.tree, "-p", state.head, "-m",
-                     f"podium job {self.spec['job_id']} on {host()}", cwd=self.path, env=snapshots.IDENTITY)
+        commit = snapshots.commit_state(self.path, state, f"podium job {self.spec['job_id']} on {host()}",
+                                        self.pushed[self.ref])
         meta = snapshots.commit_files(self.path, self._meta_files(), f"podium job {self.spec['job_id']}: logs")
         try:
             snapshots.push(self.path, {self.ref: (commit, self.pushed[self.ref]),
@@ -193,21 +210,31 @@ class RemoteJob:
         return commit
 
     def _meta_files(self) -> dict[str, bytes]:
-        from podium.agents import get_agent
-
         store, files = self.ctx.store, {}
-        for name, kind in (("log", None), ("stderr", "stderr")):
-            path = store.log_path(self.local_id, kind) if kind else store.log_path(self.local_id)
+        for name in ("log", "stderr"):
             with contextlib.suppress(OSError):
-                files[name] = path.read_bytes()
+                files[name] = store.log_path(self.local_id, name).read_bytes()
         job = store.job(self.local_id)
         if job.session_id:
-            adapter = get_agent(job.agent)
-            found = adapter.transcript(job.session_id)
-            home = transcript_home(job.agent)
-            if found is not None and home is not None and found.is_relative_to(home):
-                files[f"transcript/{job.session_id}/{found.relative_to(home)}"] = found.read_bytes()
+            files.update(transcript_files(job.agent, job.session_id))
+        files.update(podium_files(self.path))
+        shots = [s for s in store.screenshots(job.branch or "") if s.job_id == self.local_id]
+        kept = []
+        for shot in shots:
+            with contextlib.suppress(OSError):
+                files[f"screenshots/{Path(shot.path).name}"] = Path(shot.path).read_bytes()
+                kept.append({"name": Path(shot.path).name, "label": shot.label, "url": shot.url})
+        if kept:
+            files["screenshots.json"] = json.dumps(kept).encode()
         return files
+
+    def _podium_files_back(self, meta: str | None, path: Path) -> None:
+        """The workspace's own files the user's podium sent along (``.podium/ticket.md``)."""
+        from podium.workspace import ENV_DIR
+
+        for name, content in (snapshots.files_of(path, meta).items() if meta else ()):
+            if name.startswith("workspace/") and "/" not in name.removeprefix("workspace/"):
+                (path / ENV_DIR / name.removeprefix("workspace/")).write_bytes(content)
 
     def _transcript_back(self, adapter: Any, meta: str | None, path: Path) -> str | None:
         """Put the session transcript an earlier attempt pushed where this machine's agent CLI looks for it; its
@@ -233,6 +260,27 @@ class RemoteJob:
                 "final_message": job.final_message, "work": job.work, "session_id": job.session_id,
                 "usage": job.usage, "started_at": job.started_at, "ended_at": job.ended_at, "host": host(),
                 "ref": self.ref, "commit": commit}
+
+
+def podium_files(workspace: str | Path) -> dict[str, bytes]:
+    """What a workspace keeps out of git for its agents (``.podium/``: the ticket's snapshot), but its
+    environment, which each machine writes for itself."""
+    from podium.workspace import ENV_DIR
+
+    folder = Path(workspace) / ENV_DIR
+    return {f"workspace/{p.name}": p.read_bytes() for p in sorted(folder.glob("*"))
+            if p.is_file() and p.name != "env"} if folder.is_dir() else {}
+
+
+def transcript_files(agent: str, session: str) -> dict[str, bytes]:
+    """A session's transcript as a meta commit holds it (``transcript/<session>/<path under the CLI's home>``);
+    nothing when this machine does not have it."""
+    from podium.agents import get_agent
+
+    found, home = get_agent(agent).transcript(session), transcript_home(agent)
+    if found is None or home is None or not found.is_relative_to(home):
+        return {}
+    return {f"transcript/{session}/{found.relative_to(home)}": found.read_bytes()}
 
 
 def transcript_home(agent: str) -> Path | None:

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from podium.context import Context
-    from podium.store import Job, Store
+    from podium.jobs import Launched
+    from podium.store import Job, Store, WorkspaceRecord
+    from podium.text import Note
 
 MISSING = "the Temporal engine needs the temporalio package: pip install 'podium[temporal]'"
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
@@ -138,7 +140,32 @@ class TemporalEngine:
 
         run(start())
         record = {k: self.values[k] for k in CONNECTION if self.values.get(k) is not None}
-        ctx.store.update_job(job.id, engine=dict(record, workflow_id=workflow_id, seen=0))
+        ctx.store.update_job(job.id, engine=dict(record, workflow_id=workflow_id, checkout=checkout, seen=0))
+
+    def seed(self, ctx: Context, job: Job, workspace: str, earlier: Job | None) -> dict[str, str]:
+        """Push what a job in an existing workspace starts from: the worktree as it is here, and the transcript of
+        the session it resumes (this machine's copy, else the one the earlier job's worker pushed). Where it
+        starts (its HEAD and tree)."""
+        from podium.engines.remote import podium_files, transcript_files
+        from podium.git import git
+
+        checkout = checkout_id(ctx.store)
+        ref, meta = snapshots.job_ref(checkout, job.id), snapshots.meta_ref(checkout, job.id)
+        commit = snapshots.commit_worktree(workspace, f"podium job {job.id}: the worktree it starts from")
+        files: dict[str, bytes] = {}
+        if job.session_id:
+            files = transcript_files(job.agent, job.session_id)
+            if not files and earlier is not None and earlier.engine:
+                theirs = snapshots.meta_ref(earlier.engine.get("checkout", checkout), earlier.id)
+                found = snapshots.fetch(workspace, theirs)
+                if theirs in found:
+                    files = {k: v for k, v in snapshots.files_of(workspace, found[theirs]).items()
+                             if k.startswith("transcript/")}
+        files.update(podium_files(workspace))
+        meta_commit = snapshots.commit_files(workspace, files, f"podium job {job.id}: the session it resumes")
+        snapshots.push(workspace, {ref: (commit, None), meta: (meta_commit, None)})
+        return {"head": git("rev-parse", f"{commit}^1", cwd=workspace),
+                "tree": git("rev-parse", f"{commit}^{{tree}}", cwd=workspace)}
 
     # -- observe ------------------------------------------------------------------------------------------------------
     def observe(self, store: Store, jobs: list[Job]) -> list[Job]:
@@ -210,18 +237,22 @@ class TemporalEngine:
 
     def _finish(self, store: Store, job: Job, result: dict[str, Any] | None, closed: str | None) -> None:
         """The job's end: its work brought into its workspace here from origin, its row as the worker left it."""
-        from podium.git import read_work
+        from podium.git import Snapshot, read_work
 
         notes: list[tuple[str, dict[str, Any]]] = []
-        if result and result.get("commit") and job.workspace and Path(job.workspace).is_dir():
+        if (result and result.get("commit") and job.workspace and job.start_head and job.start_tree
+                and Path(job.workspace).is_dir()):
             try:
                 found = snapshots.fetch(job.workspace, result["ref"], result["ref"].replace("/jobs/", "/meta/", 1))
-                snapshots.bring_in(job.workspace, result["commit"])
+                snapshots.bring_in(job.workspace, result["commit"], Snapshot(head=str(job.start_head),
+                                                                              tree=str(job.start_tree)))
                 for ref, commit in found.items():
                     if "/meta/" in ref:
-                        for name, content in snapshots.files_of(job.workspace, commit).items():
-                            if name in ("log", "stderr"):
-                                store.log_path(job.id, name).write_bytes(content)
+                        files = snapshots.files_of(job.workspace, commit)
+                        for name in ("log", "stderr"):
+                            if name in files:
+                                store.log_path(job.id, name).write_bytes(files[name])
+                        notes += _screenshots_back(store, job, files)
                 notes.append(("note", {"message": f"the job's work, from {result['ref']} ({result['commit'][:12]}) "
                                                   f"on origin, is in {job.workspace}"}))
             except PodiumError as e:
@@ -259,6 +290,54 @@ class TemporalEngine:
                 break
             time.sleep(0.3)
         return ctx.store.job(job.id)
+
+
+def _screenshots_back(store: Store, job: Job, files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
+    """The screenshots a tester took on its worker, saved and recorded here (for the gate and the PR)."""
+    if "screenshots.json" not in files or not job.workspace:
+        return []
+    from podium import browser
+    from podium.context import Context
+
+    ctx = Context.open(job.workspace)
+    saved = [browser.keep(ctx.repo, store, ctx.config, files[f"screenshots/{shot['name']}"], label=shot["label"],
+                          url=shot["url"], branch=job.branch or "", workspace=job.workspace, job_id=job.id,
+                          suffix=Path(shot["name"]).suffix or ".png")
+             for shot in json.loads(files["screenshots.json"]) if f"screenshots/{shot['name']}" in files]
+    return [("browser", {"message": f"{len(saved)} screenshot(s) from the worker: {', '.join(saved)}",
+                         "screenshots": saved})] if saved else []
+
+
+def launch_elsewhere(ctx: Context, engine: TemporalEngine, record: WorkspaceRecord, notes: list[Note], *,
+                     queue: bool, agent_prompt: str, options: dict[str, object], earlier: Job | None,
+                     **values: Any) -> Launched:
+    """A job in an existing workspace (a resume, a tester's turn) run by a worker, from this worktree's state as it
+    is now and the session's transcript, pushed for it first. One agent per worktree: refused while another job
+    is active there (a worker cannot queue behind a job of this machine)."""
+    from podium.jobs import Launched
+    from podium.text import note_events
+    from podium.workspace import repo_lock
+
+    with repo_lock(ctx.repo):
+        busy = ctx.store.active_job_in(record.path)
+        if busy is not None:
+            raise UsageError(f"job {busy.id} is still {busy.state} in {record.path}; wait for it or cancel it")
+        job = ctx.store.create_job(workspace=record.path, state="starting", **values)
+    try:
+        if notes:
+            ctx.store.add_events(job.id, note_events(notes))
+        start = engine.seed(ctx, job, record.path, earlier)
+        ctx.store.update_job(job.id, start_head=start["head"], start_tree=start["tree"])
+        engine.launch(ctx, job, {
+            "origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
+            "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": job.agent,
+            "options": options, "role": job.role, "prompt": agent_prompt, "stall_after": job.stall_after,
+            "session_id": job.session_id, "workspace": record.path, "start": start})
+    except BaseException:
+        with contextlib.suppress(Exception):
+            ctx.store.delete_job(job.id)
+        raise
+    return Launched(ctx.store.job(job.id), notes)
 
 
 def _deepest(failure: Any) -> str:
