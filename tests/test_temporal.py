@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Env, git
+from conftest import Env, git, toolchain
 from servers.github import GitHubServer
 from test_ship import github  # noqa: F401  (the fixture)
 from test_work import GOOD, HAPPY, PYTEST, _orchestrator, _repo_with_tests
@@ -241,3 +241,35 @@ def test_work_whose_worker_and_tester_run_on_workers_ends_at_the_gate_here(env: 
     assert git("rev-list", "--count", f"origin/main..origin/{pull.head}", cwd=env.repo) == "1"
     assert git("show", f"origin/{pull.head}:total.py", cwd=env.repo) == GOOD.rstrip("\n")
     assert "Closes #12" in pull.body and "passed" in pull.body
+
+
+RED = ('<!doctype html><html><head><style>body{margin:0;height:100vh;background:#c00000}</style></head>'
+       '<body>Red</body></html>')
+
+
+def test_a_testers_screenshots_on_a_worker_come_back_to_this_machine(env: Env, machines: Machines) -> None:
+    toolchain("chromium", "chromium-browser", "google-chrome")
+    with (env.repo / "podium.toml").open("a") as toml:  # sent along: the worker serves the app the user's way
+        toml.write(f'\n[tester]\nserve = "{sys.executable} -m http.server {{port}} --bind 127.0.0.1"\n')
+    env.serve({"steps": [{"write": {"path": "index.html", "content": RED}}, "Wrote the page."]})
+    machines.start("machine-1")
+    [built] = _wait_all(env, [env.delegate("PAGE: build the page")], 240)
+    port = (Path(built["workspace"]) / ".podium" / "env").read_text().split("PORT=")[1].split()[0]
+    env.serve({"scripts": [{"name": "tester", "match": f"podium serves it at http://127.0.0.1:{port}/", "steps": [
+        {"tool": {"name": "mcp__playwright__browser_navigate", "input": {"url": f"http://127.0.0.1:{port}/"}}},
+        {"tool": {"name": "mcp__playwright__browser_take_screenshot", "input": {"filename": "home.png"}}},
+        "The page is red."]}]})
+    machines.stop()  # the workers read the new model's address at start, as a restarted machine would
+    machines.start("machine-2")
+    turn = env.podium_json("test", built["branch"], "Screenshot the home page.")
+    [tested] = _wait_all(env, [turn["id"]], 240)
+    assert tested["state"] == "done" and tested["host"] == "machine-2", tested
+    shot = Path(env.vars["HOME"]) / "Desktop" / f"{built['branch'].replace('/', '-')}-1-home.png"
+    from PIL import Image
+
+    with Image.open(shot) as img:
+        assert img.convert("RGB").getpixel((640, 600)) == (192, 0, 0)
+    from podium.store import Store
+
+    [recorded] = Store(env.repo / ".git" / "podium").screenshots(built["branch"])  # for the gate and the PR
+    assert (recorded.path, recorded.url, recorded.job_id) == (str(shot), f"http://127.0.0.1:{port}/", turn["id"])

@@ -34,16 +34,27 @@ class Context:
         from podium.config import Config
         from podium.git import Repo
         from podium.store import Store
-        from podium.workspace import store_root
+        from podium.workspace import ENV_DIR, store_root
 
         repo = Repo.find(cwd)
         # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
-        # podium.toml holds for every workspace of the repository too
-        own = (repo.toplevel / "podium.toml").is_file()
+        # podium.toml holds for every workspace of the repository too. A podium worker's job runs with the
+        # settings of the checkout it runs for, sent along and kept in its worktree's .podium/.
+        sent = repo.toplevel / ENV_DIR
+        where = (sent if (sent / "podium.toml").is_file() else repo.toplevel
+                 if (repo.toplevel / "podium.toml").is_file() else repo.main_checkout)
         store = Store(store_root(repo))
-        return cls(repo=repo, store=store,
-                   config=Config.load(repo.toplevel if own else repo.main_checkout, store.root), work_id=work_id,
-                   channel=channel)
+        return cls(repo=repo, store=store, config=Config.load(where, store.root), work_id=work_id, channel=channel)
+
+    def settings_text(self) -> str | None:
+        """The podium.toml this context's settings come from, as written (None: there is none)."""
+        from podium.workspace import ENV_DIR
+
+        for where in (self.repo.toplevel / ENV_DIR, self.repo.toplevel, self.repo.main_checkout):
+            path = where / "podium.toml"
+            if path.is_file():
+                return path.read_text()
+        return None
 
     def work(self) -> WorkRecord | None:
         """The work this context is scoped to (``podium mcp --work N``): its ticket and workspace are the

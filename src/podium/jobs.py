@@ -149,7 +149,8 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str,
         if engine is not None:
             spec = {"origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
                     "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": name,
-                    "options": agent_options, "role": ROLE, "prompt": prompt, "stall_after": stall_after}
+                    "options": agent_options, "role": ROLE, "prompt": prompt, "stall_after": stall_after,
+                    "settings": ctx.settings_text()}
             if not fresh:  # a ticket's workspace, maybe with work in it: the worker starts from it as it is here
                 start = engine.seed(ctx, ctx.store.job(job.id), record.path, None)
                 ctx.store.update_job(job.id, start_head=start["head"], start_tree=start["tree"])

@@ -118,6 +118,8 @@ class RemoteJob:
             port = spec.get("port_base") or allocate_ports(self.ctx.store, str(path), ws.branch)
             write_env(repo, ws, int(port))
             marker.write_text(key)
+            settings = path / ENV_DIR / "podium.toml"  # the user's settings hold for the job (Context.open)
+            settings.write_text(spec["settings"]) if spec.get("settings") else settings.unlink(missing_ok=True)
         return path, notes, reused
 
     def _launch(self, path: Path, found: dict[str, str], notes: list[str], interrupted: bool) -> None:
@@ -130,9 +132,10 @@ class RemoteJob:
         preflight = adapter.preflight(path)
         turn_notes: list[Note] = []
         if spec.get("role") == "tester":  # its tools wired here: podium's screenshot, this machine's live browser
+            from podium.context import Context
             from podium.tester import wired
 
-            preflight, _ = wired(self.ctx, adapter, preflight, str(path), turn_notes)
+            preflight, _ = wired(Context.open(path), adapter, preflight, str(path), turn_notes)
         prompt = spec["prompt"].replace(spec["workspace"], str(path)) if spec.get("workspace") else spec["prompt"]
         session = self._transcript_back(adapter, found.get(self.meta), path)
         self._podium_files_back(found.get(self.meta), path)
@@ -269,7 +272,7 @@ def podium_files(workspace: str | Path) -> dict[str, bytes]:
 
     folder = Path(workspace) / ENV_DIR
     return {f"workspace/{p.name}": p.read_bytes() for p in sorted(folder.glob("*"))
-            if p.is_file() and p.name != "env"} if folder.is_dir() else {}
+            if p.is_file() and p.name not in ("env", "podium.toml")} if folder.is_dir() else {}
 
 
 def transcript_files(agent: str, session: str) -> dict[str, bytes]:

@@ -332,7 +332,8 @@ def launch_elsewhere(ctx: Context, engine: TemporalEngine, record: WorkspaceReco
             "origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
             "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": job.agent,
             "options": options, "role": job.role, "prompt": agent_prompt, "stall_after": job.stall_after,
-            "session_id": job.session_id, "workspace": record.path, "start": start})
+            "session_id": job.session_id, "workspace": record.path, "start": start,
+            "settings": ctx.settings_text()})
     except BaseException:
         with contextlib.suppress(Exception):
             ctx.store.delete_job(job.id)
