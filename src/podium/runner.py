@@ -24,6 +24,7 @@ leaves a job that ``reconcile`` marks ``lost`` and a worktree left as it is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import resource
@@ -32,17 +33,17 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from podium.agents import Event, get_agent
 from podium.errors import PodiumError
 from podium.git import Snapshot, changed_between, git, read_work, snapshot
-from podium.redaction import for_environment
 from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
+
+if TYPE_CHECKING:  # loaded once the agent is on its way (``Runner.parser``): their import need not delay it
+    from podium.agents import Event, Parser
 
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
 FLUSH_EVERY = 0.25
@@ -59,8 +60,6 @@ class Runner:
     def __init__(self, store: Store, job: Job):
         self.store = store
         self.job = job
-        self.agent = get_agent(job.agent)
-        self.parser = self.agent.parser()
         self.lines: queue.Queue[Any] = queue.Queue()
         self.cancel = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -72,6 +71,13 @@ class Runner:
         self.start: Snapshot | None = None
         self.redact: Callable[[str], str] = str  # the agent's environment's, made before its first line is read
         self.agent_cpu = 0.0
+
+    @functools.cached_property
+    def parser(self) -> Parser:
+        """The agent's stream parser, made once the agent is started: the agents' modules load while it starts."""
+        from podium.agents import get_agent
+
+        return get_agent(self.job.agent).parser()
 
     # -- lifecycle ----------------------------------------------------------
     def run(self) -> None:
@@ -148,7 +154,10 @@ class Runner:
             **_identity(),  # once the agent is on its way: psutil's import need not delay it
         )
         # what masks the agent's credentials (its .env's too), made while it starts, before its first line is read
+        from podium.redaction import for_environment
+
         self.redact = self.store.redact = for_environment(env)
+        self.parser  # noqa: B018  (made now, while the agent starts, not when its first line is waiting)
         if self.job.stdin is not None:  # the prompt, of any size: a thread, so a full pipe never blocks the watch
             threading.Thread(target=_feed, args=(self.proc, self.job.stdin), daemon=True).start()
         threading.Thread(target=self._read, daemon=True).start()
@@ -322,6 +331,9 @@ class Runner:
         job = self.job = self.store.job(self.job.id)
         pid = job.agent_pid
         assert pid is not None
+        from podium.agents import Event
+        from podium.redaction import for_environment
+
         self.redact = self.store.redact = for_environment(dict(os.environ, **read_env(job.workspace or "")))
         self.store.update_job(job.id, **_identity())
         self.store.add_events(job.id, [("note", {"message": f"the job's runner died while its agent (pid {pid}) "
@@ -658,9 +670,7 @@ def main(argv: list[str]) -> int:
     alone is a prestarted runner: it opens the store and loads what it will need while the job is prepared,
     then takes the job from stdin."""
     store = Store(Path(argv[0]))
-    if len(argv) == 1:
-        import psutil  # noqa: F401  (here, while waiting, instead of after the agent started)
-
+    if len(argv) == 1:  # what it needs to start the agent is loaded; the rest loads while the agent starts
         got = _await_job()
         if got is None:
             return 0
@@ -679,6 +689,8 @@ def main(argv: list[str]) -> int:
         else:
             runner.run()
     except Exception as e:
+        import traceback
+
         traceback.print_exc()
         runner._fail(f"podium's runner crashed: {e}")
         return 1
