@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 MASK = "[redacted]"
 SECRET_NAME = re.compile(
@@ -59,35 +59,37 @@ AZURE_TOKEN = r"(?<![A-Za-z0-9])[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}(?![A-Za-z0-9])
 # gate (test fixtures are full of them). Matched in the lower-cased text, each from its literal keyword.
 _VALUE = r"(?=[^\s'\"\\,;)\]}]*[^\d\s'\"\\,;)\]}])[^\s'\"\\,;)\]}]{8,}"  # not a number (token counts)
 _ASSIGNED = r"[\w-]*(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?"
-CONTEXT_FORMATS: list[str] = [
-    *(rf"(?P<keep>{word}\s+)(?=[a-z0-9_\-.=+/]*\d)[a-z0-9_\-.=+/]{{16,}}"  # a digit in it: not a word
+CONTEXT_FORMATS: list[tuple[str, str]] = [  # (its keyword, the expression)
+    *((word, rf"(?P<keep>{word}\s+)(?=[a-z0-9_\-.=+/]*\d)[a-z0-9_\-.=+/]{{16,}}")  # a digit in it: not a word
       for word in ("bearer", "basic", "token")),
-    *(rf"(?P<keep>{word}{_ASSIGNED}){_VALUE}"
+    *((word, rf"(?P<keep>{word}{_ASSIGNED}){_VALUE}")
       for word in ("password", "passwd", "secret", "token", "api_key", "api-key", "apikey", "access_key",
                    "access-key")),
 ]
-_CONTEXT_WORDS = ("bearer", "basic", "token", "passw", "secret", "key")
 USERINFO = r"(://[^/\s:@\"'\\]+:)[^/\s@\"'\\]{3,}(?=@)"  # user:password@ in URLs: the user stays
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    tokens: list[re.Pattern[str]]
-    context: list[re.Pattern[str]]
-    azure: re.Pattern[str]
-    userinfo: re.Pattern[str]
-    kinds: list[tuple[str, re.Pattern[str]]]  # at the gate, line by line: a private key by its first line
+def _lead(pattern: str) -> str:
+    """The literal a token format starts with, up to its first special character: a text without it holds no
+    match (``""`` when the format starts with a class)."""
+    end = 0
+    while end < len(pattern) and (pattern[end].isalnum() or pattern[end] in "_- "):
+        end += 1
+    return pattern[:end]
 
 
-@lru_cache(maxsize=1)
-def _compiled() -> _Compiled:
-    """The expressions, compiled when first needed (a few milliseconds a process need not spend at import)."""
-    azure = re.compile(AZURE_TOKEN)
-    kinds = [(kind, re.compile(p)) for kind, p in TOKEN_FORMATS if kind not in ("private key", "Azure DevOps token")]
-    kinds += [("Azure DevOps token", azure), ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"))]
-    return _Compiled(tokens=[re.compile(p) for _, p in TOKEN_FORMATS if not p.startswith("AZDO")],
-                     context=[re.compile(p) for p in CONTEXT_FORMATS], azure=azure, userinfo=re.compile(USERINFO),
-                     kinds=kinds)
+# Each expression is compiled the first time a text holds its literal: most texts hold none, and compiling them
+# all would cost every process that writes an event ~10 ms (a delegation, before its agent can start).
+_TOKENS = [(_lead(p), p) for _, p in TOKEN_FORMATS if not p.startswith("AZDO")]
+_KINDS = [(kind, _lead(p), p) for kind, p in TOKEN_FORMATS if kind not in ("private key", "Azure DevOps token")] + [
+    ("Azure DevOps token", "AZDO", AZURE_TOKEN),
+    ("private key", "-----BEGIN ", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),  # at the gate, line by line
+]
+
+
+@cache
+def _pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -137,17 +139,14 @@ class Redactor:
         for value in self.values:
             if value in text:
                 text = text.replace(value, MASK)
-        compiled = _compiled()
-        for pattern in compiled.tokens:
-            text = pattern.sub(MASK, text)
+        for lead, pattern in _TOKENS:
+            if lead in text:
+                text = _pattern(pattern).sub(MASK, text)
         if "AZDO" in text:
-            text = compiled.azure.sub(MASK, text)
+            text = _pattern(AZURE_TOKEN).sub(MASK, text)
         if "://" in text:
-            text = compiled.userinfo.sub(rf"\1{MASK}", text)
-        lower = text.lower()
-        if any(word in lower for word in _CONTEXT_WORDS):
-            text = _in_context(text, lower)
-        return text
+            text = _pattern(USERINFO).sub(rf"\1{MASK}", text)
+        return _in_context(text, text.lower())
 
     def data(self, value: object) -> object:
         """A JSON-like value with every string in it redacted."""
@@ -162,11 +161,10 @@ class Redactor:
 
 def _in_context(text: str, lower: str) -> str:
     """``text`` with the values its credential names assign masked, found in its lower-cased copy."""
+    words, flags = lower, 0
     if len(lower) != len(text):  # a character whose lower case is longer: match the text itself, ignoring case
-        lower = text
-        patterns = [re.compile(p, re.IGNORECASE) for p in CONTEXT_FORMATS]
-    else:
-        patterns = _compiled().context
+        lower, flags = text, re.IGNORECASE
+    patterns = [_pattern(p, flags) for word, p in CONTEXT_FORMATS if word in words]
     spans = sorted((m.end("keep"), m.end()) for p in patterns for m in p.finditer(lower))
     if not spans:
         return text
@@ -219,7 +217,7 @@ def scan(diff: str, values: Iterable[str] = ()) -> list[Finding]:
     seen: set[tuple[str, str]] = set()
     for path, number, text in _added_lines(diff):
         kinds: list[str] = []
-        kinds += [kind for kind, pattern in _compiled().kinds if pattern.search(text)]
+        kinds += [kind for kind, lead, pattern in _KINDS if lead in text and _pattern(pattern).search(text)]
         kinds += ["credential from your environment" for v in values if v in text][:1]
         for kind in kinds:
             if (path, kind) not in seen:
