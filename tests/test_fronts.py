@@ -262,6 +262,23 @@ CASES: dict[str, Callable[[Env], None]] = {name.removeprefix("case_"): fn for na
                                            if name.startswith("case_")}
 
 
+def test_each_command_is_found_where_the_cli_loads_it_from() -> None:
+    """``podium X`` loads only X's module of podium.cli: every command a module defines is listed, under that
+    module, and nothing else is (a command left out would be missing from podium --help and unknown)."""
+    import importlib
+
+    import click
+
+    from podium.cli import COMMANDS
+
+    for module in set(COMMANDS.values()):
+        group = click.Group()
+        importlib.import_module(f"podium.cli.{module}").register(group)
+        assert sorted(group.commands) == sorted(c for c, m in COMMANDS.items() if m == module), module
+    defined = {p.stem for p in (Path(__file__).parent.parent / "src" / "podium" / "cli").glob("*.py")}
+    assert set(COMMANDS.values()) == defined - {"__init__", "_common"}
+
+
 def test_every_mcp_operation_has_a_case() -> None:
     assert sorted(CASES) == sorted(op.name for op in mcp_operations())
 

@@ -7,26 +7,49 @@ printed as one line on stderr with a non-zero exit.
 
 from __future__ import annotations
 
-import sqlite3
+import importlib
 import sys
 
 import click
 
-from podium.cli import control, dashboard, distill, engine, gates, jobs, setup, tester, tickets, work, workspaces
 from podium.errors import PodiumError
 
+# The module of podium.cli that defines each command: a command loads its own module only (``podium --help``
+# loads them all, for their lines).
+COMMANDS = {
+    **dict.fromkeys(("delegate", "status", "logs", "wait"), "jobs"),
+    **dict.fromkeys(("cancel", "resume", "rerun"), "control"),
+    **dict.fromkeys(("test", "screenshot"), "tester"),
+    **dict.fromkeys(("ticket", "branch-name"), "tickets"),
+    **dict.fromkeys(("commit", "ship", "push", "pr", "gates", "approve", "reject"), "gates"),
+    **dict.fromkeys(("work", "chat", "mcp"), "work"),
+    **dict.fromkeys(("workspaces", "sync", "clean"), "workspaces"),
+    **dict.fromkeys(("init", "doctor", "roles", "demo", "scripted-model"), "setup"),
+    "distill": "distill",
+    "dashboard": "dashboard",
+    "worker": "engine",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class Podium(click.Group):
+    """podium's commands, each registered by its module when it is first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            importlib.import_module(f"podium.cli.{COMMANDS[name]}").register(self)
+        return self.commands.get(name)
+
+
+@click.group(cls=Podium, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "cwd", type=click.Path(file_okay=False), help="Run as if podium was started in this directory.")
 @click.version_option(package_name="podium")
 @click.pass_context
 def cli(ctx: click.Context, cwd: str | None) -> None:
     """podium: coding-agent jobs you can leave running and trust when you come back."""
     ctx.obj = {"cwd": cwd}
-
-
-for group in (jobs, control, tester, tickets, gates, work, distill, workspaces, dashboard, engine, setup):
-    group.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,12 +73,14 @@ def _run(argv: list[str] | None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
-    except sqlite3.Error as e:
-        click.echo(f"podium: state database error: {e}", err=True)
-        return 1
     except OSError as e:
         where = f": {e.filename}" if e.filename else ""
         click.echo(f"podium: {e.strerror or e}{where}", err=True)
+        return 1
+    except Exception as e:
+        if not _database_error(e):
+            raise
+        click.echo(f"podium: state database error: {e}", err=True)
         return 1
     return rc if isinstance(rc, int) else 0
 
@@ -70,6 +95,12 @@ def _leave(code: int) -> None:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _database_error(e: Exception) -> bool:
+    """An error of the store's SQLite (whose module a command that never opened the store did not load)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(e, sqlite3.Error)
 
 
 if __name__ == "__main__":
