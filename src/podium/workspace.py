@@ -45,13 +45,12 @@ def store_root(repo: Repo) -> Path:
 def worktrees_root(repo: Repo) -> Path:
     import hashlib
 
-    import platformdirs
+    if os.environ.get("PODIUM_WORKTREES"):
+        base = Path(os.environ["PODIUM_WORKTREES"])
+    else:
+        import platformdirs
 
-    base = (
-        Path(os.environ["PODIUM_WORKTREES"])
-        if os.environ.get("PODIUM_WORKTREES")
-        else (platformdirs.user_data_path("podium") / "worktrees")
-    )
+        base = platformdirs.user_data_path("podium") / "worktrees"
     digest = hashlib.sha1(str(repo.common_dir).encode()).hexdigest()[:8]
     return base / f"{repo.name}-{digest}"
 
