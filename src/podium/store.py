@@ -337,7 +337,7 @@ STATUS_FIELDS = (
                       "ELSE coalesce(json_array_length(work, '$.files'), 0) END"),
     ("commits", "CASE WHEN work IS NULL OR work = '{{}}' THEN NULL "
                 "ELSE coalesce(json_array_length(work, '$.commits'), 0) END"),
-    ("behind_base", "(SELECT n FROM behind WHERE behind.ref = base_ref AND behind.sha = base_sha)"),
+    ("behind_base", "{behind}"),
     ("tests", "json(json_extract(work, '$.tests'))"), ("exit_code", "exit_code"), ("runner_pid", "runner_pid"),
     ("agent_pid", "agent_pid"), ("host", "host"), ("prompt", "substr(prompt, 1, 120)"), ("error", "error"),
 )
@@ -345,15 +345,19 @@ STATUS_FIELDS = (
 
 TABLE_FIELDS = ("id", "state", "agent", "host", "role", "branch", "age", "silent_for", "thinking_for",
                 "files_changed", "commits", "behind_base", "tests", "error", "prompt")
-_STATUS_WITH = ("WITH now(t) AS (SELECT ?), behind(ref, sha, n) AS (SELECT json_extract(value, '$[0]'), "
-                "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))")
+_STATUS_WITH = "WITH now(t) AS (SELECT ?)"
 
 
-def _status_exprs(keys: Iterable[str]) -> list[tuple[str, str]]:
-    """(key, SQL expression) for each of ``keys``, from ``STATUS_FIELDS``."""
+def _status_exprs(keys: Iterable[str], behind: Sequence[tuple[str, str, Any]] = ()) -> tuple[str, list[Any]]:
+    """The SQL columns of ``keys`` (``STATUS_FIELDS``' expressions), each as ``key``, and their arguments.
+    ``behind_base`` is a CASE over the few distinct base commits ``behind`` counts (ref, sha, n): NULL for all
+    when there are none, not a lookup per row."""
     exprs = dict(STATUS_FIELDS)
     active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
-    return [(k, exprs[k].format(active=active, now="(SELECT t FROM now)")) for k in keys]
+    case = f"CASE {' '.join('WHEN base_ref = ? AND base_sha = ? THEN ?' for _ in behind)} END" if behind else "NULL"
+    columns = [(k, exprs[k].format(active=active, now="(SELECT t FROM now)", behind=case)) for k in keys]
+    args = [v for b in behind for v in b] if "behind_base" in keys else []
+    return columns, args
 
 
 @dataclass
@@ -622,18 +626,20 @@ class Store:
         each row's JSON, Python only joins the lines — thousands of rows are never decoded and encoded again.
         ``where`` is a condition on ``jobs`` with ``?`` for ``args``; ``behind`` gives each base commit's count
         (ref, sha, n)."""
-        pairs = ", ".join(f"'{key}', {expr}" for key, expr in _status_exprs(dict(STATUS_FIELDS)))
+        exprs, behind_args = _status_exprs(dict(STATUS_FIELDS), behind)
+        pairs = ", ".join(f"'{key}', {expr}" for key, expr in exprs)
         sql = f"{_STATUS_WITH} {self._picked(f'json_object({pairs})', where, limit, offset)}"
-        rows = [r[0] for r in self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args])]
+        rows = [r[0] for r in self.db.execute(sql, [time.time(), *behind_args, *args])]
         return "[\n" + ",\n".join(rows) + "\n]" if rows else "[]"
 
     def status_table(self, where: str = "", args: Sequence[Any] = (), *,
                      behind: Sequence[tuple[str, str, Any]] = ()) -> list[sqlite3.Row]:
         """The same rows with only the columns of the ``status`` table (``TABLE_FIELDS``): thousands of jobs
         are read as tuples, with no JSON written or decoded (``tests`` stays JSON text)."""
-        columns = ", ".join(f"{expr} AS {key}" for key, expr in _status_exprs(TABLE_FIELDS))
+        exprs, behind_args = _status_exprs(TABLE_FIELDS, behind)
+        columns = ", ".join(f"{expr} AS {key}" for key, expr in exprs)
         sql = f"{_STATUS_WITH} {self._picked(columns, where, None, 0)}"
-        return self.db.execute(sql, [time.time(), json.dumps([list(b) for b in behind]), *args]).fetchall()
+        return self.db.execute(sql, [time.time(), *behind_args, *args]).fetchall()
 
     @staticmethod
     def _picked(columns: str, where: str, limit: int | None, offset: int) -> str:
