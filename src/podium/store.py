@@ -348,8 +348,9 @@ TABLE_FIELDS = ("id", "state", "agent", "host", "role", "branch", "age", "silent
 _STATUS_WITH = "WITH now(t) AS (SELECT ?)"
 
 
-def _status_exprs(keys: Iterable[str], behind: Sequence[tuple[str, str, Any]] = ()) -> tuple[str, list[Any]]:
-    """The SQL columns of ``keys`` (``STATUS_FIELDS``' expressions), each as ``key``, and their arguments.
+def _status_exprs(keys: Iterable[str], behind: Sequence[tuple[str, str, Any]] = ()
+                  ) -> tuple[list[tuple[str, str]], list[Any]]:
+    """(key, SQL expression) for each of ``keys``, from ``STATUS_FIELDS``, and the arguments they take.
     ``behind_base`` is a CASE over the few distinct base commits ``behind`` counts (ref, sha, n): NULL for all
     when there are none, not a lookup per row."""
     exprs = dict(STATUS_FIELDS)
