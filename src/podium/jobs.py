@@ -211,13 +211,11 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     engine = engines.of(parent) or engines.configured(ctx.config)
     record = ctx.store.workspace(parent.workspace)  # its base now: a gate or podium sync may have moved it
     if engine is not None and record is not None:  # a worker resumes it, from the worktree as it is here
-        from podium.engines.temporal import launch_elsewhere
-
-        return launch_elsewhere(ctx, engine, record, [], queue=queue, agent_prompt=message,
-                                options=ctx.agent_options(parent.agent, parent.role), earlier=parent,
-                                agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
-                                base_ref=record.base_ref, base_sha=record.base_sha, session_id=parent.session_id,
-                                parent_id=parent.id, stall_after=parent.stall_after)
+        return engine.launch_in(ctx, record, [], agent_prompt=message, earlier=parent,
+                                options=ctx.agent_options(parent.agent, parent.role), agent=parent.agent,
+                                role=parent.role, prompt=message, branch=parent.branch, base_ref=record.base_ref,
+                                base_sha=record.base_sha, session_id=parent.session_id, parent_id=parent.id,
+                                stall_after=parent.stall_after)
     if adapter.transcript(parent.session_id) is None:
         raise UsageError(f"the transcript of session {parent.session_id} is gone; start a new job instead")
     ws = Path(parent.workspace)

@@ -1,5 +1,5 @@
 """podium's plugins: classes registered under an entry point group (``podium.agents``, ``podium.trackers``,
-``podium.forges``), found by name and imported only when asked for.
+``podium.forges``, ``podium.engines``), found by name and imported only when asked for.
 
 podium's own plugins are registered as entry points too (a third-party package adds one the same way), but
 they are imported straight from ``BUILTIN``: reading every installed distribution's entry points costs a
@@ -36,6 +36,9 @@ BUILTIN: dict[str, dict[str, str]] = {
     "podium.forges": {
         "github": "podium.providers.github:GitHubForge",
         "azure": "podium.providers.azure:AzureRepos",
+    },
+    "podium.engines": {
+        "temporal": "podium.engines.temporal:TemporalEngine",
     },
 }
 

@@ -107,11 +107,9 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
               "base_sha": record.base_sha, "session_id": session, "parent_id": last.id if last else None,
               "stall_after": stall_after}
     if engine is not None:  # a worker elsewhere runs the turn, from this worktree's state as it is now
-        from podium.engines.temporal import launch_elsewhere
-
-        launched = launch_elsewhere(ctx, engine, record, notes, queue=queue, agent_prompt=prompt,
+        launched = engine.launch_in(ctx, record, notes, agent_prompt=prompt, earlier=last if session else None,
                                     options=ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)),
-                                    earlier=last if session else None, **values)
+                                    **values)
     else:
         assert preflight is not None
         argv = (adapter.resume_argv(session, prompt, ws, preflight) if session

@@ -23,7 +23,8 @@ from podium.errors import UsageError
 if TYPE_CHECKING:
     from podium.config import Config
     from podium.context import Context
-    from podium.store import Job, Store
+    from podium.store import Job, Store, WorkspaceRecord
+    from podium.text import Note
 
 DEFAULTS: dict[str, Any] = {"kind": "local", "address": "localhost:7233", "namespace": "default",
                             "task_queue": "podium"}
@@ -36,6 +37,9 @@ class Engine(Protocol):
     def launch(self, ctx: Context, job: Job, spec: dict[str, Any]) -> None: ...
 
     def seed(self, ctx: Context, job: Job, workspace: str, earlier: Job | None) -> dict[str, str]: ...
+
+    def launch_in(self, ctx: Context, record: WorkspaceRecord, notes: list[Note], *, agent_prompt: str,
+                  options: dict[str, object], earlier: Job | None, **values: Any) -> Any: ...  # jobs.Launched
 
     def observe(self, store: Store, jobs: list[Job]) -> list[Job]: ...
 
@@ -53,19 +57,17 @@ def settings(config: Config) -> dict[str, Any]:
 def configured(config: Config) -> Engine | None:
     """The engine new jobs go to when it is not this machine's runner (None: local)."""
     values = settings(config)
-    if values["kind"] == "local":
-        return None
-    from podium.engines.temporal import TemporalEngine
-
-    return TemporalEngine(values)
+    return None if values["kind"] == "local" else _engine(values)
 
 
 def of(job: Job) -> Engine | None:
     """The engine a job runs on (None: this machine's runner)."""
-    if not job.engine:
-        return None
-    if job.engine.get("kind") != "temporal":
-        raise UsageError(f"job {job.id} runs on an engine this podium does not know: {job.engine.get('kind')}")
-    from podium.engines.temporal import TemporalEngine
+    return _engine(job.engine) if job.engine else None
 
-    return TemporalEngine(job.engine)
+
+def _engine(values: dict[str, Any]) -> Engine:
+    """An engine plugin (``podium.engines`` entry points: ``temporal``, or a package's own), for these settings."""
+    from podium.plugins import load
+
+    cls = load("podium.engines", "engine", str(values.get("kind")), UsageError, UsageError)
+    return cls(values)  # type: ignore[no-any-return]

@@ -167,6 +167,37 @@ class TemporalEngine:
         return {"head": git("rev-parse", f"{commit}^1", cwd=workspace),
                 "tree": git("rev-parse", f"{commit}^{{tree}}", cwd=workspace)}
 
+    def launch_in(self, ctx: Context, record: WorkspaceRecord, notes: list[Note], *, agent_prompt: str,
+                  options: dict[str, object], earlier: Job | None, **values: Any) -> Launched:
+        """A job in an existing workspace (a resume, a tester's turn) run by a worker, from this worktree's state
+        as it is now and the session's transcript, pushed for it first. One agent per worktree: refused while
+        another job is active there (a worker cannot queue behind a job of this machine)."""
+        from podium.jobs import Launched
+        from podium.text import note_events
+        from podium.workspace import repo_lock
+
+        with repo_lock(ctx.repo):
+            busy = ctx.store.active_job_in(record.path)
+            if busy is not None:
+                raise UsageError(f"job {busy.id} is still {busy.state} in {record.path}; wait for it or cancel it")
+            job = ctx.store.create_job(workspace=record.path, state="starting", **values)
+        try:
+            if notes:
+                ctx.store.add_events(job.id, note_events(notes))
+            start = self.seed(ctx, job, record.path, earlier)
+            ctx.store.update_job(job.id, start_head=start["head"], start_tree=start["tree"])
+            self.launch(ctx, job, {
+                "origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
+                "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": job.agent,
+                "options": options, "role": job.role, "prompt": agent_prompt, "stall_after": job.stall_after,
+                "session_id": job.session_id, "workspace": record.path, "start": start,
+                "settings": ctx.settings_text()})
+        except BaseException:
+            with contextlib.suppress(Exception):
+                ctx.store.delete_job(job.id)
+            raise
+        return Launched(ctx.store.job(job.id), notes)
+
     # -- observe ------------------------------------------------------------------------------------------------------
     def observe(self, store: Store, jobs: list[Job]) -> list[Job]:
         """Mirror the jobs' workflow histories into the store; the jobs that ended. A cluster that cannot be
@@ -306,39 +337,6 @@ def _screenshots_back(store: Store, job: Job, files: dict[str, bytes]) -> list[t
              for shot in json.loads(files["screenshots.json"]) if f"screenshots/{shot['name']}" in files]
     return [("browser", {"message": f"{len(saved)} screenshot(s) from the worker: {', '.join(saved)}",
                          "screenshots": saved})] if saved else []
-
-
-def launch_elsewhere(ctx: Context, engine: TemporalEngine, record: WorkspaceRecord, notes: list[Note], *,
-                     queue: bool, agent_prompt: str, options: dict[str, object], earlier: Job | None,
-                     **values: Any) -> Launched:
-    """A job in an existing workspace (a resume, a tester's turn) run by a worker, from this worktree's state as it
-    is now and the session's transcript, pushed for it first. One agent per worktree: refused while another job
-    is active there (a worker cannot queue behind a job of this machine)."""
-    from podium.jobs import Launched
-    from podium.text import note_events
-    from podium.workspace import repo_lock
-
-    with repo_lock(ctx.repo):
-        busy = ctx.store.active_job_in(record.path)
-        if busy is not None:
-            raise UsageError(f"job {busy.id} is still {busy.state} in {record.path}; wait for it or cancel it")
-        job = ctx.store.create_job(workspace=record.path, state="starting", **values)
-    try:
-        if notes:
-            ctx.store.add_events(job.id, note_events(notes))
-        start = engine.seed(ctx, job, record.path, earlier)
-        ctx.store.update_job(job.id, start_head=start["head"], start_tree=start["tree"])
-        engine.launch(ctx, job, {
-            "origin": ctx.repo.origin_url(), "branch": record.branch, "base_ref": record.base_ref,
-            "base_sha": record.base_sha, "port_base": ctx.store.port_base(record.path), "agent": job.agent,
-            "options": options, "role": job.role, "prompt": agent_prompt, "stall_after": job.stall_after,
-            "session_id": job.session_id, "workspace": record.path, "start": start,
-            "settings": ctx.settings_text()})
-    except BaseException:
-        with contextlib.suppress(Exception):
-            ctx.store.delete_job(job.id)
-        raise
-    return Launched(ctx.store.job(job.id), notes)
 
 
 def _deepest(failure: Any) -> str:
