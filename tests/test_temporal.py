@@ -273,3 +273,23 @@ def test_a_testers_screenshots_on_a_worker_come_back_to_this_machine(env: Env, m
 
     [recorded] = Store(env.repo / ".git" / "podium").screenshots(built["branch"])  # for the gate and the PR
     assert (recorded.path, recorded.url, recorded.job_id) == (str(shot), f"http://127.0.0.1:{port}/", turn["id"])
+
+
+def test_a_worker_stopped_with_sigterm_hands_its_job_to_another_at_once(env: Env, machines: Machines) -> None:
+    env.serve({"steps": [{"shell": "printf one > first.txt"}, {"shell": "sleep 300"},
+                         {"shell": "printf two > second.txt"}, "Both files are written."]})
+    stopping = machines.start("machine-1")
+    job_id = env.delegate("Write both files")
+    env.wait_for(job_id, lambda j: j["state"] == "running" and j["events"] >= 4, timeout=120)
+    machines.start("machine-2")
+    time.sleep(2)  # machine-2 polls the queue
+    started = time.monotonic()
+    stopping.send_signal(signal.SIGTERM)
+    assert stopping.wait(30) == 0
+    [row] = _wait_all(env, [job_id], 240)
+    assert row["state"] == "done" and row["host"] == "machine-2", row
+    assert time.monotonic() - started < 60  # handed over, not left to time out
+    workspace = Path(row["workspace"])
+    assert (workspace / "first.txt").read_text() == "one" and (workspace / "second.txt").read_text() == "two"
+    events = json.dumps(env.podium_json("logs", str(job_id))["events"])
+    assert "the worker on machine-1 shut down" in events and "resumes session" in events

@@ -45,6 +45,8 @@ CONNECTION = ("kind", "address", "namespace", "task_queue", "tls", "tls_ca", "tl
 LIVE = ("queued", "starting", "running", "stalled")
 T = TypeVar("T")
 
+OBSERVE_EVERY = 1.0  # seconds: a long-lived podium reads a job's history at most this often
+_observed: dict[int, float] = {}  # job id → when this process last read its history
 _loop: asyncio.AbstractEventLoop | None = None
 _clients: dict[str, Client] = {}
 
@@ -202,9 +204,14 @@ class TemporalEngine:
     def observe(self, store: Store, jobs: list[Job]) -> list[Job]:
         """Mirror the jobs' workflow histories into the store; the jobs that ended. A cluster that cannot be
         reached leaves them as they were (``status`` still answers from the store)."""
+        now = time.monotonic()
+        jobs = [j for j in jobs if now - _observed.get(j.id, 0.0) >= OBSERVE_EVERY]  # `wait` looks 5 times a second
+        if not jobs:
+            return []
         with _sync_lock(store) as mine:
             if not mine:
                 return []  # another podium mirrors them right now
+            _observed.update(dict.fromkeys((j.id for j in jobs), now))
             try:
                 histories = run(self._histories([j.engine["workflow_id"] for j in jobs if j.engine]))
             except (PodiumError, OSError, RuntimeError, TimeoutError):
@@ -316,6 +323,7 @@ class TemporalEngine:
         run(request())
         deadline = time.monotonic() + CANCEL_WAIT
         while time.monotonic() < deadline:
+            _observed.pop(job.id, None)
             self.observe(ctx.store, [ctx.store.job(job.id)])
             if ctx.store.job(job.id).state not in ACTIVE_STATES:
                 break

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 from podium.engines import remote
 from podium.engines.temporal import HEARTBEAT, connect
 from podium.engines.workflow import ACTIVITY, SIGNAL, PodiumJob
-from podium.errors import PodiumError
+from podium.errors import PodiumError, UsageError
 
 BEAT = min(HEARTBEAT, 1.0)
 T = TypeVar("T")
@@ -46,8 +47,9 @@ def activity_defn() -> Any:
     async def _run(job: remote.RemoteJob, handle: Any, on_its_thread: Any, attempt: int) -> dict[str, Any]:
         try:
             await on_its_thread(job.start, attempt)
-        except PodiumError as e:  # this job cannot run (its agent CLI, its base): retrying elsewhere will not help
-            raise ApplicationError(f"{remote.host()}: {e}", non_retryable=True) from None
+        except PodiumError as e:  # said in the job's log at once; another worker (or a later try) may do better
+            await handle.signal(SIGNAL, {"events": [["error", {"message": f"{remote.host()}: {e}"}]], "job": {}})
+            raise ApplicationError(f"{remote.host()}: {e}", non_retryable=isinstance(e, UsageError)) from None
         cancelled = False
         while True:
             try:
@@ -64,8 +66,14 @@ def activity_defn() -> Any:
             except asyncio.CancelledError:
                 if cancelled:
                     raise
-                cancelled = True  # the user cancelled: the agent is ended here, its work pushed, its end returned
-                await on_its_thread(job.cancel)
+                cancelled = True
+                if activity.is_worker_shutdown():  # this worker stops: the job goes on elsewhere, from its push
+                    await on_its_thread(job.cancel)
+                    await on_its_thread(job.push, True)
+                    said = f"the worker on {remote.host()} shut down; another worker takes the job from its last push"
+                    await handle.signal(SIGNAL, {"events": [["note", {"message": said}]], "job": {}})
+                    raise ApplicationError(said, type="WorkerShutdown") from None
+                await on_its_thread(job.cancel)  # the user cancelled: the agent ends, its work is pushed and returned
         result = await on_its_thread(job.result)
         batch = await on_its_thread(job.progress)
         await handle.signal(SIGNAL, dict(batch, result=result))
@@ -75,12 +83,16 @@ def activity_defn() -> Any:
 
 
 async def serve(values: dict[str, Any], max_jobs: int) -> None:
+    """Take jobs until SIGTERM or SIGINT; then hand the running ones back (pushed, to be retried elsewhere)."""
     from temporalio.worker import Worker
 
     client = await connect(values)
-    worker = Worker(client, task_queue=values["task_queue"], workflows=[PodiumJob], activities=[activity_defn()],
-                    max_concurrent_activities=max_jobs)
-    await worker.run()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    async with Worker(client, task_queue=values["task_queue"], workflows=[PodiumJob], activities=[activity_defn()],
+                      max_concurrent_activities=max_jobs):
+        await stop.wait()
 
 
 def run_worker(values: dict[str, Any], max_jobs: int) -> None:
