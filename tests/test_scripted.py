@@ -168,3 +168,78 @@ def test_serve_command_prints_its_url(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def chat_tool(name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": {
+        "type": "object", "properties": properties, "required": required}}}
+
+
+# the shell and write tools as a qwen-like CLI declares them: its shell tool requires more than the command
+TOOLS_CHAT = [
+    chat_tool("run_shell_command", {"command": {"type": "string"}, "is_background": {"type": "boolean"},
+                                    "timeout": {"type": "number"}}, ["command", "is_background"]),
+    chat_tool("write_file", {"file_path": {"type": "string"}, "content": {"type": "string"}},
+              ["file_path", "content"]),
+]
+
+
+def chat_stream(text: str) -> list[dict[str, Any]]:
+    """The chunks of a Chat Completions stream, which must end with ``data: [DONE]``."""
+    blocks = [b.strip() for b in text.replace("\r\n", "\n").strip().split("\n\n")]
+    assert blocks[-1] == "data: [DONE]"
+    return [json.loads(b.removeprefix("data: ")) for b in blocks[:-1]]
+
+
+def test_chat_completions_stream_fills_each_tool_from_its_schema(model: ScriptedModel) -> None:
+    url = f"{model.url}/v1/chat/completions"
+    setup = "We are setting up the context for our chat.\nI'm currently working in the directory: /srv/app"
+    history: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": [{"type": "text", "text": setup}]},
+        {"role": "assistant", "content": "Got it. Thanks for the context!"},  # no turn of the scenario's
+        {"role": "user", "content": "please help"},
+    ]
+    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "tools": TOOLS_CHAT}
+    status, text = post(url, {**body, "messages": history})
+    assert status == 200
+    chunks = chat_stream(text)
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == "Let me look."
+    call = next(c["choices"][0]["delta"]["tool_calls"][0] for c in chunks if c["choices"]
+                and c["choices"][0]["delta"].get("tool_calls"))
+    assert call["function"]["name"] == "run_shell_command"
+    assert json.loads(call["function"]["arguments"]) == {"command": "ls -la", "is_background": False}
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "tool_calls"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
+
+    history += [{"role": "assistant", "content": "Let me look.", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": "total 0"}]
+    _, text = post(url, {**body, "messages": history})
+    call = next(c["choices"][0]["delta"]["tool_calls"][0] for c in chat_stream(text) if c["choices"]
+                and c["choices"][0]["delta"].get("tool_calls"))
+    assert call["function"]["name"] == "write_file"  # an absolute path, in the directory the agent said it is in
+    assert json.loads(call["function"]["arguments"]) == {"file_path": "/srv/app/notes/a.txt", "content": "it's here\n"}
+    assert [r["step"] for r in model.requests] == [1, 2] and model.requests[0]["cwd"] == "/srv/app"
+
+
+def test_chat_completions_without_streaming_and_side_requests(model: ScriptedModel) -> None:
+    url = f"{model.url}/v1/chat/completions"
+    shell_only = [chat_tool("bash", {"command": {"type": "string"}}, ["command"])]
+    history = [{"role": "user", "content": "go"}, {"role": "assistant", "content": "Let me look."},
+               {"role": "user", "content": "and?"}]
+    _, text = post(url, {"model": "m", "tools": shell_only, "messages": history})
+    reply = json.loads(text)
+    assert reply["object"] == "chat.completion" and reply["choices"][0]["finish_reason"] == "tool_calls"
+    command = json.loads(reply["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])["command"]
+    out = subprocess.run(["bash", "-c", f"cd $(mktemp -d) && {command} && cat notes/a.txt"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out == "it's here\n"  # no write tool offered: the file is written by a shell command
+
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
+    _, text = post(url, {"model": "m", "messages": [{"role": "user", "content": "a title?"}],
+                         "response_format": {"type": "json_schema", "json_schema": {"name": "t", "schema": schema}}})
+    assert json.loads(json.loads(text)["choices"][0]["message"]["content"]) == {"title": "ok"}
+    assert model.requests[-1]["aux"] is True
+    status, text = post(url, {"model": "m", "tools": shell_only, "messages": [{"role": "user", "content": "[fail]"}]})
+    assert status == 429 and json.loads(text)["error"]["message"] == "slow down"

@@ -90,7 +90,8 @@ def register(cli: click.Group) -> None:
     @click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: any free port).")
     @click.option("--record", type=click.Path(dir_okay=False), help="Append every request to this JSONL file.")
     def serve(scenario_path: str, port: int, record: str | None) -> None:
-        """Serve the Anthropic Messages, OpenAI Responses and Gemini APIs from a scenario until interrupted."""
+        """Serve the Anthropic Messages, OpenAI Responses and Chat Completions, and Gemini APIs from a scenario
+        until interrupted."""
         from podium.scripted import Scenario, ScriptedModel
 
         try:

@@ -1,17 +1,20 @@
 """A loopback model server that replies from a scenario and records every request.
 
-It speaks enough of three wire protocols for the real agent CLIs to run against it:
+It speaks enough of four wire protocols for the real agent CLIs to run against it:
 
 - the Anthropic Messages API (``POST /v1/messages``, streaming SSE and plain JSON,
   plus ``/v1/messages/count_tokens``) — what ``claude`` calls;
 - the OpenAI Responses API (``POST /v1/responses``, streaming SSE) — what ``codex``
   calls through a custom model provider;
 - the Gemini API (``:generateContent`` and ``:streamGenerateContent?alt=sse``) —
-  what ``gemini`` calls with ``GOOGLE_GEMINI_BASE_URL``.
+  what ``gemini`` calls with ``GOOGLE_GEMINI_BASE_URL``;
+- the OpenAI Chat Completions API (``POST /v1/chat/completions``, streaming SSE and
+  plain JSON) — what opencode, qwen and pi call through an OpenAI-compatible provider.
 
 Tool calls are expressed in the tools the request itself offers (``Bash``/``Write``
 for claude, ``exec_command``/``shell`` for codex, ``run_shell_command``/``write_file``
-for gemini), so the CLI really runs them. A request that offers no tools is a side
+for gemini and qwen, ``bash``/``write`` for opencode and pi), their arguments filled
+from each tool's declared schema, so the CLI really runs them. A request that offers no tools is a side
 request (titles, routing): it gets ``aux_text``, or JSON fitting its schema.
 
 Contract: the server binds loopback only; ``stop()`` wakes every hanging or
@@ -33,7 +36,16 @@ from urllib.parse import urlsplit
 
 from podium.errors import UsageError
 from podium.scripted.scenario import Scenario, Step
-from podium.scripted.wire import Conversation, anthropic_message, aux_text, gemini_chunk, openai_items, pieces
+from podium.scripted.wire import (
+    Conversation,
+    anthropic_message,
+    aux_text,
+    chat_chunks,
+    chat_completion,
+    gemini_chunk,
+    openai_items,
+    pieces,
+)
 
 KEEP_ALIVE = 1.0  # seconds between the comments of a thinking step
 
@@ -175,7 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith(":countTokens"):
             self._send_json(200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
             return
-        if path.endswith("/messages"):
+        if path.endswith("/chat/completions"):
+            api = "chat"
+        elif path.endswith("/messages"):
             api = "anthropic"
         elif path.endswith("/responses"):
             api = "openai"
@@ -189,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         conv = Conversation(api, body)
         scenario = self.server_model.scenario
-        aux = api in ("anthropic", "gemini") and not conv.tools
+        aux = api != "openai" and not conv.tools
         script = scenario.pick(conv.user_text)
         if aux:
             step, step_no = Step(text=aux_text(body, scenario.aux_text)), None
@@ -237,8 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
             if step.hang:
                 model.sleep(10**9)
                 return
-            reply = gemini_chunk(conv, step, final=True) if conv.api == "gemini" else anthropic_message(conv, step)
-            self._send_json(200, reply)
+            whole = {"gemini": gemini_chunk, "chat": chat_completion}.get(conv.api, anthropic_message)
+            self._send_json(200, whole(conv, step))
             return
         self._start_sse()
         if step.think:
@@ -252,6 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream_anthropic(conv, step)
         elif conv.api == "gemini":
             self._stream_gemini(conv, step)
+        elif conv.api == "chat":
+            self._stream_chat(conv, step)
         else:
             self._stream_openai(conv, step)
 
@@ -270,6 +286,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._data(partial, step.chunk_delay)
         chunk["candidates"][0]["content"]["parts"] = [p for p in parts if "text" not in p] or [{"text": ""}]
         self._data(chunk, step.chunk_delay)
+
+    def _stream_chat(self, conv: Conversation, step: Step) -> None:
+        chunks = chat_chunks(conv, step)
+        self._data(chunks[0])
+        if step.hang:
+            self.server_model.sleep(10**9)
+            return
+        for chunk in chunks[1:]:
+            self._data(chunk, step.chunk_delay)
+        self.wfile.write(b"data: [DONE]\r\n\r\n")
+        self.wfile.flush()
 
     def _data(self, data: dict[str, Any], delay: float = 0.0) -> None:
         if delay:

@@ -1,9 +1,9 @@
-"""The wire shapes of the three model APIs: reading a request, building a reply.
+"""The wire shapes of the four model APIs: reading a request, building a reply.
 
 ``Conversation`` reads what the server needs from a request of any of the APIs
-(its tools, its user text, how many model turns its history holds, the agent's
-working directory). The ``*_message``/``*_chunk``/``*_items`` functions build one
-model turn in each API's own shape; ``server`` streams them.
+(its tools and their schemas, its user text, how many model turns its history holds,
+the agent's working directory). The ``*_message``/``*_chunk``/``*_items`` functions
+build one model turn in each API's own shape; ``server`` streams them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,11 @@ _CWD_PATTERNS = (
     re.compile(r"<cwd>([^<\n]+)</cwd>"),
     re.compile(r"[Ww]orking directory: *(/[^\s]+)"),
     re.compile(r"Workspace Directories:\**\s*\n\s*- (/[^\s]+)"),
+    re.compile(r"working in the directory: *(/[^\s]+)"),
 )
+# the exchange a gemini-cli-style agent (qwen) opens its history with: its context, and the model's made-up
+# acknowledgement, which is no turn of the scenario's
+_SETUP = "We are setting up the context for our chat."
 _MODEL_ITEM_TYPES = {
     "function_call",
     "custom_tool_call",
@@ -59,21 +64,25 @@ class Conversation:
     def __init__(self, api: str, body: dict[str, Any]):
         self.api = api
         self.body = body
-        self.tools = self._tool_names()
+        self.schemas = self._tool_schemas()
+        self.tools = set(self.schemas)
         self.user_text = "\n".join(self._user_texts())
         self.turns = self._model_turns()
         self.cwd = self._cwd()
 
-    def _tool_names(self) -> set[str]:
-        names = set()
+    def _tool_schemas(self) -> dict[str, dict[str, Any]]:
+        """Each offered tool's name and the JSON schema of its arguments, whatever the API calls it."""
+        schemas = {}
         for tool in self.body.get("tools") or []:
             if not isinstance(tool, dict):
                 continue
             declared = tool.get("functionDeclarations") or [tool.get("function") or tool]
             for decl in declared:
                 if isinstance(decl, dict) and decl.get("name"):
-                    names.add(decl["name"])
-        return names
+                    schema = next((decl[k] for k in ("parameters", "input_schema", "parametersJsonSchema")
+                                   if isinstance(decl.get(k), dict)), {})
+                    schemas[str(decl["name"])] = schema
+        return schemas
 
     def _messages(self) -> list[Any]:
         if self.api == "gemini":  # contents: [{role: user|model, parts: [...]}]
@@ -82,7 +91,7 @@ class Conversation:
                 for c in self.body.get("contents") or []
                 if isinstance(c, dict)
             ]
-        key = "messages" if self.api == "anthropic" else "input"
+        key = "input" if self.api == "openai" else "messages"
         items = self.body.get(key) or []
         return [{"role": "user", "content": items}] if isinstance(items, str) else list(items)
 
@@ -101,14 +110,15 @@ class Conversation:
 
     def _model_turns(self, items: list[Any] | None = None) -> int:
         """Number of model turns already in the history (consecutive model items are one turn)."""
-        turns, in_model = 0, False
+        turns, in_model, setup = 0, False, False
         for item in self._messages() if items is None else items:
             if not isinstance(item, dict):
                 continue
             is_model = item.get("role") == "assistant" or item.get("type") in _MODEL_ITEM_TYPES
-            if is_model and not in_model:
+            if is_model and not in_model and not setup:
                 turns += 1
             in_model = is_model
+            setup = not is_model and any(_SETUP in t for t in _texts(item.get("content")))
         return turns
 
     def turns_after(self, marker: str | None) -> int:
@@ -148,6 +158,8 @@ def aux_text(body: dict[str, Any], default: str) -> str:
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
     if schema is None:
         schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
+    if schema is None:
+        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
     return json.dumps(schema_instance(schema)) if schema is not None else default
 
 
@@ -204,7 +216,7 @@ def anthropic_tool(conv: Conversation, step: Step) -> dict[str, Any] | None:
     return None
 
 
-def gemini_chunk(conv: Conversation, step: Step, final: bool) -> dict[str, Any]:
+def gemini_chunk(conv: Conversation, step: Step, final: bool = True) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     if step.text:
         parts.append({"text": step.text})
@@ -298,3 +310,82 @@ def openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
             }
         )
     return items
+
+
+# Chat Completions: the tools the CLIs that speak it offer for a shell command and for writing a file, by name
+CHAT_SHELL_TOOLS = ("bash", "run_shell_command", "shell", "Bash", "exec_command", "shell_command")
+CHAT_WRITE_TOOLS = ("write", "write_file", "create", "Write")
+
+
+def _first_key(schema: dict[str, Any], names: tuple[str, ...]) -> str:
+    """The first of ``names`` the schema declares as a property (the first name when it declares none)."""
+    props = schema.get("properties") or {}
+    return next((n for n in names if n in props), names[0])
+
+
+def _schema_args(schema: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``given``, plus the smallest value for every other argument the tool's schema requires (some CLIs'
+    shell tools require more than a command: a description, whether to run in the background)."""
+    props = schema.get("properties") or {}
+    return {**{k: schema_instance(props.get(k, {})) for k in schema.get("required") or []}, **given}
+
+
+def chat_call(conv: Conversation, step: Step) -> tuple[str, dict[str, Any]] | None:
+    """The step's tool call in the tools this request offers: the shell tool, the file-writing one (a shell
+    command that writes the file when it offers none), or the named tool."""
+    if step.tool is not None:
+        return step.tool["name"], step.tool.get("input") or {}
+    writer = next((t for t in CHAT_WRITE_TOOLS if t in conv.tools), None)
+    if step.write is not None and writer:
+        schema = conv.schemas[writer]
+        path = step.write["path"]
+        full = path if Path(path).is_absolute() or not conv.cwd else str(Path(conv.cwd) / path)
+        return writer, _schema_args(schema, {_first_key(schema, ("filePath", "file_path", "path")): full,
+                                             _first_key(schema, ("content", "file_text")): step.write["content"]})
+    command = step.shell if step.shell is not None else (
+        _write_command(step.write["path"], step.write["content"]) if step.write is not None else None)
+    if command is None:
+        return None
+    shell = next((t for t in CHAT_SHELL_TOOLS if t in conv.tools), "bash")
+    schema = conv.schemas.get(shell, {})
+    return shell, _schema_args(schema, {_first_key(schema, ("command", "cmd")): command})
+
+
+def chat_completion(conv: Conversation, step: Step) -> dict[str, Any]:
+    """One model turn as a ``chat.completion`` (the reply to a request that does not stream)."""
+    call = chat_call(conv, step)
+    message: dict[str, Any] = {"role": "assistant", "content": step.text or ("" if call is None else None)}
+    if call is not None:
+        message["tool_calls"] = [{"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+                                  "function": {"name": call[0], "arguments": json.dumps(call[1])}}]
+    prompt = max(1, len(json.dumps(conv.body)) // 4)
+    out = max(1, len(json.dumps(message)) // 4)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": conv.body.get("model", "scripted"),
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": "tool_calls" if call is not None else "stop"}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out},
+    }
+
+
+def chat_chunks(conv: Conversation, step: Step) -> list[dict[str, Any]]:
+    """The same turn as ``chat.completion.chunk``s: the role, the text in pieces, the tool call, the finish
+    reason, and the usage when the request asks for it (``stream_options.include_usage``)."""
+    whole = chat_completion(conv, step)
+    message, choice = whole["choices"][0]["message"], whole["choices"][0]
+    head = {k: whole[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": piece}) for piece in pieces(message["content"])] if message["content"] else []
+    for index, call in enumerate(message.get("tool_calls") or []):
+        chunks.append(chunk({"tool_calls": [{"index": index, **call}]}))
+    chunks.append(chunk({}, choice["finish_reason"]))
+    if (conv.body.get("stream_options") or {}).get("include_usage"):
+        chunks.append({**head, "choices": [], "usage": whole["usage"]})
+    return chunks
