@@ -30,7 +30,7 @@ CLI_BIN = CLI_DIR / "node_modules" / ".bin"
 
 @pytest.fixture(scope="session")
 def agent_bin() -> Path:
-    if not all((CLI_BIN / name).exists() for name in ("codex", "claude", "gemini")):
+    if not all((CLI_BIN / name).exists() for name in ("codex", "claude", "gemini", "opencode", "qwen", "pi")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
                        capture_output=True)
     return CLI_BIN
@@ -132,6 +132,20 @@ class Env:
     def point_at(self, url: str) -> None:
         self.vars["ANTHROPIC_BASE_URL"] = url
         self.vars["GOOGLE_GEMINI_BASE_URL"] = url
+        self.vars["OPENAI_BASE_URL"] = f"{url}/v1"  # qwen's OpenAI-compatible provider
+        home = Path(self.vars["HOME"])
+        # the user's own opencode and pi setups: a provider at an OpenAI-compatible base URL, chosen by default
+        provider = {"npm": "@ai-sdk/openai-compatible", "name": "scripted", "models": {"scripted": {}},
+                    "options": {"baseURL": f"{url}/v1", "apiKey": "scripted-key"}}
+        (home / ".config" / "opencode").mkdir(parents=True, exist_ok=True)
+        (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps(
+            {"provider": {"scripted": provider}, "model": "scripted/scripted"}))
+        (home / ".pi" / "agent").mkdir(parents=True, exist_ok=True)
+        (home / ".pi" / "agent" / "models.json").write_text(json.dumps({"providers": {"scripted": {
+            "baseUrl": f"{url}/v1", "api": "openai-completions", "apiKey": "scripted-key",
+            "models": [{"id": "scripted"}]}}}))
+        (home / ".pi" / "agent" / "settings.json").write_text(json.dumps(
+            {"defaultProvider": "scripted", "defaultModel": "scripted"}))
         codex_home = Path(self.vars["CODEX_HOME"])
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(
@@ -159,6 +173,9 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     (home / ".gemini").mkdir(parents=True)
     # the user's own gemini setup: sign-in with an API key (what `gemini` asks for on first run)
     (home / ".gemini" / "settings.json").write_text('{"security": {"auth": {"selectedType": "gemini-api-key"}}}')
+    (home / ".qwen").mkdir()  # qwen's: its OpenAI-compatible provider (OPENAI_BASE_URL, OPENAI_API_KEY)
+    (home / ".qwen" / "settings.json").write_text('{"security": {"auth": {"selectedType": "openai"}}, '
+                                                  '"model": {"name": "scripted"}}')
     origin = tmp_path / "origin.git"
     repo = tmp_path / "repo"
     git("init", "--quiet", "--bare", "--initial-branch=main", str(origin), cwd=tmp_path)
@@ -170,8 +187,9 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     git("add", ".", cwd=repo)
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
-    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_")
-    variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config)}
+    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "PI_")
+    homes = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")  # opencode's are under HOME
+    variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config) and k not in homes}
     variables.update(
         HOME=str(home),
         CODEX_HOME=str(tmp_path / "codex-home"),
@@ -179,7 +197,11 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         ANTHROPIC_API_KEY="scripted-key",
         SCRIPTED_API_KEY="scripted-key",
         GEMINI_API_KEY="scripted-key",
+        OPENAI_API_KEY="scripted-key",
+        # no network beyond the scripted model: opencode's model catalogue, pi's version check
+        OPENCODE_DISABLE_MODELS_FETCH="1", PI_OFFLINE="1",
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
+        PWD=str(repo),  # as the user's shell sets it: an agent that works in $PWD would write to their checkout
         PODIUM_HEARTBEAT="0.5",
         GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
         GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",

@@ -100,7 +100,7 @@ def test_a_model_in_the_args_keeps_podiums_permissions(env: Env) -> None:
                  ["model_reasoning_effort=high", "low"], id="two-efforts"),
     pytest.param("", ["--effort", "extreme"], ["--effort must be one of low, medium, high, xhigh, max"],
                  id="unknown-effort"),
-    pytest.param("", ["--agent", "gemini", "--effort", "high"], ["gemini-cli has no effort setting"],
+    pytest.param("", ["--agent", "gemini", "--effort", "high"], ["gemini has no effort setting"],
                  id="gemini-effort"),
     pytest.param('[roles.worker]\neffort = "extreme"\n', [],
                  ['roles.worker.effort: one of low, medium, high, xhigh, max, not "extreme"'], id="toml-effort"),

@@ -23,6 +23,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "codex": "podium.agents.codex:CodexAgent",
         "claude": "podium.agents.claude:ClaudeAgent",
         "gemini": "podium.agents.gemini:GeminiAgent",
+        "opencode": "podium.agents.opencode:OpencodeAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {

@@ -1,8 +1,9 @@
 """Agent adapters: how podium starts, resumes and understands one agent CLI.
 
 An adapter is a small class registered under the ``podium.agents`` entry point
-group (podium's own ``codex``, ``claude`` and ``command`` are registered that way
-too, so a third-party adapter is a package with one entry point). It knows:
+group (podium's own ``codex``, ``claude``, ``gemini``, ``opencode``, ``qwen``, ``pi`` and
+``command`` are registered that way too, so a third-party adapter is a package with
+one entry point; ``CliAgent`` is what the CLI adapters share). It knows:
 
 - the argv for a new run and for a resume (``new_argv`` / ``resume_argv``);
 - how to turn each line of the CLI's output into normalized ``Event``s
@@ -113,7 +114,7 @@ class Wiring:
                                ("read_only", self.read_only)) if v}
 
 
-def wire_plainly(agent: Agent, preflight: Preflight, wiring: Wiring) -> Preflight:
+def wire_plainly(agent: Agent | CliAgent, preflight: Preflight, wiring: Wiring) -> Preflight:
     """``Agent.wire`` for a CLI that takes no MCP config and no system prompt: read-only drops podium's own
     widening of its permissions (the CLI's defaults hold); anything else it cannot do is an AgentError."""
     missing = wiring.asks() - agent.wires
@@ -121,6 +122,30 @@ def wire_plainly(agent: Agent, preflight: Preflight, wiring: Wiring) -> Prefligh
         what = " and ".join(sorted(m.replace("_", " ") for m in missing))
         raise AgentError(f"the {agent.name} agent cannot take {what} from podium")
     return Preflight(notes=()) if wiring.read_only else preflight
+
+
+class CliAgent:
+    """What the adapters of podium's agent CLIs share: podium's ``args`` for the CLI and the role's model and
+    effort; a CLI that takes no MCP server and no system prompt (``wire_plainly``); the prompt on stdin."""
+
+    name: ClassVar[str]
+    can_resume: ClassVar[bool] = True
+    prompt_on_stdin: ClassVar[bool] = True
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
+
+    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
+                 **_: Any):
+        self.args = list(args or [])
+        self.model, self.effort = model, effort
+
+    def no_effort(self) -> None:
+        """AgentError when an effort was chosen for a CLI that has no setting for it (never silently dropped)."""
+        if self.effort:
+            raise AgentError(f"{self.name} has no effort setting podium can pass (effort {self.effort}): leave "
+                             f"effort out of the {self.name} role")
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        return wire_plainly(self, preflight, wiring)
 
 
 class Parser(Protocol):

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from podium.agents import (
+    CliAgent,
     Event,
     Preflight,
     Wiring,
@@ -63,6 +64,12 @@ def _text(content: Any) -> str:
 
 
 class ClaudeParser:
+    """claude's stream-json (qwen's too, with its own tool names: ``shell_tools``, ``file_tools``)."""
+
+    shell_tools: ClassVar[tuple[str, ...]] = ("Bash",)
+    file_tools: ClassVar[tuple[str, ...]] = FILE_TOOLS
+    agent: ClassVar[str] = "claude"
+
     def __init__(self) -> None:
         self.pending: dict[str, tuple[str, dict[str, Any]]] = {}
         self.session_seen = False
@@ -94,7 +101,7 @@ class ClaudeParser:
             if record.get("usage"):
                 events.append(Event("usage", record["usage"]))
             if record.get("is_error"):
-                message = str(record.get("result") or record.get("subtype") or "claude reported an error")
+                message = str(record.get("result") or record.get("subtype") or f"{self.agent} reported an error")
                 self.errors.append(message)
                 events.append(Event("error", {"message": message}))
         return events
@@ -120,21 +127,24 @@ class ClaudeParser:
             name, tool_input = self.pending.pop(str(block.get("tool_use_id")), ("?", {}))
             output = _text(block.get("content"))
             failed = bool(block.get("is_error"))
-            if name == "Bash":
-                m = _EXIT.match(output)
-                exit_code = int(m.group(1)) if m else (1 if failed else 0)
+            if name in self.shell_tools:
                 events.append(
                     Event(
                         "command",
-                        {"command": tool_input.get("command", ""), "exit_code": exit_code, "output": tail(output)},
+                        {"command": tool_input.get("command", ""), "exit_code": self.exit_code(output, failed),
+                         "output": tail(output)},
                     )
                 )
-            elif name in FILE_TOOLS and not failed:
+            elif name in self.file_tools and not failed:
                 path = tool_input.get("file_path") or tool_input.get("notebook_path") or ""
                 events.append(Event("file_change", {"path": path, "change": name.lower()}))
             else:
                 events.append(Event("tool_call", {"name": name, "input": tool_input, "failed": failed}))
         return events
+
+    def exit_code(self, output: str, failed: bool) -> int | None:
+        m = _EXIT.match(output)
+        return int(m.group(1)) if m else (1 if failed else 0)
 
     def final(self, exit_code: int) -> Event:
         result = self.result or {}
@@ -145,21 +155,17 @@ class ClaudeParser:
             error = (
                 self.errors[-1]
                 if self.errors
-                else ("claude ended without a result" if not result else f"claude exited with code {exit_code}")
+                else (f"{self.agent} ended without a result" if not result
+                      else f"{self.agent} exited with code {exit_code}")
             )
         return Event("final", {"text": text, "success": success, "error": error})
 
 
-class ClaudeAgent:
+class ClaudeAgent(CliAgent):
     name: ClassVar[str] = "claude"
     can_resume: ClassVar[bool] = True
     prompt_on_stdin: ClassVar[bool] = True  # -p without a prompt reads it from stdin
     wires: ClassVar[frozenset[str]] = frozenset({"mcp", "system_prompt", "read_only"})
-
-    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
-                 **_: Any):
-        self.args = list(args or [])
-        self.model, self.effort = model, effort
 
     def choices(self) -> list[str]:
         """``--model``/``--effort`` as chosen for this run (none: claude's own)."""

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 from podium._compat import tomllib
 from podium.agents import (
+    CliAgent,
     Event,
     Preflight,
     Wiring,
@@ -119,16 +120,11 @@ class CodexParser:
         return Event("final", {"text": self.last_message or "", "success": success, "error": self.failed})
 
 
-class CodexAgent:
+class CodexAgent(CliAgent):
     name: ClassVar[str] = "codex"
     can_resume: ClassVar[bool] = True
     prompt_on_stdin: ClassVar[bool] = True  # PROMPT "-": read from stdin
     wires: ClassVar[frozenset[str]] = frozenset({"read_only", "mcp"})
-
-    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
-                 **_: Any):
-        self.args = list(args or [])
-        self.model, self.effort = model, effort
 
     def _choices(self) -> list[str]:
         """``-m`` and the reasoning effort, when chosen; AgentError when the args choose them too (also as

@@ -30,17 +30,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from podium.agents import (
+    CliAgent,
     Event,
     Preflight,
-    Wiring,
     check_endpoint,
     choice_flags,
     find_executable,
     flag_value,
     tail,
-    wire_plainly,
 )
-from podium.errors import AgentError
 
 DEFAULT_FLAGS = ("--skip-trust", "--approval-mode", "yolo")
 FILE_TOOLS = ("write_file", "replace", "edit")
@@ -130,21 +128,11 @@ class GeminiParser:
         return Event("final", {"text": self.last_message or "", "success": success, "error": error})
 
 
-class GeminiAgent:
+class GeminiAgent(CliAgent):
     name: ClassVar[str] = "gemini"
-    can_resume: ClassVar[bool] = True
-    prompt_on_stdin: ClassVar[bool] = True  # stdin not a terminal: headless, the prompt read from it
-    wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
-
-    def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
-                 **_: Any):
-        self.args = list(args or [])
-        self.model, self.effort = model, effort
 
     def _choices(self) -> list[str]:
-        if self.effort:
-            raise AgentError(f"gemini-cli has no effort setting podium can pass (effort {self.effort}): leave "
-                             "effort out of the gemini role")
+        self.no_effort()
         return choice_flags("gemini", self.args, self.model, ("-m", "--model"), "model", ["-m", str(self.model)])
 
     def _args_mode(self) -> str | None:
@@ -192,9 +180,6 @@ class GeminiAgent:
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "--resume", session_id, *self._common(preflight)]
-
-    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
-        return wire_plainly(self, preflight, wiring)
 
     def parser(self) -> GeminiParser:
         return GeminiParser()

@@ -1,0 +1,213 @@
+"""The ``opencode`` adapter: ``opencode run --format json``, the prompt on stdin.
+
+Output is one JSON event per line, each with the ``sessionID``: ``step_start``,
+``text`` (a finished text part), ``tool_use`` (a finished tool call: its input, its
+output or error and, for bash, ``metadata.exit``), ``step_finish`` (the step's
+tokens) and ``error``. ``-s <session id>`` continues a session; opencode keeps its
+sessions in one database (``$XDG_DATA_HOME/opencode/opencode.db``).
+
+Configuration: podium honours the user's opencode config (global, ``$OPENCODE_CONFIG``,
+the project's ``opencode.json``) and adds nothing, except that a worker must be able
+to write: opencode's build agent edits and runs commands unless the config says
+``ask`` — which ``run`` answers with a rejection, having no one to ask. When the
+config asks for ``edit`` or ``bash``, podium passes ``--auto`` (what asks is
+approved, what is denied stays denied) and says so in the job log; a config that
+denies them leaves a worker unable to write, and is refused for a writing run.
+
+Model and effort: ``-m provider/model`` and ``--variant`` (the provider's reasoning
+effort, named as podium names it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium.agents import CliAgent, Event, Preflight, check_endpoint, choice_flags, find_executable, flag_value, tail
+from podium.errors import AgentError
+
+FILE_TOOLS = ("write", "edit", "patch", "multiedit")
+WRITING = ("edit", "bash")  # the permissions a worker needs
+CONFIG_NAMES = ("opencode.json", "opencode.jsonc")
+_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.S)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def opencode_data() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "opencode"
+
+
+def config_files(workdir: Path) -> list[Path]:
+    """opencode's config files, the later overriding the earlier: global, ``$OPENCODE_CONFIG``, the project's."""
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "opencode"
+    files = [config_home / n for n in ("config.json", *CONFIG_NAMES)]
+    if os.environ.get("OPENCODE_CONFIG"):
+        files.append(Path(os.environ["OPENCODE_CONFIG"]))
+    return files + [workdir / n for n in CONFIG_NAMES] + [workdir / ".opencode" / n for n in CONFIG_NAMES]
+
+
+def read_jsonc(path: Path) -> dict[str, Any]:
+    """A JSON-with-comments file (opencode's config), {} when absent; AgentError when it is not JSON."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return {}
+    try:
+        data = json.loads(_TRAILING_COMMA.sub(r"\1", _COMMENT.sub(lambda m: m.group(1) or "", text)))
+    except ValueError as e:
+        raise AgentError(f"cannot read opencode config {path}: {e}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def permission(config: dict[str, Any], tool: str) -> str | None:
+    """What a config's ``permission`` says for ``tool``: allow, ask or deny (a pattern table: its ``*``)."""
+    rules = config.get("permission")
+    value = rules.get(tool, rules.get("*")) if isinstance(rules, dict) else rules
+    if isinstance(value, dict):
+        value = value.get("*")
+    return str(value) if value else None
+
+
+class OpencodeParser:
+    def __init__(self) -> None:
+        self.session_seen = False
+        self.last_message: str | None = None
+        self.errors: list[str] = []
+
+    def feed(self, line: str) -> list[Event]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return []  # opencode's own warnings; they are in the raw log
+        if not isinstance(record, dict):
+            return []
+        events: list[Event] = []
+        if record.get("sessionID") and not self.session_seen:
+            self.session_seen = True
+            events.append(Event("session", {"id": record["sessionID"]}))
+        kind, part = record.get("type"), record.get("part") or {}
+        if kind == "text" and part.get("text"):
+            self.last_message = str(part["text"])
+            events.append(Event("message", {"text": self.last_message}))
+        elif kind == "tool_use":
+            events.append(self._tool(part))
+        elif kind == "step_finish" and part.get("tokens"):
+            tokens = part["tokens"]
+            events.append(Event("usage", {"input_tokens": tokens.get("input", 0),
+                                          "output_tokens": tokens.get("output", 0),
+                                          "reasoning_tokens": tokens.get("reasoning", 0),
+                                          "cached": (tokens.get("cache") or {}).get("read", 0)}))
+        elif kind == "error":
+            error = record.get("error") or {}
+            message = str((error.get("data") or {}).get("message") or error.get("name") or "opencode reported an error")
+            self.errors.append(message)
+            events.append(Event("error", {"message": message}))
+        return events
+
+    def _tool(self, part: dict[str, Any]) -> Event:
+        name, state = str(part.get("tool")), part.get("state") or {}
+        tool_input = state.get("input") or {}
+        failed = state.get("status") == "error"
+        output = str(state.get("output") or state.get("error") or "")
+        if name == "bash":
+            exit_code = (state.get("metadata") or {}).get("exit")
+            return Event("command", {"command": tool_input.get("command", ""), "output": tail(output),
+                                     "exit_code": exit_code if isinstance(exit_code, int) else (1 if failed else None)})
+        if name in FILE_TOOLS and not failed:
+            return Event("file_change", {"path": tool_input.get("filePath", ""), "change": name})
+        return Event("tool_call", {"name": name, "input": tool_input, "failed": failed,
+                                   **({"error": output} if failed else {})})
+
+    def final(self, exit_code: int) -> Event:
+        success = exit_code == 0 and not self.errors
+        error = None if success else (self.errors[-1] if self.errors else f"opencode exited with code {exit_code}")
+        return Event("final", {"text": self.last_message or "", "success": success, "error": error})
+
+
+class OpencodeAgent(CliAgent):
+    name: ClassVar[str] = "opencode"
+
+    def _choices(self) -> list[str]:
+        return [*choice_flags("opencode", self.args, self.model, ("-m", "--model"), "model", ["-m", str(self.model)]),
+                *choice_flags("opencode", self.args, self.effort, ("--variant",), "effort",
+                              ["--variant", str(self.effort)])]
+
+    def _exe(self) -> str:
+        return find_executable("opencode", "PODIUM_OPENCODE", "npm install -g opencode-ai")
+
+    def _config(self, workdir: Path) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        for path in config_files(workdir):
+            data = read_jsonc(path)
+            rules = {**_table(config.get("permission")), **_table(data.get("permission"))}
+            config.update(data, **({"permission": rules} if rules else {}))
+        if os.environ.get("OPENCODE_PERMISSION"):
+            try:
+                env_rules = json.loads(os.environ["OPENCODE_PERMISSION"])
+            except ValueError:
+                raise AgentError("OPENCODE_PERMISSION is not JSON") from None
+            config["permission"] = {**_table(config.get("permission")), **_table(env_rules)}
+        return config
+
+    def _endpoint(self, config: dict[str, Any]) -> str | None:
+        """The base URL of the provider the run's model belongs to, when the config names one."""
+        model = self.model or flag_value(self.args, "-m", "--model") or config.get("model") or ""
+        provider = (config.get("provider") or {}).get(str(model).partition("/")[0]) or {}
+        base = (provider.get("options") or {}).get("baseURL") if isinstance(provider, dict) else None
+        return str(base) if base else None
+
+    def preflight(self, workdir: Path) -> Preflight:
+        self._exe()
+        self._choices()
+        config = self._config(workdir)
+        check_endpoint("opencode", self._endpoint(config))
+        rules = {tool: permission(config, tool) for tool in WRITING}
+        denied = [tool for tool, rule in rules.items() if rule == "deny"]
+        if denied:
+            return Preflight(conflict=f"your opencode config denies {' and '.join(denied)}: an opencode worker must "
+                                      "edit and run commands (deny them for one agent only, not the build agent)")
+        asked = [tool for tool, rule in rules.items() if rule == "ask"]
+        if not asked or "--auto" in self.args:
+            return Preflight()
+        return Preflight(extra_args=("--auto",),
+                         notes=(f"your opencode config asks before {' and '.join(asked)}, which opencode run rejects "
+                                "(no one to ask); podium approves what asks in this worktree (--auto)",))
+
+    def _common(self, workdir: Path, preflight: Preflight) -> list[str]:
+        """``--dir``: opencode works in ``$PWD`` when it is set, which is where podium was started (the user's
+        checkout), not the job's worktree that its process runs in."""
+        return [self._exe(), "run", "--format", "json", "--dir", str(workdir), *preflight.checked().extra_args,
+                *self._choices(), *self.args]
+
+    def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
+        return self._common(workdir, preflight)
+
+    def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
+        return [*self._common(workdir, preflight), "-s", session_id]
+
+    def parser(self) -> OpencodeParser:
+        return OpencodeParser()
+
+    def transcript(self, session_id: str) -> Path | None:
+        """opencode's database, when it holds the session (opencode keeps no file per session)."""
+        db = opencode_data() / "opencode.db"
+        if not db.is_file():
+            return None
+        try:
+            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                found = conn.execute("SELECT 1 FROM session WHERE id = ?", (session_id,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return db if found else None
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """A ``permission`` value as a table (a bare "allow"/"ask"/"deny" applies to every tool: ``*``)."""
+    if isinstance(value, dict):
+        return value
+    return {"*": value} if isinstance(value, str) else {}

@@ -1,0 +1,83 @@
+"""Jobs on the real opencode CLI (opencode run --format json) against the scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Env, assert_one_line_error, git
+
+
+def _chat(env: Env) -> list[dict]:
+    """The model turns opencode asked for (not its side requests, such as a session's title)."""
+    return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
+
+
+def test_opencode_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
+    env.serve({"steps": [
+        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
+        {"shell": "wc -l CHANGELOG.md && exit 3"},
+        "Wrote CHANGELOG.md.",
+        {"shell": "echo '- first entry' >> CHANGELOG.md"},
+        "Added the first entry.",
+    ]})
+    first = env.delegate("Start a changelog", "--agent", "opencode")
+    result = env.podium("wait", str(first), "--timeout", "120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    job = env.job(first)
+    assert job["state"] == "done" and job["session_id"].startswith("ses_")
+    worktree = Path(job["workspace"])
+    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
+    assert git("status", "--porcelain", cwd=env.repo) == ""
+    summary = env.podium_json("logs", str(first), "--summary")
+    assert summary["final"] == "Wrote CHANGELOG.md."
+    assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
+    events = env.podium_json("logs", str(first))["events"]
+    command = next(e["data"] for e in events if e["kind"] == "command")
+    assert command["command"] == "wc -l CHANGELOG.md && exit 3" and "1 CHANGELOG.md" in command["output"]
+    assert command["exit_code"] == 3  # opencode's stream carries it
+    assert {"path": str(worktree / "CHANGELOG.md"), "change": "write"} in [e["data"] for e in events
+                                                                             if e["kind"] == "file_change"]
+    assert any(e["kind"] == "usage" for e in events)
+    assert "--auto" not in env.podium("logs", str(first)).stdout  # opencode's defaults let a worker write
+
+    second = int(env.podium_json("resume", str(first), "add the first entry")["id"])
+    env.podium("wait", str(second), "--timeout", "120", check=True)
+    assert env.job(second)["session_id"] == job["session_id"]
+    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
+    messages = json.dumps(_chat(env)[-1]["body"]["messages"])
+    assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages
+
+
+def test_opencode_config_that_asks_gets_auto_and_one_that_denies_is_refused(env: Env) -> None:
+    env.serve({"steps": [{"write": {"path": "asked.txt", "content": "yes\n"}}, "Wrote it."]})
+    config = Path(env.vars["HOME"]) / ".config" / "opencode" / "opencode.json"
+    settings = json.loads(config.read_text())
+    # the user's own config, with comments: opencode reads JSONC
+    config.write_text("// mine\n" + json.dumps({**settings, "permission": {"edit": "ask", "bash": {"*": "ask"}}}))
+    job_id = env.delegate("Write it down", "--agent", "opencode")
+    assert env.podium("wait", str(job_id), "--timeout", "120").returncode == 0
+    assert (Path(env.job(job_id)["workspace"]) / "asked.txt").read_text() == "yes\n"
+    assert "asks before edit and bash" in env.podium("logs", str(job_id)).stdout
+
+    config.write_text(json.dumps({**settings, "permission": {"edit": "deny"}}))
+    refused = env.podium("delegate", "Write it again", "--agent", "opencode")
+    assert_one_line_error(refused, "your opencode config denies edit")
+
+
+def test_opencode_tester_turns_resume_one_session(env: Env) -> None:
+    job_id = env.delegate("Worker", "--agent", "command", "--command", "sh -c 'echo x > slow.txt'")
+    env.podium("wait", str(job_id), "--timeout", "60")
+    branch = env.job(job_id)["branch"]
+    env.serve({"steps": [{"shell": "cat slow.txt"}, "slow.txt says x.", "Second turn: nothing new."]})
+    first = env.podium_json("test", branch, "Check slow.txt", "--agent", "opencode")
+    env.podium("wait", str(first["id"]), "--timeout", "120", check=True)
+    turn1 = env.job(first["id"])
+    assert turn1["state"] == "done" and turn1["session_id"]
+    assert "You handle manual testing" in json.dumps(_chat(env)[0]["body"])  # the tester's role, in its first turn
+    second = env.podium_json("test", branch, "Anything new?")
+    assert second["agent"] == "opencode" and second["resumed"] is True
+    assert second["session_id"] == turn1["session_id"]
+    env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
+    assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
+    assert "slow.txt says x." in json.dumps(_chat(env)[-1]["body"]["messages"])
