@@ -24,6 +24,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "claude": "podium.agents.claude:ClaudeAgent",
         "gemini": "podium.agents.gemini:GeminiAgent",
         "opencode": "podium.agents.opencode:OpencodeAgent",
+        "qwen": "podium.agents.qwen:QwenAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {
