@@ -143,7 +143,7 @@ class Env:
         (home / ".pi" / "agent").mkdir(parents=True, exist_ok=True)
         (home / ".pi" / "agent" / "models.json").write_text(json.dumps({"providers": {"scripted": {
             "baseUrl": f"{url}/v1", "api": "openai-completions", "apiKey": "scripted-key",
-            "models": [{"id": "scripted"}]}}}))
+            "models": [{"id": "scripted", "reasoning": True}]}}}))
         (home / ".pi" / "agent" / "settings.json").write_text(json.dumps(
             {"defaultProvider": "scripted", "defaultModel": "scripted"}))
         codex_home = Path(self.vars["CODEX_HOME"])

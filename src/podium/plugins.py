@@ -25,6 +25,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "gemini": "podium.agents.gemini:GeminiAgent",
         "opencode": "podium.agents.opencode:OpencodeAgent",
         "qwen": "podium.agents.qwen:QwenAgent",
+        "pi": "podium.agents.pi:PiAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {
