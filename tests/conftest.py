@@ -26,11 +26,12 @@ from podium.scripted import Scenario, ScriptedModel
 
 CLI_DIR = Path(__file__).parent / "agent-clis"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin"
+AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi")
 
 
 @pytest.fixture(scope="session")
 def agent_bin() -> Path:
-    if not all((CLI_BIN / name).exists() for name in ("codex", "claude", "gemini", "opencode", "qwen", "pi")):
+    if not all((CLI_BIN / name).exists() for name in AGENT_CLIS):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
                        capture_output=True)
     return CLI_BIN
@@ -137,9 +138,10 @@ class Env:
         # the user's own opencode and pi setups: a provider at an OpenAI-compatible base URL, chosen by default
         provider = {"npm": "@ai-sdk/openai-compatible", "name": "scripted", "models": {"scripted": {}},
                     "options": {"baseURL": f"{url}/v1", "apiKey": "scripted-key"}}
-        (home / ".config" / "opencode").mkdir(parents=True, exist_ok=True)
-        (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps(
-            {"provider": {"scripted": provider}, "model": "scripted/scripted"}))
+        for cli in ("opencode", "kilo"):  # kilo is opencode's fork, under its own name
+            (home / ".config" / cli).mkdir(parents=True, exist_ok=True)
+            (home / ".config" / cli / f"{cli}.json").write_text(json.dumps(
+                {"provider": {"scripted": provider}, "model": "scripted/scripted"}))
         (home / ".pi" / "agent").mkdir(parents=True, exist_ok=True)
         (home / ".pi" / "agent" / "models.json").write_text(json.dumps({"providers": {"scripted": {
             "baseUrl": f"{url}/v1", "api": "openai-completions", "apiKey": "scripted-key",
@@ -187,7 +189,7 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     git("add", ".", cwd=repo)
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
-    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "PI_")
+    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "KILO_", "PI_")
     homes = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")  # opencode's are under HOME
     variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config) and k not in homes}
     variables.update(
@@ -199,7 +201,7 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         GEMINI_API_KEY="scripted-key",
         OPENAI_API_KEY="scripted-key",
         # no network beyond the scripted model: opencode's model catalogue, pi's version check
-        OPENCODE_DISABLE_MODELS_FETCH="1", PI_OFFLINE="1",
+        OPENCODE_DISABLE_MODELS_FETCH="1", KILO_DISABLE_MODELS_FETCH="1", PI_OFFLINE="1",
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
         PWD=str(repo),  # as the user's shell sets it: an agent that works in $PWD would write to their checkout
         PODIUM_HEARTBEAT="0.5",

@@ -24,6 +24,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "claude": "podium.agents.claude:ClaudeAgent",
         "gemini": "podium.agents.gemini:GeminiAgent",
         "opencode": "podium.agents.opencode:OpencodeAgent",
+        "kilo": "podium.agents.opencode:KiloAgent",
         "qwen": "podium.agents.qwen:QwenAgent",
         "pi": "podium.agents.pi:PiAgent",
         "command": "podium.agents.command:CommandAgent",

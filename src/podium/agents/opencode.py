@@ -1,4 +1,4 @@
-"""The ``opencode`` adapter: ``opencode run --format json``, the prompt on stdin.
+"""The ``opencode`` adapter: ``opencode run --format json``, the prompt on stdin (and ``kilo``, its fork).
 
 Output is one JSON event per line, each with the ``sessionID``: ``step_start``,
 ``text`` (a finished text part), ``tool_use`` (a finished tool call: its input, its
@@ -16,6 +16,10 @@ denies them leaves a worker unable to write, and is refused for a writing run.
 
 Model and effort: ``-m provider/model`` and ``--variant`` (the provider's reasoning
 effort, named as podium names it).
+
+Kilo (``kilo run``) is opencode under other names — ``kilo.json``, ``$KILO_CONFIG``,
+``kilo.db`` — whose bash asks by default: a kilo worker gets ``--auto`` unless the
+user's config allows bash.
 """
 
 from __future__ import annotations
@@ -33,22 +37,18 @@ from podium.errors import AgentError
 
 FILE_TOOLS = ("write", "edit", "patch", "multiedit")
 WRITING = ("edit", "bash")  # the permissions a worker needs
-CONFIG_NAMES = ("opencode.json", "opencode.jsonc")
 _COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.S)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
-def opencode_data() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "opencode"
-
-
-def config_files(workdir: Path) -> list[Path]:
-    """opencode's config files, the later overriding the earlier: global, ``$OPENCODE_CONFIG``, the project's."""
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "opencode"
-    files = [config_home / n for n in ("config.json", *CONFIG_NAMES)]
-    if os.environ.get("OPENCODE_CONFIG"):
-        files.append(Path(os.environ["OPENCODE_CONFIG"]))
-    return files + [workdir / n for n in CONFIG_NAMES] + [workdir / ".opencode" / n for n in CONFIG_NAMES]
+def config_files(cli: str, workdir: Path) -> list[Path]:
+    """The CLI's config files, the later overriding the earlier: global, ``$<CLI>_CONFIG``, the project's."""
+    names = (f"{cli}.json", f"{cli}.jsonc")
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / cli
+    files = [config_home / n for n in ("config.json", *names)]
+    if os.environ.get(f"{cli.upper()}_CONFIG"):
+        files.append(Path(os.environ[f"{cli.upper()}_CONFIG"]))
+    return files + [workdir / n for n in names] + [workdir / f".{cli}" / n for n in names]
 
 
 def read_jsonc(path: Path) -> dict[str, Any]:
@@ -74,7 +74,8 @@ def permission(config: dict[str, Any], tool: str) -> str | None:
 
 
 class OpencodeParser:
-    def __init__(self) -> None:
+    def __init__(self, agent: str = "opencode") -> None:
+        self.agent = agent
         self.session_seen = False
         self.last_message: str | None = None
         self.errors: list[str] = []
@@ -104,7 +105,8 @@ class OpencodeParser:
                                           "cached": (tokens.get("cache") or {}).get("read", 0)}))
         elif kind == "error":
             error = record.get("error") or {}
-            message = str((error.get("data") or {}).get("message") or error.get("name") or "opencode reported an error")
+            message = str(((error.get("data") or {}).get("message") or error.get("name")) if isinstance(error, dict)
+                          else error) or f"{self.agent} reported an error"
             self.errors.append(message)
             events.append(Event("error", {"message": message}))
         return events
@@ -125,32 +127,35 @@ class OpencodeParser:
 
     def final(self, exit_code: int) -> Event:
         success = exit_code == 0 and not self.errors
-        error = None if success else (self.errors[-1] if self.errors else f"opencode exited with code {exit_code}")
+        error = None if success else (self.errors[-1] if self.errors else f"{self.agent} exited with code {exit_code}")
         return Event("final", {"text": self.last_message or "", "success": success, "error": error})
 
 
 class OpencodeAgent(CliAgent):
     name: ClassVar[str] = "opencode"
+    install: ClassVar[str] = "npm install -g opencode-ai"
+    defaults: ClassVar[dict[str, str]] = {}  # the CLI's own permissions, before any config
 
     def _choices(self) -> list[str]:
-        return [*choice_flags("opencode", self.args, self.model, ("-m", "--model"), "model", ["-m", str(self.model)]),
-                *choice_flags("opencode", self.args, self.effort, ("--variant",), "effort",
+        return [*choice_flags(self.name, self.args, self.model, ("-m", "--model"), "model", ["-m", str(self.model)]),
+                *choice_flags(self.name, self.args, self.effort, ("--variant",), "effort",
                               ["--variant", str(self.effort)])]
 
     def _exe(self) -> str:
-        return find_executable("opencode", "PODIUM_OPENCODE", "npm install -g opencode-ai")
+        return find_executable(self.name, f"PODIUM_{self.name.upper()}", self.install)
 
     def _config(self, workdir: Path) -> dict[str, Any]:
-        config: dict[str, Any] = {}
-        for path in config_files(workdir):
+        config: dict[str, Any] = {"permission": dict(self.defaults)}
+        for path in config_files(self.name, workdir):
             data = read_jsonc(path)
             rules = {**_table(config.get("permission")), **_table(data.get("permission"))}
             config.update(data, **({"permission": rules} if rules else {}))
-        if os.environ.get("OPENCODE_PERMISSION"):
+        variable = f"{self.name.upper()}_PERMISSION"
+        if os.environ.get(variable):
             try:
-                env_rules = json.loads(os.environ["OPENCODE_PERMISSION"])
+                env_rules = json.loads(os.environ[variable])
             except ValueError:
-                raise AgentError("OPENCODE_PERMISSION is not JSON") from None
+                raise AgentError(f"{variable} is not JSON") from None
             config["permission"] = {**_table(config.get("permission")), **_table(env_rules)}
         return config
 
@@ -165,22 +170,23 @@ class OpencodeAgent(CliAgent):
         self._exe()
         self._choices()
         config = self._config(workdir)
-        check_endpoint("opencode", self._endpoint(config))
+        check_endpoint(self.name, self._endpoint(config))
         rules = {tool: permission(config, tool) for tool in WRITING}
         denied = [tool for tool, rule in rules.items() if rule == "deny"]
         if denied:
-            return Preflight(conflict=f"your opencode config denies {' and '.join(denied)}: an opencode worker must "
-                                      "edit and run commands (deny them for one agent only, not the build agent)")
+            return Preflight(conflict=f"your {self.name} config denies {' and '.join(denied)}: a worker must edit and "
+                                      "run commands (deny them for one agent only, not the build agent)")
         asked = [tool for tool, rule in rules.items() if rule == "ask"]
         if not asked or "--auto" in self.args:
             return Preflight()
+        whose = f"your {self.name} config" if config.get("permission") != self.defaults else self.name
         return Preflight(extra_args=("--auto",),
-                         notes=(f"your opencode config asks before {' and '.join(asked)}, which opencode run rejects "
-                                "(no one to ask); podium approves what asks in this worktree (--auto)",))
+                         notes=(f"{whose} asks before {' and '.join(asked)}, which {self.name} run rejects (no one to "
+                                "ask); podium approves what asks in this worktree (--auto)",))
 
     def _common(self, workdir: Path, preflight: Preflight) -> list[str]:
-        """``--dir``: opencode works in ``$PWD`` when it is set, which is where podium was started (the user's
-        checkout), not the job's worktree that its process runs in."""
+        """``--dir``: opencode (kilo too) works in ``$PWD`` when it is set, which is where podium was started (the
+        user's checkout), not the job's worktree that its process runs in."""
         return [self._exe(), "run", "--format", "json", "--dir", str(workdir), *preflight.checked().extra_args,
                 *self._choices(), *self.args]
 
@@ -191,11 +197,12 @@ class OpencodeAgent(CliAgent):
         return [*self._common(workdir, preflight), "-s", session_id]
 
     def parser(self) -> OpencodeParser:
-        return OpencodeParser()
+        return OpencodeParser(self.name)
 
     def transcript(self, session_id: str) -> Path | None:
-        """opencode's database, when it holds the session (opencode keeps no file per session)."""
-        db = opencode_data() / "opencode.db"
+        """The CLI's database, when it holds the session (opencode keeps no file per session)."""
+        data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        db = data / self.name / f"{self.name}.db"
         if not db.is_file():
             return None
         try:
@@ -211,3 +218,9 @@ def _table(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     return {"*": value} if isinstance(value, str) else {}
+
+
+class KiloAgent(OpencodeAgent):
+    name: ClassVar[str] = "kilo"
+    install: ClassVar[str] = "npm install -g @kilocode/cli"
+    defaults: ClassVar[dict[str, str]] = {"bash": "ask"}
