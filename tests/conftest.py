@@ -26,7 +26,7 @@ from podium.scripted import Scenario, ScriptedModel
 
 CLI_DIR = Path(__file__).parent / "agent-clis"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin"
-AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi")
+AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot")
 
 
 @pytest.fixture(scope="session")
@@ -134,6 +134,7 @@ class Env:
         self.vars["ANTHROPIC_BASE_URL"] = url
         self.vars["GOOGLE_GEMINI_BASE_URL"] = url
         self.vars["OPENAI_BASE_URL"] = f"{url}/v1"  # qwen's OpenAI-compatible provider
+        self.vars["COPILOT_PROVIDER_BASE_URL"] = f"{url}/v1"  # copilot's own provider, with no GitHub sign-in
         home = Path(self.vars["HOME"])
         # the user's own opencode and pi setups: a provider at an OpenAI-compatible base URL, chosen by default
         provider = {"npm": "@ai-sdk/openai-compatible", "name": "scripted", "models": {"scripted": {}},
@@ -189,7 +190,8 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     git("add", ".", cwd=repo)
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
-    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "KILO_", "PI_")
+    own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "KILO_", "PI_",
+                  "COPILOT_")
     homes = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")  # opencode's are under HOME
     variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config) and k not in homes}
     variables.update(
@@ -202,6 +204,8 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         OPENAI_API_KEY="scripted-key",
         # no network beyond the scripted model: opencode's model catalogue, pi's version check
         OPENCODE_DISABLE_MODELS_FETCH="1", KILO_DISABLE_MODELS_FETCH="1", PI_OFFLINE="1",
+        COPILOT_OFFLINE="true", COPILOT_AUTO_UPDATE="false", COPILOT_PROVIDER_API_KEY="scripted-key",
+        COPILOT_MODEL="scripted",
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
         PWD=str(repo),  # as the user's shell sets it: an agent that works in $PWD would write to their checkout
         PODIUM_HEARTBEAT="0.5",

@@ -27,6 +27,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "kilo": "podium.agents.opencode:KiloAgent",
         "qwen": "podium.agents.qwen:QwenAgent",
         "pi": "podium.agents.pi:PiAgent",
+        "copilot": "podium.agents.copilot:CopilotAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {
