@@ -76,7 +76,7 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     name = agent or (last.agent if last else ctx.config.agent_for(ROLE))
     adapter = get_agent(name, ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)))
     if not adapter.can_resume:
-        raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (claude, codex)")
+        raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (any but command)")
     notes: list[Note] = []
     mcp = "mcp" in adapter.wires
     engine = engines.configured(ctx.config)
