@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ AGENT_CLIS = {  # name: (executable, override variable, how to install)
     "codex": ("codex", "PODIUM_CODEX", "npm install -g @openai/codex"),
     "claude": ("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code"),
     "gemini": ("gemini", "PODIUM_GEMINI", "npm install -g @google/gemini-cli"),
+    "opencode": ("opencode", "PODIUM_OPENCODE", "npm install -g opencode-ai"),
+    "kilo": ("kilo", "PODIUM_KILO", "npm install -g @kilocode/cli"),
+    "qwen": ("qwen", "PODIUM_QWEN", "npm install -g @qwen-code/qwen-code"),
+    "pi": ("pi", "PODIUM_PI", "npm install -g @mariozechner/pi-coding-agent"),
+    "copilot": ("copilot", "PODIUM_COPILOT", "npm install -g @github/copilot"),
 }
+MCP_REGISTERS = ("codex", "claude", "gemini")  # the CLIs whose `mcp add` podium's init knows how to call
 VERSION_TIMEOUT = 20.0
 
 
@@ -62,7 +69,7 @@ class Survey:
         """What keeps podium from working here, one line each (``doctor`` exits 1 when there is any)."""
         problems = [f"{f.what} missing: {f.hint}" for f in self.findings() if f.required and not f.ok]
         if not any(f.ok for f in self.agents.values()):
-            problems.append("no agent CLI installed (codex, claude or gemini)")
+            problems.append(f"no agent CLI installed ({', '.join(AGENT_CLIS)})")
         return problems
 
     def preferred_agents(self) -> tuple[str | None, str | None]:
@@ -111,7 +118,9 @@ def survey(repo: Repo, config: Config, *, versions: bool = True) -> Survey:
     forge_kind = config.forge.get("kind") or (detect_kind(url) if detect_kind(url) in forge_registry() else None)
     forge = Finding("forge", forge_kind, "[forge] kind in podium.toml" if config.forge.get("kind") else "origin's URL",
                     hint=f"[forge] kind = one of {', '.join(sorted(forge_registry()))} (for pull requests)")
-    agents = {name: _agent(name, versions) for name in AGENT_CLIS}
+    with ThreadPoolExecutor(len(AGENT_CLIS)) as pool:  # each CLI's --version takes up to seconds: side by side
+        agents = dict(zip(AGENT_CLIS, pool.map(lambda name: _agent(name, versions), AGENT_CLIS),
+                          strict=True))
     who, problem = git_identity(repo.toplevel)
     identity = Finding("git identity (for commits)", who, problem or "git config", required=True,
                        hint=f"git has no user.name/user.email to commit as: {IDENTITY_HINT}")

@@ -130,8 +130,10 @@ class Settings(Table):
 
 
 ROLE_NAMES = ("orchestrator", "worker", "tester", "distill")
-AGENT_SCHEMAS: dict[str, type[BaseModel]] = {"codex": CliAgent, "claude": CliAgent, "gemini": CliAgent,
-                                             "command": CommandAgent}
+AGENT_SCHEMAS: dict[str, type[BaseModel]] = {
+    **dict.fromkeys(("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot"), CliAgent),
+    "command": CommandAgent,
+}
 
 
 def parse(path: Path, data: dict[str, Any]) -> dict[str, Any]:

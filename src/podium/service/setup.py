@@ -71,7 +71,7 @@ def init(
     if register:
         server = [sys.executable, "-m", "podium", "mcp"]
         for name, finding in found.agents.items():
-            if finding.ok:
+            if finding.ok and name in detect.MCP_REGISTERS:
                 registered[name] = detect.register_mcp(name, str(finding.source), ctx.repo.main_checkout, server)
     return Setup(survey=found, problems=found.problems(), podium_toml=str(toml), written=wrote, roles=made,
                  mcp=registered)
