@@ -202,8 +202,9 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         SCRIPTED_API_KEY="scripted-key",
         GEMINI_API_KEY="scripted-key",
         OPENAI_API_KEY="scripted-key",
-        # no network beyond the scripted model: opencode's model catalogue, pi's version check
-        OPENCODE_DISABLE_MODELS_FETCH="1", KILO_DISABLE_MODELS_FETCH="1", PI_OFFLINE="1",
+        # no network beyond the scripted model: opencode's model catalogue, kilo's telemetry (retried for seconds
+        # at every exit when unreachable), pi's version check
+        OPENCODE_DISABLE_MODELS_FETCH="1", KILO_DISABLE_MODELS_FETCH="1", KILO_TELEMETRY_LEVEL="off", PI_OFFLINE="1",
         COPILOT_OFFLINE="true", COPILOT_AUTO_UPDATE="false", COPILOT_PROVIDER_API_KEY="scripted-key",
         COPILOT_MODEL="scripted",
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
