@@ -12,7 +12,8 @@ to write: opencode's build agent edits and runs commands unless the config says
 ``ask`` — which ``run`` answers with a rejection, having no one to ask. When the
 config asks for ``edit`` or ``bash``, podium passes ``--auto`` (what asks is
 approved, what is denied stays denied) and says so in the job log; a config that
-denies them leaves a worker unable to write, and is refused for a writing run.
+denies them leaves a worker unable to write, and is refused for a writing run. A
+read-only run (the distiller, in the user's own checkout) is the ``plan`` agent.
 
 Model and effort: ``-m provider/model`` and ``--variant`` (the provider's reasoning
 effort, named as podium names it).
@@ -32,7 +33,18 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import CliAgent, Event, Preflight, check_endpoint, choice_flags, find_executable, flag_value, tail
+from podium.agents import (
+    CliAgent,
+    Event,
+    Preflight,
+    Wiring,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    flag_value,
+    tail,
+    wire_plainly,
+)
 from podium.errors import AgentError
 
 FILE_TOOLS = ("write", "edit", "patch", "multiedit")
@@ -195,6 +207,14 @@ class OpencodeAgent(CliAgent):
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [*self._common(workdir, preflight), "-s", session_id]
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        """Read-only (the distiller, in the user's checkout) is the CLI's ``plan`` agent, which may not edit and
+        whose commands ask (``run`` rejects them): the build agent's defaults would let it write."""
+        wired = wire_plainly(self, preflight, wiring)
+        if wiring.read_only and flag_value(self.args, "--agent") is None:
+            return Preflight(extra_args=("--agent", "plan"))
+        return wired
 
     def parser(self) -> OpencodeParser:
         return OpencodeParser(self.name)
