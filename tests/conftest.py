@@ -228,3 +228,19 @@ def tidy(e: Env) -> None:
             e.podium("cancel", str(row["id"]))
     if e.model:
         e.model.stop()
+
+
+def distill_trying_to_write(env: Env, agent: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``podium distill --agent AGENT`` over two jobs of the user's, its model first trying to write
+    ``sneaky.txt`` (the distiller runs in the user's own checkout, read-only); what distill showed, and the
+    distilling job's tool calls."""
+    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil: what they repeat
+        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
+        env.podium("wait", str(worker), "--timeout", "60")
+    reply = ("=== FILE: ORCHESTRATOR.md ===\n# Orchestrator (distilled)\n\nKeep the diff small.\n"
+             "=== FILE: TESTER.md ===\n# Tester (distilled)\n")
+    env.serve({"scripts": [{"name": "distiller", "match": "You are distilling how this engineer", "steps": [
+        {"write": {"path": "sneaky.txt", "content": "written by the distiller\n"}}, reply]}]})
+    shown = env.podium_json("distill", "--agent", agent)
+    events = env.podium_json("logs", str(worker + 1))["events"]
+    return shown, [e["data"] for e in events if e["kind"] == "tool_call"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Env, assert_one_line_error, git
+from conftest import Env, assert_one_line_error, distill_trying_to_write, git
 
 
 def _chat(env: Env) -> list[dict]:
@@ -83,16 +83,9 @@ def test_opencode_tester_turns_resume_one_session(env: Env) -> None:
     assert "slow.txt says x." in json.dumps(_chat(env)[-1]["body"]["messages"])
 
 
+
 def test_an_opencode_distiller_works_from_the_users_checkout_without_writing_to_it(env: Env) -> None:
-    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil: what they repeat
-        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
-        env.podium("wait", str(worker), "--timeout", "60")
-    reply = ("=== FILE: ORCHESTRATOR.md ===\n# Orchestrator (distilled)\n\nKeep the diff small.\n"
-             "=== FILE: TESTER.md ===\n# Tester (distilled)\n")
-    env.serve({"scripts": [{"name": "distiller", "match": "You are distilling how this engineer", "steps": [
-        {"write": {"path": "sneaky.txt", "content": "written by the distiller\n"}}, reply]}]})
-    shown = env.podium_json("distill", "--agent", "opencode")
+    shown, tools = distill_trying_to_write(env, "opencode")
     assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
     assert not (env.repo / "sneaky.txt").exists()  # opencode's plan agent: a run that only reads
-    write = next(e["data"] for e in env.podium_json("logs", str(worker + 1))["events"] if e["kind"] == "tool_call")
-    assert write["name"] == "write" and write["failed"] is True
+    assert tools[0]["name"] == "write" and tools[0]["failed"] is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Env, git
+from conftest import Env, distill_trying_to_write, git
 
 
 def _chat(env: Env) -> list[dict]:
@@ -70,3 +70,10 @@ def test_pi_tester_turns_resume_one_session(env: Env) -> None:
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
     assert "slow.txt says x." in json.dumps(_chat(env)[-1]["body"]["messages"])
+
+
+def test_a_pi_distiller_has_only_pis_read_tools(env: Env) -> None:
+    shown, _ = distill_trying_to_write(env, "pi")
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()
+    assert {"bash", "write", "edit"}.isdisjoint(_chat(env)[0]["tools"])  # pi offered the model no tool that writes
