@@ -348,7 +348,7 @@ def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, t
 
     adapter = get_agent(agent, ctx.agent_options(agent, "distill"))
     if not adapter.can_resume:
-        raise UsageError(f"the {agent} agent cannot hold a distillation session; use claude or codex")
+        raise UsageError(f"the {agent} agent cannot hold a distillation session; use one that resumes")
     here = ctx.repo.main_checkout
     preflight = adapter.wire(adapter.preflight(here), Wiring(read_only=True))
     argv = adapter.resume_argv(session, text, here, preflight) if session else adapter.new_argv(text, here, preflight)

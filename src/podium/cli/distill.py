@@ -19,7 +19,7 @@ def register(cli: click.Group) -> None:
     @click.option("--since", help="Only sessions since: 30d, 12h, 2w or a date.")
     @click.option("--project", help="Only sessions whose working directory contains this.")
     @click.option("--role", "role_names", multiple=True, help="Role files to write (default: ORCHESTRATOR, TESTER).")
-    @click.option("--agent", help="The agent that distils, claude or codex (default: [roles.distill] agent, else "
+    @click.option("--agent", help="The agent that distils, any that resumes (default: [roles.distill] agent, else "
                                   "claude).")
     @click.option("--facts", "facts_only", is_flag=True, help="Only the measured facts; no agent.")
     @click.option("--dry-run", is_flag=True, help="Show what would be sent to the agent, and stop.")
