@@ -28,7 +28,7 @@ rest. Printed, one line each:
                     whose log holds a Traceback, and PRAGMA integrity_check of .git/podium/state.db.
 
 The last five are invariants: the exit status is 1 when any of them is non-zero. Needs the real codex CLI
-(`npm ci --prefix tests/agent-clis`) and the test dependencies (it imports tests/conftest.py).
+(`npm install --prefix tests/agent-clis`) and the test dependencies (it imports tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -666,7 +666,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository (its path is printed)")
     args = parser.parse_args()
     if not (CLI_BIN / "codex").exists():
-        parser.error(f"no codex CLI in {CLI_BIN}: run npm ci --prefix tests/agent-clis")
+        parser.error(f"no codex CLI in {CLI_BIN}: run npm install --prefix tests/agent-clis")
     tmp = Path(tempfile.mkdtemp(prefix="podium-chaos-"))
     env = make_env(tmp, CLI_BIN)
     try:

@@ -33,7 +33,7 @@ branches).
               and noise each), run as the test runs it: how many `podium branch-name` names match the one the
               team's own habit gives.
 
-The real CLIs come from tests/agent-clis (run `npm ci --prefix tests/agent-clis` first).
+The real CLIs come from tests/agent-clis (run `npm install --prefix tests/agent-clis` first).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "co
 @pytest.fixture(scope="session")
 def agent_bin() -> Path:
     if not all((CLI_BIN / name).exists() for name in AGENT_CLIS):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
                        capture_output=True)
     return CLI_BIN
 
