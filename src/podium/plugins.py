@@ -41,6 +41,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     "podium.forges": {
         "github": "podium.providers.github:GitHubForge",
         "azure": "podium.providers.azure:AzureRepos",
+        "gitlab": "podium.providers.gitlab:GitLabForge",
     },
     "podium.engines": {
         "temporal": "podium.engines.temporal:TemporalEngine",

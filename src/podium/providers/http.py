@@ -34,11 +34,13 @@ class Api:
         self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, follow_redirects=True)
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-                content: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+                content: bytes | None = None, headers: dict[str, str] | None = None,
+                files: dict[str, tuple[str, bytes, str]] | None = None) -> Any:
+        """The service's JSON answer (None when empty); ``files`` go as a multipart form (name, bytes, type)."""
         for attempt in range(ATTEMPTS):
             try:
                 response = self.client.request(method, path, json=json, params=params, content=content,
-                                               headers=headers)
+                                               headers=headers, files=files)
             except httpx.TransportError as e:
                 reason = str(e) or type(e).__name__
                 raise ProviderError(f"cannot reach {self.service} at {self.base_url}: {reason}") from None
