@@ -1,10 +1,12 @@
-"""Check requests and responses against an official Swagger 2.0 description (Azure DevOps publishes these).
+"""Check requests and responses against an official Swagger 2.0 description (Azure DevOps and GitLab publish these).
 
-Two normalisations make the generated descriptions usable as JSON Schema, both about
-how the generator writes .NET types, neither loosening a described field:
+Three normalisations make the generated descriptions usable as JSON Schema, each about
+how a generator writes types, none loosening a described field:
 - ``{"type": "object"}`` with nothing else is .NET ``object``: any JSON value
   (work item fields hold strings, numbers and identities);
-- an "object" whose only content is ``allOf: [<array>]`` is that array (``JsonPatchDocument``).
+- an "object" whose only content is ``allOf: [<array>]`` is that array (``JsonPatchDocument``);
+- ``{"type": "file"}`` (GitLab's generator writes multipart fields into body definitions) is the
+  uploaded content, which JSON Schema has no type for; the server checks the form's field names.
 Request bodies are also checked for keys the description does not have: the
 service would ignore them silently, which is exactly the bug to catch.
 """
@@ -25,7 +27,7 @@ def _normalise(node: Any) -> Any:
     if isinstance(node, dict):
         node = {k: _normalise(v) for k, v in node.items()}
         keys = set(node) - {"description", "x-ms-enum", "format"}
-        if node.get("type") == "object" and keys == {"type"}:
+        if node.get("type") in ("object", "file") and keys == {"type"}:
             return {}
         if node.get("type") == "object" and not node.get("properties") and len(node.get("allOf") or []) == 1:
             inner = node["allOf"][0]
@@ -109,3 +111,8 @@ class Spec:
 
 def azure_devops(name: str) -> Spec:
     return Spec(SPECS / "azure-devops" / f"{name}-7.1.json")
+
+
+def gitlab() -> Spec:
+    """The merge request and upload operations of GitLab's description (an extract: tests/specs/gitlab)."""
+    return Spec(SPECS / "gitlab" / "merge-requests.json")
