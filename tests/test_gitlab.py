@@ -156,3 +156,18 @@ def test_bad_forge_settings_are_one_line(env: Env, forge: GitLabServer) -> None:
     assert_one_line_error(env.podium("pr", str(job)), "has no open pull request")
     env.vars["GITLAB_TOKEN"] = "glpat-expired"
     assert_one_line_error(env.podium("pr", str(job)), "GitLab rejected the credentials", "GITLAB_TOKEN")
+
+
+def test_an_issue_of_another_project_is_closed_by_its_full_reference(env: Env, forge: GitLabServer) -> None:
+    issues = GitLabServer(project="acme/issues")  # the team keeps its issues in a project of their own
+    try:
+        issues.issues[5] = GitLabIssue(5, "Dark mode flickers on load", labels=["type::bug"])
+        toml = env.repo / "podium.toml"
+        tracker = f'[tracker]\nkind = "gitlab"\nproject = "acme/issues"\napi = "{issues.url}/api/v4"\n'
+        toml.write_text(tracker + "[forge]" + toml.read_text().split("[forge]", 1)[1])
+        job, _ = shipped_job(env, "echo dark > theme.css; echo Fixed the white flash.")
+        env.approved_json("ship", str(job))
+        assert forge.merge_requests[1].description.startswith("Fixed the white flash.\n\nCloses acme/issues#5")
+    finally:
+        issues.stop()
+    assert issues.errors == []
