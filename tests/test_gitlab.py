@@ -127,6 +127,8 @@ def test_podium_pr_shows_the_jobs_of_the_head_pipeline(env: Env, forge: GitLabSe
     forge.pipelines[1][1].jobs[2] = ("review", "deploy", "canceled", False)
     shown = env.podium("pr", str(job)).stdout
     assert "checks: failed (3)" in shown and "failed   deploy" in shown
+    forge.pipelines[1] = [Pipeline(33, mr.sha, "success")]  # a pipeline with no jobs of its own (external CI)
+    assert [(c["name"], c["state"]) for c in env.podium_json("pr", str(job))["checks"]] == [("pipeline", "passed")]
     forge.pipelines[1] = []
     assert env.podium_json("pr", str(job))["verdict"] == "none"
 
@@ -141,6 +143,10 @@ def test_a_draft_merge_request_stays_a_draft(env: Env, forge: GitLabServer) -> N
     second, _ = shipped_job(env, "echo t > test_theme.py; echo Added a test.")
     env.approved_json("ship", str(second))
     assert mr.title == "Draft: Dark mode flickers on load" and "- Added a test." in mr.description
+    mr.title = "Dark mode flickers on load"  # marked ready on GitLab: podium leaves it ready
+    third, _ = shipped_job(env, "echo more > more.css; echo Covered Safari.")
+    env.approved_json("ship", str(third))
+    assert mr.title == "Dark mode flickers on load" and "- Covered Safari." in mr.description
 
 
 def test_bad_forge_settings_are_one_line(env: Env, forge: GitLabServer) -> None:

@@ -22,7 +22,7 @@ from podium.providers import Check, Comment, ProviderError, PullRequest, Ticket,
 from podium.providers.github import parse_remote
 from podium.providers.http import Api, NotFound
 
-DRAFT = re.compile(r"^\s*(?:\[draft\]|\(draft\)|draft:|draft\s-)\s*", re.IGNORECASE)  # GitLab's draft prefixes
+DRAFT = re.compile(r"^\s*(?:\[draft\]|\(draft\)|draft:)\s*", re.IGNORECASE)  # the title prefixes GitLab reads
 JOB_STATES = {"success": "passed", "skipped": "skipped", "failed": "failed", "canceled": "failed"}
 KIND_LABELS = {"bug": "bug", "defect": "bug", "feature": "feature", "enhancement": "feature",
                "documentation": "docs", "docs": "docs", "task": "task", "chore": "task"}
@@ -141,6 +141,8 @@ class GitLabForge:
         bare = DRAFT.sub("", title)
         if bare != title:
             self._drafts.add(iid)
+        else:  # marked ready by someone: it stays ready
+            self._drafts.discard(iid)
         return PullRequest(forge=self.name, number=iid, url=str(data.get("web_url") or ""), title=bare,
                            body=data.get("description") or "", head=str(data.get("source_branch") or ""),
                            base=str(data.get("target_branch") or ""), state=str(data.get("state") or "opened"),
