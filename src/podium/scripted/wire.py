@@ -118,7 +118,8 @@ class Conversation:
             if is_model and not in_model and not setup:
                 turns += 1
             in_model = is_model
-            setup = not is_model and any(_SETUP in t for t in _texts(item.get("content")))
+            setup = (self.api == "chat" and not is_model  # gemini-cli opens the same way, and counts it: no skip
+                     and any(_SETUP in t for t in _texts(item.get("content"))))
         return turns
 
     def turns_after(self, marker: str | None) -> int:
