@@ -66,8 +66,12 @@ def _run_engine(b: Bench, label: str, jobs: int) -> dict[str, float]:
     after = os.times()
     wall = time.time() - t0
     store = b.store()
-    right = sum(1 for i in ids if (job := store.job(i)).state == "done" and job.workspace
-                and (Path(job.workspace) / "out.txt").is_file())
+    wrong = [job for i in ids if not ((job := store.job(i)).state == "done" and job.workspace
+                                      and (Path(job.workspace) / "out.txt").is_file())]
+    for job in wrong[:5]:
+        print(f"  {label} job {job.id}: {job.state} on {job.host}; error: {job.error}; events: "
+              f"{[(e.kind, e.data.get('message')) for e in store.events(job.id) if e.kind in ('note', 'error')]}")
+    right = len(ids) - len(wrong)
     runner = [e[-1].data.get("runner_cpu_s", 0.0) for i in ids if (e := store.events(i, kinds=("final",)))]
     client = (after.children_user + after.children_system) - (before.children_user + before.children_system)
     latencies = [lat for _, lat in results]

@@ -468,7 +468,8 @@ def not_answering(job: Job, now: float) -> str | None:
 
 def reconcile(store: Store) -> list[Job]:
     """Mark active jobs whose runner is gone as ``lost``, and running jobs whose runner stopped answering as
-    ``stalled`` (the runner sets them ``running`` again when it wakes); returns the jobs it changed."""
+    ``stalled`` (the runner sets them ``running`` again when it wakes); bring the jobs of another engine up to
+    date from it. Returns the jobs it changed."""
     _reap()
     active = store.jobs(states=ACTIVE_STATES)
     changed = _observe_elsewhere(store, [j for j in active if j.engine])
@@ -505,18 +506,12 @@ def reconcile(store: Store) -> list[Job]:
 
 
 def _observe_elsewhere(store: Store, jobs: list[Job]) -> list[Job]:
-    """Mirror the jobs that run on an engine other than this machine's runners, cluster by cluster."""
+    """Mirror the jobs that run on another engine (a Temporal cluster's workers), one cluster at a time."""
     clusters: dict[str, list[Job]] = {}
     for job in jobs:
-        clusters.setdefault(repr(sorted((k, v) for k, v in (job.engine or {}).items() if k not in ("workflow_id",
-                                                                                                   "seen"))), []
-                            ).append(job)
-    changed = []
-    for group in clusters.values():
-        engine = engines.of(group[0])
-        if engine is not None:
-            changed += engine.observe(store, group)
-    return changed
+        clusters.setdefault(engines.where(job), []).append(job)
+    return [ended for group in clusters.values() if (engine := engines.of(group[0])) is not None
+            for ended in engine.observe(store, group)]
 
 
 RECENT = 86400.0

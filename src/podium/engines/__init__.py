@@ -65,6 +65,13 @@ def of(job: Job) -> Engine | None:
     return _engine(job.engine) if job.engine else None
 
 
+def where(job: Job) -> str:
+    """The engine (cluster) a job runs on, as a key: jobs of one cluster are observed together."""
+    import json
+
+    return json.dumps({k: v for k, v in sorted((job.engine or {}).items()) if k not in ("workflow_id", "seen")})
+
+
 def _engine(values: dict[str, Any]) -> Engine:
     """An engine plugin (``podium.engines`` entry points: ``temporal``, or a package's own), for these settings."""
     from podium.plugins import load

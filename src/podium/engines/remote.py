@@ -28,6 +28,7 @@ from podium.errors import GitError, PodiumError
 from podium.git import Repo, git
 
 SNAPSHOT_EVERY = float(os.environ.get("PODIUM_SNAPSHOT_EVERY", "120"))
+RESEND_EVERY = 15.0  # seconds: a job's live values are signalled at least this often while it runs
 WORKER_PID = "PODIUM_WORKER_PID"  # set in a worker's runners: a runner whose worker is gone ends its agent
 FINAL_STATES = ("done", "no_changes", "failed", "cancelled", "lost")
 
@@ -64,7 +65,8 @@ class RemoteJob:
         self.last_push = 0.0
         self.seq = 0
         self.local_id = 0
-        self.sent: dict[str, Any] | None = None  # the live values last signalled
+        self.sent: tuple[Any, ...] | None = None  # what the last progress signal said (state, session, usage)
+        self.sent_at = 0.0
 
     # -- start ------------------------------------------------------------------------------------------------------
     def start(self, attempt: int) -> None:
@@ -174,6 +176,16 @@ class RemoteJob:
         values = {k: getattr(job, k) for k in ("state", "session_id", "started_at", "heartbeat_at",
                                                "last_activity_at", "receiving_at", "usage")}
         return {"events": [[e.kind, e.data, e.ts] for e in events], "job": dict(values, host=host())}
+
+    def worth_sending(self, batch: dict[str, Any]) -> bool:
+        """Whether a progress batch is news — events, a new state, session or usage — or ``RESEND_EVERY`` passed
+        (the live values, such as the model's stream still bringing bytes, stay fresh); marked sent if so."""
+        live = batch["job"]
+        said = (live["state"], live["session_id"], json.dumps(live["usage"], sort_keys=True))
+        if not batch["events"] and said == self.sent and time.monotonic() - self.sent_at < RESEND_EVERY:
+            return False
+        self.sent, self.sent_at = said, time.monotonic()
+        return True
 
     def finished(self) -> bool:
         from podium.jobs import reconcile

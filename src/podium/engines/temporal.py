@@ -275,15 +275,18 @@ class TemporalEngine:
 
     def _finish(self, store: Store, job: Job, result: dict[str, Any] | None, closed: str | None) -> None:
         """The job's end: its work brought into its workspace here from origin, its row as the worker left it."""
-        from podium.git import Snapshot, read_work
+        from podium.git import Repo, Snapshot, read_work
+        from podium.workspace import repo_lock
 
         notes: list[tuple[str, dict[str, Any]]] = []
         if (result and result.get("commit") and job.workspace and job.start_head and job.start_tree
                 and Path(job.workspace).is_dir()):
             try:
-                found = snapshots.fetch(job.workspace, result["ref"], result["ref"].replace("/jobs/", "/meta/", 1))
-                snapshots.bring_in(job.workspace, result["commit"], Snapshot(head=str(job.start_head),
-                                                                              tree=str(job.start_tree)))
+                with repo_lock(Repo.find(job.workspace)):  # git's ref locks: a delegation may be fetching too
+                    found = snapshots.fetch(job.workspace, result["ref"],
+                                            result["ref"].replace("/jobs/", "/meta/", 1))
+                    snapshots.bring_in(job.workspace, result["commit"], Snapshot(head=str(job.start_head),
+                                                                                  tree=str(job.start_tree)))
                 for ref, commit in found.items():
                     if "/meta/" in ref:
                         files = snapshots.files_of(job.workspace, commit)

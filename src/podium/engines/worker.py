@@ -56,9 +56,8 @@ def activity_defn() -> Any:
                 await asyncio.sleep(BEAT)
                 activity.heartbeat(job.seq)
                 batch = await on_its_thread(job.progress)
-                if batch["events"] or batch["job"] != getattr(job, "sent", None):
+                if job.worth_sending(batch):  # each signal is a history event: news only, and a beat now and then
                     await handle.signal(SIGNAL, batch)
-                    job.sent = batch["job"]
                 if await on_its_thread(job.finished):
                     break
                 if job.push_due():
