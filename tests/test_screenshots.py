@@ -137,3 +137,20 @@ def test_tester_bad_input_is_one_line(env: Env) -> None:
     assert json.loads(env.podium("status", "--json").stdout)[0]["id"] == job_id  # no tester job was made
     (env.repo / "podium.toml").write_text("[tester]\nagent = 3\n")
     assert_one_line_error(env.podium("test", branch, "run it"), "tester.agent: a string, not 3")
+
+
+def test_a_branch_named_like_another_and_more_keeps_its_own_numbering(env: Env) -> None:
+    """feature/shop-page-2's first screenshot (feature-shop-page-2-1-home.png) is not feature/shop-page's second."""
+    from podium import browser
+    from podium.context import Context
+
+    desktop = Path(env.vars["HOME"]) / "Desktop"
+    (env.repo / "podium.toml").write_text(f'[screenshots]\ndir = "{desktop}"\n')
+    ctx = Context.open(env.repo)
+    png = b"\x89PNG\r\n\x1a\n"
+    longer = browser.keep(ctx.repo, ctx.store, ctx.config, png, label="home", url="", branch="feature/shop-page-2",
+                          workspace="", job_id=1)
+    shorter = browser.keep(ctx.repo, ctx.store, ctx.config, png, label="home", url="", branch="feature/shop-page",
+                           workspace="", job_id=2)
+    assert (Path(longer).name, Path(shorter).name) == ("feature-shop-page-2-1-home.png", "feature-shop-page-1-home.png")
+    assert browser.for_branch(ctx.repo, ctx.store, ctx.config, "feature/shop-page") == [shorter]

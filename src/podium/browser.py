@@ -244,7 +244,9 @@ def _claim(repo: Repo, store: Store, out_dir: Path, branch: str, name: str, suff
     with repo_lock(repo, "screenshots"):  # two screenshots at once must not take the same number
         taken = [s.number for s in store.screenshots(branch)]
         pattern = re.compile(rf"^{re.escape(stem(branch))}-(\d+)-")
-        on_disk = [int(m.group(1)) for p in out_dir.glob(f"{stem(branch)}-*") if (m := pattern.match(p.name))]
+        theirs = store.others_screenshots(branch)  # a branch named like this one and more (feature/x-2) is not it
+        on_disk = [int(m.group(1)) for p in out_dir.glob(f"{stem(branch)}-*")
+                   if (m := pattern.match(p.name)) and str(p) not in theirs]
         number = max([0, *taken, *on_disk]) + 1
         path = out_dir / f"{stem(branch)}-{number}-{name}{suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -257,8 +259,9 @@ def for_branch(repo: Repo, store: Store, config: Config, branch: str) -> list[st
     after the branch in the screenshots folder (taken by hand), by name."""
     recorded = [s.path for s in store.screenshots(branch) if Path(s.path).is_file() and Path(s.path).stat().st_size]
     out_dir = folder(config, repo)
+    theirs = store.others_screenshots(branch)
     others = sorted(str(p) for p in out_dir.glob(f"{stem(branch)}*.png")) if out_dir.is_dir() else []
-    return recorded + [p for p in others if p not in recorded]
+    return recorded + [p for p in others if p not in recorded and p not in theirs]
 
 
 @dataclass(frozen=True)

@@ -905,6 +905,11 @@ class Store:
         rows = self.db.execute("SELECT * FROM screenshots WHERE branch = ? ORDER BY number, id", (branch,))
         return [Screenshot(**dict(r)) for r in rows]
 
+    def others_screenshots(self, branch: str) -> set[str]:
+        """The files recorded as screenshots of any other branch (``feature-x-2-1-home.png`` is feature/x-2's, not
+        feature/x's second)."""
+        return {r[0] for r in self.db.execute("SELECT path FROM screenshots WHERE branch != ?", (branch,))}
+
     def log_path(self, job_id: int, suffix: str = "log") -> Path:
         return self.logs / f"{job_id}.{suffix}"
 
