@@ -244,3 +244,43 @@ def distill_trying_to_write(env: Env, agent: str) -> tuple[dict[str, Any], list[
     shown = env.podium_json("distill", "--agent", agent)
     events = env.podium_json("logs", str(worker + 1))["events"]
     return shown, [e["data"] for e in events if e["kind"] == "tool_call"]
+
+
+def chat_requests(env: Env) -> list[dict[str, Any]]:
+    """The agent's own Chat Completions requests to the scripted model (side requests aside)."""
+    return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
+
+
+def changelog_job(env: Env, *delegate_args: str, shell: str = "wc -l CHANGELOG.md && exit 3"
+                  ) -> tuple[dict[str, Any], Path, dict[str, Any], list[dict[str, Any]]]:
+    """A worker job on the changelog scenario (write CHANGELOG.md, run ``shell``, say so), checked as every agent's
+    is: done with a session, the file in its worktree, the user's checkout untouched, the agent's last words as its
+    summary. Its status row, worktree, summary and events."""
+    env.serve({"steps": [
+        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
+        {"shell": shell},
+        "Wrote CHANGELOG.md.",
+        {"shell": "echo '- first entry' >> CHANGELOG.md"},
+        "Added the first entry.",
+    ]})
+    first = env.delegate("Start a changelog", *delegate_args)
+    result = env.podium("wait", str(first), "--timeout", "120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    job = env.job(first)
+    assert job["state"] == "done" and job["session_id"]
+    worktree = Path(job["workspace"])
+    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
+    assert git("status", "--porcelain", cwd=env.repo) == ""
+    summary = env.podium_json("logs", str(first), "--summary")
+    assert summary["final"] == "Wrote CHANGELOG.md."
+    return job, worktree, summary, env.podium_json("logs", str(first))["events"]
+
+
+def changelog_resumed(env: Env, job: dict[str, Any], worktree: Path) -> None:
+    """``changelog_job``'s job resumed: the same session, the entry added, the first turn's history sent along."""
+    second = int(env.podium_json("resume", str(job["id"]), "add the first entry")["id"])
+    env.podium("wait", str(second), "--timeout", "120", check=True)
+    assert env.job(second)["session_id"] == job["session_id"]
+    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
+    messages = json.dumps(chat_requests(env)[-1]["body"]["messages"])
+    assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages

@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from conftest import Env, git
-
-
-def _chat(env: Env) -> list[dict]:
-    return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
+from conftest import Env, changelog_job, changelog_resumed, chat_requests
 
 
 def test_copilot_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
-    env.serve({"steps": [
-        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
-        {"shell": "wc -l CHANGELOG.md && exit 3"},
-        "Wrote CHANGELOG.md.",
-        {"shell": "echo '- first entry' >> CHANGELOG.md"},
-        "Added the first entry.",
-    ]})
-    first = env.delegate("Start a changelog", "--agent", "copilot", "--effort", "high")
-    result = env.podium("wait", str(first), "--timeout", "120")
-    assert result.returncode == 0, result.stdout + result.stderr
-    job = env.job(first)
-    assert job["state"] == "done" and job["session_id"]
-    worktree = Path(job["workspace"])
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
-    assert git("status", "--porcelain", cwd=env.repo) == ""
-    summary = env.podium_json("logs", str(first), "--summary")
-    assert summary["final"] == "Wrote CHANGELOG.md."
+    job, worktree, summary, events = changelog_job(env, "--agent", "copilot", "--effort", "high")
     assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
-    events = env.podium_json("logs", str(first))["events"]
     command = next(e["data"] for e in events if e["kind"] == "command")
     assert command["command"] == "wc -l CHANGELOG.md && exit 3" and "1 CHANGELOG.md" in command["output"]
     assert command["exit_code"] == 3
     assert [e["data"]["path"] for e in events if e["kind"] == "file_change"] == [str(worktree / "CHANGELOG.md")]
-    assert "--allow-tool shell --allow-tool write" in env.podium("logs", str(first)).stdout
-    assert _chat(env)[0]["body"].get("reasoning_effort") == "high"  # the role's effort reached the model
+    assert "--allow-tool shell --allow-tool write" in env.podium("logs", str(job["id"])).stdout
+    assert chat_requests(env)[0]["body"].get("reasoning_effort") == "high"  # the role's effort reached the model
 
-    second = int(env.podium_json("resume", str(first), "add the first entry")["id"])
-    env.podium("wait", str(second), "--timeout", "120", check=True)
-    assert env.job(second)["session_id"] == job["session_id"]
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
-    messages = json.dumps(_chat(env)[-1]["body"]["messages"])
-    assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages
+    changelog_resumed(env, job, worktree)
 
 
 def test_copilot_tester_turns_resume_one_session(env: Env) -> None:

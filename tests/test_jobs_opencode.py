@@ -5,48 +5,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Env, assert_one_line_error, distill_trying_to_write, git
-
-
-def _chat(env: Env) -> list[dict]:
-    """The model turns opencode asked for (not its side requests, such as a session's title)."""
-    return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
+from conftest import (
+    Env,
+    assert_one_line_error,
+    changelog_job,
+    changelog_resumed,
+    chat_requests,
+    distill_trying_to_write,
+)
 
 
 def test_opencode_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
-    env.serve({"steps": [
-        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
-        {"shell": "wc -l CHANGELOG.md && exit 3"},
-        "Wrote CHANGELOG.md.",
-        {"shell": "echo '- first entry' >> CHANGELOG.md"},
-        "Added the first entry.",
-    ]})
-    first = env.delegate("Start a changelog", "--agent", "opencode")
-    result = env.podium("wait", str(first), "--timeout", "120")
-    assert result.returncode == 0, result.stdout + result.stderr
-    job = env.job(first)
-    assert job["state"] == "done" and job["session_id"].startswith("ses_")
-    worktree = Path(job["workspace"])
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
-    assert git("status", "--porcelain", cwd=env.repo) == ""
-    summary = env.podium_json("logs", str(first), "--summary")
-    assert summary["final"] == "Wrote CHANGELOG.md."
+    job, worktree, summary, events = changelog_job(env, "--agent", "opencode")
+    assert job["session_id"].startswith("ses_")
     assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
-    events = env.podium_json("logs", str(first))["events"]
     command = next(e["data"] for e in events if e["kind"] == "command")
     assert command["command"] == "wc -l CHANGELOG.md && exit 3" and "1 CHANGELOG.md" in command["output"]
     assert command["exit_code"] == 3  # opencode's stream carries it
     assert {"path": str(worktree / "CHANGELOG.md"), "change": "write"} in [e["data"] for e in events
                                                                              if e["kind"] == "file_change"]
     assert any(e["kind"] == "usage" for e in events)
-    assert "--auto" not in env.podium("logs", str(first)).stdout  # opencode's defaults let a worker write
+    assert "--auto" not in env.podium("logs", str(job["id"])).stdout  # opencode's defaults let a worker write
 
-    second = int(env.podium_json("resume", str(first), "add the first entry")["id"])
-    env.podium("wait", str(second), "--timeout", "120", check=True)
-    assert env.job(second)["session_id"] == job["session_id"]
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
-    messages = json.dumps(_chat(env)[-1]["body"]["messages"])
-    assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages
+    changelog_resumed(env, job, worktree)
 
 
 def test_opencode_config_that_asks_gets_auto_and_one_that_denies_is_refused(env: Env) -> None:
@@ -74,13 +55,14 @@ def test_opencode_tester_turns_resume_one_session(env: Env) -> None:
     env.podium("wait", str(first["id"]), "--timeout", "120", check=True)
     turn1 = env.job(first["id"])
     assert turn1["state"] == "done" and turn1["session_id"]
-    assert "You handle manual testing" in json.dumps(_chat(env)[0]["body"])  # the tester's role, in its first turn
+    # the tester's role, in its first turn
+    assert "You handle manual testing" in json.dumps(chat_requests(env)[0]["body"])
     second = env.podium_json("test", branch, "Anything new?")
     assert second["agent"] == "opencode" and second["resumed"] is True
     assert second["session_id"] == turn1["session_id"]
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
-    assert "slow.txt says x." in json.dumps(_chat(env)[-1]["body"]["messages"])
+    assert "slow.txt says x." in json.dumps(chat_requests(env)[-1]["body"]["messages"])
 
 
 

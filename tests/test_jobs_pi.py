@@ -3,49 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from conftest import Env, distill_trying_to_write, git
-
-
-def _chat(env: Env) -> list[dict]:
-    return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
+from conftest import Env, changelog_job, changelog_resumed, chat_requests, distill_trying_to_write
 
 
 def test_pi_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
-    env.serve({"steps": [
-        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
-        {"shell": "wc -l CHANGELOG.md && exit 3"},
-        "Wrote CHANGELOG.md.",
-        {"shell": "echo '- first entry' >> CHANGELOG.md"},
-        "Added the first entry.",
-    ]})
-    first = env.delegate("Start a changelog", "--agent", "pi", "--effort", "low")
-    result = env.podium("wait", str(first), "--timeout", "120")
-    assert result.returncode == 0, result.stdout + result.stderr
-    job = env.job(first)
-    assert job["state"] == "done" and job["session_id"]
-    worktree = Path(job["workspace"])
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
-    assert git("status", "--porcelain", cwd=env.repo) == ""
-    summary = env.podium_json("logs", str(first), "--summary")
-    assert summary["final"] == "Wrote CHANGELOG.md."
+    job, worktree, summary, events = changelog_job(env, "--agent", "pi", "--effort", "low")
     assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
-    events = env.podium_json("logs", str(first))["events"]
     command = next(e["data"] for e in events if e["kind"] == "command")
     assert command["command"] == "wc -l CHANGELOG.md && exit 3" and "1 CHANGELOG.md" in command["output"]
     assert command["exit_code"] == 3  # read from pi's "Command exited with code 3"
     assert [e["data"]["path"] for e in events if e["kind"] == "file_change"] == [str(worktree / "CHANGELOG.md")]
     assert any(e["kind"] == "usage" and e["data"]["output_tokens"] > 0 for e in events)
     # the role's effort is pi's thinking level, which pi sends as the request's reasoning effort
-    assert _chat(env)[0]["body"]["reasoning_effort"] == "low"
+    assert chat_requests(env)[0]["body"]["reasoning_effort"] == "low"
 
-    second = int(env.podium_json("resume", str(first), "add the first entry")["id"])
-    env.podium("wait", str(second), "--timeout", "120", check=True)
-    assert env.job(second)["session_id"] == job["session_id"]
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
-    messages = json.dumps(_chat(env)[-1]["body"]["messages"])
-    assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages
+    changelog_resumed(env, job, worktree)
 
 
 def test_pi_model_error_fails_the_job_with_the_reason(env: Env) -> None:
@@ -69,11 +42,12 @@ def test_pi_tester_turns_resume_one_session(env: Env) -> None:
     assert second["agent"] == "pi" and second["resumed"] is True and second["session_id"] == turn1["session_id"]
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
-    assert "slow.txt says x." in json.dumps(_chat(env)[-1]["body"]["messages"])
+    assert "slow.txt says x." in json.dumps(chat_requests(env)[-1]["body"]["messages"])
 
 
 def test_a_pi_distiller_has_only_pis_read_tools(env: Env) -> None:
     shown, _ = distill_trying_to_write(env, "pi")
     assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
     assert not (env.repo / "sneaky.txt").exists()
-    assert {"bash", "write", "edit"}.isdisjoint(_chat(env)[0]["tools"])  # pi offered the model no tool that writes
+    # pi offered the model no tool that writes
+    assert {"bash", "write", "edit"}.isdisjoint(chat_requests(env)[0]["tools"])

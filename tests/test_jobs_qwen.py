@@ -3,47 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from conftest import Env, assert_one_line_error, git
-
-
-def _chat(env: Env) -> list[dict]:
-    return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
+from conftest import Env, assert_one_line_error, changelog_job, changelog_resumed, chat_requests
 
 
 def test_qwen_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
-    env.serve({"steps": [
-        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
-        {"shell": "wc -l CHANGELOG.md"},
-        "Wrote CHANGELOG.md.",
-        {"shell": "echo '- first entry' >> CHANGELOG.md"},
-        "Added the first entry.",
-    ]})
-    first = env.delegate("Start a changelog", "--agent", "qwen")
-    result = env.podium("wait", str(first), "--timeout", "120")
-    assert result.returncode == 0, result.stdout + result.stderr
-    job = env.job(first)
-    assert job["state"] == "done" and job["session_id"]
-    worktree = Path(job["workspace"])
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
-    assert git("status", "--porcelain", cwd=env.repo) == ""
-    summary = env.podium_json("logs", str(first), "--summary")
-    assert summary["final"] == "Wrote CHANGELOG.md."
+    job, worktree, summary, events = changelog_job(env, "--agent", "qwen", shell="wc -l CHANGELOG.md")
     assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
-    events = env.podium_json("logs", str(first))["events"]
     command = next(e["data"] for e in events if e["kind"] == "command")
     assert command["command"] == "wc -l CHANGELOG.md" and "1 CHANGELOG.md" in command["output"]
     assert command["exit_code"] is None  # qwen's stream does not carry exit codes; podium does not guess
     assert [e["data"]["path"] for e in events if e["kind"] == "file_change"] == [str(worktree / "CHANGELOG.md")]
-    assert "--approval-mode yolo" in env.podium("logs", str(first)).stdout  # said why, in the job's log
+    assert "--approval-mode yolo" in env.podium("logs", str(job["id"])).stdout  # said why, in the job's log
 
-    second = int(env.podium_json("resume", str(first), "add the first entry")["id"])
-    env.podium("wait", str(second), "--timeout", "120", check=True)
-    assert env.job(second)["session_id"] == job["session_id"]
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
-    messages = json.dumps(_chat(env)[-1]["body"]["messages"])
-    assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages
+    changelog_resumed(env, job, worktree)
 
 
 def test_qwen_approval_mode_that_cannot_run_commands_and_an_effort_are_refused(env: Env) -> None:
@@ -68,4 +41,4 @@ def test_qwen_tester_turns_resume_one_session(env: Env) -> None:
     assert second["agent"] == "qwen" and second["resumed"] is True and second["session_id"] == turn1["session_id"]
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
-    assert "slow.txt says x." in json.dumps(_chat(env)[-1]["body"]["messages"])
+    assert "slow.txt says x." in json.dumps(chat_requests(env)[-1]["body"]["messages"])
