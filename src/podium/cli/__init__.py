@@ -88,7 +88,7 @@ def _run(argv: list[str] | None) -> int:
 def _leave(code: int) -> None:
     """Exit with ``code``. A command that talked to a Temporal cluster leaves at once once its output is out: the
     SDK's native threads may call into an interpreter that is being torn down, and crash it on the way out."""
-    if "podium.engines.temporal" in sys.modules and sys.modules["podium.engines.temporal"].used():
+    if "temporalio.bridge.temporal_sdk_bridge" in sys.modules:  # a client, a worker: the SDK's core was loaded
         import os
 
         sys.stdout.flush()
