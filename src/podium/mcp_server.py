@@ -17,6 +17,7 @@ gets an error saying where the human approves: their terminal, or the dashboard.
 from __future__ import annotations
 
 import inspect
+import json
 import typing
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def tool_function(op: Operation, root: Path, *, work_id: int | None) -> Any:
             result = op(Context.open(root, work_id=work_id, channel="mcp"), **kwargs)
             if asking and getattr(result, "gate", None) is not None and result.gate.state == "pending":
                 return ask_human(mcp_ctx, root, work_id, result.gate.id)
-            return result.to_dict()
+            return _document(result.to_dict())
         except PodiumError as e:
             raise ToolError(str(e)) from None
 
@@ -121,6 +122,17 @@ def tool_function(op: Operation, root: Path, *, work_id: int | None) -> Any:
     call.__signature__ = inspect.Signature(params, return_annotation=RETURNS)  # type: ignore[attr-defined]
     call.__annotations__ = annotations
     return call
+
+
+def _document(data: Any) -> Any:
+    """A list result as one JSON text, as an object is: the SDK would make one content block per item (none for
+    an empty list), and a client that reads the text (gemini) would see nothing, or pieces."""
+    if not isinstance(data, list):
+        return data
+    from mcp_types import CallToolResult, TextContent
+
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(data, indent=2, default=str))],
+                          structured_content={"result": data})
 
 
 def build(cwd: str | Path = ".", *, work_id: int | None = None) -> Any:

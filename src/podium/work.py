@@ -20,9 +20,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from podium.agents import Preflight, Wiring, agent_input, get_agent
+from podium.agents import Agent, Preflight, Wiring, agent_input, get_agent
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.jobs import Launched, launch, process_alive, reconcile
@@ -73,7 +74,7 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
         if other.ticket == ticket_id and other.state in ("running", "interrupted"):
             raise UsageError(f"work {other.id} on {ticket_id} is {other.state}: podium work --resume {other.id}")
     adapter = get_agent(agent, ctx.agent_options(agent, ORCHESTRATOR))
-    if not {"mcp", "system_prompt", "read_only"} <= adapter.wires or not adapter.can_resume:
+    if not can_orchestrate(adapter):
         raise UsageError(f"the {agent} agent cannot drive podium work (it needs MCP tools and resumable sessions)")
     adapter.wire(adapter.preflight(ctx.repo.main_checkout), Wiring(read_only=True))  # its flags, before anything
     started = start_ticket(ctx, ticket_id)
@@ -97,22 +98,30 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
     return ctx.store.work(work.id)
 
 
+def can_orchestrate(adapter: Agent) -> bool:
+    """Whether an agent can be the orchestrator: podium's tools, its role, reading only, resumable sessions."""
+    return ({"system_prompt", "read_only"} <= adapter.wires and bool({"mcp", "mcp_apart"} & adapter.wires)
+            and adapter.can_resume)
+
+
 def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
-                       session: str | None) -> list[str]:
+                       session: str | None) -> tuple[list[str], Path]:
+    """The orchestrator's command line and the folder it starts in."""
     adapter = get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR))
-    server = [sys.executable, "-m", "podium", "mcp", "--work", str(work.id)]
-    # podium's tools (not approve) and reading only: the orchestrator does not edit code or run commands
-    preflight = adapter.wire(Preflight(), Wiring(mcp=server, allowed=orchestration.tools,
-                                                 system_prompt=orchestration.role, read_only=True))
     here = ctx.repo.main_checkout
+    server = [sys.executable, "-m", "podium", "-C", str(here), "mcp", "--work", str(work.id)]
+    # podium's tools (not approve) and reading only: the orchestrator does not edit code or run commands
+    preflight = adapter.wire(Preflight(), Wiring(mcp=server, allowed=orchestration.tools, checkout=str(here),
+                                                 system_prompt=orchestration.role, read_only=True))
+    start = Path(preflight.cwd) if preflight.cwd else here
     if session:
-        return adapter.resume_argv(session, prompt, here, preflight)
-    return adapter.new_argv(prompt, here, preflight)
+        return adapter.resume_argv(session, prompt, here, preflight), start
+    return adapter.new_argv(prompt, here, preflight), start
 
 
 def _run_orchestrator(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
                       session: str | None, notes: list[Note] | None = None) -> Job:
-    argv = _orchestrator_argv(ctx, work, orchestration, prompt, session)
+    argv, start = _orchestrator_argv(ctx, work, orchestration, prompt, session)
     stdin = agent_input(get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR)), prompt)
     previous = work.orchestrator_job
     job = ctx.store.create_job(agent=work.agent, role=ORCHESTRATOR, prompt=prompt, state="starting",
@@ -121,7 +130,7 @@ def _run_orchestrator(ctx: Context, work: WorkRecord, orchestration: Orchestrati
     if notes:
         ctx.store.add_events(job.id, note_events(notes))
     ctx.store.update_work(work.id, orchestrator_job=job.id, state="running")
-    launch(ctx.store, job.id, ctx.repo.main_checkout)
+    launch(ctx.store, job.id, start)
     return job
 
 
@@ -234,6 +243,18 @@ def conclude(ctx: Context, work: WorkRecord) -> Report:
     return Report(work=work, state=state, lines=lines, pending_gate=pending.id if pending else None)
 
 
+def podium_tool(call: dict[str, Any]) -> str | None:
+    """The podium tool a ``tool_call`` event called, in each CLI's naming (claude's ``mcp__podium__X``, gemini's
+    ``mcp_podium_X``, codex's tool with its server), else None."""
+    name = str(call.get("name", ""))
+    if call.get("server") == "podium":
+        return name
+    for prefix in ("mcp__podium__", "mcp_podium_"):
+        if name.startswith(prefix):
+            return name.removeprefix(prefix)
+    return None
+
+
 def progress(ctx: Context, work: WorkRecord, seen: dict[str, Any]) -> list[str]:
     """What happened since the last look, as lines: the orchestrator's tool calls, jobs changing state, gates."""
     out: list[str] = []
@@ -241,9 +262,10 @@ def progress(ctx: Context, work: WorkRecord, seen: dict[str, Any]) -> list[str]:
     if job_id:
         events = ctx.store.events(job_id, after=seen.get(f"events:{job_id}", 0))
         for e in events:
-            if e.kind == "tool_call" and str(e.data.get("name", "")).startswith("mcp__podium__"):
+            tool = podium_tool(e.data) if e.kind == "tool_call" else None
+            if tool:
                 args = json.dumps(e.data.get("input") or {}, ensure_ascii=False)
-                out.append(f"orchestrator → {str(e.data['name']).removeprefix('mcp__podium__')} {clip(args, 100)}")
+                out.append(f"orchestrator → {tool} {clip(args, 100)}")
             elif e.kind in ("error", "note"):
                 out.append(f"orchestrator: {clip(str(e.data.get('message', '')), 160)}")
         if events:

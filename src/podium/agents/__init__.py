@@ -56,11 +56,13 @@ class Event:
 class Preflight:
     """What an adapter decided before a run: extra argv and notes for the job log. ``conflict``: a flag of the
     user's that contradicts what a writing run needs (refused when the argv is built; a read-only run, which
-    needs none of it, clears it)."""
+    needs none of it, clears it). ``cwd``: the folder the run must start in when the CLI takes its wiring from
+    there (gemini's settings), not the folder it works on."""
 
     extra_args: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     conflict: str | None = None
+    cwd: str | None = None
 
     def checked(self) -> Preflight:
         if self.conflict:
@@ -101,13 +103,15 @@ class Wiring:
     """What podium asks of an agent run beyond the plain one: podium's MCP server (``mcp``: its command,
     with only ``allowed`` of its tools pre-allowed; None: all), a role appended to the system prompt, and
     read-only (the agent may read and call tools, not edit or run commands). ``servers``: other MCP servers
-    (name, command), every tool of theirs allowed — the tester's live browser."""
+    (name, command), every tool of theirs allowed — the tester's live browser. ``checkout``: the repository the
+    run is about, for a CLI that takes its wiring from a folder of its own (gemini)."""
 
     mcp: list[str] | None = None
     allowed: tuple[str, ...] | None = None
     system_prompt: str | None = None
     read_only: bool = False
     servers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    checkout: str | None = None
 
     def asks(self) -> set[str]:
         return {k for k, v in (("mcp", self.mcp or self.servers), ("system_prompt", self.system_prompt),
@@ -147,6 +151,10 @@ class CliAgent:
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         return wire_plainly(self, preflight, wiring)
 
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        """The CLI in its own interactive mode (``podium chat``), with ``user_args`` first."""
+        raise AgentError(f"podium chat cannot start {self.name}: it takes no MCP server and role from podium")
+
 
 class Parser(Protocol):
     def feed(self, line: str) -> list[Event]:
@@ -164,7 +172,9 @@ class Agent(Protocol):
     # True: the prompt goes to the CLI on its stdin (the job's ``stdin``), never in its argv, where one argument
     # is at most 128 KiB on Linux and every process listing shows it
     prompt_on_stdin: ClassVar[bool]
-    wires: ClassVar[frozenset[str]]  # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"
+    # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"; "mcp_apart": MCP servers only for a run
+    # that starts in a folder of podium's (``Wiring.checkout``, ``Preflight.cwd``), as an orchestrator does
+    wires: ClassVar[frozenset[str]]
 
     def preflight(self, workdir: Path) -> Preflight:
         """Raise AgentError when this agent cannot run a worker here (CLI missing, model
@@ -178,6 +188,11 @@ class Agent(Protocol):
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         """The preflight with what ``wiring`` asks added (or podium's permissions taken away, read-only);
         AgentError when the CLI cannot take something asked (see ``wires``)."""
+        ...
+
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        """The CLI in its own interactive mode, for ``podium chat``: ``user_args`` first (a prompt among them is
+        not taken for the value of one of podium's flags), then the wired preflight's."""
         ...
 
     def parser(self) -> Parser: ...

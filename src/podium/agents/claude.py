@@ -251,6 +251,9 @@ class ClaudeAgent(CliAgent):
         return Preflight(extra_args=tuple(args), notes=() if wiring.read_only else preflight.notes,
                          conflict=None if wiring.read_only else preflight.conflict)
 
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        return [self._exe(), *user_args, *preflight.checked().extra_args, *self.choices()]
+
     def parser(self) -> ClaudeParser:
         return ClaudeParser()
 

@@ -19,6 +19,11 @@ podium's codex args contradicts that for a writing run and is refused.
 MCP servers (the tester's live browser, podium's screenshot tool): ``-c mcp_servers.<name>.…``; codex
 offers their tools to the model through its ``tool_search`` (for models whose metadata says they search).
 
+As the orchestrator: the role goes in as ``-c developer_instructions=…`` (codex's own place for instructions
+added to its system prompt), podium's tools as an MCP server (only the allowed ones enabled), and reading only
+as codex's own ``--sandbox read-only``, which no user config or profile then widens; a bypass of the sandbox in
+podium's codex args is refused for such a run.
+
 Model and effort: ``-m MODEL`` and ``-c model_reasoning_effort="…"`` (the Responses
 API's ``reasoning.effort``; podium's ``max`` is codex's highest, ``xhigh``).
 """
@@ -110,7 +115,8 @@ class CodexParser:
             ]
         if kind in ("mcp_tool_call", "web_search", "collab_tool_call"):
             name = item.get("tool") or item.get("query") or kind
-            return [Event("tool_call", {"name": str(name), "input": item.get("arguments")})]
+            server = {"server": str(item["server"])} if item.get("server") else {}
+            return [Event("tool_call", {"name": str(name), "input": item.get("arguments"), **server})]
         if kind == "error":
             return [Event("warning", {"message": str(item.get("message") or "")})]
         return []
@@ -124,7 +130,7 @@ class CodexAgent(CliAgent):
     name: ClassVar[str] = "codex"
     can_resume: ClassVar[bool] = True
     prompt_on_stdin: ClassVar[bool] = True  # PROMPT "-": read from stdin
-    wires: ClassVar[frozenset[str]] = frozenset({"read_only", "mcp"})
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only", "mcp", "system_prompt"})
 
     def _choices(self) -> list[str]:
         """``-m`` and the reasoning effort, when chosen; AgentError when the args choose them too (also as
@@ -203,17 +209,42 @@ class CodexAgent(CliAgent):
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         """MCP servers as ``-c mcp_servers.<name>.…``, their tools approved (``codex exec`` asks no one: a tool
-        that needs approval is refused), podium's own with only ``allowed`` of its tools; no system prompt."""
+        that needs approval is refused), podium's own with only ``allowed`` of its tools approved; the role as
+        developer instructions; read-only as ``--sandbox read-only``."""
         wired = wire_plainly(self, preflight, wiring)
         servers = [*wiring.servers, *((("podium", tuple(wiring.mcp)),) if wiring.mcp else ())]
         args: list[str] = []
+        if wiring.read_only:
+            args += self._read_only()
+        if wiring.system_prompt:  # a TOML basic string: JSON's escapes are TOML's
+            args += ["-c", f"developer_instructions={json.dumps(wiring.system_prompt)}"]
         for name, command in servers:
             args += ["-c", f"mcp_servers.{name}.command={json.dumps(command[0])}",
                      "-c", f"mcp_servers.{name}.args={json.dumps(list(command[1:]))}",
                      "-c", f'mcp_servers.{name}.default_tools_approval_mode="approve"']
-        if wiring.mcp and wiring.allowed is not None:
-            args += ["-c", f"mcp_servers.podium.enabled_tools={json.dumps(list(wiring.allowed))}"]
+        if wiring.mcp:  # up before the first request (else its tools come a turn late), or the run fails
+            args += ["-c", "mcp_servers.podium.required=true",
+                     # codex hands an MCP server only a few variables: podium's needs the user's (their tokens,
+                     # their agents' endpoints), named here, their values never in a command line
+                     "-c", f"mcp_servers.podium.env_vars={json.dumps(sorted(os.environ))}"]
+        if wiring.mcp and wiring.allowed is not None:  # the others ask first (headless: refused), as claude's do
+            args += ["-c", 'mcp_servers.podium.default_tools_approval_mode="prompt"']
+            for tool in wiring.allowed:
+                args += ["-c", f'mcp_servers.podium.tools.{tool}.approval_mode="approve"']
         return Preflight(extra_args=(*wired.extra_args, *args), notes=wired.notes, conflict=wired.conflict)
+
+    def _read_only(self) -> list[str]:
+        """``--sandbox read-only`` unless podium's codex args say so already; AgentError when they widen it."""
+        chosen = flag_value(self.args, "-s", "--sandbox")
+        bypass = next((a for a in self.args if a.startswith("--dangerously")), None)
+        if bypass or chosen not in (None, "read-only"):
+            raise AgentError(f"{bypass or f'--sandbox {chosen}'} in podium's codex args contradicts podium's "
+                             "--sandbox read-only for a run that only reads (the orchestrator, the distiller): set "
+                             "it for the roles that write only, e.g. [roles.worker] args")
+        return ["--sandbox", "read-only"] if chosen is None else []
+
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        return [self._exe(), *user_args, *preflight.checked().extra_args, *self._choices(), *self.args]
 
     def parser(self) -> CodexParser:
         return CodexParser()

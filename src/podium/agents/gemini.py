@@ -20,12 +20,22 @@ that cannot edit (``default``, ``plan``) is refused for a writing run, naming bo
 
 Model: ``-m``. gemini-cli has no flag for its thinking level, so a role's ``effort``
 for gemini is refused rather than silently dropped.
+
+As the orchestrator: gemini-cli takes MCP servers and standing instructions only from settings files and
+context files, never from flags. podium keeps a folder of its own per orchestrator (under podium's state
+directory) with the CLI's project files — ``.gemini/settings.json`` (podium's MCP server, its unattended tools
+allowed without confirmation; for reading only, the shell and file-writing tools excluded) and ``GEMINI.md``
+(the role) — and starts gemini there, trusted for the session, with the repository as an included directory.
+The user's own settings still hold beneath these. A tester works in its worktree, so a gemini tester takes no
+MCP server from podium.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,17 +43,22 @@ from podium.agents import (
     CliAgent,
     Event,
     Preflight,
+    Wiring,
     check_endpoint,
     choice_flags,
     find_executable,
     flag_value,
     tail,
+    wire_plainly,
 )
+from podium.errors import AgentError
 
 DEFAULT_FLAGS = ("--skip-trust", "--approval-mode", "yolo")
 FILE_TOOLS = ("write_file", "replace", "edit")
 SHELL_TOOLS = ("run_shell_command",)
 WRITABLE_MODES = ("auto_edit", "yolo")  # approval modes in which a headless worker can edit
+MCP_NAME = "podium"
+TRUSTED = "GEMINI_CLI_TRUST_WORKSPACE=true"  # what --skip-trust sets, in time for the folder's own settings
 
 
 def gemini_home() -> Path:
@@ -130,6 +145,8 @@ class GeminiParser:
 
 class GeminiAgent(CliAgent):
     name: ClassVar[str] = "gemini"
+    # MCP servers only from a folder of podium's, away from the repository: an orchestrator's, not a tester's
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only", "system_prompt", "mcp_apart"})
 
     def _choices(self) -> list[str]:
         self.no_effort()
@@ -175,11 +192,37 @@ class GeminiAgent(CliAgent):
     def _common(self, preflight: Preflight) -> list[str]:
         return ["-o", "stream-json", *preflight.checked().extra_args, *self._choices(), *self.args]
 
+    def _start(self, preflight: Preflight) -> list[str]:
+        """gemini, trusting the folder a wired run starts in (podium's own) before it reads its settings."""
+        return [shutil.which("env") or "/usr/bin/env", TRUSTED, self._exe()] if preflight.cwd else [self._exe()]
+
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), *self._common(preflight)]
+        return [*self._start(preflight), *self._common(preflight)]
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [self._exe(), "--resume", session_id, *self._common(preflight)]
+        return [*self._start(preflight), "--resume", session_id, *self._common(preflight)]
+
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        return [*self._start(preflight), *user_args, *preflight.checked().extra_args, *self._choices(), *self.args]
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        """podium's MCP server and the role from a folder of podium's (see the module's doc); read-only as the
+        ``default`` approval mode (headless, it confirms nothing) with the writing tools excluded."""
+        mode = self._args_mode()
+        if wiring.read_only and mode not in (None, "default", "plan"):
+            raise AgentError(f"--approval-mode {mode} in podium's gemini args contradicts podium's --approval-mode "
+                             "default for a run that only reads (the orchestrator, the distiller): set it for the "
+                             "roles that write only, e.g. [roles.worker] args")
+        if not (wiring.mcp and wiring.checkout):
+            return wire_plainly(self, preflight, wiring)  # MCP for a run in its own folder: refused there
+        folder = _settings_folder(wiring)
+        args = ["--include-directories", wiring.checkout]
+        if wiring.read_only:
+            args += ["--approval-mode", "default"] if mode is None else []
+        else:
+            args += [a for a in preflight.extra_args if a != "--skip-trust"]
+        return Preflight(extra_args=tuple(args), notes=() if wiring.read_only else preflight.notes,
+                         conflict=None if wiring.read_only else preflight.conflict, cwd=str(folder))
 
     def parser(self) -> GeminiParser:
         return GeminiParser()
@@ -193,3 +236,32 @@ class GeminiAgent(CliAgent):
             except OSError:
                 continue
         return None
+
+
+def _settings_folder(wiring: Wiring) -> Path:
+    """podium's folder for one orchestrator (the same for every turn of it: gemini keeps sessions per folder),
+    its settings and role written afresh."""
+    import platformdirs
+
+    assert wiring.mcp and wiring.checkout
+    key = hashlib.sha256(json.dumps([wiring.checkout, wiring.mcp]).encode()).hexdigest()[:16]
+    folder = platformdirs.user_state_path("podium") / "gemini" / key
+    (folder / ".gemini").mkdir(parents=True, exist_ok=True)
+    # gemini hands MCP servers its environment without what looks like a secret: podium's needs the user's own
+    # (their tokens, their agents' keys), as references that gemini expands, their values never in the file
+    server: dict[str, Any] = {"command": wiring.mcp[0], "args": wiring.mcp[1:], "cwd": wiring.checkout,
+                              "env": {name: f"${{{name}}}" for name in sorted(os.environ)}}
+    servers = {name: {"command": cmd[0], "args": list(cmd[1:]), "trust": True} for name, cmd in wiring.servers}
+    tools: dict[str, Any] = {}
+    if wiring.allowed is None:
+        server["trust"] = True
+    else:
+        tools["allowed"] = [f"mcp_{MCP_NAME}_{t}" for t in wiring.allowed]
+    if wiring.read_only:
+        tools["exclude"] = [*SHELL_TOOLS, *FILE_TOOLS]
+    settings = {"mcpServers": {**servers, MCP_NAME: server}, "tools": tools}
+    (folder / ".gemini" / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+    role = (wiring.system_prompt or "").rstrip()
+    (folder / "GEMINI.md").write_text(f"{role}\n\n---\n\nThe repository you work on is {wiring.checkout}: "
+                                      "read its files there, by their full paths.\n")
+    return folder

@@ -51,31 +51,40 @@ def register(cli: click.Group) -> None:
         _follow(ctx, ctx.store.work(picked.data["id"]), as_json)
 
     @cli.command("chat", context_settings={"ignore_unknown_options": True})
+    @click.option("--agent", default=None, help="The orchestrator's CLI: claude, codex or gemini (default: "
+                                                "[roles.orchestrator] agent, else claude).")
     @click.argument("cli_args", nargs=-1, type=click.UNPROCESSED)
     @click.pass_obj
-    def chat(obj: dict[str, Any], cli_args: tuple[str, ...]) -> None:
-        """Talk to the orchestrator: Claude Code in this repository with ORCHESTRATOR.md and podium's tools.
+    def chat(obj: dict[str, Any], agent: str | None, cli_args: tuple[str, ...]) -> None:
+        """Talk to the orchestrator: claude, codex or gemini in this repository with ORCHESTRATOR.md and podium's
+        tools.
 
         The role file is (re)generated first; podium's MCP server is wired in for this session only, its
         tools allowed except approve, which puts the gate to you in a form (what podium gates shows) and acts
         on your answer only. [roles.orchestrator] model and effort hold unless arguments after -- say otherwise;
-        they go to claude (e.g. podium chat -- --model opus, or -- -p "what is running?").
+        they go to the CLI (e.g. podium chat -- --model opus, -- -p "what is running?", or for codex
+        podium chat --agent codex -- exec "what is running?").
         """
-        from podium.agents import Preflight, Wiring, find_executable, flag_value, get_agent
+        from podium.agents import Preflight, Wiring, flag_value, get_agent
         from podium.service import orchestrator_role, unattended
+        from podium.work import ORCHESTRATOR, can_orchestrate
 
         ctx = context(obj)
+        name = agent or ctx.config.agent_for(ORCHESTRATOR)
+        flags = {"model": ("--model", "-m"), "effort": ("--effort",)}  # the user's own choice, for this session
+        given = {k: None for k, names in flags.items() if flag_value(list(cli_args), *names) is not None}
+        adapter = get_agent(name, {**ctx.agent_options(name, ORCHESTRATOR), **given})
+        if not can_orchestrate(adapter):
+            raise UsageError(f"the {name} agent cannot be the orchestrator (it takes no MCP tools and role from "
+                             "podium): claude, codex or gemini can")
         role = orchestrator_role(ctx)
-        exe = find_executable("claude", "PODIUM_CLAUDE", "npm install -g @anthropic-ai/claude-code")
-        given = {k: None for k in ("model", "effort") if flag_value(list(cli_args), f"--{k}") is not None}
-        claude = get_agent("claude", {**ctx.agent_options("claude", "orchestrator"), **given})
-        wired = claude.wire(Preflight(), Wiring(
-            mcp=[sys.executable, "-m", "podium", "mcp"], allowed=unattended(),
-            system_prompt=role.text))
-        click.echo(f"podium chat: claude with {role.path.name} ({role.path}) and podium's tools", err=True)
-        os.chdir(ctx.repo.toplevel)
-        # the user's arguments first: a prompt among them must not be taken for one of --allowedTools' values
-        os.execv(exe, [exe, *cli_args, *wired.extra_args, *claude.choices()])  # type: ignore[attr-defined]
+        here = str(ctx.repo.toplevel)
+        wired = adapter.wire(Preflight(), Wiring(mcp=[sys.executable, "-m", "podium", "-C", here, "mcp"],
+                                                 allowed=unattended(), system_prompt=role.text, checkout=here))
+        argv = adapter.chat_argv(list(cli_args), wired)
+        click.echo(f"podium chat: {name} with {role.path.name} ({role.path}) and podium's tools", err=True)
+        os.chdir(wired.cwd or here)
+        os.execv(argv[0], argv)
 
     @cli.command("mcp")
     @click.option("--work", "work_id", type=int, help="Serve podium work N's orchestrator: its ticket's defaults "
