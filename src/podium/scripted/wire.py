@@ -24,6 +24,7 @@ _CWD_PATTERNS = (
     re.compile(r"[Ww]orking directory: *(/[^\s]+)"),
     re.compile(r"Workspace Directories:\**\s*\n\s*- (/[^\s]+)"),
     re.compile(r"working in the directory: *(/[^\s]+)"),
+    re.compile(r"^% pwd\n(/[^\s]+)", re.MULTILINE),  # droid's environment context: the commands it ran at start
 )
 # the exchange a gemini-cli-style agent (qwen) opens its history with: its context, and the model's made-up
 # acknowledgement, which is no turn of the scenario's
@@ -314,8 +315,8 @@ def openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
 
 
 # Chat Completions: the tools the CLIs that speak it offer for a shell command and for writing a file, by name
-CHAT_SHELL_TOOLS = ("bash", "run_shell_command", "shell", "Bash", "exec_command", "shell_command")
-CHAT_WRITE_TOOLS = ("write", "write_file", "create", "Write")
+CHAT_SHELL_TOOLS = ("bash", "run_shell_command", "shell", "Bash", "exec_command", "shell_command", "Execute")
+CHAT_WRITE_TOOLS = ("write", "write_file", "create", "Write", "Create")
 
 
 def _first_key(schema: dict[str, Any], names: tuple[str, ...]) -> str:
