@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import engines
-from podium.agents import agent_input, get_agent
+from podium.agents import agent_input, forks_on_resume, get_agent
 from podium.config import checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
@@ -194,7 +194,8 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     """Continue a job's agent session with a new message, as a new job in the same workspace.
 
     One agent works in a worktree at a time: while another job is active there, the resume is
-    ``queued`` behind it (its runner waits), or refused when ``queue`` is False.
+    ``queued`` behind it (its runner waits), or refused when ``queue`` is False. An agent that resumes
+    by forking (droid) continues the newest session of the job's chain (``fork_point``).
     """
     reconcile(ctx.store)
     parent = ctx.job(job_id)
@@ -206,12 +207,15 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     if not parent.session_id:
         raise UsageError(f"job {parent.id} has no session to resume (its agent never reported one): run its "
                          f"command again with podium rerun {parent.id}")
+    notes: list[Note] = []
+    if forks_on_resume(adapter):
+        parent, notes = fork_point(ctx.store, parent)
     if not parent.workspace or not Path(parent.workspace).is_dir():
         raise UsageError(f"job {parent.id}'s worktree is gone: {parent.workspace}")
     engine = engines.of(parent) or engines.configured(ctx.config)
     record = ctx.store.workspace(parent.workspace)  # its base now: a gate or podium sync may have moved it
     if engine is not None and record is not None:  # a worker resumes it, from the worktree as it is here
-        return engine.launch_in(ctx, record, [], agent_prompt=message, earlier=parent,
+        return engine.launch_in(ctx, record, notes, agent_prompt=message, earlier=parent,
                                 options=ctx.agent_options(parent.agent, parent.role), agent=parent.agent,
                                 role=parent.role, prompt=message, branch=parent.branch, base_ref=record.base_ref,
                                 base_sha=record.base_sha, session_id=parent.session_id, parent_id=parent.id,
@@ -222,10 +226,28 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     preflight = adapter.preflight(ws)
     argv = adapter.resume_argv(parent.session_id, message, ws, preflight)
     base_sha = record.base_sha if record is not None else parent.base_sha
-    return enqueue(ctx, parent.workspace, [Note("agent", n) for n in preflight.notes], queue=queue,
+    return enqueue(ctx, parent.workspace, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
                    agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
                    base_ref=parent.base_ref, base_sha=base_sha, session_id=parent.session_id,
                    parent_id=parent.id, argv=argv, stdin=agent_input(adapter, message), stall_after=parent.stall_after)
+
+
+def fork_point(store: Store, job: Job) -> tuple[Job, list[Note]]:
+    """For an agent that continues a session in a new one forked from it at each resume (droid): the job whose
+    session a resume of ``job`` forks from — the newest that continued it (a resume of it, or of one of those),
+    whose session holds the whole conversation — and the note that says so. UsageError while that job still
+    runs: its own session is known once it is done."""
+    chain, newest = {job.id}, job
+    for later in store.jobs_in(job.workspace) if job.workspace else []:
+        if later.parent_id in chain and later.agent == job.agent and later.session_id:
+            chain.add(later.id)
+            newest = later
+    if newest.active:
+        raise UsageError(f"job {newest.id} is still {newest.state}, and {job.agent} continues a session in a new "
+                         f"one at each resume: wait for it (podium wait {newest.id}) first")
+    later = f" (job {job.id}'s conversation goes on in job {newest.id}'s)" if newest.id != job.id else ""
+    return newest, [Note("session", f"{job.agent} resumes by forking: a new session continues session "
+                                    f"{newest.session_id}{later}")]
 
 
 def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:

@@ -24,6 +24,7 @@ leaves a job that ``reconcile`` marks ``lost`` and a worktree left as it is.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import queue
@@ -43,7 +44,7 @@ from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
 
 if TYPE_CHECKING:  # loaded once the agent is on its way (``Runner.parser``): their import need not delay it
-    from podium.agents import Event, Parser
+    from podium.agents import Agent, Event, Parser
 
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
 FLUSH_EVERY = 0.25
@@ -73,11 +74,15 @@ class Runner:
         self.agent_cpu = 0.0
 
     @functools.cached_property
-    def parser(self) -> Parser:
-        """The agent's stream parser, made once the agent is started: the agents' modules load while it starts."""
+    def adapter(self) -> Agent:
+        """The job's agent adapter, made once the agent is started: the agents' modules load while it starts."""
         from podium.agents import get_agent
 
-        return get_agent(self.job.agent).parser()
+        return get_agent(self.job.agent)
+
+    @functools.cached_property
+    def parser(self) -> Parser:
+        return self.adapter.parser()
 
     # -- lifecycle ----------------------------------------------------------
     def run(self) -> None:
@@ -299,16 +304,21 @@ class Runner:
         rows = []
         for event in events:
             if event.kind == "session":
+                if self.session_id is not None and event.data["id"] != self.session_id:
+                    from podium.agents import forks_on_resume
+
+                    if not forks_on_resume(self.adapter):
+                        # A resumed stream may report another id; the first run's id stays the session.
+                        rows.append(("note", {"message": f"agent reported session {event.data['id']}; "
+                                                         f"keeping {self.session_id}"}))
+                        continue
+                    # an agent that resumes by forking: the fork is this job's session, the chain goes on from it
+                    event = dataclasses.replace(event, data={**event.data, "forked_from": self.session_id})
+                    self.session_id = None
                 if self.session_id is None:
                     self.session_id = event.data["id"]
                     values["session_id"] = self.session_id
                     self.store.record_session(self.session_id, self.job.agent, self.job.workspace, self.job.id)
-                elif event.data["id"] != self.session_id:
-                    # A resumed stream may report another id; the first run's id stays the session.
-                    rows.append(
-                        ("note", {"message": f"agent reported session {event.data['id']}; keeping {self.session_id}"})
-                    )
-                    continue
             if event.kind == "usage":
                 for key, value in event.data.items():
                     if isinstance(value, int | float) and not isinstance(value, bool):

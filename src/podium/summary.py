@@ -225,7 +225,7 @@ def event_line(e: EventRow) -> str:
         verdict = "success" if d.get("success") else f"failure: {d['error']}" if d.get("error") else "failure"
         body = f"■ agent {exit_words(d.get('exit_code'))} ({verdict})"
     elif e.kind == "session":
-        body = f"session {d.get('id')}"
+        body = f"session {d.get('id')}" + (f" (forked from {d['forked_from']})" if d.get("forked_from") else "")
     elif e.kind == "stalled":
         body = f"‼ stalled: silent and idle for {d.get('silent_for')}s"
     else:

@@ -3,9 +3,11 @@
 ``podium test BRANCH "what to test"`` runs a turn as a background job (role ``tester``) in the branch's
 workspace. The first turn starts a session with the tester's role (TESTER.md, generated from podium's
 tools and the repository's test commands) and the workspace's facts; every later turn resumes that same
-session, so the tester keeps what it learned. The session id lives in podium's store, so it survives
-restarts. When the session cannot be resumed — its transcript is gone, or the tester's agent changed —
-a fresh session starts with a summary of the earlier turns, and the user is told.
+session, so the tester keeps what it learned (an agent that resumes by forking, droid, continues in a new
+session forked from the last turn's, so each turn's session holds every turn before it). The session id
+lives in podium's store, so it survives restarts. When the session cannot be resumed — its transcript is
+gone, or the tester's agent changed — a fresh session starts with a summary of the earlier turns, and the
+user is told.
 
 The turn's verdict is read from the test runners' own output (``podium.verdict``), never from the
 tester's prose; ``status``, the gate and ``ship`` show it.
@@ -30,13 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podium import browser, engines, roles
-from podium.agents import Agent, Preflight, Wiring, agent_input, get_agent
+from podium.agents import Agent, Preflight, Wiring, agent_input, forks_on_resume, get_agent
 from podium.change import find_workspace
 from podium.config import Config, checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.git import diff_names, git, snapshot
-from podium.jobs import Launched, enqueue, reconcile
+from podium.jobs import Launched, enqueue, fork_point, reconcile
 from podium.store import Job, Store, WorkspaceRecord
 from podium.summary import summarize
 from podium.text import Note, clip, plural
@@ -90,6 +92,8 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
                               f"is gone): a fresh session starts with a summary of the "
                               f"{plural(len(earlier), 'earlier turn')}"))
         else:  # here, or kept on origin by the worker that ran the turn
+            if forks_on_resume(adapter):  # the turn forks the last turn's session: it must be done
+                notes += fork_point(ctx.store, last)[1]
             session = last.session_id
     elif last and fresh:
         notes.append(Note("session", "a fresh tester session starts (--fresh), with a summary of the "

@@ -1,8 +1,8 @@
 """Agent adapters: how podium starts, resumes and understands one agent CLI.
 
 An adapter is a small class registered under the ``podium.agents`` entry point
-group (podium's own ``codex``, ``claude``, ``gemini``, ``opencode``, ``qwen``, ``pi`` and
-``command`` are registered that way too, so a third-party adapter is a package with
+group (podium's own ``codex``, ``claude``, ``gemini``, ``opencode``, ``qwen``, ``pi``, ``copilot``,
+``droid`` and ``command`` are registered that way too, so a third-party adapter is a package with
 one entry point; ``CliAgent`` is what the CLI adapters share). It knows:
 
 - the argv for a new run and for a resume (``new_argv`` / ``resume_argv``);
@@ -18,7 +18,8 @@ one entry point; ``CliAgent`` is what the CLI adapters share). It knows:
 
 Event kinds (``Event.kind``) and their data:
 
-- ``session``     {id}                        the session/thread id, first run only
+- ``session``     {id}                        the session/thread id, first run only (and a resume's fork:
+                                              {id, forked_from}, recorded by the runner)
 - ``message``     {text}                      the agent said something
 - ``command``     {command, exit_code, output} a shell command finished (output is a tail)
 - ``file_change`` {path, change}              the agent wrote a file
@@ -135,6 +136,7 @@ class CliAgent:
     name: ClassVar[str]
     can_resume: ClassVar[bool] = True
     prompt_on_stdin: ClassVar[bool] = True
+    forks_on_resume: ClassVar[bool] = False
     wires: ClassVar[frozenset[str]] = frozenset({"read_only"})
 
     def __init__(self, args: list[str] | None = None, model: str | None = None, effort: str | None = None,
@@ -172,6 +174,8 @@ class Agent(Protocol):
     # True: the prompt goes to the CLI on its stdin (the job's ``stdin``), never in its argv, where one argument
     # is at most 128 KiB on Linux and every process listing shows it
     prompt_on_stdin: ClassVar[bool]
+    # True: a resume continues in a new session forked from the one resumed (``forks_on_resume``); optional
+    forks_on_resume: ClassVar[bool]
     # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"; "mcp_apart": MCP servers only for a run
     # that starts in a folder of podium's (``Wiring.checkout``, ``Preflight.cwd``), as an orchestrator does
     wires: ClassVar[frozenset[str]]
@@ -241,6 +245,12 @@ def find_executable(name: str, env_var: str, install_hint: str) -> str:
     if not found:
         raise AgentError(f"the {name} CLI is not installed (not on PATH); install it with: {install_hint}")
     return found
+
+
+def forks_on_resume(adapter: Agent) -> bool:
+    """Whether resuming the agent's session starts a new session forked from it (droid), not the same one: the
+    resumed job's session is the fork, and the next resume forks from that."""
+    return bool(getattr(adapter, "forks_on_resume", False))
 
 
 def agent_input(adapter: Agent, prompt: str) -> str | None:
