@@ -28,6 +28,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "qwen": "podium.agents.qwen:QwenAgent",
         "pi": "podium.agents.pi:PiAgent",
         "copilot": "podium.agents.copilot:CopilotAgent",
+        "droid": "podium.agents.droid:DroidAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {

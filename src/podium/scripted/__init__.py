@@ -2,7 +2,7 @@
 
 ``ScriptedModel(Scenario.load(path)).start()`` gives a server whose ``url`` is the
 base URL for ``ANTHROPIC_BASE_URL`` (claude), ``GOOGLE_GEMINI_BASE_URL`` (gemini),
-or an OpenAI-compatible provider at ``<url>/v1`` (codex, opencode, qwen, pi).
+or an OpenAI-compatible provider at ``<url>/v1`` (codex, opencode, qwen, pi, copilot, droid).
 See ``podium.scripted.scenario`` for the scenario format.
 """
 
