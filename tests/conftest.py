@@ -26,7 +26,7 @@ from podium.scripted import Scenario, ScriptedModel
 
 CLI_DIR = Path(__file__).parent / "agent-clis"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin"
-AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot")
+AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid")
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +149,10 @@ class Env:
             "models": [{"id": "scripted", "reasoning": True}]}}}))
         (home / ".pi" / "agent" / "settings.json").write_text(json.dumps(
             {"defaultProvider": "scripted", "defaultModel": "scripted"}))
+        (home / ".factory").mkdir(exist_ok=True)  # droid's: a custom model (its own provider), chosen by default
+        (home / ".factory" / "settings.json").write_text(json.dumps({"model": "custom:scripted", "customModels": [{
+            "model": "scripted", "displayName": "scripted", "baseUrl": f"{url}/v1", "apiKey": "scripted-key",
+            "provider": "generic-chat-completion-api", "maxOutputTokens": 4096, "reasoningEffort": "medium"}]}))
         codex_home = Path(self.vars["CODEX_HOME"])
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(
@@ -191,7 +195,7 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
     own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "KILO_", "PI_",
-                  "COPILOT_")
+                  "COPILOT_", "FACTORY_")
     homes = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")  # opencode's are under HOME
     variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config) and k not in homes}
     variables.update(
@@ -203,10 +207,11 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         GEMINI_API_KEY="scripted-key",
         OPENAI_API_KEY="scripted-key",
         # no network beyond the scripted model: opencode's model catalogue, kilo's telemetry (retried for seconds
-        # at every exit when unreachable), pi's version check
+        # at every exit when unreachable), pi's version check, droid's Factory services and updates
         OPENCODE_DISABLE_MODELS_FETCH="1", KILO_DISABLE_MODELS_FETCH="1", KILO_TELEMETRY_LEVEL="off", PI_OFFLINE="1",
         COPILOT_OFFLINE="true", COPILOT_AUTO_UPDATE="false", COPILOT_PROVIDER_API_KEY="scripted-key",
         COPILOT_MODEL="scripted",
+        FACTORY_AIRGAP_ENABLED="1", FACTORY_DROID_AUTO_UPDATE_ENABLED="false",  # droid: its own model only
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
         PWD=str(repo),  # as the user's shell sets it: an agent that works in $PWD would write to their checkout
         PODIUM_HEARTBEAT="0.5",
@@ -276,11 +281,14 @@ def changelog_job(env: Env, *delegate_args: str, shell: str = "wc -l CHANGELOG.m
     return job, worktree, summary, env.podium_json("logs", str(first))["events"]
 
 
-def changelog_resumed(env: Env, job: dict[str, Any], worktree: Path) -> None:
-    """``changelog_job``'s job resumed: the same session, the entry added, the first turn's history sent along."""
+def changelog_resumed(env: Env, job: dict[str, Any], worktree: Path, forks: bool = False) -> dict[str, Any]:
+    """``changelog_job``'s job resumed: the same session (``forks``: a new one, forked from it), the entry added,
+    the first turn's history sent along. The resumed job's status row."""
     second = int(env.podium_json("resume", str(job["id"]), "add the first entry")["id"])
     env.podium("wait", str(second), "--timeout", "120", check=True)
-    assert env.job(second)["session_id"] == job["session_id"]
+    resumed = env.job(second)
+    assert (resumed["session_id"] != job["session_id"]) if forks else (resumed["session_id"] == job["session_id"])
     assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
     messages = json.dumps(chat_requests(env)[-1]["body"]["messages"])
     assert "Wrote CHANGELOG.md." in messages and "add the first entry" in messages
+    return resumed
