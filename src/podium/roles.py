@@ -197,32 +197,44 @@ def render(repo: Repo, config: Config, name: str, generated: str, intro: str) ->
     return RoleFile(name, path, text, created=old is None, changed=text != old, generated=True)
 
 
-def orchestrator_tools(tools: list[tuple[str, str, list[str]]], facts: list[str], gate_pass: tuple[str, ...]) -> str:
+LOOP = [
+    "## The loop for a ticket",
+    "",
+    "1. `ticket_start` — assigns it to the human, sets it active, makes its workspace and snapshot.",
+    "2. `delegate` with `ticket` — the worker works in that workspace. `wait` for it; read the summary.",
+    "3. `test` the branch — say what changed and what to test; `wait`; read the verdict (from the runner).",
+    "4. Failures: `resume` the worker with what the tester found (facts, not fixes); test again. A few",
+    "   rounds at most, then tell the human what blocks it.",
+    "5. `ship` — one commit on the base, pushed with a lease, the PR opened or updated with the ticket,",
+    "   tests and screenshots. It returns a pending gate: tell the human what it holds and that it waits",
+    "   for `podium approve N` (or the gate's page in `podium dashboard`). When your client can show the",
+    "   human a form, `ship` puts the gate to them itself and returns their decision. Never try to get",
+    "   around the gate.",
+]
+
+# What the plugin's orchestrator knows of a repository it has not seen: where podium keeps what it detected.
+ANY_REPOSITORY = [
+    "- Its conventions — the base branch, branch names, tracker, forge, test commands and what the gate lets",
+    "  through — are in the generated part of its ORCHESTRATOR.md. Read them before the first tool call:",
+    "  `podium roles orchestrator --print` in a shell (it brings the file up to date first).",
+]
+
+
+def orchestrator_tools(tools: list[tuple[str, str, list[str]]], repository: list[str]) -> str:
     """The generated part of ORCHESTRATOR.md: podium's tools as the MCP server declares them, the repository's
-    conventions as podium found them, and the loop that ties them together."""
+    conventions (``repository``: its lines) and the loop that ties them together."""
     lines = ["## Your tools (the `podium` MCP server; the same as `podium <command>` in a shell)", ""]
     for name, description, params in tools:
         first = " ".join(description.split("\n\n")[0].split())
         lines.append(f"- `{name}({', '.join(params)})` — {first}")
-    lines += ["", "## This repository (podium detected it; podium enforces it)", "", *[f"- {f}" for f in facts]]
-    policy = ", ".join(gate_pass) if gate_pass else "nothing: every commit and push waits for the human"
-    lines += [
-        f"- The gate lets through without asking: {policy}.",
-        "",
-        "## The loop for a ticket",
-        "",
-        "1. `ticket_start` — assigns it to the human, sets it active, makes its workspace and snapshot.",
-        "2. `delegate` with `ticket` — the worker works in that workspace. `wait` for it; read the summary.",
-        "3. `test` the branch — say what changed and what to test; `wait`; read the verdict (from the runner).",
-        "4. Failures: `resume` the worker with what the tester found (facts, not fixes); test again. A few",
-        "   rounds at most, then tell the human what blocks it.",
-        "5. `ship` — one commit on the base, pushed with a lease, the PR opened or updated with the ticket,",
-        "   tests and screenshots. It returns a pending gate: tell the human what it holds and that it waits",
-        "   for `podium approve N` (or the gate's page in `podium dashboard`). When your client can show the",
-        "   human a form, `ship` puts the gate to them itself and returns their decision. Never try to get",
-        "   around the gate.",
-    ]
+    lines += ["", "## This repository (podium detected it; podium enforces it)", "", *repository, "", *LOOP]
     return "\n".join(lines)
+
+
+def orchestrator_agent(tools: list[tuple[str, str, list[str]]]) -> str:
+    """The orchestrator's role for any repository (the Claude Code plugin's agent): ORCHESTRATOR.md's intro and
+    tools, and where this repository's conventions are."""
+    return f"{ORCHESTRATOR_INTRO}\n{orchestrator_tools(tools, ANY_REPOSITORY)}\n"
 
 
 def orchestrator(repo: Repo, config: Config, tools: list[tuple[str, str, list[str]]]) -> RoleFile:
@@ -238,7 +250,9 @@ def orchestrator(repo: Repo, config: Config, tools: list[tuple[str, str, list[st
              f"Tickets: {found.tracker.value}." if found.tracker.value else "Tickets: no tracker configured.",
              f"Pull requests: {found.forge.value}." if found.forge.value else "Pull requests: no forge configured.",
              "Tests: " + (", ".join(f"`{t.command}`" for t in found.tests) or "none detected") + "."]
-    return render(repo, config, "ORCHESTRATOR", orchestrator_tools(tools, facts, config.gate_pass),
+    policy = ", ".join(config.gate_pass) if config.gate_pass else "nothing: every commit and push waits for the human"
+    facts.append(f"The gate lets through without asking: {policy}.")
+    return render(repo, config, "ORCHESTRATOR", orchestrator_tools(tools, [f"- {f}" for f in facts]),
                   ORCHESTRATOR_INTRO)
 
 
