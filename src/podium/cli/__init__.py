@@ -24,7 +24,7 @@ COMMANDS = {
     **dict.fromkeys(("commit", "ship", "push", "pr", "gates", "approve", "reject"), "gates"),
     **dict.fromkeys(("work", "chat", "mcp"), "work"),
     **dict.fromkeys(("workspaces", "sync", "clean"), "workspaces"),
-    **dict.fromkeys(("init", "doctor", "roles", "demo", "scripted-model"), "setup"),
+    **dict.fromkeys(("init", "doctor", "roles", "plugin", "demo", "scripted-model"), "setup"),
     "distill": "distill",
     "dashboard": "dashboard",
     "worker": "engine",

@@ -35,6 +35,8 @@ def register(cli: click.Group) -> None:
             click.echo(f"{role.path}: {role_word(role)}")
         for name, what in done.mcp.items():
             click.echo(f"MCP server for {name}: {what}")
+        if done.plugin:
+            click.echo(f"Claude Code plugin (podium's slash commands and orchestrator agent): {done.plugin}")
         if not register and any(f.ok for f in done.survey.agents.values()):
             click.echo("register podium's tools with your agent CLIs: podium init --register")
         for problem in done.problems:
@@ -67,6 +69,25 @@ def register(cli: click.Group) -> None:
         for name in names or ops.ROLE_NAMES:
             role = ops.role_file(ctx, name)
             click.echo(role.text if show else f"{role.path}: {role_word(role)}")
+
+    @cli.command("plugin")
+    @click.option("--dir", "into", type=click.Path(file_okay=False), help="Write the plugin into this folder, from "
+                                                                        "this podium's tools.")
+    @json_option
+    def plugin(into: str | None, as_json: bool) -> None:
+        """podium's Claude Code plugin (its MCP server, /podium:delegate, status, work, test and ship, the
+        orchestrator agent): where it is and the commands that install it."""
+        from pathlib import Path
+
+        from podium.service.plugin import plugin as find
+
+        found = find(Path(into) if into else None)
+        if as_json:
+            emit_json(found.to_dict())
+            return
+        click.echo(f"{found.path}: {'written' if found.written else 'the plugin podium ships'}")
+        click.echo(f"install it for Claude Code: {found.install}")
+        click.echo(f"or load it for one session: {found.session}")
 
     @cli.command()
     @click.option("--agent", type=click.Choice(["codex", "claude", "gemini"]), default="codex", show_default=True,

@@ -27,12 +27,13 @@ class Setup:
     written: bool = False
     roles: list[RoleFile] = field(default_factory=list)
     mcp: dict[str, str] = field(default_factory=dict)
+    plugin: str | None = None  # the command that installs podium's Claude Code plugin, offered with register
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"survey": self.survey.to_dict(), "problems": self.problems}
         if self.podium_toml is not None:
             data.update(podium_toml=self.podium_toml, written=self.written,
-                        roles=[str(r.path) for r in self.roles], mcp=self.mcp)
+                        roles=[str(r.path) for r in self.roles], mcp=self.mcp, plugin=self.plugin)
         return data
 
 
@@ -51,7 +52,7 @@ def init(
     ctx: Context,
     force: Annotated[bool, "Rewrite podium.toml from what is found now."] = False,
     register: Annotated[bool, "Register podium's MCP server with the agent CLIs installed (claude for this "
-                              "project; codex, gemini for you)."] = False,
+                              "project; codex, gemini for you), and offer Claude Code podium's plugin."] = False,
 ) -> Setup:
     """Find this repository's conventions and the tools here, write podium.toml and the role files.
 
@@ -68,13 +69,19 @@ def init(
     ctx.config = Config.load(ctx.repo.main_checkout, ctx.store.root)
     made = [role_file(ctx, name) for name in ROLE_NAMES]
     registered = {}
+    offer = None
     if register:
         server = [sys.executable, "-m", "podium", "mcp"]
         for name, finding in found.agents.items():
             if finding.ok and name in detect.MCP_REGISTERS:
                 registered[name] = detect.register_mcp(name, str(finding.source), ctx.repo.main_checkout, server)
+        claude = found.agents.get("claude")
+        if claude is not None and claude.ok:  # offered, not installed: the plugin is for every repository
+            from podium.service.plugin import plugin
+
+            offer = plugin().install
     return Setup(survey=found, problems=found.problems(), podium_toml=str(toml), written=wrote, roles=made,
-                 mcp=registered)
+                 mcp=registered, plugin=offer)
 
 
 def role_file(ctx: Context, name: str, worktree: Path | None = None) -> RoleFile:
