@@ -114,6 +114,7 @@ def publish(root: Path) -> Path:
 
 def test_claude_installs_the_plugin_from_podiums_git_url_and_from_where_podium_is_installed(env: Env) -> None:
     podium_on_path(env)
+    env.serve({"steps": ["A worker has it."]})  # its API on loopback: claude's plugin commands wait for no network
     # podium init --register offers the plugin where podium is installed; claude loads it from there, in place
     out = env.podium("init", "--register", check=True, timeout=240).stdout
     offer = f"claude plugin install podium --marketplace {shlex.quote(str(PLUGIN_DIR))}"
@@ -139,7 +140,6 @@ def test_claude_installs_the_plugin_from_podiums_git_url_and_from_where_podium_i
                                                                                   "args": ["mcp"]}}
     assert files(Path(cloned["installPath"])).items() >= plugin_files().items()
     # a session of that install has the commands
-    env.serve({"steps": ["A worker has it."]})
     said = claude(env, "-p", "/podium:delegate the footer overlaps the menu on phones", home=home)
     assert said.returncode == 0 and said.stdout.strip() == "A worker has it.", said.stdout + said.stderr
     asked = user_text(next(r["body"] for r in env.requests() if not r["aux"]))
