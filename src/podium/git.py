@@ -385,6 +385,16 @@ class Repo:
                 raise GitError(f"branch {branch!r} already exists; pick another --branch") from None
 
 
+def exclude(repo: Repo, pattern: str) -> None:
+    """Keep ``pattern`` out of git in every worktree of the repository (``info/exclude`` in the common dir)."""
+    path = repo.common_dir / "info" / "exclude"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = path.read_text().splitlines() if path.exists() else []
+    if pattern not in lines:
+        with path.open("a") as f:
+            f.write(("\n" if lines and lines[-1] else "") + f"{pattern}\n")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A worktree's state at one moment: its HEAD and a tree of every file in it (ignored files aside)."""

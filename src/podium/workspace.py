@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podium.errors import GitError, UsageError
-from podium.git import Refs, Repo, git
+from podium.git import Refs, Repo, exclude, git
 from podium.store import Job, Store, WorkspaceRecord
 from podium.text import plural
 
@@ -317,12 +317,7 @@ def write_env(repo: Repo, ws: Workspace, port_base: int) -> Path:
 
 def exclude_env_dir(repo: Repo) -> None:
     """Keep ``.podium/`` out of git in every worktree of the repository (``info/exclude`` in the common dir)."""
-    exclude = repo.common_dir / "info" / "exclude"
-    exclude.parent.mkdir(parents=True, exist_ok=True)
-    lines = exclude.read_text().splitlines() if exclude.exists() else []
-    if f"/{ENV_DIR}/" not in lines:
-        with exclude.open("a") as f:
-            f.write(("\n" if lines and lines[-1] else "") + f"/{ENV_DIR}/\n")
+    exclude(repo, f"/{ENV_DIR}/")
 
 
 def read_env(workspace: str | Path) -> dict[str, str]:
