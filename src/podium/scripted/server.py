@@ -14,8 +14,8 @@ It speaks enough of four wire protocols for the real agent CLIs to run against i
 Tool calls are expressed in the tools the request itself offers (``Bash``/``Write``
 for claude, ``exec_command``/``shell`` for codex, ``run_shell_command``/``write_file``
 for gemini and qwen, ``bash``/``write`` for opencode and pi), their arguments filled
-from each tool's declared schema, so the CLI really runs them. A request that offers no tools is a side
-request (titles, routing): it gets ``aux_text``, or JSON fitting its schema.
+from each tool's declared schema, so the CLI really runs them (aider's, with no tools: a file listing in the
+text). Any other request without tools is a side request (titles, routing): ``aux_text``, or JSON fitting its schema.
 
 Contract: the server binds loopback only; ``stop()`` wakes every hanging or
 delayed reply and returns within a second; recorded requests never include
@@ -203,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         conv = Conversation(api, body)
         scenario = self.server_model.scenario
-        aux = api != "openai" and not conv.tools
+        aux = conv.side
         script = scenario.pick(conv.user_text)
         if aux:
             step, step_no = Step(text=aux_text(body, scenario.aux_text)), None

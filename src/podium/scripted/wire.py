@@ -3,7 +3,8 @@
 ``Conversation`` reads what the server needs from a request of any of the APIs
 (its tools and their schemas, its user text, how many model turns its history holds,
 the agent's working directory). The ``*_message``/``*_chunk``/``*_items`` functions
-build one model turn in each API's own shape; ``server`` streams them.
+build one model turn in each API's own shape; ``server`` streams them. aider offers no tools: its model edits a
+file by listing it whole in the reply's text, so a ``write`` step is such a listing for aider (``listing``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _CWD_PATTERNS = (
 # the exchange a gemini-cli-style agent (qwen) opens its history with: its context, and the model's made-up
 # acknowledgement, which is no turn of the scenario's
 _SETUP = "We are setting up the context for our chat."
+# the exchange that closes aider's canned opening (example edits, its repo map): the files it shares, each
+# variant answered by a made-up "Ok…". What follows is the conversation; such a request edits files in its text
+_AIDER_FILES = ("I have *added these files to the chat*", "Don't try and edit any existing code without asking",
+                "I am not sharing any files that you can edit yet.")
 _MODEL_ITEM_TYPES = {
     "function_call",
     "custom_tool_call",
@@ -68,7 +73,9 @@ class Conversation:
         self.schemas = self._tool_schemas()
         self.tools = set(self.schemas)
         self.user_text = "\n".join(self._user_texts())
-        self.turns = self._model_turns()
+        self.opening = self._aider_opening()
+        self.edits_in_text = self.opening > 0  # aider: file listings in the reply's text, no tools
+        self.turns = self._model_turns(self._messages()[self.opening:])
         self.cwd = self._cwd()
 
     def _tool_schemas(self) -> dict[str, dict[str, Any]]:
@@ -95,6 +102,20 @@ class Conversation:
         key = "input" if self.api == "openai" else "messages"
         items = self.body.get(key) or []
         return [{"role": "user", "content": items}] if isinstance(items, str) else list(items)
+
+    @property
+    def side(self) -> bool:
+        """A side request (titles, routing, summaries): one that offers no tools and edits no files in text."""
+        return self.api != "openai" and not self.tools and not self.edits_in_text
+
+    def _aider_opening(self) -> int:
+        """How many messages aider's canned opening takes (0: no aider request): through its files exchange."""
+        messages = self._messages()
+        for i, item in enumerate(messages):
+            if (isinstance(item, dict) and item.get("role") == "user"
+                    and any(t.startswith(_AIDER_FILES) for t in _texts(item.get("content")))):
+                return min(i + 2, len(messages))
+        return 0
 
     def _user_texts(self) -> Iterator[str]:
         for item in self._messages():
@@ -353,10 +374,23 @@ def chat_call(conv: Conversation, step: Step) -> tuple[str, dict[str, Any]] | No
     return shell, _schema_args(schema, {_first_key(schema, ("command", "cmd")): command})
 
 
+def listing(step: Step) -> str:
+    """The step as aider's whole-file edit: its text, then the file's path and its whole content fenced (a
+    shell step cannot be taken: aider runs no command the model suggests unless a human says yes)."""
+    if step.write is None:
+        return step.text or ""
+    content = step.write["content"]
+    if not content.endswith("\n"):
+        content += "\n"
+    fenced = f"{step.write['path']}\n```\n{content}```\n"
+    return f"{step.text}\n\n{fenced}" if step.text else fenced
+
+
 def chat_completion(conv: Conversation, step: Step) -> dict[str, Any]:
     """One model turn as a ``chat.completion`` (the reply to a request that does not stream)."""
-    call = chat_call(conv, step)
-    message: dict[str, Any] = {"role": "assistant", "content": step.text or ("" if call is None else None)}
+    call = None if conv.edits_in_text else chat_call(conv, step)
+    text = listing(step) if conv.edits_in_text else step.text
+    message: dict[str, Any] = {"role": "assistant", "content": text or ("" if call is None else None)}
     if call is not None:
         message["tool_calls"] = [{"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
                                   "function": {"name": call[0], "arguments": json.dumps(call[1])}}]
