@@ -29,6 +29,7 @@ AGENT_CLIS = {  # name: (executable, override variable, how to install)
     "pi": ("pi", "PODIUM_PI", "npm install -g @mariozechner/pi-coding-agent"),
     "copilot": ("copilot", "PODIUM_COPILOT", "npm install -g @github/copilot"),
     "droid": ("droid", "PODIUM_DROID", "npm install -g @factory/cli"),
+    "aider": ("aider", "PODIUM_AIDER", "python -m pip install aider-install && aider-install"),
 }
 MCP_REGISTERS = ("codex", "claude", "gemini")  # the CLIs whose `mcp add` podium's init knows how to call
 VERSION_TIMEOUT = 20.0

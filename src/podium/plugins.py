@@ -29,6 +29,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "pi": "podium.agents.pi:PiAgent",
         "copilot": "podium.agents.copilot:CopilotAgent",
         "droid": "podium.agents.droid:DroidAgent",
+        "aider": "podium.agents.aider:AiderAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {

@@ -131,7 +131,8 @@ class Settings(Table):
 
 ROLE_NAMES = ("orchestrator", "worker", "tester", "distill")
 AGENT_SCHEMAS: dict[str, type[BaseModel]] = {
-    **dict.fromkeys(("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid"), CliAgent),
+    **dict.fromkeys(("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid",
+                      "aider"), CliAgent),
     "command": CommandAgent,
 }
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podium import browser, engines, roles
-from podium.agents import Agent, Preflight, Wiring, agent_input, forks_on_resume, get_agent
+from podium.agents import Agent, Preflight, Wiring, agent_input, forks_on_resume, get_agent, resuming_agents
 from podium.change import find_workspace
 from podium.config import Config, checked_effort
 from podium.context import Context
@@ -78,7 +78,8 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
     name = agent or (last.agent if last else ctx.config.agent_for(ROLE))
     adapter = get_agent(name, ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)))
     if not adapter.can_resume:
-        raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can (any but command)")
+        raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can: "
+                         f"{', '.join(resuming_agents())}")
     notes: list[Note] = []
     mcp = "mcp" in adapter.wires
     engine = engines.configured(ctx.config)

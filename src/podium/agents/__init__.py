@@ -2,7 +2,7 @@
 
 An adapter is a small class registered under the ``podium.agents`` entry point
 group (podium's own ``codex``, ``claude``, ``gemini``, ``opencode``, ``qwen``, ``pi``, ``copilot``,
-``droid`` and ``command`` are registered that way too, so a third-party adapter is a package with
+``droid``, ``aider`` and ``command`` are registered that way too, so a third-party adapter is a package with
 one entry point; ``CliAgent`` is what the CLI adapters share). It knows:
 
 - the argv for a new run and for a resume (``new_argv`` / ``resume_argv``);
@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from podium.errors import AgentError
-from podium.plugins import load
+from podium.plugins import BUILTIN, load
 
 OUTPUT_TAIL = 2000
 ENDPOINT_TIMEOUT = 3.0
@@ -256,6 +256,12 @@ def forks_on_resume(adapter: Agent) -> bool:
 def agent_input(adapter: Agent, prompt: str) -> str | None:
     """What the agent's CLI reads on its stdin: the prompt, for the CLIs that take it there."""
     return prompt if getattr(adapter, "prompt_on_stdin", False) else None
+
+
+def resuming_agents() -> list[str]:
+    """podium's own agents that can resume a session (each of the tester's turns resumes one)."""
+    return [name for name in BUILTIN["podium.agents"]
+            if load("podium.agents", "agent", name, unknown=AgentError, broken=AgentError).can_resume]
 
 
 def get_agent(name: str, options: dict[str, Any] | None = None) -> Agent:
