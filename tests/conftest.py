@@ -27,6 +27,8 @@ from podium.scripted import Scenario, ScriptedModel
 CLI_DIR = Path(__file__).parent / "agent-clis"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin"
 AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid")
+# aider is a Python CLI whose pins would fight podium's own: it lives in a venv of its own
+AIDER_VENV = CLI_DIR / "aider-venv"
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +36,10 @@ def agent_bin() -> Path:
     if not all((CLI_BIN / name).exists() for name in AGENT_CLIS):
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CLI_DIR)], check=True,
                        capture_output=True)
+    if not (AIDER_VENV / "bin" / "aider").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(AIDER_VENV)], check=True, capture_output=True)
+        subprocess.run([str(AIDER_VENV / "bin" / "pip"), "install", "-q", "-r", str(CLI_DIR / "aider.txt")],
+                       check=True, capture_output=True)
     return CLI_BIN
 
 
@@ -143,6 +149,10 @@ class Env:
             (home / ".config" / cli).mkdir(parents=True, exist_ok=True)
             (home / ".config" / cli / f"{cli}.json").write_text(json.dumps(
                 {"provider": {"scripted": provider}, "model": "scripted/scripted"}))
+        # the user's aider setup: their model in ~/.aider.conf.yml, described in ~/.aider.model.metadata.json (else
+        # aider fetches a catalogue to look it up) and ~/.aider.model.settings.yml; the base URL is OPENAI_BASE_URL's
+        (home / ".aider.conf.yml").write_text("model: openai/scripted\n")
+        aider_models(home, "openai/scripted")
         (home / ".pi" / "agent").mkdir(parents=True, exist_ok=True)
         (home / ".pi" / "agent" / "models.json").write_text(json.dumps({"providers": {"scripted": {
             "baseUrl": f"{url}/v1", "api": "openai-completions", "apiKey": "scripted-key",
@@ -195,13 +205,13 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
     own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "KILO_", "PI_",
-                  "COPILOT_", "FACTORY_")
+                  "COPILOT_", "FACTORY_", "AIDER_")
     homes = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")  # opencode's are under HOME
     variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config) and k not in homes}
     variables.update(
         HOME=str(home),
         CODEX_HOME=str(tmp_path / "codex-home"),
-        PATH=f"{agent_bin}{os.pathsep}{os.environ['PATH']}",
+        PATH=os.pathsep.join((str(agent_bin), str(AIDER_VENV / "bin"), os.environ["PATH"])),
         ANTHROPIC_API_KEY="scripted-key",
         SCRIPTED_API_KEY="scripted-key",
         GEMINI_API_KEY="scripted-key",
@@ -212,6 +222,7 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         COPILOT_OFFLINE="true", COPILOT_AUTO_UPDATE="false", COPILOT_PROVIDER_API_KEY="scripted-key",
         COPILOT_MODEL="scripted",
         FACTORY_AIRGAP_ENABLED="1", FACTORY_DROID_AUTO_UPDATE_ENABLED="false",  # droid: its own model only
+        LITELLM_LOCAL_MODEL_COST_MAP="True",  # aider's litellm: its own price list, not one fetched at start
         PODIUM_WORKTREES=str(tmp_path / "worktrees"),
         PWD=str(repo),  # as the user's shell sets it: an agent that works in $PWD would write to their checkout
         PODIUM_HEARTBEAT="0.5",
@@ -220,6 +231,15 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         DISABLE_AUTOUPDATER="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
     )
     return Env(root=tmp_path, repo=repo, origin=origin, vars=variables)
+
+
+def aider_models(home: Path, *names: str) -> None:
+    """The models the user's aider knows: their context windows and costs, and that they take a reasoning effort."""
+    (home / ".aider.model.metadata.json").write_text(json.dumps({name: {
+        "max_input_tokens": 128000, "max_output_tokens": 8192, "input_cost_per_token": 0, "output_cost_per_token": 0,
+        "litellm_provider": "openai", "mode": "chat"} for name in names}))
+    (home / ".aider.model.settings.yml").write_text("".join(
+        f"- name: {name}\n  edit_format: whole\n  accepts_settings: [reasoning_effort]\n" for name in names))
 
 
 def tidy(e: Env) -> None:
