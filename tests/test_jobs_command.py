@@ -32,6 +32,15 @@ def test_command_agent_job_with_summary(env: Env) -> None:
     assert [f["path"] for f in summary["files"]] == ["config.py"]
 
 
+def test_an_agent_sees_its_worktree_as_its_pwd(env: Env) -> None:
+    # the user's shell set $PWD to their checkout (conftest does too): a CLI that works in $PWD must get the worktree
+    job_id = env.delegate("where am I", "--agent", "command", "--command", "sh -c 'printf %s \"$PWD\" > where.txt'")
+    env.podium("wait", str(job_id), "--timeout", "30", check=True)
+    worktree = Path(env.job(job_id)["workspace"])
+    assert (worktree / "where.txt").read_text() == str(worktree)
+    assert not (env.repo / "where.txt").exists()
+
+
 def test_failing_command_is_failed_with_its_exit_code(env: Env) -> None:
     job_id = env.delegate("break", "--agent", "command", "--command", "sh -c 'echo oops >&2; exit 3'")
     assert env.podium("wait", str(job_id), "--timeout", "30").returncode == 1

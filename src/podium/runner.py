@@ -105,6 +105,9 @@ class Runner:
             self.store.update_job(self.job.id, start_head=self.start.head, start_tree=self.start.tree)
         stderr_path = self.store.log_path(self.job.id, "stderr")
         env = dict(os.environ, **read_env(self.job.workspace or ""), PODIUM_JOB_ID=str(self.job.id))
+        # $PWD as a shell started there has it: a CLI that works in $PWD (opencode's, kilo's) must not take the
+        # folder podium was started in (the user's checkout) for the one it runs in
+        env["PWD"] = self.job.workspace or os.getcwd()
         turn = None
         if self.job.role == "tester":  # its shell can call `podium screenshot` (this podium, not another)
             from podium.tester import Turn, podium_shim
