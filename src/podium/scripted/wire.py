@@ -22,7 +22,7 @@ from podium.scripted.scenario import Step
 
 _CWD_PATTERNS = (
     re.compile(r"<cwd>([^<\n]+)</cwd>"),
-    re.compile(r"[Ww]orking directory: *(/[^\s]+)"),
+    re.compile(r"[Ww]orking [Dd]irectory: *(/[^\s]+)"),
     re.compile(r"Workspace Directories:\**\s*\n\s*- (/[^\s]+)"),
     re.compile(r"working in the directory: *(/[^\s]+)"),
     re.compile(r"^% pwd\n(/[^\s]+)", re.MULTILINE),  # droid's environment context: the commands it ran at start
@@ -336,8 +336,9 @@ def openai_items(conv: Conversation, step: Step) -> list[dict[str, Any]]:
 
 
 # Chat Completions: the tools the CLIs that speak it offer for a shell command and for writing a file, by name
-CHAT_SHELL_TOOLS = ("bash", "run_shell_command", "shell", "Bash", "exec_command", "shell_command", "Execute")
-CHAT_WRITE_TOOLS = ("write", "write_file", "create", "Write", "Create")
+CHAT_SHELL_TOOLS = ("bash", "run_shell_command", "shell", "Bash", "exec_command", "shell_command", "Execute",
+                    "run_commands")
+CHAT_WRITE_TOOLS = ("write", "write_file", "create", "Write", "Create", "editor")
 
 
 def _first_key(schema: dict[str, Any], names: tuple[str, ...]) -> str:
@@ -363,15 +364,18 @@ def chat_call(conv: Conversation, step: Step) -> tuple[str, dict[str, Any]] | No
         schema = conv.schemas[writer]
         path = step.write["path"]
         full = path if Path(path).is_absolute() or not conv.cwd else str(Path(conv.cwd) / path)
+        content = _first_key(schema, ("content", "file_text", "new_text"))
         return writer, _schema_args(schema, {_first_key(schema, ("filePath", "file_path", "path")): full,
-                                             _first_key(schema, ("content", "file_text")): step.write["content"]})
+                                             content: step.write["content"]})
     command = step.shell if step.shell is not None else (
         _write_command(step.write["path"], step.write["content"]) if step.write is not None else None)
     if command is None:
         return None
     shell = next((t for t in CHAT_SHELL_TOOLS if t in conv.tools), "bash")
     schema = conv.schemas.get(shell, {})
-    return shell, _schema_args(schema, {_first_key(schema, ("command", "cmd")): command})
+    key = _first_key(schema, ("command", "cmd", "commands"))
+    many = ((schema.get("properties") or {}).get(key) or {}).get("type") == "array"  # cline's: a list of commands
+    return shell, _schema_args(schema, {key: [command] if many else command})
 
 
 def listing(step: Step) -> str:
