@@ -26,7 +26,7 @@ from podium.scripted import Scenario, ScriptedModel
 
 CLI_DIR = Path(__file__).parent / "agent-clis"
 CLI_BIN = CLI_DIR / "node_modules" / ".bin"
-AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid")
+AGENT_CLIS = ("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid", "cline")
 # aider is a Python CLI whose pins would fight podium's own: it lives in a venv of its own
 AIDER_VENV = CLI_DIR / "aider-venv"
 
@@ -163,6 +163,13 @@ class Env:
         (home / ".factory" / "settings.json").write_text(json.dumps({"model": "custom:scripted", "customModels": [{
             "model": "scripted", "displayName": "scripted", "baseUrl": f"{url}/v1", "apiKey": "scripted-key",
             "provider": "generic-chat-completion-api", "maxOutputTokens": 4096, "reasoningEffort": "medium"}]}))
+        # cline's, as `cline auth -p openai -k KEY -m scripted -b URL` writes it (that command takes seconds)
+        (home / ".cline" / "data" / "settings").mkdir(parents=True, exist_ok=True)
+        (home / ".cline" / "data" / "settings" / "providers.json").write_text(json.dumps(
+            {"version": 1, "lastUsedProvider": "openai-compatible", "modes": {}, "providers": {"openai-compatible": {
+                "settings": {"provider": "openai-compatible", "apiKey": "scripted-key", "model": "scripted",
+                             "baseUrl": f"{url}/v1"},
+                "updatedAt": "2026-01-01T00:00:00.000Z", "tokenSource": "manual"}}}))  # without either, cline resets it
         codex_home = Path(self.vars["CODEX_HOME"])
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(
@@ -205,7 +212,7 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
     git("commit", "--quiet", "-m", "initial", cwd=repo)
     git("push", "--quiet", "origin", "HEAD:main", cwd=repo)
     own_config = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_", "OPENCODE_", "KILO_", "PI_",
-                  "COPILOT_", "FACTORY_", "AIDER_")
+                  "COPILOT_", "FACTORY_", "AIDER_", "CLINE_")
     homes = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")  # opencode's are under HOME
     variables = {k: v for k, v in os.environ.items() if not k.startswith(own_config) and k not in homes}
     variables.update(

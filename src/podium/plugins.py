@@ -30,6 +30,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "copilot": "podium.agents.copilot:CopilotAgent",
         "droid": "podium.agents.droid:DroidAgent",
         "aider": "podium.agents.aider:AiderAgent",
+        "cline": "podium.agents.cline:ClineAgent",
         "command": "podium.agents.command:CommandAgent",
     },
     "podium.trackers": {
