@@ -30,6 +30,7 @@ AGENT_CLIS = {  # name: (executable, override variable, how to install)
     "copilot": ("copilot", "PODIUM_COPILOT", "npm install -g @github/copilot"),
     "droid": ("droid", "PODIUM_DROID", "npm install -g @factory/cli"),
     "aider": ("aider", "PODIUM_AIDER", "python -m pip install aider-install && aider-install"),
+    "cline": ("cline", "PODIUM_CLINE", "npm install -g cline"),
 }
 MCP_REGISTERS = ("codex", "claude", "gemini")  # the CLIs whose `mcp add` podium's init knows how to call
 VERSION_TIMEOUT = 20.0

@@ -132,7 +132,7 @@ class Settings(Table):
 ROLE_NAMES = ("orchestrator", "worker", "tester", "distill")
 AGENT_SCHEMAS: dict[str, type[BaseModel]] = {
     **dict.fromkeys(("codex", "claude", "gemini", "opencode", "kilo", "qwen", "pi", "copilot", "droid",
-                      "aider"), CliAgent),
+                      "aider", "cline"), CliAgent),
     "command": CommandAgent,
 }
 
