@@ -11,13 +11,14 @@ import psutil
 from conftest import Env, assert_one_line_error, changelog_job, chat_requests
 
 
-def processes_of(home: Path) -> list[str]:
-    """The processes still running with this HOME (a cline, or the hub daemon cline starts for it)."""
+def clines_of(home: Path) -> list[str]:
+    """The cline processes still running with this HOME (a cline, or the hub daemon cline starts for it)."""
     left = []
     for proc in psutil.process_iter(["cmdline"]):
         try:
-            if proc.environ().get("HOME") == str(home):
-                left.append(" ".join(proc.info["cmdline"] or []))
+            cmdline = proc.info["cmdline"] or [""]
+            if Path(cmdline[0]).name == "cline" and proc.environ().get("HOME") == str(home):
+                left.append(" ".join(cmdline))
         except psutil.Error:
             continue
     return left
@@ -37,7 +38,7 @@ def test_cline_worker_changes_files_leaves_no_process_and_cannot_resume(env: Env
     assert json.loads(session.read_text())["cwd"] == str(worktree)  # the id of the session this job's cline ran
     user = [m["content"] for m in chat_requests(env)[0]["body"]["messages"] if m["role"] == "user"]
     assert user == ["Your task follows.\n\nStart a changelog"]  # the argument's lead, then the prompt from stdin
-    assert processes_of(home) == []  # no cline, and no hub daemon cline would have left running
+    assert clines_of(home) == []  # no cline, and no hub daemon cline would have left running
 
     assert_one_line_error(env.podium("resume", str(job["id"]), "add the first entry"), "cline agent",
                           "cannot resume")
@@ -62,7 +63,6 @@ def test_cline_cannot_test_and_refuses_what_contradicts_a_worker(env: Env) -> No
                           "the cline agent cannot resume a session")
     (env.repo / "podium.toml").write_text('[agents.cline]\nargs = ["--plan"]\n')
     assert_one_line_error(env.podium("delegate", "Do it", "--agent", "cline"), "--plan", "act mode")
-    (env.repo / "podium.toml").unlink()
     (env.repo / "podium.toml").write_text('[agents.cline]\nargs = ["--zen"]\n')
     assert_one_line_error(env.podium("delegate", "Do it", "--agent", "cline"), "--zen", "cline's hub")
     (env.repo / "podium.toml").unlink()
