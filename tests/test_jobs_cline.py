@@ -57,6 +57,8 @@ def test_cline_worker_gets_tools_approved_when_the_users_settings_do_not(env: En
 
 
 def test_cline_cannot_test_and_refuses_what_contradicts_a_worker(env: Env) -> None:
+    assert_one_line_error(env.podium("delegate", "Do it", "--agent", "cline"), "no model provider", "cline auth")
+    env.serve({"steps": ["Done."]})  # the user's provider, set up
     job_id = env.delegate("Worker", "--agent", "command", "--command", "sh -c 'echo x > slow.txt'")
     env.podium("wait", str(job_id), "--timeout", "60")
     assert_one_line_error(env.podium("test", env.job(job_id)["branch"], "Check it", "--agent", "cline"),

@@ -207,11 +207,15 @@ class ClineAgent(CliAgent):
         return find_executable("cline", "PODIUM_CLINE", "npm install -g cline")
 
     def _endpoint(self) -> str | None:
-        """The base URL of the provider cline will call, when the user's provider settings name one."""
+        """The base URL of the provider cline will call, when the user's provider settings name one; AgentError
+        when they name no provider at all."""
         settings = _read_json(Path(os.environ.get("CLINE_PROVIDER_SETTINGS_PATH")
                                    or cline_data() / "settings" / "providers.json"))
-        chosen = flag_value(self.args, "-P", "--provider") or settings.get("lastUsedProvider")
+        given = flag_value(self.args, "-P", "--provider")
+        chosen = given or settings.get("lastUsedProvider")
         providers = settings.get("providers") if isinstance(settings.get("providers"), dict) else {}
+        if not providers and not given:  # cline would try its own sign-in provider, and retry for minutes
+            raise AgentError("cline has no model provider set up: run cline auth (or give -P in podium's cline args)")
         base = ((providers.get(chosen) or {}).get("settings") or {}).get("baseUrl") if chosen else None
         return str(base) if base else None
 
