@@ -12,7 +12,7 @@ import pytest
 from conftest import Env
 
 
-@pytest.mark.parametrize("agent", ["codex", "claude", "gemini"])
+@pytest.mark.parametrize("agent", ["codex", "claude", "gemini", "opencode", "pi"])
 def test_demo_takes_a_ticket_to_the_gate(env: Env, agent: str, tmp_path: Path) -> None:
     for key in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY"):  # a fresh machine: no API key at all
         env.vars.pop(key, None)

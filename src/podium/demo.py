@@ -28,7 +28,11 @@ PINNED = {
     "codex": "@openai/codex@0.169.0",
     "claude": "@anthropic-ai/claude-code@2.1.328",
     "gemini": "@google/gemini-cli@0.61.0",
+    "opencode": "opencode-ai@1.18.33",
+    "pi": "@mariozechner/pi-coding-agent@0.73.1",
 }
+# the key that says "my own setup" for a CLI; opencode and pi take their provider from a file, so the demo runs them
+# on the scripted model
 KEY_VARS = {"codex": "OPENAI_API_KEY", "claude": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 TICKET = """---
 title: Say goodbye too
@@ -112,7 +116,28 @@ def use_scripted_model(agent: str, root: Path) -> ScriptedModel:
         (home / ".gemini").mkdir()
         (home / ".gemini" / "settings.json").write_text('{"security": {"auth": {"selectedType": "gemini-api-key"}}}')
         os.environ.update(GOOGLE_GEMINI_BASE_URL=model.url, GEMINI_API_KEY="scripted")
+    else:
+        _chat_completions(agent, home, f"{model.url}/v1")
     return model
+
+
+def _chat_completions(agent: str, home: Path, url: str) -> None:
+    """opencode and pi, set up the way their users point them at a provider of their own. (qwen's and copilot's
+    tools refuse to overwrite a file they have not read: the demo's scripted worker would leave no change.)"""
+    if agent == "opencode":
+        (home / ".config" / "opencode").mkdir(parents=True)
+        provider = {"npm": "@ai-sdk/openai-compatible", "name": "scripted", "models": {"scripted": {}},
+                    "options": {"baseURL": url, "apiKey": "scripted"}}
+        (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps(
+            {"provider": {"scripted": provider}, "model": "scripted/scripted"}))
+        os.environ["OPENCODE_DISABLE_MODELS_FETCH"] = "1"
+    elif agent == "pi":
+        (home / ".pi" / "agent").mkdir(parents=True)
+        (home / ".pi" / "agent" / "models.json").write_text(json.dumps({"providers": {"scripted": {
+            "baseUrl": url, "api": "openai-completions", "apiKey": "scripted", "models": [{"id": "scripted"}]}}}))
+        (home / ".pi" / "agent" / "settings.json").write_text(json.dumps(
+            {"defaultProvider": "scripted", "defaultModel": "scripted"}))
+        os.environ["PI_OFFLINE"] = "1"
 
 
 def run_demo(agent: str = "codex", keep: bool | None = None) -> int:
@@ -128,7 +153,7 @@ def run_demo(agent: str = "codex", keep: bool | None = None) -> int:
     identity = identity_problem(Path.cwd())  # the user's own, before the agents get a throw-away HOME
     root = Path(tempfile.mkdtemp(prefix="podium-demo-"))
     os.environ["PODIUM_WORKTREES"] = str(root / "worktrees")
-    scripted = not (os.environ.get(KEY_VARS["claude"]) and os.environ.get(KEY_VARS[agent]))
+    scripted = not (os.environ.get(KEY_VARS["claude"]) and agent in KEY_VARS and os.environ.get(KEY_VARS[agent]))
     model = use_scripted_model(agent, root) if scripted else None
     report = None
     try:

@@ -90,8 +90,8 @@ def register(cli: click.Group) -> None:
         click.echo(f"or load it for one session: {found.session}")
 
     @cli.command()
-    @click.option("--agent", type=click.Choice(["codex", "claude", "gemini"]), default="codex", show_default=True,
-                  help="The worker's agent CLI (claude orchestrates and tests).")
+    @click.option("--agent", type=click.Choice(["codex", "claude", "gemini", "opencode", "pi"]),
+                  default="codex", show_default=True, help="The worker's agent CLI (claude orchestrates and tests).")
     @click.option("--keep/--no-keep", default=None,
                   help="Keep the demo repository (default: kept when the work waits at your gate, so you can "
                        "approve it; removed otherwise).")
