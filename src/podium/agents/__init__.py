@@ -230,6 +230,18 @@ def check_endpoint(agent: str, url: str | None, timeout: float = ENDPOINT_TIMEOU
         raise AgentError(f"{agent} cannot reach its model at {url}: {reason.lower()}") from None
 
 
+def json_record(line: str) -> dict[str, Any] | None:
+    """One line of a CLI's JSON-lines output as an object; None for anything else (the CLI's own warnings in
+    plain text: they are in the job's raw log)."""
+    import json
+
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def tail(text: str, limit: int = OUTPUT_TAIL) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 

@@ -50,7 +50,17 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import CliAgent, Event, Preflight, check_endpoint, choice_flags, find_executable, flag_value, tail
+from podium.agents import (
+    CliAgent,
+    Event,
+    Preflight,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    flag_value,
+    json_record,
+    tail,
+)
 from podium.errors import AgentError
 
 LEAD = "Your task follows."
@@ -111,11 +121,8 @@ class ClineParser:
         self.errors: list[str] = []
 
     def feed(self, line: str) -> list[Event]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return []  # cline's own warnings; they are in the raw log
-        if not isinstance(record, dict):
+        record = json_record(line)
+        if record is None:
             return []
         kind = record.get("type")
         if kind == "hook_event" and record.get("hookEventName") == "agent_start" and not record.get("parentAgentId"):

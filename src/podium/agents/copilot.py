@@ -21,13 +21,21 @@ Model and effort: ``--model`` and ``--reasoning-effort`` (podium's levels are co
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.agents import CliAgent, Event, Preflight, check_endpoint, choice_flags, find_executable, tail
+from podium.agents import (
+    CliAgent,
+    Event,
+    Preflight,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    json_record,
+    tail,
+)
 
 DEFAULT_FLAGS = ("--allow-tool", "shell", "--allow-tool", "write")
 ALLOW_ALL = ("--allow-all-tools", "--allow-all", "--yolo")
@@ -47,11 +55,8 @@ class CopilotParser:
         self.errors: list[str] = []
 
     def feed(self, line: str) -> list[Event]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return []  # copilot's own warnings; they are in the raw log
-        if not isinstance(record, dict) or record.get("ephemeral"):
+        record = json_record(line)
+        if record is None or record.get("ephemeral"):
             return []
         kind, data = record.get("type"), record.get("data") or {}
         if kind == "assistant.message" and data.get("content"):

@@ -45,6 +45,7 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    json_record,
     tail,
     wire_plainly,
 )
@@ -83,11 +84,8 @@ class DroidParser:
         self.errors: list[str] = []
 
     def feed(self, line: str) -> list[Event]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return []  # droid's own warnings; they are in the raw log
-        if not isinstance(record, dict):
+        record = json_record(line)
+        if record is None:
             return []
         kind = record.get("type")
         if kind == "system" and record.get("session_id") and not self.session_seen:

@@ -48,6 +48,7 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    json_record,
     tail,
     wire_plainly,
 )
@@ -82,11 +83,8 @@ class GeminiParser:
         return [Event("message", {"text": self.last_message})]
 
     def feed(self, line: str) -> list[Event]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return []  # gemini prints warnings as plain text; they are in the raw log
-        if not isinstance(record, dict):
+        record = json_record(line)
+        if record is None:
             return []
         kind = record.get("type")
         if kind == "message" and record.get("role") == "assistant":

@@ -42,6 +42,7 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    json_record,
     tail,
     wire_plainly,
 )
@@ -93,11 +94,8 @@ class OpencodeParser:
         self.errors: list[str] = []
 
     def feed(self, line: str) -> list[Event]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return []  # opencode's own warnings; they are in the raw log
-        if not isinstance(record, dict):
+        record = json_record(line)
+        if record is None:
             return []
         events: list[Event] = []
         if record.get("sessionID") and not self.session_seen:

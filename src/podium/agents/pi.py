@@ -36,6 +36,7 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    json_record,
     tail,
     wire_plainly,
 )
@@ -75,11 +76,8 @@ class PiParser:
         self.ended = False
 
     def feed(self, line: str) -> list[Event]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return []  # pi's own warnings; they are in the raw log
-        if not isinstance(record, dict):
+        record = json_record(line)
+        if record is None:
             return []
         kind = record.get("type")
         if kind == "session" and record.get("id") and not self.session_seen:
