@@ -20,9 +20,9 @@ MCP servers (the tester's live browser, podium's screenshot tool): ``-c mcp_serv
 offers their tools to the model through its ``tool_search`` (for models whose metadata says they search).
 
 As the orchestrator: the role goes in as ``-c developer_instructions=…`` (codex's own place for instructions
-added to its system prompt), podium's tools as an MCP server (only the allowed ones enabled), and reading only
-as codex's own ``--sandbox read-only``, which no user config or profile then widens; a bypass of the sandbox in
-podium's codex args is refused for such a run.
+added to its system prompt), podium's tools as an MCP server (the allowed ones approved, the others asking
+first, which headless means refused), and reading only as codex's own ``--sandbox read-only``, which no user
+config or profile then widens; a bypass of the sandbox in podium's codex args is refused for such a run.
 
 Model and effort: ``-m MODEL`` and ``-c model_reasoning_effort="…"`` (the Responses
 API's ``reasoning.effort``; podium's ``max`` is codex's highest, ``xhigh``).

@@ -211,8 +211,11 @@ class GeminiAgent(CliAgent):
             raise AgentError(f"--approval-mode {mode} in podium's gemini args contradicts podium's --approval-mode "
                              "default for a run that only reads (the orchestrator, the distiller): set it for the "
                              "roles that write only, e.g. [roles.worker] args")
-        if not (wiring.mcp and wiring.checkout):
-            return wire_plainly(self, preflight, wiring)  # MCP for a run in its own folder: refused there
+        if not (wiring.mcp or wiring.servers or wiring.system_prompt):
+            return wire_plainly(self, preflight, wiring)
+        if not (wiring.mcp and wiring.checkout):  # a run that must work in its own folder (a tester's)
+            raise AgentError("gemini takes MCP servers and a role from podium only as the orchestrator, which "
+                             "starts in a folder of podium's")
         folder = _settings_folder(wiring)
         args = ["--include-directories", wiring.checkout]
         if wiring.read_only:
