@@ -119,6 +119,7 @@ def test_claude_installs_the_plugin_from_podiums_git_url_and_from_where_podium_i
     out = env.podium("init", "--register", check=True, timeout=240).stdout
     offer = f"claude plugin install podium --marketplace {shlex.quote(str(PLUGIN_DIR))}"
     assert f"Claude Code plugin (podium's slash commands and orchestrator agent): {offer}" in out
+    assert "then claude mcp remove podium, or they are listed twice" in out  # init registered podium's server too
     installed = claude(env, *shlex.split(offer)[1:])
     assert installed.returncode == 0, installed.stdout + installed.stderr
     [here] = json.loads(claude(env, "plugin", "list", "--json").stdout)

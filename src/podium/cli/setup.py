@@ -36,7 +36,9 @@ def register(cli: click.Group) -> None:
         for name, what in done.mcp.items():
             click.echo(f"MCP server for {name}: {what}")
         if done.plugin:
-            click.echo(f"Claude Code plugin (podium's slash commands and orchestrator agent): {done.plugin}")
+            click.echo(f"Claude Code plugin (podium's slash commands and orchestrator agent): {done.plugin}"
+                       + (" (it brings podium's tools: then claude mcp remove podium, or they are listed twice)"
+                          if "claude" in done.mcp else ""))
         if not register and any(f.ok for f in done.survey.agents.values()):
             click.echo("register podium's tools with your agent CLIs: podium init --register")
         for problem in done.problems:
