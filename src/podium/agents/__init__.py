@@ -242,6 +242,20 @@ def json_record(line: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def read_config(agent: str, path: Path) -> dict[str, Any]:
+    """A JSON settings file of the agent CLI's: {} when it is missing (or not an object); AgentError naming it when
+    it cannot be read, so a broken config of the user's is said, not guessed around."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise AgentError(f"cannot read {agent}'s {path}: {e}") from None
+    return data if isinstance(data, dict) else {}
+
+
 def tail(text: str, limit: int = OUTPUT_TAIL) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 

@@ -59,6 +59,7 @@ from podium.agents import (
     find_executable,
     flag_value,
     json_record,
+    read_config,
     tail,
 )
 from podium.errors import AgentError
@@ -77,16 +78,6 @@ def cline_data() -> Path:
 
 def sessions_dir() -> Path:
     return Path(os.environ.get("CLINE_SESSION_DATA_DIR") or cline_data() / "sessions")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        raise AgentError(f"cannot read cline's {path}: {e}") from None
-    return data if isinstance(data, dict) else {}
 
 
 def own_session(since: float) -> str | None:
@@ -216,7 +207,7 @@ class ClineAgent(CliAgent):
     def _endpoint(self) -> str | None:
         """The base URL of the provider cline will call, when the user's provider settings name one; AgentError
         when they name no provider at all."""
-        settings = _read_json(Path(os.environ.get("CLINE_PROVIDER_SETTINGS_PATH")
+        settings = read_config("cline", Path(os.environ.get("CLINE_PROVIDER_SETTINGS_PATH")
                                    or cline_data() / "settings" / "providers.json"))
         given = flag_value(self.args, "-P", "--provider")
         chosen = given or settings.get("lastUsedProvider")
@@ -246,7 +237,7 @@ class ClineAgent(CliAgent):
 
     def _widen(self) -> Preflight:
         """The flags a worker needs that the user's global settings take away (none with cline's defaults)."""
-        settings = _read_json(Path(os.environ.get("CLINE_GLOBAL_SETTINGS_PATH")
+        settings = read_config("cline", Path(os.environ.get("CLINE_GLOBAL_SETTINGS_PATH")
                                    or cline_data() / "settings" / "global-settings.json"))
         given = set(self.args)
         yolo = bool({"-y", "--yolo"} & given)  # cline's own mode that approves everything

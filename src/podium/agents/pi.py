@@ -21,7 +21,6 @@ pi's highest, ``xhigh``).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -37,10 +36,10 @@ from podium.agents import (
     find_executable,
     flag_value,
     json_record,
+    read_config,
     tail,
     wire_plainly,
 )
-from podium.errors import AgentError
 
 EFFORT = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
 FILE_TOOLS = ("write", "edit")
@@ -50,16 +49,6 @@ _EXIT = re.compile(r"Command exited with code (\d+)\s*$")
 
 def pi_home() -> Path:
     return Path(os.environ.get("PI_CODING_AGENT_DIR") or Path.home() / ".pi" / "agent")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        raise AgentError(f"cannot read pi's {path}: {e}") from None
-    return data if isinstance(data, dict) else {}
 
 
 def _text(content: Any) -> str:
@@ -149,8 +138,9 @@ class PiAgent(CliAgent):
 
     def _endpoint(self) -> str | None:
         """The base URL of the provider pi will call, when the user's models.json defines it."""
-        provider = flag_value(self.args, "--provider") or _read_json(pi_home() / "settings.json").get("defaultProvider")
-        providers = _read_json(pi_home() / "models.json").get("providers") or {}
+        provider = (flag_value(self.args, "--provider")
+                    or read_config("pi", pi_home() / "settings.json").get("defaultProvider"))
+        providers = read_config("pi", pi_home() / "models.json").get("providers") or {}
         base = (providers.get(provider) or {}).get("baseUrl") if provider and isinstance(providers, dict) else None
         return str(base) if base else None
 
