@@ -283,11 +283,12 @@ def chat_requests(env: Env) -> list[dict[str, Any]]:
     return [r for r in env.requests() if r["api"] == "chat" and not r["aux"]]
 
 
-def changelog_job(env: Env, *delegate_args: str, shell: str = "wc -l CHANGELOG.md && exit 3"
+def changelog_job(env: Env, *delegate_args: str, shell: str = "wc -l CHANGELOG.md && exit 3",
+                  prompt: str = "Start a changelog", timeout: str = "120"
                   ) -> tuple[dict[str, Any], Path, dict[str, Any], list[dict[str, Any]]]:
-    """A worker job on the changelog scenario (write CHANGELOG.md, run ``shell``, say so), checked as every agent's
-    is: done with a session, the file in its worktree, the user's checkout untouched, the agent's last words as its
-    summary. Its status row, worktree, summary and events."""
+    """A worker job on the changelog scenario (``prompt``: write CHANGELOG.md, run ``shell``, say so), checked as
+    every agent's is: done with a session, the file in its worktree, the user's checkout untouched, the agent's last
+    words as its summary. Its status row, worktree, summary and events."""
     env.serve({"steps": [
         {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
         {"shell": shell},
@@ -295,8 +296,8 @@ def changelog_job(env: Env, *delegate_args: str, shell: str = "wc -l CHANGELOG.m
         {"shell": "echo '- first entry' >> CHANGELOG.md"},
         "Added the first entry.",
     ]})
-    first = env.delegate("Start a changelog", *delegate_args)
-    result = env.podium("wait", str(first), "--timeout", "120")
+    first = env.delegate(prompt, *delegate_args)
+    result = env.podium("wait", str(first), "--timeout", timeout)
     assert result.returncode == 0, result.stdout + result.stderr
     job = env.job(first)
     assert job["state"] == "done" and job["session_id"]

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from conftest import Env, git
+from conftest import Env, changelog_job
 
 
 def test_gemini_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
-    env.serve({"steps": [
-        {"text": "Writing the changelog.", "write": {"path": "CHANGELOG.md", "content": "# Changes\n"}},
-        {"shell": "wc -l CHANGELOG.md"},
-        "Wrote CHANGELOG.md.",
-        {"shell": "echo '- first entry' >> CHANGELOG.md"},
-        "Added the first entry.",
-    ]})
-    first = env.delegate("-- Start a changelog", "--agent", "gemini")  # a prompt may look like a flag
-    result = env.podium("wait", str(first), "--timeout", "90")
-    assert result.returncode == 0, result.stdout + result.stderr
-    job = env.job(first)
-    assert job["state"] == "done" and job["session_id"]
-    worktree = Path(job["workspace"])
-    assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n"
-    assert git("status", "--porcelain", cwd=env.repo) == ""
-    summary = env.podium_json("logs", str(first), "--summary")
-    assert summary["final"] == "Wrote CHANGELOG.md."
+    job, worktree, summary, events = changelog_job(env, "--agent", "gemini", shell="wc -l CHANGELOG.md",
+                                                   prompt="-- Start a changelog",  # a prompt may look like a flag
+                                                   timeout="90")
+    first = job["id"]
     assert [f["path"] for f in summary["files"]] == ["CHANGELOG.md"]
-    events = env.podium_json("logs", str(first))["events"]
     commands = [e["data"] for e in events if e["kind"] == "command"]
     assert commands[0]["command"] == "wc -l CHANGELOG.md" and "1 CHANGELOG.md" in commands[0]["output"]
     assert commands[0]["exit_code"] is None  # gemini's stream does not carry exit codes; podium does not guess
