@@ -276,7 +276,31 @@ def test_each_command_is_found_where_the_cli_loads_it_from() -> None:
         importlib.import_module(f"podium.cli.{module}").register(group)
         assert sorted(group.commands) == sorted(c for c, m in COMMANDS.items() if m == module), module
     defined = {p.stem for p in (Path(__file__).parent.parent / "src" / "podium" / "cli").glob("*.py")}
-    assert set(COMMANDS.values()) == defined - {"__init__", "_common"}
+    assert set(COMMANDS.values()) == defined - {"__init__", "_common", "_index"}
+
+
+def test_podium_help_lists_each_command_as_its_own_help_says_it() -> None:
+    """``podium --help`` reads each command's line from the index, not from the command: the two agree, at
+    every width click lays the list out in, and listing them loads no command's module."""
+    import subprocess
+    import sys
+
+    import click
+
+    from podium.cli import COMMANDS, SUMMARIES, cli
+
+    assert sorted(SUMMARIES) == sorted(COMMANDS)
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        for limit in (30, 45, 74, 10**6):
+            assert click.utils.make_default_short_help(SUMMARIES[name], limit) == command.get_short_help_str(limit)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from podium.cli import main\ntry: main(['--help'])\nexcept SystemExit: "
+         "pass\nprint(sorted(m for m in sys.modules if m.startswith('podium.')))"],
+        capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    assert loaded == str(["podium.cli", "podium.cli._index", "podium.errors"])
 
 
 def test_every_mcp_operation_has_a_case() -> None:

@@ -12,23 +12,8 @@ import sys
 
 import click
 
+from podium.cli._index import COMMANDS, SUMMARIES
 from podium.errors import PodiumError
-
-# The module of podium.cli that defines each command: a command loads its own module only (``podium --help``
-# loads them all, for their lines).
-COMMANDS = {
-    **dict.fromkeys(("delegate", "status", "logs", "wait"), "jobs"),
-    **dict.fromkeys(("cancel", "resume", "rerun"), "control"),
-    **dict.fromkeys(("test", "screenshot"), "tester"),
-    **dict.fromkeys(("ticket", "branch-name"), "tickets"),
-    **dict.fromkeys(("commit", "ship", "push", "pr", "gates", "approve", "reject"), "gates"),
-    **dict.fromkeys(("work", "chat", "mcp"), "work"),
-    **dict.fromkeys(("workspaces", "sync", "clean"), "workspaces"),
-    **dict.fromkeys(("init", "doctor", "roles", "plugin", "demo", "scripted-model"), "setup"),
-    "distill": "distill",
-    "dashboard": "dashboard",
-    "worker": "engine",
-}
 
 
 class Podium(click.Group):
@@ -41,6 +26,13 @@ class Podium(click.Group):
         if name not in self.commands and name in COMMANDS:
             importlib.import_module(f"podium.cli.{COMMANDS[name]}").register(self)
         return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their first sentences, as click lays them out, without loading a command's module."""
+        limit = formatter.width - 6 - max(len(name) for name in SUMMARIES)
+        rows = [(name, click.utils.make_default_short_help(SUMMARIES[name], limit)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=Podium, context_settings={"help_option_names": ["-h", "--help"]})
