@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -346,6 +347,30 @@ def _runners_of(env: Env) -> list[int]:
     return found
 
 
+@pytest.mark.parametrize("fork", [True, False])
+def test_the_runner_delegate_starts_is_a_runner_of_its_own_forked_or_not(env: Env, fork: bool) -> None:
+    """``podium delegate`` forks its runner from itself (podium already loaded), or with ``PODIUM_NO_FORK``
+    starts a new interpreter: either way the runner reads as one (``podium.runner`` in its command line, which
+    is how podium tells a runner), leads a session of its own, has its log for output and holds nothing of the
+    command that started it — the delegate's own output ended when it exited."""
+    if not fork:
+        env.vars["PODIUM_NO_FORK"] = "1"
+    proc = subprocess.Popen([sys.executable, "-m", "podium", "delegate", "--json", "--agent", "command", "--command",
+                             "sh -c 'sleep 60'", "--", "hold on"], cwd=env.repo, env=env.vars, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=60)  # returns at once: no runner keeps the delegate's pipes open
+    assert proc.returncode == 0, err
+    job = env.wait_for(int(json.loads(out)["id"]), lambda j: j["state"] == "running")
+    runner = job["runner_pid"]
+    cmdline = Path(f"/proc/{runner}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "podium.runner" in cmdline and runner in _runners_of(env)
+    assert ("-S -c" in cmdline) is not fork  # a new interpreter starts without site; a fork needs no start
+    assert os.getsid(runner) == runner
+    assert Path(f"/proc/{runner}/fd/1").resolve().name == f"{job['id']}.runner"  # its output goes to its log
+    env.podium("cancel", str(job["id"]), check=True)
+    assert env.podium_json("status", str(job["id"]))[0]["state"] == "cancelled"
+
+
 def test_a_runner_runs_the_podium_that_launched_it_and_a_failed_delegation_leaves_none(env: Env) -> None:
     """The runner imports from the launching podium's path, never from its worktree: a repository with a
     ``podium`` package of its own (podium worked on with podium) still gets its jobs run. A delegation that
@@ -375,21 +400,24 @@ def test_a_runner_adopts_what_its_agent_leaves_behind_and_collects_it_when_it_en
     """A process the agent detaches (``setsid -f``) is the runner's child, not init's; once it ends the runner
     collects it (no zombie waits for the job's end)."""
     job = env.delegate("leave one behind", "--agent", "command", "--command",
-                       "sh -c 'setsid -f sh -c \"sleep 1\"; sleep 6'")
+                       "sh -c 'setsid -f sh -c \"sleep 2\"; sleep 60'")  # cancelled at the end
     runner = env.wait_for(job, lambda j: j["state"] == "running")["runner_pid"]
 
     def children() -> dict[int, str]:
         found = {}
         for tid in os.listdir(f"/proc/{runner}/task"):
             for pid in Path(f"/proc/{runner}/task/{tid}/children").read_text().split():
-                found[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                with contextlib.suppress(FileNotFoundError):  # collected meanwhile
+                    found[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return found
 
     deadline = time.monotonic() + 5
     while len(children()) < 2 and time.monotonic() < deadline:  # the agent, and the process it detached
         time.sleep(0.05)
     assert len(children()) == 2
-    time.sleep(3)  # the detached one ended a while ago; heartbeats (0.5 s here) came since
+    deadline = time.monotonic() + 10  # the detached one ends after 2 s; a heartbeat (0.5 s here) collects it
+    while len(children()) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert list(children().values()) == ["S"]  # only the agent, still sleeping: nothing left as a zombie
     env.podium("cancel", str(job))
 

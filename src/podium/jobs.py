@@ -88,9 +88,11 @@ def delegate(
     options = {**ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)), **(agent_options or {})}
     engine = engines.configured(ctx.config)
     if engine is not None:  # a worker elsewhere runs it: no runner here
+        reconcile(ctx.store)
         return _delegate(ctx, prompt, None, agent=name, branch=branch, base=base, stall_after=stall_after,
                          agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket, engine=engine)
     with Prestart(ctx.store) as runner:  # the runner starts up while the workspace is made
+        reconcile(ctx.store)  # a job whose runner is gone no longer holds its workspace
         return _delegate(ctx, prompt, runner, agent=name, branch=branch, base=base, stall_after=stall_after,
                          agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket)
 
@@ -299,6 +301,110 @@ def runner_argv(*args: str) -> list[str]:
     return [sys.executable, "-S", "-c", code, *args]
 
 
+class Forked:
+    """A prestarted runner forked from this process rather than started as a new interpreter: it has podium
+    loaded already, so it waits for its job long before a new interpreter would have imported podium, and
+    costs the machine none of that start-up. It is forked twice, so that it is nobody's child here (no zombie
+    for a long-lived caller to reap), and leads a session of its own, as a runner ``runner_argv`` starts does;
+    its command line reads as that runner's (``RUNNER``), which is how podium tells runners from other
+    processes.
+
+    Only a process with a single thread and no store opened yet forks (the CLI delegating): a thread of a
+    server holding a lock at the fork would leave the copy waiting on it for ever, and SQLite's connections
+    must not cross a fork. Any other process starts the runner as a new interpreter, and so does any with
+    ``PODIUM_NO_FORK`` set."""
+
+    def __init__(self, pid: int, stdin: int) -> None:
+        self.pid = pid
+        self.stdin: Any = os.fdopen(stdin, "wb")
+
+    @staticmethod
+    def can() -> bool:
+        import threading
+
+        return (hasattr(os, "fork") and threading.active_count() == 1 and Store.open_connections == 0
+                and not os.environ.get("PODIUM_NO_FORK"))
+
+    @classmethod
+    def runner(cls, store_root: str) -> Forked:
+        job_r, job_w = os.pipe()
+        pid_r, pid_w = os.pipe()
+        between = os.fork()
+        if between == 0:  # starts the runner, says its pid, leaves
+            code = 1
+            try:
+                os.close(job_w)
+                os.close(pid_r)
+                runner = os.fork()
+                if runner == 0:
+                    os.close(pid_w)
+                    _become_runner(store_root, job_r)
+                os.write(pid_w, str(runner).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(job_r)
+        os.close(pid_w)
+        try:
+            os.waitpid(between, 0)
+            with os.fdopen(pid_r, "rb") as said:
+                pid = int(said.read() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if not pid:
+            os.close(job_w)
+            raise OSError("the runner could not be forked")
+        return cls(pid, job_w)
+
+    def poll(self) -> int | None:
+        return 0  # not this process's child: nothing to reap
+
+    def wait(self) -> int:
+        return 0
+
+
+def _become_runner(store_root: str, job_fd: int) -> None:
+    """The forked copy becomes a prestarted runner: a session of its own, the job's pipe on stdin, nothing of
+    this process's open, the runner's command line. It never returns into the caller's code."""
+    code = 1
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(job_fd, 0)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        if os.path.isdir("/proc/self/fd"):
+            for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
+                if fd > 2:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+        else:
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 — the job comes on it
+        sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115 — the runner's log, once settled
+        here = str(Path(__file__).resolve().parent.parent)
+        sys.path[:] = [here, *(p for p in sys.path[1:] if p and p != here)]  # as runner_argv: no cwd
+        os.environ["SPT_NOENV"] = "1"  # the title goes where the command line was; the environment stays as it is
+        import setproctitle
+
+        setproctitle.setproctitle(f"{RUNNER} {store_root}")
+        del os.environ["SPT_NOENV"]
+        import importlib
+
+        code = importlib.import_module(RUNNER).main([store_root])  # the runner's program, as runner_argv runs it
+    except BaseException:  # nothing of the caller's may run on in this copy
+        with contextlib.suppress(Exception):
+            import traceback
+
+            traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
 class Prestart:
     """A runner started before its job exists, so that its interpreter, imports and store overlap the
     workspace's creation instead of following it: it waits for one line on its stdin (``JOB`` and the
@@ -306,14 +412,15 @@ class Prestart:
     a runner the usual way when this one is gone."""
 
     def __init__(self, store: Store) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | Forked | None = None
         try:
-            self.proc = subprocess.Popen(runner_argv(str(store.root)), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+            self.proc = Forked.runner(str(store.root)) if Forked.can() else subprocess.Popen(
+                runner_argv(str(store.root)), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
         except OSError:
             self.proc = None
 
-    def hand(self, store: Store, job_id: int, cwd: Path) -> subprocess.Popen[bytes] | None:
+    def hand(self, store: Store, job_id: int, cwd: Path) -> subprocess.Popen[bytes] | Forked | None:
         """Give the waiting runner its job; None when it cannot take it (it died, or never started)."""
         proc, self.proc = self.proc, None
         if proc is None or proc.stdin is None:

@@ -469,6 +469,8 @@ class Change:
 class Store:
     """A connection to one repository's podium database."""
 
+    open_connections = 0  # this process's: one that has none holds no SQLite state a fork could carry off
+
     def __init__(self, root: Path):
         self.root = root
         self._redact: Redactor | None = None
@@ -476,19 +478,38 @@ class Store:
         self.logs = root / "logs"
         self.logs.mkdir(exist_ok=True)
         self.path = root / "state.db"
-        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        # Switching to WAL and migrating do not wait on SQLite's busy handler the way writes do: a burst of
-        # processes opening a new store at once would see "database is locked". They take turns instead.
-        with (root / "open.lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self._migrate()
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The store's connection, opened (and the store migrated) when first used."""
+        if self._db is None:
+            self._db = self._connect()
+        return self._db
+
+    def _connect(self) -> sqlite3.Connection:
+        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        Store.open_connections += 1
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            # Switching to WAL and migrating do not wait on SQLite's busy handler the way writes do: a burst of
+            # processes opening a new store at once would see "database is locked". They take turns instead.
+            with (self.root / "open.lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._migrate()
+        except BaseException:
+            self.close()
+            raise
+        return self._db
 
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            Store.open_connections -= 1
 
     @property
     def redact(self) -> Redactor:
@@ -526,7 +547,6 @@ class Store:
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            self.db.close()
             raise PodiumError(f"{self.path} was written by a newer podium (store schema {version}; this podium "
                               f"knows up to {len(MIGRATIONS)}): upgrade podium (pip install -U podium) to use it")
         if version == len(MIGRATIONS):
