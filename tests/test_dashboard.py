@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import Env, assert_one_line_error, git, toolchain
+from podium.store import Store
 from servers.github import GitHubServer
 from test_gate import png
 from test_ship import github  # noqa: F401  (the fixture)
@@ -144,6 +145,10 @@ def test_cancel_from_the_job_page(env: Env, dash: Dashboard, chromium: Any) -> N
     env.wait_for(job, lambda j: j["state"] == "running")
     page = chromium.new_page()
     page.goto(dash.link)
+    row = f'tr[data-job="{job}"]'
+    assert page.inner_text(f"{row} td.role") == "worker"
+    assert re.fullmatch(r"\d+s", page.inner_text(f"{row} td.age"))
+    assert re.fullmatch(r"\d+s", page.inner_text(f"{row} td.quiet"))  # running, and silent since it started
     page.goto(f"{dash.base}/jobs/{job}")
     page.click("#job-head button.cancel")
     page.wait_for_selector("#job-head .badge.cancelled", timeout=30_000)
@@ -200,12 +205,23 @@ def test_the_gate_page_shows_what_approve_does_and_approve_ships_it(
 
 def test_reject_records_the_reason_and_a_changed_worktree_is_refused(
         env: Env, github: GitHubServer, dash: Dashboard, chromium: Any) -> None:  # noqa: F811
-    job, _ = _gated_job(env, "Done.")
+    job, branch = _gated_job(env, "Done.")
+    workspace = Path(env.job(job)["workspace"])
+    (workspace / "notes.md").write_text("the human's own notes\n")  # no job of the task wrote it: left out
     assert env.podium("commit", str(job)).returncode == 4
     page = chromium.new_page()
     page.goto(dash.link)
     page.goto(f"{dash.base}/gates/1")
-    workspace = Path(env.job(job)["workspace"])
+    assert page.locator("ul.left-out li").all_inner_texts() == [
+        "notes.md: no job of this task changed it (--include to add it)"]
+
+    # a page that showed the gate otherwise than it is now (its fingerprint): refused, nothing committed
+    page.locator("input[name=shown]").evaluate("i => i.value = '0'.repeat(32)")
+    page.click("button.approve")
+    assert "gate 1 changed since it was shown: look again, then decide" in page.inner_text(".error")
+    assert env.podium_json("gates")[0]["state"] == "pending"
+    assert git("rev-list", "--count", f"origin/main..{branch}", cwd=env.repo) == "0"
+
     (workspace / "total.py").write_text("changed after the page was shown\n")
     page.click("button.approve")
     assert "the work changed since gate 1 was asked for" in page.inner_text(".error")
@@ -271,9 +287,25 @@ def test_filters_workspaces_and_works_pages_and_a_dashboard_inside_a_job_decides
         assert shown("ticket=PROJ_1") == [job] and shown("ticket=local:PROJ_1") == [job]
         assert shown("ticket=PROJ%1") == [] and shown("ticket=PROJ_2") == []
         assert "no jobs match" in c.get("/jobs?ticket=PROJ_2").text
+        rows = c.get("/jobs").text
+        assert rows.count('<td class="role">worker</td>') == 2 and rows.count('<td class="quiet"></td>') == 2
+        assert re.search(rf'data-job="{job}".*?<td class="age">\d+s</td>', rows, re.S)
+        assert rows.count('<td class="behind">0</td>') == 2  # their base is origin's main still
+        mate = env.root / "mate"
+        git("clone", "--quiet", str(env.origin), str(mate), cwd=env.root)
+        git("commit", "--quiet", "--allow-empty", "-m", "a teammate's change", cwd=mate)
+        git("push", "--quiet", "origin", "HEAD:main", cwd=mate)
+        git("fetch", "--quiet", "origin", cwd=env.repo)
+        assert c.get("/jobs").text.count('<td class="behind">1</td>') == 2  # main moved on by one since
         workspaces = c.get("/workspaces").text
         assert branch in workspaces and f'href="/jobs/{job}"' in workspaces and "yes" in workspaces  # dirty
         assert "No podium work runs yet" in c.get("/works").text
+        Store(env.repo / ".git" / "podium").create_work(  # as podium work records its run, two rounds in
+            ticket="local:PROJ_1", workspace=env.job(job)["workspace"], branch=branch, state="running",
+            agent="claude", max_rounds=3, stall_after=600, rounds=2, orchestrator_job=other)
+        works = c.get("/works").text
+        assert '<progress max="3" value="2"></progress> 2/3' in works and branch in works
+        assert f'href="/jobs/{other}">job {other}</a>' in works and "local:PROJ_1" in works
         page = c.get("/gates/1").text
         assert "from inside a podium job (it runs in podium job 7)" in page and "button class=\"approve\"" not in page
         csrf = re.search(r'name="csrf" content="(\w+)"', page).group(1)  # type: ignore[union-attr]
