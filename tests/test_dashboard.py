@@ -6,18 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import re
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import mcp_types as types
 import pytest
+from mcp import Client
 from playwright.sync_api import expect
 
 from conftest import Env, assert_one_line_error, git, toolchain
@@ -353,31 +358,99 @@ def test_a_shared_host_needs_a_token_file_and_warns(env: Env, tmp_path: Path) ->
 
 
 # -- the gate put to the human in the conversation (MCP elicitation) ------------------------------------------
-def _call(env: Env, tool: str, arguments: dict[str, Any], answer: dict[str, Any] | None) -> tuple[Any, list[str]]:
+OPEN = {"action": "accept"}  # a links-only client's human: they open the page they are sent
+
+
+class LinksOnly(Client):
+    """The SDK's client declaring only URL-mode elicitation (``elicitation.url``): it opens the pages a server
+    names, and shows no form."""
+
+    async def _build_session(self, exit_stack: Any) -> Any:
+        session = await super()._build_session(exit_stack)
+        declared = session._build_capabilities
+        session._build_capabilities = lambda version: declared(version).model_copy(
+            update={"elicitation": types.ElicitationCapability(url=types.UrlElicitationCapability())})
+        return session
+
+
+def _call(env: Env, tool: str, arguments: dict[str, Any], answer: dict[str, Any] | None, *,
+          links_only: bool = False, told: queue.Queue[Any] | None = None) -> tuple[Any, list[str]]:
     """One tool call over stdio from the SDK's client; ``answer`` is what the human fills in the form (None: a
-    client without elicitation). Returns the document and the messages the human was shown."""
-    import mcp_types as types
-    from mcp import Client
+    client without elicitation). Returns the document and the messages the human was shown — with
+    ``links_only``, the pages the client was sent. ``told``: the session stays open after the call, which is put
+    there at once, until the server says the elicitation completed ("completed" is put there then)."""
     from mcp.client.stdio import StdioServerParameters
 
     shown: list[str] = []
+    completed = asyncio.Event()
 
     async def human(context: Any, params: Any) -> Any:
-        shown.append(params.message)
+        shown.append(params.url if links_only else params.message)
         return types.ElicitResult(**answer)  # type: ignore[arg-type]
+
+    async def notified(message: Any) -> None:
+        if isinstance(message, types.ElicitCompleteNotification):
+            completed.set()
 
     params = StdioServerParameters(command=sys.executable, args=["-m", "podium", "mcp"], env=env.vars,
                                    cwd=str(env.repo))
 
     async def call() -> Any:
         callback = human if answer is not None else None
-        async with Client(params, mode="legacy", read_timeout_seconds=180, elicitation_callback=callback) as c:
-            return await c.call_tool(tool, arguments)
+        async with (LinksOnly if links_only else Client)(params, mode="legacy", read_timeout_seconds=180,
+                                                         elicitation_callback=callback, message_handler=notified) as c:
+            result = await c.call_tool(tool, arguments)
+            if told is not None:
+                told.put((result.structured_content["result"], shown))
+                await asyncio.wait_for(completed.wait(), 120)
+                told.put("completed")
+            return result
 
-    result = asyncio.run(call())
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own: Playwright's may be running in this thread
+        result = thread.submit(asyncio.run, call()).result()
     if result.is_error:
         return " ".join(getattr(c, "text", "") for c in result.content), shown
     return result.structured_content["result"], shown
+
+
+def test_a_client_that_only_opens_links_is_sent_the_gate_page_and_the_human_approves_there(
+        env: Env, github: GitHubServer, chromium: Any) -> None:  # noqa: F811
+    job, branch = _gated_job(env, "Total now subtracts the discount.")
+    address = env.repo / ".git" / "podium" / "dashboard.json"
+    killed = start_dashboard(env)
+    killed.proc.kill()
+    killed.proc.wait()
+    assert address.exists()  # left behind: where it points, no dashboard answers
+    # no dashboard runs: nothing to send the client to; the gate waits, and the result says how to open one
+    waiting, sent = _call(env, "ship", {"target": str(job)}, OPEN, links_only=True)
+    assert waiting["state"] == "pending" and sent == [] and "podium dashboard is not running" in waiting["next"]
+    refused, _ = _call(env, "approve", {"gate_id": 1}, OPEN, links_only=True)
+    assert "approve is the human's" in refused and "/gates/1" in refused
+
+    dash = start_dashboard(env)
+    try:
+        told: queue.Queue[Any] = queue.Queue()
+        talk = threading.Thread(target=_call, args=(env, "approve", {"gate_id": 1}, OPEN),
+                                kwargs={"links_only": True, "told": told})
+        talk.start()
+        offered, sent = told.get(timeout=120)
+        assert sent == [f"{dash.base}/gates/1"]  # the page of the running dashboard, without its token
+        assert offered["state"] == "pending" and offered["page"] == sent[0] and "was offered" in offered["next"]
+        assert env.podium_json("gates")[0]["state"] == "pending" and github.pulls == {}  # the model decided nothing
+
+        page = chromium.new_page()
+        page.goto(dash.link)  # the human's browser holds the dashboard's cookie
+        page.goto(sent[0])
+        page.click("button.approve")
+        page.wait_for_selector("#gate-state .badge.done")
+        assert told.get(timeout=30) == "completed"  # the client is told the human decided
+        talk.join(timeout=30)
+    finally:
+        dash.proc.send_signal(signal.SIGINT)
+        dash.proc.wait(timeout=15)
+    [pull] = github.pulls.values()
+    assert pull.head == branch and env.podium_json("gates", "--all")[0]["decided_by"].endswith("(dashboard)")
+    assert not address.exists()  # the address goes with the dashboard that stopped
 
 
 def test_ship_from_the_conversation_asks_the_human_and_carries_out_their_answer(

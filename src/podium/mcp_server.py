@@ -6,12 +6,15 @@ operation's ``to_dict()`` — the very document ``podium <command> --json`` prin
 become tool errors the model can read.
 
 Approving a gate is the human's, and a model's tool call is not the human: ``approve`` acts only on the
-human's answer to a form. When the client can show the human one (MCP elicitation: Claude Code, codex), the
-gate is put to the human right in the conversation: ``approve``, and ``ship``/``commit`` when they leave a gate
-pending, ask through an elicitation form holding what ``podium gates`` shows; the human's answer (approve, or
-reject with a reason) is carried out through the same operations, recorded with the channel ``elicitation``.
-The model sees the outcome, never the form. A client without elicitation (or one started inside a podium job)
-gets an error saying where the human approves: their terminal, or the dashboard.
+human's own answer. When the client can put a question to its human (MCP elicitation: Claude Code, codex), the
+gate is put to them from the conversation: ``approve``, and ``ship``/``commit`` when they leave a gate pending,
+ask through an elicitation form holding what ``podium gates`` shows; the human's answer (approve, or reject with
+a reason) is carried out through the same operations, recorded with the channel ``elicitation``. A client that
+only opens links (URL-mode elicitation) is offered the gate's page in the dashboard running for the repository
+(``dashboard.address``), where the human decides; the gate waits until they do, and the client is told when
+they did (the elicitation's completion). The model sees the outcome, never the form or the page. A client
+without elicitation (or one started inside a podium job, or a links-only one with no dashboard running) gets
+the gate waiting, and where the human decides: their terminal, or the dashboard.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ INSTRUCTIONS = ("podium: coding-agent jobs in their own worktrees, the tester, t
                 "approval gate, as tools. Delegate, then wait or check status; read a job's summary, not its log.")
 
 
-ASKS = ("approve", "ship", "commit")  # the tools that put a gate to the human when the client can show a form
+ASKS = ("approve", "ship", "commit")  # the tools that put a gate to the human when the client can ask them
+WATCH = 1.0  # seconds between looks at a gate offered as a page, to tell the client when the human decided it
 
 
 class GateDecision(BaseModel):
@@ -44,24 +48,26 @@ class GateDecision(BaseModel):
     reason: str | None = Field(default=None, description="Why not (for reject): the workers read it.")
 
 
-def can_ask(mcp_ctx: Any) -> bool:
-    """Whether this client shows the human an elicitation form now (it declared the capability, and the
-    connection can carry a request to it). Never inside a podium job: a client an agent runs there would
-    answer the form itself."""
+def how_to_ask(mcp_ctx: Any) -> str | None:
+    """How this client puts a gate to its human now: ``form`` (an elicitation form), ``url`` (it declared only
+    URL-mode elicitation: it opens a page the server names), or None: it cannot (no elicitation, or no
+    connection to send the request on). Never inside a podium job: a client an agent runs there would answer
+    the question itself."""
     from podium.jobs import inside_job
 
     if inside_job():
-        return False
+        return None
     caps = getattr(mcp_ctx, "client_capabilities", None)
-    form = getattr(caps, "elicitation", None) if caps is not None else None
-    if form is None or (form.form is None and form.url is not None):
-        return False
-    return bool(getattr(mcp_ctx.session, "can_send_request", False))
+    modes = getattr(caps, "elicitation", None) if caps is not None else None
+    if modes is None or not getattr(mcp_ctx.session, "can_send_request", False):
+        return None
+    return "url" if modes.form is None and modes.url is not None else "form"  # a bare {} is a form
 
 
-def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> dict[str, Any]:
-    """Put the gate to the human through the client's form; carry out their answer; the outcome's document.
-    Declined or dismissed: the gate stays pending, as if nobody had asked."""
+def ask_human(mcp_ctx: Any, mode: str, root: Path, work_id: int | None, gate_id: int) -> dict[str, Any] | None:
+    """Put the gate to the human through the client, in ``mode``; the outcome's document. A form's answer is
+    carried out; declined or dismissed, the gate stays pending, as if nobody had asked. None: a links-only client
+    and no dashboard running for the repository, so nothing to point it at."""
     import anyio.from_thread
     from mcp.server.elicitation import AcceptedElicitation
 
@@ -70,6 +76,8 @@ def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> di
 
     human = Context.open(root, work_id=work_id, channel="elicitation")
     gate = gate_mod.decidable(human, gate_id)  # a gate already decided is refused before anyone is asked
+    if mode == "url":
+        return offer_page(mcp_ctx, human, gate)
     message = "\n".join([*gate_mod.describe(gate), "",
                          f"Approve carries out exactly this. (The diff: gate {gate_id}'s page in podium dashboard.)"])
     answer = anyio.from_thread.run(mcp_ctx.elicit, message, GateDecision)
@@ -82,28 +90,102 @@ def ask_human(mcp_ctx: Any, root: Path, work_id: int | None, gate_id: int) -> di
     return {**done.to_dict(), "asked": "accept"}
 
 
+def offer_page(mcp_ctx: Any, human: Context, gate: Any) -> dict[str, Any] | None:
+    """URL mode: send the client the gate's page in the running dashboard, with an elicitation id; the human
+    decides there (or not), the gate waits meanwhile. The document says the page was offered (``page``) and
+    the human's answer to the offer (``asked``: accept means they opened it). None: no dashboard runs."""
+    import uuid
+
+    import anyio.from_thread
+
+    from podium import gate as gate_mod
+    from podium.dashboard.address import running
+
+    base = running(human.store.root)
+    if base is None:
+        return None
+    page, elicitation = f"{base}/gates/{gate.id}", uuid.uuid4().hex
+    message = (f"{gate_mod.describe(gate)[0]}\nIts page in podium dashboard shows what approving does — files, "
+               "diff, commit message, PR text, the tests' verdict — with Approve and Reject.")
+    answer = anyio.from_thread.run(mcp_ctx.elicit_url, message, page, elicitation)
+    done = gate_mod.outcome(human, gate.id).to_dict()
+    if answer.action != "accept":
+        return {**done, "asked": answer.action, "page": page,
+                "next": f"{done['next']}; or on its page in podium dashboard: {page}" if done["next"] else None}
+    tell_when_decided(mcp_ctx, human.store.root, gate, elicitation)
+    return {**done, "asked": "accept", "page": page,
+            "next": f"gate {gate.id}'s page in podium dashboard ({page}) was offered to the human: the gate waits "
+                    "for their decision there (podium gates shows it when made)"}
+
+
+def tell_when_decided(mcp_ctx: Any, state: Path, gate: Any, elicitation: str) -> None:
+    """Once the human decided the gate offered as a page (or a newer request superseded it), tell the client the
+    elicitation completed; a thread watches the store for as long as this server runs."""
+    import threading
+    import time
+
+    import anyio.from_thread
+    import anyio.lowlevel
+
+    from podium.store import Store
+
+    loop = anyio.from_thread.run_sync(anyio.lowlevel.current_token)
+    session, shown = mcp_ctx.session, (gate.state, gate.decided_at)
+
+    def watch() -> None:
+        store = Store(state)  # this thread's own connection
+
+        def now() -> tuple[str, float | None]:
+            found = store.gate(gate.id)
+            return found.state, found.decided_at
+
+        try:
+            while now() == shown:
+                time.sleep(WATCH)
+            anyio.from_thread.run(session.send_elicit_complete, elicitation, token=loop)
+        except Exception:  # the client went away, or this server is stopping: nobody to tell
+            pass
+        finally:
+            store.close()
+
+    threading.Thread(target=watch, name=f"podium-gate-{gate.id}-page", daemon=True).start()
+
+
+def no_dashboard(gate_id: int) -> str:
+    """What a links-only client is told when no dashboard runs to send it to."""
+    return (f"this client opens pages, but podium dashboard is not running for this repository: the human starts "
+            f"it (podium dashboard) and decides on gate {gate_id}'s page, /gates/{gate_id}")
+
+
 def tool_function(op: Operation, root: Path, *, work_id: int | None) -> Any:
     """A function the SDK can introspect: the operation's parameters (without ``ctx``) with their help as
     pydantic field descriptions, calling the operation on a fresh context and returning its document.
 
     The tools that reach a gate also take the SDK's request context (``mcp_ctx``, injected, not in the input
-    schema), to put the gate to the human when the client can show a form."""
+    schema), to put the gate to the human when the client can ask them."""
     from mcp.server.mcpserver import Context as RequestContext
     from mcp.server.mcpserver.exceptions import ToolError
 
     def call(**kwargs: Any) -> Any:
         mcp_ctx = kwargs.pop("mcp_ctx", None)
-        asking = op.name in ASKS and mcp_ctx is not None and can_ask(mcp_ctx)
+        mode = how_to_ask(mcp_ctx) if op.name in ASKS and mcp_ctx is not None else None
         try:
-            if op.name == "approve" and asking:
-                return ask_human(mcp_ctx, root, work_id, kwargs["gate_id"])
+            if op.name == "approve" and mode:
+                asked = ask_human(mcp_ctx, mode, root, work_id, kwargs["gate_id"])
+                if asked is None:
+                    raise ToolError(f"approve is the human's: they run podium approve {kwargs['gate_id']} at their "
+                                    f"terminal; or {no_dashboard(kwargs['gate_id'])}")
+                return asked
             if not op.unattended:
                 said = " ".join(str(v) for v in kwargs.values())
                 raise ToolError(f"{op.name} is the human's: they run podium {op.name} {said} at their terminal, "
                                 "or decide in podium dashboard")
             result = op(Context.open(root, work_id=work_id, channel="mcp"), **kwargs)
-            if asking and getattr(result, "gate", None) is not None and result.gate.state == "pending":
-                return ask_human(mcp_ctx, root, work_id, result.gate.id)
+            gate = getattr(result, "gate", None)
+            if mode and gate is not None and gate.state == "pending":
+                asked = ask_human(mcp_ctx, mode, root, work_id, gate.id)
+                done = result.to_dict()
+                return asked if asked is not None else {**done, "next": f"{done['next']}; {no_dashboard(gate.id)}"}
             return _document(result.to_dict())
         except PodiumError as e:
             raise ToolError(str(e)) from None

@@ -40,10 +40,13 @@ def bind(host: str, port: int | None) -> socket.socket:
 
 def serve(root: Path, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True,
           token_file: str | None = None, echo: Callable[[str], None] = print) -> None:
-    """Serve the dashboard for the repository at ``root`` until interrupted."""
+    """Serve the dashboard for the repository at ``root`` until interrupted, its address (not its token)
+    published in the repository's podium state meanwhile (``address``)."""
     import uvicorn
 
+    from podium.dashboard.address import published
     from podium.dashboard.app import build
+    from podium.git import Repo
 
     host = host.strip()
     if not is_loopback(host) and not token_file:
@@ -57,11 +60,12 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int | None = None, open_
     access = Access(token=token, host=host, port=sock.getsockname()[1])
     app = build(root, access)
     url = access.url(f"/?token={token}")
-    echo(f"podium dashboard: {url}")
-    echo("(Ctrl-C stops it; the link holds until then)")
-    if open_browser:
-        webbrowser.open(url)
     config = uvicorn.Config(app, log_level="warning", access_log=False,  # the first URL carries the token
                             timeout_graceful_shutdown=2, lifespan="on")
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly, then passed Ctrl-C on
+    with published(Repo.find(root).state_dir, access.url().rstrip("/")), \
+            contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly, then passed Ctrl-C on
+        echo(f"podium dashboard: {url}")
+        echo("(Ctrl-C stops it; the link holds until then)")
+        if open_browser:
+            webbrowser.open(url)
         uvicorn.Server(config).run(sockets=[sock])
