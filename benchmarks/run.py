@@ -4,7 +4,7 @@
 
 Every run ends with the goals' table: one line per goal podium holds itself to, "podium X vs baseline Y =
 ratio; goal", for the benchmarks that ran (`goals` runs those: start status workspace liveness help concurrent
-branches).
+branches dashboard).
 
 - start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
               agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
@@ -23,8 +23,8 @@ branches).
               (and `claude -p --resume`) in the same worktree.
 - mcp:        podium's status tool over one MCP session vs `podium status --json` processes; server start.
 - dashboard:  on a store with 10 000 jobs: the jobs page's first response and its medians (filtered, its
-              last page, a job's page) next to `podium status --json`; how long a job's state change takes
-              to reach an open page over its live stream.
+              last page, a job's page) next to `podium status --json` (median of 5); how long a job's state
+              change takes to reach an open page over its live stream, next to reloading it every second.
 - help:       `podium --help`'s CPU vs `python -c pass`'s, alternating in one run.
 - liveness:   a runner frozen with SIGSTOP: seconds (and heartbeats) until `podium status` says stalled.
 - distill:    `podium distill --facts` over a 1 GB folder of claude and codex transcripts: MiB/s and peak
@@ -345,10 +345,13 @@ def bench_dashboard(jobs: int = 10_000, events: int = 200_000, rounds: int = 20)
         filtered = median("/jobs?state=failed&agent=codex&branch=task")
         deep = median(f"/jobs?offset={jobs - 60}")
         job = median(f"/jobs/{jobs // 2}")
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "podium", "status", "--json"], cwd=b.repo, env=b.env,
-                       capture_output=True, check=True)
-        status = time.perf_counter() - t
+        statuses = []
+        for _ in range(5):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "podium", "status", "--json"], cwd=b.repo, env=b.env,
+                           capture_output=True, check=True)
+            statuses.append(time.perf_counter() - t)
+        status = statistics.median(statuses)
 
         # live: a job's state changes in the store; how long until an open jobs page is sent the new row
         store = b.store()
@@ -371,6 +374,13 @@ def bench_dashboard(jobs: int = 10_000, events: int = 200_000, rounds: int = 20)
               f"`podium status --json` {status * 1000:.0f} ms (ratio page/status {page / status:.2f}); "
               f"a state change reaches an open page in {statistics.median(lags) * 1000:.0f} ms "
               f"(median of 10, max {max(lags) * 1000:.0f} ms)")
+        goal(f"dashboard jobs page, first response ({jobs} jobs)", f"{first * 1000:.0f} ms",
+             f"`podium status --json` {status * 1000:.0f} ms", first / status,
+             "≤ 300 ms (token exchange included)", first <= 0.300)
+        poll = 1 + page  # a page without the live stream, reloaded every second: its delay at most
+        goal("a job's state change on an open jobs page", f"at most {max(lags) * 1000:.0f} ms (of 10)",
+             f"reloading the page every second, up to {poll * 1000:.0f} ms", max(lags) / poll, "≤ 1 s",
+             max(lags) <= 1.0)
     finally:
         if proc is not None:
             proc.terminate()
@@ -774,7 +784,8 @@ BENCHES = {"start": bench_start, "concurrent": bench_concurrent, "status": bench
            "workspace": bench_workspace, "screenshot": bench_screenshot, "tester": bench_tester, "mcp": bench_mcp,
            "distill": bench_distill, "dashboard": bench_dashboard,
            "liveness": bench_liveness, "help": bench_help, "branches": bench_branches}
-GOAL_BENCHES = ["start", "status", "workspace", "liveness", "help", "concurrent", "branches"]  # `goals`: the rows
+# `goals`: the benchmarks with a row in the goals' table
+GOAL_BENCHES = ["start", "status", "workspace", "liveness", "help", "concurrent", "branches", "dashboard"]
 
 
 def main() -> None:
