@@ -237,6 +237,9 @@ def make_env(tmp_path: Path, agent_bin: Path) -> Env:
         GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",
         DISABLE_AUTOUPDATER="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
     )
+    if os.environ.get("PYTHONPATH"):  # podium's processes, started in other folders, import the podium under test
+        variables["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in
+                                                  os.environ["PYTHONPATH"].split(os.pathsep) if p)
     return Env(root=tmp_path, repo=repo, origin=origin, vars=variables)
 
 
