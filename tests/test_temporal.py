@@ -160,7 +160,9 @@ def test_a_killed_worker_loses_no_change_its_jobs_finish_on_another(env: Env, ma
 
 
 def test_cancel_here_ends_the_agent_on_its_worker(env: Env, machines: Machines) -> None:
-    env.serve({"steps": [{"shell": "sleep 301"}, "Slept."]})
+    del env.vars["PODIUM_HEARTBEAT"]  # a deployment's beat: the job's activity has its 30 s heartbeat timeout
+    # codex hands a command that runs on to the model after 10 s, whose answer then takes its time
+    env.serve({"steps": [{"shell": "sleep 301"}, {"delay": 300, "text": "Slept."}]})
     machines.start("machine-1")
     job_id = env.delegate("Sleep a long while")
     env.wait_for(job_id, lambda j: j["state"] == "running" and j["events"] > 2, timeout=120)
@@ -168,12 +170,35 @@ def test_cancel_here_ends_the_agent_on_its_worker(env: Env, machines: Machines) 
     while not _sleeping():
         assert time.monotonic() < deadline
         time.sleep(0.2)
+    group = _agent_group(env.root / "machine-1")
+    assert _group_alive(group)
     started = time.monotonic()
     cancelled = env.podium_json("cancel", str(job_id))
+    took = time.monotonic() - started
     assert cancelled["state"] == "cancelled"
-    while _sleeping():
-        assert time.monotonic() - started < 20, "the agent's sleep outlived the cancel"
-        time.sleep(0.2)
+    assert took < 10, f"cancel took {took:.1f}s to reach the agent"  # not a heartbeat timeout's wait
+    ended = time.monotonic()
+    while _group_alive(group) or _sleeping():
+        assert time.monotonic() - ended < 5, f"the agent's process group outlived the cancel by 5s ({took:.1f}s)"
+        time.sleep(0.1)
+
+
+def _agent_group(machine: Path) -> int:
+    """The process group of the agent a worker runs (its agent leads one), from the worker's own store."""
+    from podium.store import Store
+
+    [root] = (machine / "home").glob(".local/share/podium/mirrors/*/.git/podium")
+    [job] = Store(root).jobs()
+    assert job.agent_pid is not None
+    return job.agent_pid
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _sleeping() -> bool:

@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from podium.engines import remote
@@ -22,6 +23,9 @@ from podium.engines.workflow import ACTIVITY, SIGNAL, PodiumJob
 from podium.errors import PodiumError, UsageError
 
 BEAT = min(HEARTBEAT, 1.0)
+# The SDK sends a job's heartbeats at most every 0.8 × its heartbeat timeout (24 s), and a cancel reaches the job
+# only in the answer to one: sent this often instead, a `podium cancel` reaches the agent within seconds.
+CANCEL_REACH = 2.0
 T = TypeVar("T")
 
 
@@ -90,7 +94,8 @@ async def serve(values: dict[str, Any], max_jobs: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with Worker(client, task_queue=values["task_queue"], workflows=[PodiumJob], activities=[activity_defn()],
-                      max_concurrent_activities=max_jobs):
+                      max_concurrent_activities=max_jobs,
+                      max_heartbeat_throttle_interval=timedelta(seconds=CANCEL_REACH)):
         await stop.wait()
 
 
