@@ -62,7 +62,7 @@ class Machines:
         self.env, self.address, self.queue = env, address, queue
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, max_jobs: int = 4) -> subprocess.Popen[bytes]:
+    def start(self, name: str, max_jobs: int = 4, **settings: str) -> subprocess.Popen[bytes]:
         root = self.env.root / name
         (root / "home").mkdir(parents=True, exist_ok=True)
         codex_home = root / "codex-home"
@@ -70,7 +70,7 @@ class Machines:
         shutil.copy(Path(self.env.vars["CODEX_HOME"]) / "config.toml", codex_home / "config.toml")
         variables = dict(self.env.vars, HOME=str(root / "home"), CODEX_HOME=str(codex_home),
                          PODIUM_WORKTREES=str(root / "worktrees"), PODIUM_WORKER_NAME=name,
-                         PODIUM_SNAPSHOT_EVERY="1")
+                         **{"PODIUM_SNAPSHOT_EVERY": "1", **settings})
         with (root / "worker.log").open("ab") as out:
             proc = subprocess.Popen([sys.executable, "-m", "podium", "worker", "--address", self.address,
                                      "--task-queue", self.queue, "--max-jobs", str(max_jobs)], cwd=root,
@@ -157,6 +157,41 @@ def test_a_killed_worker_loses_no_change_its_jobs_finish_on_another(env: Env, ma
         events = json.dumps(env.podium_json("logs", str(row["id"]))["events"])
         assert "restored from" in events and "resumes session" in events
     assert not [r for r in env.podium_json("status", "--all") if r["state"] in ("running", "starting", "stalled")]
+
+
+def test_a_worker_killed_before_its_agent_changed_a_file_leaves_the_session_to_resume(env: Env,
+                                                                                    machines: Machines) -> None:
+    env.serve({"scripts": [
+        {"name": "resumed", "match": "Your machine went away", "from_match": True,
+         "steps": [{"write": {"path": "after.txt", "content": "after\n"}}, "Carried on."]},
+        {"name": "first", "steps": [{"think": 300, "text": "Thought it over."}]},  # thinks, touches no file
+    ]})
+    # no timed snapshot before the kill: only the push made once the session is known can carry its transcript
+    doomed = machines.start("machine-1", PODIUM_SNAPSHOT_EVERY="600")
+    job_id = env.delegate("Think it over")
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
+    meta = f"refs/podium/meta/{checkout}/{job_id}"
+    deadline = time.monotonic() + 120
+    while True:
+        listed = subprocess.run(["git", "ls-tree", "-r", "--name-only", meta], cwd=env.origin, capture_output=True,
+                                text=True).stdout.split()
+        if any(name.startswith("transcript/") for name in listed):
+            break
+        assert time.monotonic() < deadline, machines.log("machine-1")
+        time.sleep(0.3)
+    session = env.wait_for(job_id, lambda j: j["session_id"] is not None)["session_id"]
+    assert f"transcript/{session}/" in "\n".join(listed) and "log" in listed
+    ref = f"refs/podium/jobs/{checkout}/{job_id}"
+    assert git("rev-parse", f"{ref}^{{tree}}", cwd=env.origin) == git("rev-parse", "main^{tree}", cwd=env.origin)
+    machines.start("machine-2")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    [row] = _wait_all(env, [job_id], 240)
+    assert row["state"] == "done" and row["host"] == "machine-2", row
+    assert row["session_id"] == session
+    assert (Path(row["workspace"]) / "after.txt").read_text() == "after\n"
+    events = json.dumps(env.podium_json("logs", str(job_id))["events"])
+    assert f"resumes session {session}" in events and "fresh session" not in events
 
 
 def test_cancel_here_ends_the_agent_on_its_worker(env: Env, machines: Machines) -> None:

@@ -5,9 +5,10 @@ Per job the worker keeps a mirror of the job's origin (a clone of its own), make
 team's way — the branch the user's podium named, from the very base commit it fetched, on the same ports — and
 hands it to podium's own runner, as ``podium delegate`` does on one machine. It reads the job's progress from its
 own store, and pushes the worktree's state to origin (``podium.snapshots``) every ``SNAPSHOT_EVERY`` seconds and
-at the end, with the agent's log and session transcript. A job whose earlier attempt died with its machine is
-restored from that push: its agent resumes its session when the transcript came along, else a fresh session is
-told what was done.
+at the end, with the agent's log and session transcript (those also when only they grew, and as soon as the
+session's transcript is there: an agent that thinks or runs tests without touching a file loses neither). A job
+whose earlier attempt died with its machine is restored from that push: its agent resumes its session when the
+transcript came along, else a fresh session is told what was done.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class RemoteJob:
         self.meta = snapshots.meta_ref(spec["checkout"], spec["job_id"])
         self.pushed: dict[str, str | None] = {self.ref: None, self.meta: None}
         self.pushed_state: tuple[str, str] | None = None  # (head, tree) of the last push
+        self.pushed_logs: tuple[Any, ...] | None = None  # the sizes and times of the logs and transcript it pushed
+        self.session: str | None = None  # the agent's session, once known
+        self.pushed_session: str | None = None  # the session whose transcript is on origin
         self.last_push = 0.0
         self.seq = 0
         self.local_id = 0
@@ -173,6 +177,7 @@ class RemoteJob:
         events = self.ctx.store.events(self.local_id, after=self.seq)
         if events:
             self.seq = events[-1].seq
+        self.session = job.session_id
         values = {k: getattr(job, k) for k in ("state", "session_id", "started_at", "heartbeat_at",
                                                "last_activity_at", "receiving_at", "usage")}
         return {"events": [[e.kind, e.data, e.ts] for e in events], "job": dict(values, host=host())}
@@ -201,28 +206,57 @@ class RemoteJob:
 
     # -- the work kept on origin ------------------------------------------------------------------------------------
     def push_due(self) -> bool:
-        return time.monotonic() - self.last_push >= SNAPSHOT_EVERY
+        """Every ``SNAPSHOT_EVERY`` seconds, and as soon as the agent's session transcript is on this disk (a retry
+        elsewhere resumes that session, though the agent has changed no file yet)."""
+        if time.monotonic() - self.last_push >= SNAPSHOT_EVERY:
+            return True
+        return (self.session is not None and self.session != self.pushed_session
+                and transcript_path(self.spec["agent"], self.session) is not None)
 
     def push(self, final: bool = False) -> str | None:
-        """Push the worktree's state (when it changed) and the job's logs and transcript; the snapshot's commit."""
+        """Push the worktree's state when it changed, and the job's logs and transcript when they did (or the
+        worktree did); the snapshot's commit."""
         from podium.git import snapshot
 
         self.last_push = time.monotonic()
         state = snapshot(self.path)
-        if not final and (state.head, state.tree) == self.pushed_state:
+        session = self.ctx.store.job(self.local_id).session_id
+        logs = self._logs_state(session)
+        moved = final or (state.head, state.tree) != self.pushed_state
+        if not moved and logs == self.pushed_logs:
             return self.pushed[self.ref]
-        commit = snapshots.commit_state(self.path, state, f"podium job {self.spec['job_id']} on {host()}",
-                                        self.pushed[self.ref])
+        commit = self.pushed[self.ref]
+        updates: dict[str, tuple[str, str | None]] = {}
+        if moved:
+            commit = snapshots.commit_state(self.path, state, f"podium job {self.spec['job_id']} on {host()}",
+                                            self.pushed[self.ref])
+            updates[self.ref] = (commit, self.pushed[self.ref])
         meta = snapshots.commit_files(self.path, self._meta_files(), f"podium job {self.spec['job_id']}: logs")
+        updates[self.meta] = (meta, self.pushed[self.meta])
+        if session and logs[-1] is not None:
+            self.pushed_session = session  # pushed now, or by a later push if this one fails
         try:
-            snapshots.push(self.path, {self.ref: (commit, self.pushed[self.ref]),
-                                       self.meta: (meta, self.pushed[self.meta])})
+            snapshots.push(self.path, updates)
         except GitError as e:
             self.ctx.store.add_events(self.local_id, [("note", {"message": f"the snapshot was not pushed: {e}"})])
             return self.pushed[self.ref]
-        self.pushed.update({self.ref: commit, self.meta: meta})
-        self.pushed_state = (state.head, state.tree)
+        self.pushed.update({ref: sha for ref, (sha, _) in updates.items()})
+        self.pushed_state, self.pushed_logs = (state.head, state.tree), logs
         return commit
+
+    def _logs_state(self, session: str | None) -> tuple[Any, ...]:
+        """The sizes and modification times of the job's logs and its session transcript (None: not there)."""
+        paths = [self.ctx.store.log_path(self.local_id, name) for name in ("log", "stderr")]
+        paths.append(transcript_path(self.spec["agent"], session) if session else None)
+
+        def stat(path: Path | None) -> tuple[int, int] | None:
+            try:
+                found = path.stat() if path else None
+            except OSError:
+                return None
+            return (found.st_size, found.st_mtime_ns) if found else None
+
+        return tuple(stat(p) for p in paths)
 
     def _meta_files(self) -> dict[str, bytes]:
         store, files = self.ctx.store, {}
@@ -290,12 +324,24 @@ def podium_files(workspace: str | Path) -> dict[str, bytes]:
 def transcript_files(agent: str, session: str) -> dict[str, bytes]:
     """A session's transcript as a meta commit holds it (``transcript/<session>/<path under the CLI's home>``);
     nothing when this machine does not have it."""
+    found, home = transcript_path(agent, session), transcript_home(agent)
+    if found is None or home is None:
+        return {}
+    try:
+        return {f"transcript/{session}/{found.relative_to(home)}": found.read_bytes()}
+    except OSError:
+        return {}
+
+
+def transcript_path(agent: str, session: str) -> Path | None:
+    """Where this machine's agent CLI keeps a session's transcript, when it does and podium can carry it."""
     from podium.agents import get_agent
 
-    found, home = get_agent(agent).transcript(session), transcript_home(agent)
-    if found is None or home is None or not found.is_relative_to(home):
-        return {}
-    return {f"transcript/{session}/{found.relative_to(home)}": found.read_bytes()}
+    home = transcript_home(agent)
+    if home is None:
+        return None
+    found = get_agent(agent).transcript(session)
+    return found if found is not None and found.is_relative_to(home) else None
 
 
 def transcript_home(agent: str) -> Path | None:
