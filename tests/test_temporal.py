@@ -194,6 +194,31 @@ def test_a_worker_killed_before_its_agent_changed_a_file_leaves_the_session_to_r
     assert f"resumes session {session}" in events and "fresh session" not in events
 
 
+def test_a_job_whose_workflow_left_the_cluster_is_lost_here(env: Env, machines: Machines, cluster: str) -> None:
+    env.serve({"steps": [{"think": 300, "text": "Thought it over."}]})
+    machines.start("machine-1")
+    job_id = env.delegate("Think it over")
+    env.wait_for(job_id, lambda j: j["state"] == "running", timeout=120)
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
+    workflow = f"podium-{checkout}-{job_id}"
+    temporal = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
+    # deleted, as past its retention (terminated first); the deletion is done in the background
+    on_cluster = ["--workflow-id", workflow, "--address", cluster]
+    deleted = subprocess.run([temporal, "workflow", "delete", "--yes", *on_cluster], capture_output=True, text=True)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    deadline = time.monotonic() + 30
+    while subprocess.run([temporal, "workflow", "describe", *on_cluster], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    started = time.monotonic()
+    waited = env.podium("wait", str(job_id), "--timeout", "120", timeout=180)
+    assert waited.returncode == 1, waited.stdout + waited.stderr  # ended, not done (124: the time ran out)
+    assert time.monotonic() - started < 60
+    job = env.job(job_id)
+    assert job["state"] == "lost" and workflow in job["error"] and "\n" not in job["error"], job
+    assert "lost" in env.podium("status").stdout
+
+
 def test_cancel_here_ends_the_agent_on_its_worker(env: Env, machines: Machines) -> None:
     del env.vars["PODIUM_HEARTBEAT"]  # a deployment's beat: the job's activity has its 30 s heartbeat timeout
     # codex hands a command that runs on to the model after 10 s, whose answer then takes its time

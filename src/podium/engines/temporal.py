@@ -43,6 +43,7 @@ CANCEL_WAIT = 30.0
 CALL_TIMEOUT = 30.0
 CONNECTION = ("kind", "address", "namespace", "task_queue", "tls", "tls_ca", "tls_cert", "tls_key", "api_key_env")
 LIVE = ("queued", "starting", "running", "stalled")
+GONE = object()  # a workflow the cluster does not have
 T = TypeVar("T")
 
 OBSERVE_EVERY = 1.0  # seconds: a long-lived podium reads a job's history at most this often
@@ -203,7 +204,8 @@ class TemporalEngine:
     # -- observe ------------------------------------------------------------------------------------------------------
     def observe(self, store: Store, jobs: list[Job]) -> list[Job]:
         """Mirror the jobs' workflow histories into the store; the jobs that ended. A cluster that cannot be
-        reached leaves them as they were (``status`` still answers from the store)."""
+        reached leaves them as they were (``status`` still answers from the store); a job whose workflow the
+        cluster does not have (deleted, past its retention, another cluster) is lost."""
         now = time.monotonic()
         jobs = [j for j in jobs if now - _observed.get(j.id, 0.0) >= OBSERVE_EVERY]  # `wait` looks 5 times a second
         if not jobs:
@@ -219,19 +221,45 @@ class TemporalEngine:
             ended = []
             for job in jobs:
                 events = histories.get(job.engine["workflow_id"]) if job.engine else None
-                if events is not None and self._mirror(store, store.job(job.id), events):
+                if events is None:
+                    continue
+                if events is GONE:
+                    if self._lost(store, store.job(job.id)):
+                        ended.append(store.job(job.id))
+                elif self._mirror(store, store.job(job.id), events):
                     ended.append(store.job(job.id))
             return ended
 
-    async def _histories(self, workflow_ids: list[str]) -> dict[str, list[Any]]:
+    async def _histories(self, workflow_ids: list[str]) -> dict[str, Any]:
+        """Each workflow's history events, ``GONE`` for one the cluster does not have; none for one it did not
+        answer about."""
+        from temporalio.service import RPCError, RPCStatusCode
+
         client = await connect(self.values)
 
-        async def one(workflow_id: str) -> list[Any]:
+        async def one(workflow_id: str) -> Any:
             handle = client.get_workflow_handle(workflow_id)
-            return [e async for e in handle.fetch_history_events()]
+            try:
+                return [e async for e in handle.fetch_history_events()]
+            except RPCError as e:
+                if e.status == RPCStatusCode.NOT_FOUND:
+                    return GONE
+                raise
 
         found = await asyncio.gather(*(one(w) for w in workflow_ids), return_exceptions=True)
-        return {w: events for w, events in zip(workflow_ids, found, strict=False) if isinstance(events, list)}
+        return {w: events for w, events in zip(workflow_ids, found, strict=False) if not isinstance(events,
+                                                                                                 BaseException)}
+
+    def _lost(self, store: Store, job: Job) -> bool:
+        """A job whose workflow is not on the cluster: ``lost``, saying so (True when it was active)."""
+        assert job.engine is not None
+        error = (f"its workflow {job.engine['workflow_id']} is not on the Temporal cluster at "
+                 f"{job.engine.get('address')} (namespace {job.engine.get('namespace')}): deleted, past its "
+                 f"retention, or on another cluster")
+        if not store.update_job_if(job.id, ACTIVE_STATES, state="lost", ended_at=time.time(), error=error):
+            return False
+        store.add_events(job.id, [("lost", {"message": error})])
+        return True
 
     def _mirror(self, store: Store, job: Job, history: list[Any]) -> bool:
         """Apply the history's events this checkout has not seen; True when the job ended."""
