@@ -597,15 +597,15 @@ def not_answering(job: Job, now: float) -> str | None:
 
 def reconcile(store: Store) -> list[Job]:
     """Mark active jobs whose runner is gone as ``lost``, and running jobs whose runner stopped answering as
-    ``stalled`` (the runner sets them ``running`` again when it wakes); bring the jobs of another engine up to
-    date from it. Returns the jobs it changed."""
+    ``stalled`` (the runner sets them ``running`` again when it wakes); the jobs of another engine are that
+    engine's to reconcile (``podium.engines.reconcile``). Returns the jobs it changed."""
     _reap()
     active = store.jobs(states=ACTIVE_STATES)
-    changed = _observe_elsewhere(store, [j for j in active if j.engine])
+    changed = engines.reconcile(store, active)
     now = time.time()
     for job in active:
         if job.engine:
-            continue  # its engine's workers watch it (mirrored above)
+            continue  # its engine's (reconciled above)
         if process_alive(job.runner_pid, job.runner_started):
             why = not_answering(job, now)
             if why and store.update_job_if(job.id, ("running",), state="stalled"):
@@ -632,15 +632,6 @@ def reconcile(store: Store) -> list[Job]:
             store.add_events(job.id, [("lost", {"message": error})])
             changed.append(store.job(job.id))
     return changed
-
-
-def _observe_elsewhere(store: Store, jobs: list[Job]) -> list[Job]:
-    """Mirror the jobs that run on another engine (a Temporal cluster's workers), one cluster at a time."""
-    clusters: dict[str, list[Job]] = {}
-    for job in jobs:
-        clusters.setdefault(engines.where(job), []).append(job)
-    return [ended for group in clusters.values() if (engine := engines.of(group[0])) is not None
-            for ended in engine.observe(store, group)]
 
 
 RECENT = 86400.0

@@ -2,10 +2,12 @@
 
 An engine does four things for a job: **launch** it, **observe** it (keep its row and events in this checkout's
 store current, so that ``status``, ``logs`` and ``wait`` read the store alone), **cancel** it, and **reconcile**
-(find the jobs whose runner died). Two engines:
+its active jobs with where they run (``podium.jobs.reconcile``, before every read of the store: the jobs that ended
+or were lost there marked so here). Two engines:
 
-- ``local`` (the default): a detached runner per job on this machine (``podium.jobs``, ``podium.runner``); its
-  runner writes the store itself. Nothing to start.
+- ``local`` (the default, ``None`` here): a detached runner per job on this machine (``podium.jobs``,
+  ``podium.runner``); its runner writes the store itself, and ``podium.jobs.reconcile`` finds the runners that
+  died. Nothing to start.
 - ``temporal`` (``[engine] kind = "temporal"``, ``pip install 'podium[temporal]'``): ``podium worker`` processes
   on any machines run jobs as heartbeating activities of a Temporal cluster (``podium.engines.temporal``); this
   checkout mirrors each job's progress from the cluster, and brings its work in from origin when it ends.
@@ -45,6 +47,8 @@ class Engine(Protocol):
 
     def cancel(self, ctx: Context, job: Job) -> Job: ...
 
+    def reconcile(self, store: Store, jobs: list[Job]) -> list[Job]: ...  # its active jobs; those that changed
+
 
 def settings(config: Config) -> dict[str, Any]:
     """``[engine]`` with its defaults, ``$PODIUM_TEMPORAL_ADDRESS`` over the address."""
@@ -63,6 +67,17 @@ def configured(config: Config) -> Engine | None:
 def of(job: Job) -> Engine | None:
     """The engine a job runs on (None: this machine's runner)."""
     return _engine(job.engine) if job.engine else None
+
+
+def reconcile(store: Store, jobs: list[Job]) -> list[Job]:
+    """Reconcile the jobs that run on an engine other than this machine's runner, one engine (cluster) at a time;
+    the jobs that changed."""
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        if job.engine:
+            groups.setdefault(where(job), []).append(job)
+    return [changed for group in groups.values() if (engine := of(group[0])) is not None
+            for changed in engine.reconcile(store, group)]
 
 
 def where(job: Job) -> str:

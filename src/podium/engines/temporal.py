@@ -204,8 +204,16 @@ class TemporalEngine:
     # -- observe ------------------------------------------------------------------------------------------------------
     def observe(self, store: Store, jobs: list[Job]) -> list[Job]:
         """Mirror the jobs' workflow histories into the store; the jobs that ended. A cluster that cannot be
-        reached leaves them as they were (``status`` still answers from the store); a job whose workflow the
-        cluster does not have (deleted, past its retention, another cluster) is lost."""
+        reached leaves them as they were (``status`` still answers from the store)."""
+        return self._observe(store, jobs, lose=False)
+
+    def reconcile(self, store: Store, jobs: list[Job]) -> list[Job]:
+        """The jobs brought in line with the cluster: mirrored, and ``lost`` when the cluster does not have their
+        workflow (deleted, past its retention, another cluster's). A job whose worker died needs nothing here:
+        the cluster retries it on another worker once its heartbeats stop."""
+        return self._observe(store, jobs, lose=True)
+
+    def _observe(self, store: Store, jobs: list[Job], lose: bool) -> list[Job]:
         now = time.monotonic()
         jobs = [j for j in jobs if now - _observed.get(j.id, 0.0) >= OBSERVE_EVERY]  # `wait` looks 5 times a second
         if not jobs:
@@ -224,7 +232,7 @@ class TemporalEngine:
                 if events is None:
                     continue
                 if events is GONE:
-                    if self._lost(store, store.job(job.id)):
+                    if lose and self._lost(store, store.job(job.id)):
                         ended.append(store.job(job.id))
                 elif self._mirror(store, store.job(job.id), events):
                     ended.append(store.job(job.id))
