@@ -194,6 +194,37 @@ def test_a_worker_killed_before_its_agent_changed_a_file_leaves_the_session_to_r
     assert f"resumes session {session}" in events and "fresh session" not in events
 
 
+def test_a_retry_whose_transcript_did_not_come_along_starts_a_fresh_session_told_what_was_done(
+        env: Env, machines: Machines) -> None:
+    env.serve({"scripts": [
+        {"name": "told", "match": "An earlier attempt at this task was interrupted", "from_match": True,
+         "steps": [{"shell": "printf two > second.txt"}, "Both files are written."]},
+        {"name": "first", "steps": [{"shell": "printf one > first.txt"}, {"think": 300, "text": "Thought."}]},
+    ]})
+    doomed = machines.start("machine-1")
+    job_id = env.delegate("Write both files")
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
+    ref, meta = f"refs/podium/jobs/{checkout}/{job_id}", f"refs/podium/meta/{checkout}/{job_id}"
+    deadline = time.monotonic() + 120
+    while subprocess.run(["git", "show", f"{ref}:first.txt"], cwd=env.origin, capture_output=True).returncode:
+        assert time.monotonic() < deadline, machines.log("machine-1")
+        time.sleep(0.3)
+    first_session = env.wait_for(job_id, lambda j: j["session_id"] is not None)["session_id"]
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    git("update-ref", "-d", meta, cwd=env.origin)  # the session's transcript (and logs) are not on origin
+    machines.start("machine-2")
+    [row] = _wait_all(env, [job_id], 240)
+    assert row["state"] == "done" and row["host"] == "machine-2", row
+    assert row["session_id"] != first_session
+    workspace = Path(row["workspace"])
+    assert (workspace / "first.txt").read_text() == "one" and (workspace / "second.txt").read_text() == "two"
+    events = json.dumps(env.podium_json("logs", str(job_id))["events"])
+    assert "starts a fresh session, told what was done" in events and "resumes session" not in events
+    told = [json.dumps(r["body"]) for r in env.requests() if "An earlier attempt" in json.dumps(r["body"])]
+    assert told and not any("printf one" in body for body in told)  # a new conversation: none of the first's
+
+
 def test_a_job_whose_workflow_left_the_cluster_is_lost_here(env: Env, machines: Machines, cluster: str) -> None:
     env.serve({"steps": [{"think": 300, "text": "Thought it over."}]})
     machines.start("machine-1")
