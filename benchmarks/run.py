@@ -7,7 +7,8 @@ ratio; goal", for the benchmarks that ran (`goals` runs those: start status work
 branches dashboard).
 
 - start:      `podium delegate` until the agent's first model request, vs a bare spawn of the same
-              agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time.
+              agent command (real codex, scripted model, a 10 s scripted job); also whole-job wall time,
+              and the same delegate with its runner started as a new interpreter (PODIUM_NO_FORK=1).
 - concurrent: N (default 100) concurrent real codex jobs against the scripted model with delays:
               podium's own CPU per job (delegate CLI + runner + its share of `podium wait`) next to the
               agent's, runner peak RSS, how many of this run's codex processes were alive at once, and
@@ -136,7 +137,7 @@ class Bench:
 def bench_start(rounds: int = 5) -> None:
     b = Bench({"steps": [{"delay": 10, "shell": "echo ten > ten.txt"}, "Waited ten seconds."]})
     try:
-        podium_start, bare_start, podium_total, bare_total = [], [], [], []
+        podium_start, bare_start, podium_total, bare_total, spawned = [], [], [], [], []
         for i in range(rounds):
             marker = f"bench-bare-{i}"
             bare_dir = b.tmp / f"bare-{i}"
@@ -154,13 +155,22 @@ def bench_start(rounds: int = 5) -> None:
             podium_start.append(b.first_request_after(t0, marker) - t0)
             b.podium("wait", str(job["id"]))
             podium_total.append(time.time() - t0)
+
+            marker = f"bench-spawned-{i}"  # the runner started as a new interpreter, as where podium cannot fork
+            t0 = time.time()
+            proc = subprocess.run([sys.executable, "-m", "podium", "delegate", marker, "--json"], cwd=b.repo,
+                                  env=dict(b.env, PODIUM_NO_FORK="1"), capture_output=True, text=True, check=True)
+            spawned.append(b.first_request_after(t0, marker) - t0)
+            b.podium("wait", str(json.loads(proc.stdout)["id"]))
         ps, bs = statistics.median(podium_start), statistics.median(bare_start)
+        ss = statistics.median(spawned)
         pt, bt = statistics.median(podium_total), statistics.median(bare_total)
         goal("delegate → first model request", f"{ps * 1000:.0f} ms", f"bare codex exec {bs * 1000:.0f} ms", ps / bs,
              f"≤ +150 ms (here +{(ps - bs) * 1000:.0f} ms)", ps - bs <= 0.150)
         print(f"start: delegate→first model request {ps * 1000:.0f} ms vs bare spawn {bs * 1000:.0f} ms "
               f"(ratio {ps / bs:.2f}, +{(ps - bs) * 1000:.0f} ms); 10 s job end-to-end {pt:.2f} s vs {bt:.2f} s "
-              f"(ratio {pt / bt:.3f}); medians of {rounds}")
+              f"(ratio {pt / bt:.3f}); medians of {rounds}; with the runner a new interpreter instead of a fork "
+              f"{ss * 1000:.0f} ms (+{(ss - bs) * 1000:.0f} ms)")
     finally:
         b.close()
 
