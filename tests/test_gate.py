@@ -167,6 +167,51 @@ def test_a_gate_is_done_only_once_its_action_succeeded_and_a_failed_one_can_be_a
     assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 is already done")
 
 
+INTERRUPT_PUSH = """#!{python}
+import os, sys, time
+import psutil
+approve = psutil.Process().parent()  # git push; the podium approve above it
+while approve is not None and "approve" not in approve.cmdline():
+    approve = approve.parent()
+os.kill(approve.pid, {signal})
+time.sleep(0.5)
+sys.exit(1)  # and the push is refused: nothing reaches origin
+"""
+
+
+def test_a_gate_interrupted_or_killed_while_carried_out_reads_failed_and_is_approved_again(env: Env) -> None:
+    """Ctrl-C during the push ends the gate failed at once; a process killed while carrying it out cannot say
+    so, and the gate reads failed once its process is gone. Either way it stays open, and approving it again
+    pushes the one commit already made."""
+    job, branch, _ = done_job(env, "echo x > x.py")
+    base = git("rev-parse", "origin/main", cwd=env.repo)
+    assert env.podium("commit", str(job), "--push").returncode == 4
+    hook = env.repo / ".git" / "hooks" / "pre-push"
+    hook.write_text(INTERRUPT_PUSH.format(python=sys.executable, signal="signal.SIGINT").replace(
+        "import os", "import os, signal"))
+    hook.chmod(0o755)
+    interrupted = env.podium_tty("approve", "1")
+    assert interrupted.returncode == 130 and "Traceback" not in interrupted.stderr
+    [gate] = env.podium_json("gates")  # still listed: the human can act on it
+    assert gate["state"] == "failed" and gate["result"]["error"] == "interrupted (Ctrl-C) before it finished"
+    commit = gate["result"]["commit"]  # made before the push was interrupted
+    assert git("rev-parse", branch, cwd=env.repo) == commit
+    hook.write_text(INTERRUPT_PUSH.format(python=sys.executable, signal="signal.SIGKILL").replace(
+        "import os", "import os, signal"))
+    killed = env.podium_tty("approve", "1")
+    assert killed.returncode == -9
+    [gate] = env.podium_json("gates")
+    assert gate["state"] == "failed" and gate["result"]["error"] == "interrupted: the process carrying it out ended"
+    assert "failed: interrupted: the process carrying it out ended" in env.podium("gates").stdout
+    assert branch not in git("ls-remote", "--heads", "origin", cwd=env.repo)
+    hook.unlink()
+    done = json.loads(env.podium_tty("approve", "1", "--json").stdout)
+    assert done["state"] == "done" and done["result"]["commit"] == commit == done["result"]["pushed"]
+    assert git("rev-list", "--count", f"{base}..{branch}", cwd=env.repo) == "1"  # exactly one commit
+    assert git("ls-remote", "origin", f"refs/heads/{branch}", cwd=env.repo).split("\t")[0] == commit
+    assert env.podium_json("gates") == []
+
+
 def test_a_newer_request_supersedes_the_pending_one_and_a_rejected_gate_stays_rejected(env: Env) -> None:
     job, branch, ws = done_job(env, "echo one > f.py")
     assert env.podium("commit", str(job)).returncode == 4

@@ -28,6 +28,7 @@ from podium.change import CommitPlan, apply_commit, check_pushable, find_workspa
 from podium.errors import PodiumError, UsageError
 from podium.git import identity_problem, snapshot
 from podium.message import DOCS_PATH
+from podium.processes import this_process
 from podium.providers import get_forge
 from podium.rebase import fresh_base
 from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
@@ -49,6 +50,7 @@ MIGRATION_PATH = re.compile(r"(^|/)(migrations?|alembic|db/migrate|flyway)/", re
 
 
 OPEN = ("pending", "failed")  # the states a human can still decide; done, rejected and superseded are final
+CARRYING_OUT = "carrying_out"  # approved, its action running in the process the gate records
 
 
 class GateFailed(PodiumError):
@@ -335,9 +337,11 @@ def carry_out(ctx: Context, gate: GateRecord, result: dict[str, Any]) -> None:
             result.update(commit=change.commit_sha, committed=not plan.up_to_date)
             if plan.rebase and plan.rebase["rebased"] and not plan.up_to_date:
                 result["rebased"] = f"{plan.rebase['ref']} (+{plural(plan.rebase['commits'], 'commit')})"
+            ctx.store.gate_progress(gate.id, result)  # approved again after this process ended: not made twice
         if "push" in gate.actions:
             change = push_workspace(ctx.store, ctx.repo, record)
             result.update(pushed=change.pushed_sha)
+            ctx.store.gate_progress(gate.id, result)
         if "pr" in gate.actions:
             change = ctx.store.change(record.path)
             assert change is not None
@@ -355,11 +359,15 @@ def carry_out(ctx: Context, gate: GateRecord, result: dict[str, Any]) -> None:
 
 def _carry_out(ctx: Context, gate_id: int, *, by: str, reason: str | None, was: tuple[str, ...] = ("pending",)
                ) -> Outcome:
-    """Claim the gate (``approved``: being carried out), carry it out, and end it ``done`` or ``failed``.
+    """Claim the gate (``carrying_out``, by this process), carry it out, and end it ``done`` or ``failed``.
 
-    A gate is done only once every action succeeded. A failed one keeps its error and stays open: fix the
-    cause and approve it again (what already succeeded, e.g. the commit, is not done twice)."""
-    if not ctx.store.decide_gate(gate_id, "approved", was=was, reason=reason, decided_by=by):
+    A gate is done only once every action succeeded; however carrying it out ends otherwise (an error, Ctrl-C,
+    this process killed: the store reads a gate whose process is gone as failed), the gate is ``failed``, keeps
+    its error and stays open: fix the cause and approve it again (what already succeeded, e.g. the commit, is
+    not done twice)."""
+    pid, started = this_process()
+    if not ctx.store.decide_gate(gate_id, CARRYING_OUT, was=was, reason=reason, decided_by=by, carrier_pid=pid,
+                                 carrier_started=started):
         raise UsageError(f"gate {gate_id} was decided meanwhile")
     gate = ctx.store.gate(gate_id)
     result = {k: v for k, v in (gate.result or {}).items() if k != "error"}  # what an earlier attempt did
@@ -368,8 +376,20 @@ def _carry_out(ctx: Context, gate_id: int, *, by: str, reason: str | None, was: 
     except PodiumError as e:
         ctx.store.end_gate(gate_id, "failed", {**result, "error": str(e)})
         raise GateFailed(f"gate {gate_id} failed: {e} — fix that, then podium approve {gate_id} again") from None
+    except BaseException as e:  # Ctrl-C, an exit, a bug: the gate says so before the exception goes on
+        ctx.store.end_gate(gate_id, "failed", {**result, "error": interrupted(e)})
+        raise
     ctx.store.end_gate(gate_id, "done", result)
     return outcome(ctx, gate_id)
+
+
+def interrupted(e: BaseException) -> str:
+    """What ended carrying out a gate when it was none of podium's own errors."""
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted (Ctrl-C) before it finished"
+    if isinstance(e, SystemExit):
+        return "interrupted: the process exited before it finished"
+    return f"interrupted by an unexpected error: {type(e).__name__}: {e}"
 
 
 def outcome(ctx: Context, gate_id: int) -> Outcome:
@@ -391,6 +411,9 @@ def decidable(ctx: Context, gate_id: int | str) -> GateRecord:
     gate = find(ctx, gate_id)
     if gate.state == "superseded":
         raise UsageError(f"gate {gate.id} was {gate.reason}: decide that one (podium gates)")
+    if gate.state == CARRYING_OUT:
+        raise UsageError(f"gate {gate.id} is being carried out (process {gate.carrier_pid}): podium gates shows "
+                         "how it ends")
     if gate.state not in OPEN:
         raise UsageError(f"gate {gate.id} is already {gate.state}")
     return gate

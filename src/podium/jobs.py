@@ -29,6 +29,7 @@ from podium.config import checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
 from podium.git import Repo, git, read_work
+from podium.processes import process_alive
 from podium.store import ACTIVE_STATES, EventRow, Job, Store, WorkspaceRecord
 from podium.text import Note, note_events
 from podium.workspace import (
@@ -556,21 +557,6 @@ def still_the_agents(job: Job) -> bool:
     except psutil.Error:
         return True
     return job.agent_started is not None and abs(started - job.agent_started) <= 0.5
-
-
-def process_alive(pid: int | None, created: float | None) -> bool:
-    """True when ``pid`` runs and is the same process (same start time), not a zombie."""
-    if not pid:
-        return False
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        if created is not None and abs(proc.create_time() - created) > 0.5:
-            return False
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def not_answering(job: Job, now: float) -> str | None:

@@ -234,9 +234,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN engine TEXT;
     ALTER TABLE jobs ADD COLUMN host TEXT
     """,
+    # 17: a gate being carried out records the process carrying it out (its pid and start time), so that one whose
+    # process ended (Ctrl-C, killed, a reboot) reads failed and can be approved again. A gate an older podium left
+    # "approved" when its process ended is such a gate, its process unknown.
+    """
+    ALTER TABLE gates ADD COLUMN carrier_pid INTEGER;
+    ALTER TABLE gates ADD COLUMN carrier_started REAL;
+    UPDATE gates SET state = 'carrying_out' WHERE state = 'approved'
+    """,
 ]
 
 
+GATE_INTERRUPTED = "interrupted: the process carrying it out ended"
 THINKING_FRESH = 60  # seconds: bytes from the model older than this no longer make a silent job "thinking"
 
 
@@ -405,8 +414,9 @@ class GateRecord:
     workspace: str
     branch: str
     actions: list[str]
-    # pending → approved (being carried out) → done | failed (approve again once fixed); or rejected, or
-    # superseded by a newer request for the same workspace. decided_by: the human, "policy" or "podium".
+    # pending → carrying_out (approved; its action running in the process carrier_pid) → done once every action
+    # succeeded | failed (an action failed, or the process carrying it out ended: approve again once fixed); or
+    # rejected, or superseded by a newer request for the same workspace. decided_by: the human, "policy", "podium".
     state: str
     facts: dict[str, Any]
     created_at: float
@@ -414,6 +424,8 @@ class GateRecord:
     decided_by: str | None = None
     result: dict[str, Any] | None = None
     decided_at: float | None = None
+    carrier_pid: int | None = None
+    carrier_started: float | None = None
 
     JSON = ("actions", "facts", "result")
 
@@ -800,12 +812,14 @@ class Store:
         return self.gate(gate_id)
 
     def gate(self, gate_id: int) -> GateRecord:
+        self._settle_gates()
         row = self.db.execute("SELECT * FROM gates WHERE id = ?", (gate_id,)).fetchone()
         if row is None:
             raise KeyError(gate_id)
         return GateRecord.from_row(row)
 
     def gates(self, states: Iterable[str] | None = None) -> list[GateRecord]:
+        self._settle_gates()
         sql, args = "SELECT * FROM gates", []
         if states is not None:
             states = tuple(states)
@@ -830,6 +844,27 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE gates SET state = ?, result = ? WHERE id = ?",
                        (state, json.dumps(self.redact.data(result)), gate_id))
+
+    def gate_progress(self, gate_id: int, result: dict[str, Any]) -> None:
+        """What a gate being carried out has done so far (the commit made, the push): kept if its process ends."""
+        with self.transaction() as db:
+            db.execute("UPDATE gates SET result = ? WHERE id = ? AND state = 'carrying_out'",
+                       (json.dumps(self.redact.data(result)), gate_id))
+
+    def _settle_gates(self) -> None:
+        """A gate whose process carrying it out ended (killed, a reboot) before it said how it went is ``failed``:
+        the human sees it among the open gates and can approve it again."""
+        from podium.processes import process_alive
+
+        carried = self.db.execute("SELECT id, carrier_pid, carrier_started, result FROM gates "
+                                  "WHERE state = 'carrying_out'").fetchall()
+        for gate_id, pid, started, result in carried:
+            if process_alive(pid, started):
+                continue
+            ended = {**json.loads(result or "{}"), "error": GATE_INTERRUPTED}
+            with self.transaction() as db:
+                db.execute("UPDATE gates SET state = 'failed', result = ? WHERE id = ? AND state = 'carrying_out' "
+                           "AND carrier_pid IS ?", (json.dumps(ended), gate_id, pid))
 
     def supersede_gates(self, workspace: str, newer: int) -> list[int]:
         """Every open (pending or failed) gate of ``workspace`` older than gate ``newer`` is superseded by it."""
