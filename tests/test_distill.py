@@ -215,7 +215,7 @@ def test_the_readers_stream_transcripts_of_hundreds_of_megabytes(env: Env) -> No
     found = {f["key"]: f for f in facts}
     assert found["push"]["details"] == {"--force-with-lease": in_claude + in_codex}
     summaries = [f["summary"] for f in facts]
-    assert f"\"don't switch branches\" {in_claude + in_codex} times in 2 session(s)" in summaries
+    assert f"\"don't switch branches\" {in_claude + in_codex} times in 2 sessions" in summaries
     assert peak_kib < 200 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB for 415 MiB of transcripts"
     print(f"read 415 MiB in {took:.1f} s, peak RSS {peak_kib / 1024:.0f} MiB")
 
@@ -276,7 +276,7 @@ DELEGATED = (  # the user's prompts, with podium delegate's options
 TESTED = ("Check the totals page. Run the whole suite.", "Check the footer. Run the whole suite.",
           "Check the totals again. Run the whole suite.")
 # what the user repeated in those prompts, and nothing else
-THE_USERS = ['"keep the diff small" in 6 sessions', '"run the whole suite" 3 times in 2 session(s)']
+THE_USERS = ['"keep the diff small" in 6 sessions', '"run the whole suite" 3 times in 2 sessions']
 # what podium wrote in the agents' turns: the tester's role, the ticket's pointer, the files changed since the
 # tester's last turn, the orchestrator's brief
 PODIUMS_TEXT = ("You handle manual testing", "ticket.md", "since your last turn", "take ticket")

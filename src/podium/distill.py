@@ -29,6 +29,7 @@ from podium.errors import UsageError
 from podium.redaction import redact
 from podium.store import Job
 from podium.summary import TEST_COMMAND, human_duration
+from podium.text import plural
 from podium.transcripts import Entry
 
 MAX_REFS = 5
@@ -157,7 +158,7 @@ def facts(entries: Iterable[Entry], gates: list[Any] | None = None, podium_named
             branch_names.append((e.branch, e.ts or 0.0))
     out: list[Fact] = []
     if agents.total():
-        out.append(Fact("delegation", "Agents you delegate to", f"{agents.total()} runs",
+        out.append(Fact("delegation", "Agents you delegate to", plural(agents.total(), "run"),
                         agents.total(), agents.all_refs(), dict(agents.counts.most_common())))
     if flags.total():
         out.append(Fact("agent_flags", "Flags you give them", f"{len(flags.counts)} distinct", flags.total(),
@@ -165,8 +166,9 @@ def facts(entries: Iterable[Entry], gates: list[Any] | None = None, podium_named
     durations = [b - a for (source, _), (a, b) in spans.items() if source == "codex" and b > a]
     if durations:
         out.append(Fact("run_length", "How long worker (codex) sessions run",
-                        f"median {human_duration(statistics.median(durations))} over {len(durations)} sessions, "
-                        f"longest {human_duration(max(durations))}", len(durations)))
+                        f"median {human_duration(statistics.median(durations))} over "
+                        f"{plural(len(durations), 'session')}, longest {human_duration(max(durations))}",
+                        len(durations)))
     if branches.total() or branch_names:
         out.append(_branch_fact(branches, branch_names))
     if bases.total():
@@ -179,12 +181,13 @@ def facts(entries: Iterable[Entry], gates: list[Any] | None = None, podium_named
                               ("correction", "Times you corrected an agent", corrections),
                               ("approval", "Times you approved in words", approvals)):
         if tally.total():
-            out.append(Fact(key, title, f"{tally.total()} times", tally.total(), tally.all_refs(),
+            out.append(Fact(key, title, plural(tally.total(), "time"), tally.total(), tally.all_refs(),
                             dict(tally.counts.most_common(10))))
     repeated = sorted(((len(sentence_sessions[s]), n, s) for s, n in sentence_times.items() if n >= MIN_REPEATS),
                       reverse=True)
     for in_sessions, n, sentence in repeated[:15]:
-        where = f"in {in_sessions} sessions" if in_sessions == n else f"{n} times in {in_sessions} session(s)"
+        where = (f"in {plural(in_sessions, 'session')}" if in_sessions == n
+                 else f"{plural(n, 'time')} in {plural(in_sessions, 'session')}")
         out.append(Fact("instruction", "An instruction you repeat", f"\"{sentence}\" {where}", n,
                         sentence_refs[sentence]))
     # the human's own decisions: an approval counts once its action was done (a failed one is not yet an

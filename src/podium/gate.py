@@ -135,7 +135,7 @@ def policy_pass(ctx: Context, facts: dict[str, Any]) -> str | None:
         risky = [p for p in files if DEPENDENCY_FILE.search(p) or MIGRATION_PATH.search(p)]
         tests = facts.get("tests") or {}
         if lines <= limit and not risky and tests.get("passed") is True:
-            return f"policy: small ({lines} lines ≤ {limit}, no dependency or migration files, tests passed)"
+            return f"policy: small ({plural(lines, 'line')} ≤ {limit}, no dependency or migration files, tests passed)"
     return None
 
 

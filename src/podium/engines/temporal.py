@@ -376,13 +376,14 @@ def _screenshots_back(store: Store, job: Job, files: dict[str, bytes]) -> list[t
         return []
     from podium import browser
     from podium.context import Context
+    from podium.text import plural
 
     ctx = Context.open(job.workspace)
     saved = [browser.keep(ctx.repo, store, ctx.config, files[f"screenshots/{shot['name']}"], label=shot["label"],
                           url=shot["url"], branch=job.branch or "", workspace=job.workspace, job_id=job.id,
                           suffix=Path(shot["name"]).suffix or ".png")
              for shot in json.loads(files["screenshots.json"]) if f"screenshots/{shot['name']}" in files]
-    return [("browser", {"message": f"{len(saved)} screenshot(s) from the worker: {', '.join(saved)}",
+    return [("browser", {"message": f"{plural(len(saved), 'screenshot')} from the worker: {', '.join(saved)}",
                          "screenshots": saved})] if saved else []
 
 
