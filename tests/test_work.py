@@ -264,7 +264,7 @@ def test_work_bad_input_is_one_line(env: Env) -> None:
     assert_one_line_error(env.podium("work", "--resume"), "no podium work here yet")
     assert_one_line_error(env.podium("work", "--resume", "7"), "no work 7")
     assert_one_line_error(env.podium("work", "12", "--rounds", "0"), "--rounds must be at least 1")
-    assert_one_line_error(env.podium("work", "12", "--agent", "command"), "cannot drive podium work")
+    assert_one_line_error(env.podium("work", "12", "--agent", "command"), "cannot be the orchestrator")
     env.vars["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens there
     assert_one_line_error(env.podium("work", "PROJ-404"), "claude cannot reach its model")  # checked first
     env.serve({"steps": ["unused"]})

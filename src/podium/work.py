@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium.agents import Agent, Preflight, Wiring, agent_input, get_agent
+from podium.agents import Agent, Preflight, Wiring, agent_input, flag_value, get_agent
 from podium.context import Context
 from podium.errors import PodiumError, UsageError
 from podium.jobs import Launched, launch, process_alive, reconcile
@@ -53,11 +53,12 @@ def find(ctx: Context, work_id: int | str | None = None) -> WorkRecord:
 
 @dataclass(frozen=True)
 class Orchestration:
-    """What the orchestrator is given, from the service layer's catalog: its role (ORCHESTRATOR.md) and the
-    podium tools it may call without asking the human."""
+    """What the orchestrator is given, from the service layer's catalog: its role (ORCHESTRATOR.md, at
+    ``role_path``) and the podium tools it may call without asking the human."""
 
     role: str
     tools: tuple[str, ...]
+    role_path: Path | None = None
 
 
 def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds: int = DEFAULT_ROUNDS,
@@ -73,9 +74,7 @@ def start(ctx: Context, ticket_id: str, orchestration: Orchestration, *, rounds:
     for other in ctx.store.works():
         if other.ticket == ticket_id and other.state in ("running", "interrupted"):
             raise UsageError(f"work {other.id} on {ticket_id} is {other.state}: podium work --resume {other.id}")
-    adapter = get_agent(agent, ctx.agent_options(agent, ORCHESTRATOR))
-    if not can_orchestrate(adapter):
-        raise UsageError(f"the {agent} agent cannot drive podium work (it needs MCP tools and resumable sessions)")
+    adapter = orchestrator_agent(ctx, agent)
     adapter.wire(adapter.preflight(ctx.repo.main_checkout), Wiring(read_only=True))  # its flags, before anything
     started = start_ticket(ctx, ticket_id)
     ws = started.workspace
@@ -104,15 +103,66 @@ def can_orchestrate(adapter: Agent) -> bool:
             and adapter.can_resume)
 
 
+USER_FLAGS = {"model": ("--model", "-m"), "effort": ("--effort",)}  # what the user may set in their own arguments
+
+
+def orchestrator_agent(ctx: Context, agent: str, user_args: list[str] | None = None) -> Agent:
+    """The orchestrator's agent with its ``[roles.orchestrator]`` options, less those ``user_args`` (the user's own
+    arguments to its CLI) set themselves; refused when it cannot be the orchestrator."""
+    given = {k: None for k, names in USER_FLAGS.items() if flag_value(list(user_args or []), *names) is not None}
+    adapter = get_agent(agent, {**ctx.agent_options(agent, ORCHESTRATOR), **given})
+    if not can_orchestrate(adapter):
+        raise UsageError(f"the {agent} agent cannot be the orchestrator (it needs podium's MCP tools and role, "
+                         "reading only and resumable sessions): claude, codex or gemini can")
+    return adapter
+
+
+def wire_orchestrator(ctx: Context, orchestration: Orchestration, agent: str, here: Path, *,
+                      work_id: int | None = None, user_args: list[str] | None = None) -> tuple[Agent, Preflight]:
+    """The orchestrator's agent, wired: podium's MCP server for the checkout ``here`` (for work ``work_id``:
+    serving that work's rules), only the tools it may call unattended pre-allowed (not approve), its role. A
+    work's orchestrator reads only: it does not edit code or run commands. (``podium chat``: the human at its
+    terminal decides the rest.)"""
+    adapter = orchestrator_agent(ctx, agent, user_args)
+    server = [sys.executable, "-m", "podium", "-C", str(here), "mcp"]
+    if work_id is not None:
+        server += ["--work", str(work_id)]
+    return adapter, adapter.wire(Preflight(), Wiring(mcp=server, allowed=orchestration.tools, checkout=str(here),
+                                                      system_prompt=orchestration.role,
+                                                      read_only=work_id is not None))
+
+
+@dataclass(frozen=True)
+class Chat:
+    """``podium chat``: the orchestrator's CLI in its own interactive mode, to run (exec) in ``cwd``."""
+
+    agent: str
+    argv: list[str]
+    cwd: Path
+    role_path: Path | None
+
+    @property
+    def what(self) -> str:
+        """The session in words: ``claude with ORCHESTRATOR.md (…) and podium's tools``."""
+        role = f" with {self.role_path.name} ({self.role_path})" if self.role_path else ""
+        return f"{self.agent}{role} and podium's tools"
+
+
+def chat(ctx: Context, orchestration: Orchestration, agent: str | None, user_args: list[str]) -> Chat:
+    """The orchestrator (default: ``[roles.orchestrator]`` agent) in this checkout with its role and podium's
+    tools, for this session only; ``user_args`` go to its CLI first (a model or effort there is the user's)."""
+    name = agent or ctx.config.agent_for(ORCHESTRATOR)
+    here = ctx.repo.toplevel
+    adapter, wired = wire_orchestrator(ctx, orchestration, name, here, user_args=user_args)
+    return Chat(agent=name, argv=adapter.chat_argv(list(user_args), wired), cwd=Path(wired.cwd or here),
+                role_path=orchestration.role_path)
+
+
 def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
                        session: str | None) -> tuple[list[str], Path]:
     """The orchestrator's command line and the folder it starts in."""
-    adapter = get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR))
     here = ctx.repo.main_checkout
-    server = [sys.executable, "-m", "podium", "-C", str(here), "mcp", "--work", str(work.id)]
-    # podium's tools (not approve) and reading only: the orchestrator does not edit code or run commands
-    preflight = adapter.wire(Preflight(), Wiring(mcp=server, allowed=orchestration.tools, checkout=str(here),
-                                                 system_prompt=orchestration.role, read_only=True))
+    adapter, preflight = wire_orchestrator(ctx, orchestration, work.agent, here, work_id=work.id)
     start = Path(preflight.cwd) if preflight.cwd else here
     if session:
         return adapter.resume_argv(session, prompt, here, preflight), start

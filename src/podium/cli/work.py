@@ -65,26 +65,12 @@ def register(cli: click.Group) -> None:
         they go to the CLI (e.g. podium chat -- --model opus, -- -p "what is running?", or for codex
         podium chat --agent codex -- exec "what is running?").
         """
-        from podium.agents import Preflight, Wiring, flag_value, get_agent
-        from podium.service import orchestrator_role, unattended
-        from podium.work import ORCHESTRATOR, can_orchestrate
+        from podium.service.orchestration import chat as chat_session
 
-        ctx = context(obj)
-        name = agent or ctx.config.agent_for(ORCHESTRATOR)
-        flags = {"model": ("--model", "-m"), "effort": ("--effort",)}  # the user's own choice, for this session
-        given = {k: None for k, names in flags.items() if flag_value(list(cli_args), *names) is not None}
-        adapter = get_agent(name, {**ctx.agent_options(name, ORCHESTRATOR), **given})
-        if not can_orchestrate(adapter):
-            raise UsageError(f"the {name} agent cannot be the orchestrator (it takes no MCP tools and role from "
-                             "podium): claude, codex or gemini can")
-        role = orchestrator_role(ctx)
-        here = str(ctx.repo.toplevel)
-        wired = adapter.wire(Preflight(), Wiring(mcp=[sys.executable, "-m", "podium", "-C", here, "mcp"],
-                                                 allowed=unattended(), system_prompt=role.text, checkout=here))
-        argv = adapter.chat_argv(list(cli_args), wired)
-        click.echo(f"podium chat: {name} with {role.path.name} ({role.path}) and podium's tools", err=True)
-        os.chdir(wired.cwd or here)
-        os.execv(argv[0], argv)
+        session = chat_session(context(obj), agent, list(cli_args))
+        click.echo(f"podium chat: {session.what}", err=True)
+        os.chdir(session.cwd)
+        os.execv(session.argv[0], session.argv)
 
     @cli.command("mcp")
     @click.option("--work", "work_id", type=int, help="Serve podium work N's orchestrator: its ticket's defaults "

@@ -9,7 +9,7 @@ from podium.service.catalog import tool_list, unattended
 if TYPE_CHECKING:
     from podium.context import Context
     from podium.roles import RoleFile
-    from podium.work import Orchestration
+    from podium.work import Chat, Orchestration
 
 
 def orchestrator_role(ctx: Context) -> RoleFile:
@@ -23,4 +23,13 @@ def orchestration(ctx: Context) -> Orchestration:
     """The orchestrator's role file's text and the tools it may call unattended."""
     from podium.work import Orchestration
 
-    return Orchestration(role=orchestrator_role(ctx).text, tools=unattended())
+    role = orchestrator_role(ctx)
+    return Orchestration(role=role.text, tools=unattended(), role_path=role.path)
+
+
+def chat(ctx: Context, agent: str | None, user_args: list[str]) -> Chat:
+    """``podium chat``: the orchestrator's CLI with its role (ORCHESTRATOR.md, written first) and podium's tools,
+    ready to run; refused for an agent that cannot be the orchestrator."""
+    from podium import work
+
+    return work.chat(ctx, orchestration(ctx), agent, user_args)
