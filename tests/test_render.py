@@ -8,7 +8,7 @@ import time
 import pytest
 from rich.console import Console
 
-from podium.render import print_status, wait_line
+from podium.render import WIDE, print_status, wait_line
 from podium.store import EventRow, Job
 from podium.summary import event_line
 
@@ -28,6 +28,8 @@ ROWS = [
     row(7, "lost", "claude", "orchestrator", "bugfix/PROJ-9-a-very-long-branch-name-that-never-ends-at-all",
         "podium work: take ticket PROJ-9 to the human's gate.\n\nIts workspace is branch ..."),
     row(8, "no_changes", "gemini", "worker", "docs/readme", "x"),
+    dict(row(12, "running", "codex", "worker", "feature/PROJ-77-on-the-cluster", "Run it where the GPUs are"),
+         host="gpu-worker-17.build.eu-west-1.compute.internal"),  # an engine's worker, on a machine with a long name
 ]
 
 
@@ -43,6 +45,8 @@ def test_status_keeps_every_id_state_and_agent_at_any_width(width: int) -> None:
         words = line.split()
         assert words[0] == str(r["id"]) and words[1] == r["state"], line
         assert words[2] == r["agent"], line
+        if r["host"]:
+            assert words[3].startswith("@gpu-worker") or width < WIDE, line  # cut, not left out, when there is room
     if width >= 120:
         assert "3 files, 1 commit, behind base by 2" in out.getvalue() or "tests FAILED" in out.getvalue()
 

@@ -22,10 +22,11 @@ WIDE = 100  # narrower terminals drop the AGE and QUIET columns
 NARROW = 80  # and narrower still, WORK
 COLUMNS = ["ID", "STATE", "AGENT", "BRANCH", "AGE", "QUIET", "WORK", "TASK"]
 KEEP = ("ID", "STATE", "AGENT")
-MAX_WIDTH = 40  # BRANCH, WORK: wider cells are cut (--json has them whole)
+MAX_WIDTH = 40  # BRANCH, WORK, AGENT's host: wider cells are cut (--json has them whole)
 FLEX = ("BRANCH", "WORK", "TASK")  # what gives way on a narrow terminal
 MIN_FLEX = 8  # never narrower than this
 GAP = 2
+HOST = " @"  # in AGENT, before the host whose worker runs the job: the part cut on a narrow terminal
 STATE_STYLE = {
     "queued": "cyan",
     "starting": "cyan",
@@ -58,9 +59,10 @@ PLAIN_AFTER = 300  # rows past which the status table is plain text, without ric
 
 
 def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = None) -> None:
-    """The jobs as a table, one row each. ID, STATE and AGENT keep their full width at any width (≥ 60
-    columns): the id is what every other command needs. BRANCH and TASK give way first, then WORK, AGE and
-    QUIET are left out. Laid out here, not by rich: a table of thousands of rows prints in one go."""
+    """The jobs as a table, one row each. ID, STATE and AGENT (the agent and its role) keep their full width at
+    any width (≥ 60 columns): the id is what every other command needs. BRANCH, TASK and the engine's host in
+    AGENT give way first, then WORK, AGE and QUIET are left out. Laid out here, not by rich: a table of thousands
+    of rows prints in one go."""
     plain = len(rows) > PLAIN_AFTER  # thousands of rows: plain fixed-width lines, one format for all
     if plain and console is None:  # and no rich at all: its import and console cost more than the rows
         out = sys.stdout
@@ -82,10 +84,13 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
         if c not in KEEP and c != "TASK":
             widths[c] = min(widths[c], MAX_WIDTH)
     room = width - sum(widths.values()) - GAP * (len(columns) - 1)
-    flex = [c for c in FLEX if c in columns]
-    while room < 0:  # the widest of BRANCH, WORK and TASK gives way, a column at a time, down to MIN_FLEX
-        widest = max(flex, key=lambda c: widths[c])
-        if widths[widest] <= MIN_FLEX:
+    floors = {c: MIN_FLEX for c in FLEX if c in columns}
+    agent = COLUMNS.index("AGENT")  # an engine's host in AGENT gives way too, down to the agent and its role
+    floors["AGENT"] = max(len("AGENT"), *(len(c[agent].partition(HOST)[0]) for c in cells))
+    widths["AGENT"] = min(widths["AGENT"], max(floors["AGENT"], MAX_WIDTH))
+    while room < 0:  # the widest of BRANCH, WORK, TASK and AGENT's hosts gives way, a column at a time
+        widest = max((c for c in floors if widths[c] > floors[c]), key=lambda c: widths[c], default=None)
+        if widest is None:
             break
         widths[widest] -= 1
         room += 1
@@ -99,7 +104,7 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
             if cut:
                 cell = list(cell)
                 for i, w in cut:
-                    cell[i] = _fit(cell[i], w)
+                    cell[i] = _fit(cell[i], w, COLUMNS[i])
             out.write(line.format(*pick(cell)))
         out.flush()
         return
@@ -112,7 +117,7 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
         parts = []
         for i in shown:
             c = COLUMNS[i]
-            text = _fit(cell[i], widths[c])
+            text = _fit(cell[i], widths[c], c)
             text = text if c == last else text.ljust(widths[c])
             style = STATE_STYLE.get(cell[state].split(" ")[0]) if i == state else None
             parts.append(f"[{style}]{escape(text)}[/]" if style else escape(text))
@@ -120,8 +125,15 @@ def print_status(rows: Sequence[Mapping[str, Any]], console: Console | None = No
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+def _fit(text: str, width: int, column: str = "") -> str:
+    """``text`` cut to ``width`` with an ellipsis; in AGENT only the host is cut (or left out), never the agent."""
+    if len(text) <= width:
+        return text
+    if column == "AGENT":
+        agent, at, host = text.partition(HOST)
+        room = width - len(agent) - len(at)
+        return f"{agent}{at}{host[: room - 1]}…" if at and room >= 2 else agent
+    return text[: max(0, width - 1)] + "…"
 
 
 def _status_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
@@ -142,7 +154,7 @@ def _status_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
     if r["thinking_for"] is not None:  # silent, and its model's stream still brings bytes
         state = f"{state} (thinking {human_duration(r['thinking_for'])})"
     agent = r["agent"] if role == "worker" else f"{r['agent']} ({role})"
-    agent += f" @{r['host']}" if r["host"] else ""  # the machine whose worker runs it (an engine's)
+    agent += f"{HOST}{r['host']}" if r["host"] else ""  # the machine whose worker runs it (an engine's)
     return (str(r["id"]), state, agent, r["branch"] or "",
             human_duration(r["age"]), human_duration(quiet) if quiet is not None else "", work,
             one_line(task or "", 200))  # TASK: one row per job, the first line only
