@@ -214,17 +214,23 @@ def test_a_gate_interrupted_or_killed_while_carried_out_reads_failed_and_is_appr
 
 def test_a_newer_request_supersedes_the_pending_one_and_a_rejected_gate_stays_rejected(env: Env) -> None:
     job, branch, ws = done_job(env, "echo one > f.py")
-    assert env.podium("commit", str(job)).returncode == 4
+    first = env.podium("commit", str(job), "--json")
+    assert first.returncode == 4 and json.loads(first.stdout)["notes"] == []
     (ws / "f.py").write_text("two\n")
-    second = env.podium("commit", str(job), "--json")
+    second = env.podium("commit", str(job), "--json")  # what the MCP tool returns too
     assert second.returncode == 4 and json.loads(second.stdout)["gate"]["id"] == 2
+    assert json.loads(second.stdout)["notes"] == [{"kind": "superseded", "text": "supersedes gate 1"}]
     assert [g["id"] for g in env.podium_json("gates")] == [2]  # only the latest picture waits
     every = {g["id"]: g for g in env.podium_json("gates", "--all")}
     assert every[1]["state"] == "superseded" and every[1]["reason"] == "superseded by gate 2"
     assert "— superseded" in env.podium("gates", "--all").stdout
     assert_one_line_error(env.podium_tty("approve", "1"), "gate 1 was superseded by gate 2")
-    env.podium("reject", "2", "split the change in two", check=True)
-    assert_one_line_error(env.podium_tty("approve", "2"), "gate 2 is already rejected")
+    (ws / "f.py").write_text("three\n")
+    third = env.podium("commit", str(job))
+    assert third.returncode == 4 and third.stderr.splitlines()[0] == "note: supersedes gate 2"
+    assert "gate 3 waits for a human" in third.stderr
+    env.podium("reject", "3", "split the change in two", check=True)
+    assert_one_line_error(env.podium_tty("approve", "3"), "gate 3 is already rejected")
     assert git("rev-parse", branch, cwd=env.repo) == git("rev-parse", "origin/main", cwd=env.repo)
 
 

@@ -19,7 +19,7 @@ import getpass
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from podium.rebase import fresh_base
 from podium.ship import approval_line, open_or_update, pr_text, with_images, without_approval
 from podium.store import Change, GateRecord, WorkspaceRecord
 from podium.summary import history_runs, test_history
-from podium.text import plural, verdict_word
+from podium.text import Note, plural, verdict_word
 from podium.workspace import repo_lock
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class Outcome:
     gate: GateRecord
     result: dict[str, Any] | None  # what was carried out (commit sha, pushed sha, PR), when it was
     change: Change | None = None
+    notes: list[Note] = field(default_factory=list)  # superseded: the older gates this request replaced
 
     def next_step(self) -> str | None:
         """What the human does next, for a gate that waits for them."""
@@ -79,7 +80,8 @@ class Outcome:
         result = self.result or {}
         return {**(self.change.to_dict() if self.change else {}), "gate": gate_dict(self.gate),
                 "state": self.gate.state, "result": result, "committed": bool(result.get("committed")),
-                "files": plan.get("stats", []), "left_out": plan.get("left_out", []), "next": self.next_step()}
+                "files": plan.get("stats", []), "left_out": plan.get("left_out", []), "next": self.next_step(),
+                "notes": [n.to_dict() for n in self.notes]}
 
 
 def gate_dict(gate: GateRecord) -> dict[str, Any]:
@@ -238,7 +240,17 @@ def request(
             facts["identity"] = identity_problem(record.path)  # shown at the gate, before anyone approves
         gate = ctx.store.create_gate(workspace=record.path, branch=record.branch, actions=actions,
                                      state="pending", facts=facts)
-        ctx.store.supersede_gates(record.path, gate.id)
+        superseded = ctx.store.supersede_gates(record.path, gate.id)
+    decided = _decide(ctx, gate, facts, ask)
+    if superseded:
+        decided.notes.append(Note("superseded", f"supersedes {'gate' if len(superseded) == 1 else 'gates'} "
+                                                f"{', '.join(map(str, superseded))}"))
+    return decided
+
+
+def _decide(ctx: Context, gate: GateRecord, facts: dict[str, Any],
+            ask: Callable[[GateRecord], tuple[bool, str | None]] | None) -> Outcome:
+    """A new gate decided: by the policy, or by the human at this terminal (``ask``); else it stays pending."""
     why = policy_pass(ctx, facts)
     if why is not None:
         return _carry_out(ctx, gate.id, by="policy", reason=why)

@@ -46,7 +46,8 @@ class Note:
     """Something a front tells its reader about what an operation did (``kind`` says what, for a front that
     shows some notes differently — never a string to parse back): ``queued``, ``stale_base``, ``branch``,
     ``ticket``, ``agent`` (what the adapter decided), ``session``, ``retry`` (a lost job run again),
-    ``stall_retry`` (a stalled job resumed by podium), ``work``."""
+    ``stall_retry`` (a stalled job resumed by podium), ``work``, ``superseded`` (the older gates a newer request
+    replaced)."""
 
     kind: str
     text: str

@@ -16,6 +16,7 @@ from podium.cli._common import (
     emit_json,
     human_ask,
     json_option,
+    notes,
     option,
 )
 from podium.errors import UsageError
@@ -120,6 +121,8 @@ def register(cli: click.Group) -> None:
 def show(as_json: bool, outcome: Any, rejected_exit: int = 1) -> None:
     """What a gated command led to: pending (exit 4), rejected (exit 1 when it was a request), or carried out."""
     gate, result = outcome.gate, outcome.result or {}
+    if not as_json:
+        notes(outcome.notes)
     if as_json:
         emit_json(outcome.to_dict())
     elif gate.state == "pending":
