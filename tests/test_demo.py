@@ -6,6 +6,8 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -58,3 +60,38 @@ def follow_the_next_steps(env: Env, out: str, kept: Path) -> None:
     pushed = subprocess.run(["git", "ls-remote", str(kept / "origin.git"), f"refs/heads/{branch}"],
                             capture_output=True, text=True, check=True).stdout
     assert pushed.split("\t")[0] == gate["result"]["pushed"]
+
+
+def test_a_demo_that_removes_its_repository_prints_no_step_that_cannot_work(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``podium demo --no-keep`` ending at the gate: the gate is shown, but neither ``podium approve`` nor where the
+    work waits — both are gone with the repository, and the demo says so. (The work itself is stood in for: the
+    real one is the test above.)"""
+    from podium import demo
+    from podium import work as work_mod
+
+    monkeypatch.setenv("PODIUM_WORKTREES", str(tmp_path / "worktrees"))  # the demo sets it; the test restores it
+    monkeypatch.setattr(demo, "ensure_cli", lambda agent: None)
+    monkeypatch.setattr(demo, "use_scripted_model", lambda agent, root: None)
+
+    def start(ctx: Any, ticket: str, orchestration: Any) -> Any:
+        return SimpleNamespace(workspace=str(tmp_path / "worktrees" / "greeter" / "feature-GREET-7"))
+
+    def watch(ctx: Any, work: Any, emit: Any, poll: float) -> work_mod.Report:
+        gate = ctx.store.create_gate(workspace=work.workspace, branch="feature/GREET-7-say-goodbye-too",
+                                     actions=["commit", "push"], state="pending", facts={"base": "main"})
+        record = SimpleNamespace(to_dict=dict)
+        return work_mod.Report(work=record, state="waiting", facts=["work 1 on GREET-7: waiting"],  # type: ignore
+                               pending_gate=gate.id, steps=[f"  waits for you: gate {gate.id} (commit + push) — "
+                                                            f"podium approve {gate.id}"])
+
+    monkeypatch.setattr(work_mod, "start", start)
+    monkeypatch.setattr(work_mod, "watch", watch)
+    assert demo.run_demo(keep=False) == 0
+    out = capsys.readouterr().out
+    root = Path(re.search(r"^demo repository: (.+)/greeter ", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert not root.exists()
+    assert "gate 1: commit + push on feature/GREET-7-say-goodbye-too (from main) — pending" in out
+    for gone in ("podium approve", "  waits for you:", "the work waits in", "kept:", "next, in a terminal"):
+        assert gone not in out, gone
+    assert f"the demo repository ({root}) was removed, and its gate with it: nothing waits for you" in out

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import platformdirs
@@ -23,6 +24,9 @@ import platformdirs
 from podium.context import Context
 from podium.errors import AgentError
 from podium.scripted import Scenario, ScriptedModel
+
+if TYPE_CHECKING:
+    from podium.work import Report
 
 PINNED = {
     "codex": "@openai/codex@0.169.0",
@@ -165,25 +169,33 @@ def run_demo(agent: str = "codex", keep: bool | None = None) -> int:
         ctx = Context.open(repo)
         work = work_mod.start(ctx, "GREET-7", orchestration(ctx))
         report = work_mod.watch(ctx, work, lambda line: click.echo(f"  {line}"), poll=0.3)
+        kept = keeps(keep, report)
         click.echo("")
-        click.echo("\n".join(report.lines))
+        click.echo("\n".join(report.lines if kept else report.facts))  # no next steps in a repository removed
         if report.pending_gate is not None:
-            click.echo(f"\n$ podium gates   # what you would approve with: podium approve {report.pending_gate}")
+            hint = f"   # what you would approve with: podium approve {report.pending_gate}" if kept else ""
+            click.echo(f"\n$ podium gates{hint}")
             click.echo("\n".join(describe(ctx.store.gate(report.pending_gate))))
-        click.echo(f"\nyour checkout {repo} is untouched; the work waits in {work.workspace}")
+        if kept:
+            click.echo(f"\nyour checkout {repo} is untouched; the work waits in {work.workspace}")
         return 0 if report.state == "waiting" else 1
     finally:
         if model is not None:
             model.stop()
-        waiting = report is not None and report.pending_gate is not None
-        if keep or (keep is None and waiting):
+        if keeps(keep, report):
             click.echo(f"kept: {root}")
-            if waiting:
-                assert report is not None
+            if report is not None and report.pending_gate is not None:
                 _next_steps(root / "greeter", report.pending_gate, identity)
         else:
             shutil.rmtree(root, ignore_errors=True)
-            click.echo(f"the demo repository was removed{'' if keep is False else ' (podium demo --keep keeps it)'}")
+            gate = report is not None and report.pending_gate is not None
+            click.echo(f"\nthe demo repository ({root}) was removed{', and its gate with it' if gate else ''}: "
+                       f"nothing waits for you{'' if keep is False else ' (podium demo --keep keeps it)'}")
+
+
+def keeps(keep: bool | None, report: Report | None) -> bool:
+    """Whether the demo keeps its repository: as asked, else when the work waits at the human's gate."""
+    return bool(keep) or (keep is None and report is not None and report.pending_gate is not None)
 
 
 def _next_steps(repo: Path, gate: int | None, identity: str | None) -> None:

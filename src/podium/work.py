@@ -244,10 +244,17 @@ def _state_text(ctx: Context, work: WorkRecord) -> str:
 
 @dataclass
 class Report:
+    """A work as it ended (or stands): ``facts``, what happened, then ``steps``, what the human can do next."""
+
     work: WorkRecord
     state: str
-    lines: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
     pending_gate: int | None = None
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.facts + self.steps
 
     def to_dict(self) -> dict[str, Any]:
         return {"work": self.work.to_dict(), "state": self.state, "lines": self.lines,
@@ -283,14 +290,15 @@ def conclude(ctx: Context, work: WorkRecord) -> Report:
     lines.append(f"  worker rounds: {work.rounds} of {work.max_rounds}")
     if orchestrator is not None and orchestrator.final_message:
         lines.append(f"  orchestrator: {' '.join(orchestrator.final_message.split())[:400]}")
+    steps = []
     if pending:
-        lines.append(f"  waits for you: gate {pending.id} ({' + '.join(pending.actions)}) — podium gates shows it; "
+        steps.append(f"  waits for you: gate {pending.id} ({' + '.join(pending.actions)}) — podium gates shows it; "
                      f"podium approve {pending.id} or podium reject {pending.id} \"why\"")
     elif shipped and (shipped.result or {}).get("pr"):
         lines.append(f"  shipped: {(shipped.result or {}).get('pr')}")
     if state == "interrupted":
-        lines.append(f"  podium work --resume {work.id} picks it up")
-    return Report(work=work, state=state, lines=lines, pending_gate=pending.id if pending else None)
+        steps.append(f"  podium work --resume {work.id} picks it up")
+    return Report(work=work, state=state, facts=lines, pending_gate=pending.id if pending else None, steps=steps)
 
 
 def podium_tool(call: dict[str, Any]) -> str | None:
