@@ -445,8 +445,8 @@ def wait(ctx: Context, work: WorkRecord, job_ids: list[int], timeout: float | No
 
 
 def is_retry(ctx: Context, job: Job) -> bool:
-    return any(e.data.get("kind") == "stall_retry" or str(e.data.get("message", "")).startswith("retry of stalled")
-               for e in ctx.store.events(job.id, kinds=("note",)))
+    """Whether podium started this job as the retry of a stalled one (its ``stall_retry`` note)."""
+    return any(e.data.get("kind") == "stall_retry" for e in ctx.store.events(job.id, kinds=("note",)))
 
 
 def retry_stalled(ctx: Context, job: Job) -> Job | None:
