@@ -76,14 +76,14 @@ def register(cli: click.Group) -> None:
     @json_option
     @click.pass_obj
     def pr(obj: dict[str, Any], target: str | None, as_json: bool) -> None:
-        found = ops.pr(context(obj), target).to_dict()
+        found = ops.pr(context(obj), target)
         if as_json:
-            emit_json(found)
+            emit_json(found.to_dict())
             return
-        click.echo(f"{found['url']}  {found['title']}  [{found['state']}]")
-        click.echo(f"checks: {found['verdict']}" + (f" ({len(found['checks'])})" if found["checks"] else ""))
-        for c in found["checks"]:
-            click.echo(f"  {c['state']:8} {c['name']}" + (f"  {c['url']}" if c["url"] else ""))
+        click.echo(f"{found.pr.url}  {found.pr.title}  [{found.pr.state}]")
+        click.echo(f"checks: {found.verdict}" + (f" ({len(found.checks)})" if found.checks else ""))
+        for c in found.checks:
+            click.echo(f"  {c.state:8} {c.name}" + (f"  {c.url}" if c.url else ""))
 
     @command(cli, "gates")
     @option("gates", "all", "--all", "show_all", is_flag=True)

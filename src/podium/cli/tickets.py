@@ -31,10 +31,10 @@ def register(cli: click.Group) -> None:
         if as_json:
             emit_json(started.to_dict())
             return
-        t, made = started.data["ticket"], started.data["created"]
-        click.echo(f"{t['id']}: {t['title']}  [{t['state']}, {', '.join(t['assignees']) or 'unassigned'}]")
-        click.echo(f"{'new workspace' if made else 'workspace'} {started.data['branch']} at "
-                   f"{started.data['workspace']} (from {started.data['base']})")
+        t = started.ticket
+        click.echo(f"{t.id}: {t.title}  [{t.state}, {', '.join(t.assignees) or 'unassigned'}]")
+        click.echo(f"{'new workspace' if started.created else 'workspace'} {started.branch} at {started.workspace} "
+                   f"(from {started.base})")
         for note in started.notes:
             click.echo(f"  {note.text}", err=True)
 
@@ -43,13 +43,13 @@ def register(cli: click.Group) -> None:
     @json_option
     @click.pass_obj
     def show(obj: dict[str, Any], ticket_id: str, as_json: bool) -> None:
-        from podium.providers import Ticket, ticket_markdown
+        from podium.providers import ticket_markdown
 
-        found = ops.ticket_show(context(obj), ticket_id).to_dict()
+        found = ops.ticket_show(context(obj), ticket_id)
         if as_json:
-            emit_json(found)
+            emit_json(found.to_dict())
         else:
-            click.echo(ticket_markdown(Ticket.from_dict(found)), nl=False)
+            click.echo(ticket_markdown(found.ticket), nl=False)
 
     @command(ticket, "ticket_comment", name="comment")
     @click.argument("ticket_id")
@@ -68,11 +68,11 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def branch_name(obj: dict[str, Any], title: str, ticket: str | None, kind: str | None, explain: bool,
                     as_json: bool) -> None:
-        proposal = ops.branch_name(context(obj), title, ticket=ticket, kind=kind).to_dict()
+        proposal = ops.branch_name(context(obj), title, ticket=ticket, kind=kind)
         if as_json:
-            emit_json(proposal)
+            emit_json(proposal.to_dict())
             return
-        click.echo(proposal["name"])
+        click.echo(proposal.name)
         if explain:
-            for line in proposal["evidence"]:
+            for line in proposal.evidence:
                 click.echo(f"  {line}", err=True)

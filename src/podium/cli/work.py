@@ -43,12 +43,12 @@ def register(cli: click.Group) -> None:
         else:
             assert ticket_id is not None
             picked = ops.work_start(ctx, ticket_id, rounds=rounds, stall_after=stall_after, agent=agent)
-            w = picked.data
-            click.echo(f"work {w['id']}: {w['ticket']} on {w['branch']} ({w['workspace']})", err=True)
+            w = picked.work
+            click.echo(f"work {w.id}: {w.ticket} on {w.branch} ({w.workspace})", err=True)
         if detach:
-            click.echo(picked.data["id"])
+            click.echo(picked.work.id)
             return
-        _follow(ctx, ctx.store.work(picked.data["id"]), as_json)
+        _follow(ctx, ctx.store.work(picked.work.id), as_json)
 
     @cli.command("chat", context_settings={"ignore_unknown_options": True})
     @click.option("--agent", default=None, help="The orchestrator's CLI: claude, codex or gemini (default: "

@@ -21,13 +21,12 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def workspaces(obj: dict[str, Any], fetch: bool, as_json: bool) -> None:
         from podium.render import print_workspaces
-        from podium.workspace import WorkspaceState
 
-        found = ops.workspaces(context(obj), fetch=fetch).to_dict()
+        found = ops.workspaces(context(obj), fetch=fetch)
         if as_json:
-            emit_json(found)
+            emit_json(found.to_dict())
         else:
-            print_workspaces([WorkspaceState(**s) for s in found])
+            print_workspaces(found.states)
 
     @command(cli, "sync", more="Ship refuses a branch whose change conflicts with its moved base and names this.")
     @click.argument("target", required=False)
@@ -39,7 +38,7 @@ def register(cli: click.Group) -> None:
             emit_json(found.to_dict())
             return
         notes(found.notes)
-        click.echo("\n".join(found.data["shown"]))
+        click.echo("\n".join(found.synced.lines()))
 
     @cli.command()
     @click.option("--force", is_flag=True,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from podium.errors import GitError, UsageError
 from podium.service.catalog import operation
-from podium.service.results import Document
+from podium.service.results import Document, Gates, PullRequestChecks
 
 if TYPE_CHECKING:  # the gate's machinery (forges, commits, screenshots) loads when a gate is asked for
     from podium import gate as gate_mod
@@ -73,12 +73,11 @@ def push(ctx: Context, target: Annotated[str | None, TARGET] = None) -> gate_mod
 def gates(
     ctx: Context,
     all: Annotated[bool, "Decided gates too, not only the open ones."] = False,
-) -> Document:
+) -> Gates:
     """The gates waiting for the human (all: decided ones too), each as the human sees it."""
     from podium import gate as gate_mod
 
-    found = ctx.store.gates(None if all else gate_mod.OPEN)
-    return Document([gate_mod.gate_dict(g) for g in found])
+    return Gates(ctx.store.gates(None if all else gate_mod.OPEN))
 
 
 HUMAN_CHANNELS = ("terminal", "dashboard", "elicitation")  # the fronts a human decides through
@@ -173,10 +172,8 @@ def decider(ctx: Context) -> str:
 
 
 @operation(mcp=False)
-def pr(ctx: Context, target: Annotated[str | None, TARGET] = None) -> Document:
+def pr(ctx: Context, target: Annotated[str | None, TARGET] = None) -> PullRequestChecks:
     """The workspace's pull request and the CI checks on it, with one verdict: failed, pending, passed or none."""
-    import dataclasses
-
     from podium.change import find_workspace
     from podium.providers import checks_verdict, get_forge
 
@@ -186,5 +183,4 @@ def pr(ctx: Context, target: Annotated[str | None, TARGET] = None) -> Document:
     if found is None:
         raise UsageError(f"{record.branch} has no open pull request (podium ship opens one)")
     checks = forge.checks(found)
-    return Document({**dataclasses.asdict(found), "checks": [dataclasses.asdict(c) for c in checks],
-                     "verdict": checks_verdict(checks)})
+    return PullRequestChecks(pr=found, checks=checks, verdict=checks_verdict(checks))

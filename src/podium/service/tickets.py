@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 from podium.errors import UsageError
 from podium.service.catalog import operation
-from podium.service.results import Document
+from podium.service.results import BranchName, TicketCommented, TicketShown, TicketStarted
 
 
 @operation()
@@ -20,32 +20,29 @@ def ticket_start(
                                   "repository names branches)."] = None,
     base: Annotated[str | None, "Base branch on origin (default as for delegate)."] = None,
     reassign: Annotated[bool, "Take the ticket over when someone else has it."] = False,
-) -> Document:
+) -> TicketStarted:
     """Start a ticket: read it, assign it to the user, set it active, create its workspace (branch named the
     team's way) and write its snapshot (.podium/ticket.md) there. Idempotent: again refreshes the snapshot."""
     return start_ticket(ctx, ticket_id, branch=branch, base=base, reassign=reassign)
 
 
 def start_ticket(ctx: Context, ticket_id: str, *, branch: str | None = None, base: str | None = None,
-                 reassign: bool = False, allow_stale_base: bool = False) -> Document:
+                 reassign: bool = False, allow_stale_base: bool = False) -> TicketStarted:
     """``ticket_start``, with the CLI's stale-base escape hatch."""
     from podium import jobs
     from podium.ticket import start
 
     jobs.reconcile(ctx.store)
-    started = start(ctx, ticket_id, branch=branch, base=base, reassign=reassign, allow_stale_base=allow_stale_base)
-    ws = started.workspace
-    return Document({"ticket": started.ticket.to_dict(), "workspace": ws.path, "branch": ws.branch,
-                     "base": ws.base_ref, "created": started.created, "assigned": started.assigned,
-                     "activated": started.activated, "snapshot": str(started.snapshot)}, started.notes())
+    return TicketStarted.of(start(ctx, ticket_id, branch=branch, base=base, reassign=reassign,
+                                  allow_stale_base=allow_stale_base))
 
 
 @operation(mcp=False)
-def ticket_show(ctx: Context, ticket_id: Annotated[str, "The ticket's id."]) -> Document:
+def ticket_show(ctx: Context, ticket_id: Annotated[str, "The ticket's id."]) -> TicketShown:
     """The ticket as the tracker has it now."""
     from podium.providers import get_tracker
 
-    return Document(get_tracker(ctx.repo, ctx.config.tracker).get(ticket_id).to_dict())
+    return TicketShown(get_tracker(ctx.repo, ctx.config.tracker).get(ticket_id))
 
 
 @operation(mcp=False)
@@ -53,7 +50,7 @@ def ticket_comment(
     ctx: Context,
     ticket_id: Annotated[str, "The ticket's id."],
     body: Annotated[str, "The comment, in the tracker's markup."],
-) -> Document:
+) -> TicketCommented:
     """Add a comment to the ticket, as you."""
     from podium.providers import get_tracker
 
@@ -61,7 +58,7 @@ def ticket_comment(
         raise UsageError("the comment is empty")
     tracker = get_tracker(ctx.repo, ctx.config.tracker)
     tracker.comment(tracker.get(ticket_id), body)
-    return Document({"ticket": ticket_id, "commented": True})
+    return TicketCommented(ticket_id)
 
 
 @operation()
@@ -70,7 +67,7 @@ def branch_name(
     title: Annotated[str, "What the work is about (the ticket's title)."],
     ticket: Annotated[str | None, "Ticket id (PROJ-42, 1234, #123, AB#1234)."] = None,
     kind: Annotated[str | None, "Ticket type: bug, feature, story, task, …"] = None,
-) -> Document:
+) -> BranchName:
     """The branch name a teammate would choose, learned from the repository's own branches."""
     from podium.branches import name_for
 
@@ -78,4 +75,4 @@ def branch_name(
         raise UsageError("say what the work is about: the title is empty")
     found = name_for(ctx.repo, title=title, ticket=ticket, kind=kind,
                      template=ctx.config.branch_template)
-    return Document({"name": found.name, "evidence": found.evidence})
+    return BranchName(name=found.name, evidence=found.evidence)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from podium.service.catalog import operation
 from podium.service.orchestration import orchestration
-from podium.service.results import Document
+from podium.service.results import Document, SyncResult, WorkInfo, Workspaces
 
 if TYPE_CHECKING:
     from podium.context import Context
@@ -21,7 +21,7 @@ DEFAULT_ROUNDS = 3  # podium.work.DEFAULT_ROUNDS: a default here is read by --he
 def workspaces(
     ctx: Context,
     fetch: Annotated[bool, "Fetch origin first, so behind and pushed are as of now."] = False,
-) -> Document:
+) -> Workspaces:
     """Every workspace podium made here: branch, base, ahead/behind, dirty, pushed, last job.
 
     Behind and pushed are as of the last fetch (podium delegate fetches; so does fetch)."""
@@ -32,7 +32,7 @@ def workspaces(
     if fetch:
         with repo_lock(ctx.repo):
             ctx.repo.fetch()
-    return Document([dataclasses.asdict(s) for s in jobs.workspaces(ctx)])
+    return Workspaces(jobs.workspaces(ctx))
 
 
 @operation()
@@ -40,15 +40,14 @@ def sync(
     ctx: Context,
     target: Annotated[str | None, "A job id or a branch (default: the worktree podium runs in; in a work, its "
                                   "branch)."] = None,
-) -> Document:
+) -> SyncResult:
     """Bring a workspace onto its base as origin has it now, the task's changes on top, uncommitted; where they
     conflict with what the base gained, the conflict goes to the branch's worker (its session resumed, told
     what moved and which files conflict). Refused while a job works in the worktree."""
     from podium import rebase
 
     work = ctx.work()
-    synced = rebase.sync(ctx, target or (work.branch if work else None))
-    return Document(synced.to_dict(), list(synced.worker.notes) if synced.worker else [])
+    return SyncResult(rebase.sync(ctx, target or (work.branch if work else None)))
 
 
 def clean(ctx: Context, confirm: Callable[[WorkspaceState, str], bool] | None = None) -> Document:
@@ -70,26 +69,26 @@ def work_start(
                                          "stalled."] = None,
     agent: Annotated[str | None, "The orchestrator's agent CLI (default: [roles.orchestrator] agent "
                                  "in podium.toml, else claude)."] = None,
-) -> Document:
+) -> WorkInfo:
     """The whole loop for a ticket, to the human's gate: an orchestrator agent (headless, with ORCHESTRATOR.md
     and podium's tools) takes it through ticket, workspace, workers, tester and ship, in the background."""
     from podium import work as work_mod
 
     work = work_mod.start(ctx, ticket_id, orchestration(ctx), rounds=rounds, stall_after=stall_after, agent=agent)
-    return Document(work.to_dict())
+    return WorkInfo(work)
 
 
 @operation(mcp=False)
 def work_resume(
     ctx: Context,
     work_id: Annotated[int | None, "The work (default: the latest)."] = None,
-) -> Document:
+) -> WorkInfo:
     """Pick a work up again after a crash or a reboot: the jobs the crash killed, then the orchestrator, each
     in its own session."""
     from podium import work as work_mod
 
     work, notes = work_mod.resume(ctx, orchestration(ctx), work_id)
-    return Document(work.to_dict(), notes)
+    return WorkInfo(work, notes)
 
 
 def works(ctx: Context) -> Document:
