@@ -304,16 +304,17 @@ def runner_argv(*args: str) -> list[str]:
 
 class Forked:
     """A prestarted runner forked from this process rather than started as a new interpreter: it has podium
-    loaded already, so it waits for its job long before a new interpreter would have imported podium, and
-    costs the machine none of that start-up. It is forked twice, so that it is nobody's child here (no zombie
+    loaded already, so it costs the machine none of a second start-up (about a tenth of a second of CPU a job,
+    on a machine many agents share). It is forked twice, so that it is nobody's child here (no zombie
     for a long-lived caller to reap), and leads a session of its own, as a runner ``runner_argv`` starts does;
     its command line reads as that runner's (``RUNNER``), which is how podium tells runners from other
     processes.
 
     Only a process with a single thread and no store opened yet forks (the CLI delegating): a thread of a
     server holding a lock at the fork would leave the copy waiting on it for ever, and SQLite's connections
-    must not cross a fork. Any other process starts the runner as a new interpreter, and so does any with
-    ``PODIUM_NO_FORK`` set."""
+    must not cross a fork. Only on Linux: on macOS a forked copy that touches the system's frameworks may
+    crash. Any other process starts the runner as a new interpreter, and so does any with ``PODIUM_NO_FORK``
+    set."""
 
     def __init__(self, pid: int, stdin: int) -> None:
         self.pid = pid
@@ -323,7 +324,7 @@ class Forked:
     def can() -> bool:
         import threading
 
-        return (hasattr(os, "fork") and threading.active_count() == 1 and Store.open_connections == 0
+        return (sys.platform.startswith("linux") and threading.active_count() == 1 and Store.open_connections == 0
                 and not os.environ.get("PODIUM_NO_FORK"))
 
     @classmethod
