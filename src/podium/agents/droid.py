@@ -30,7 +30,6 @@ Model and effort: ``-m`` and ``-r`` (``--reasoning-effort``; podium's levels are
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -46,6 +45,7 @@ from podium.agents import (
     find_executable,
     flag_value,
     json_record,
+    read_config,
     tail,
     wire_plainly,
 )
@@ -63,16 +63,6 @@ _PATCHED = re.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+)$", re.MULTILINE
 
 def droid_home() -> Path:
     return Path(os.environ.get("FACTORY_HOME_OVERRIDE") or Path.home()) / ".factory"
-
-
-def _settings() -> dict[str, Any]:
-    try:
-        data = json.loads((droid_home() / "settings.json").read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        raise AgentError(f"cannot read droid's {droid_home() / 'settings.json'}: {e}") from None
-    return data if isinstance(data, dict) else {}
 
 
 class DroidParser:
@@ -161,7 +151,7 @@ class DroidAgent(CliAgent):
     def _endpoint(self) -> str | None:
         """The base URL of the user's custom model that runs, when the run chooses one (``-m custom:<name>``, or
         the ``model`` of their settings)."""
-        settings = _settings()
+        settings = read_config("droid", droid_home() / "settings.json")
         chosen = str(flag_value(self.args, "-m", "--model") or self.model or settings.get("model") or "")
         if not chosen.startswith("custom:"):
             return None
