@@ -291,14 +291,18 @@ def enqueue(ctx: Context, workspace: str, notes: list[Note], *, queue: bool = Tr
 RUNNER = "podium.runner"  # the runner's module: named in every runner's command line
 
 
-def runner_argv(*args: str) -> list[str]:
-    """How a runner starts: this interpreter without ``site`` (``-S``), importing from exactly the path this
-    process has. ``site`` reads every ``.pth`` file of the environment, which is most of a bare interpreter's
-    start-up; the path it would build is already known here. It also leaves out the current directory: a
-    worktree's own ``podium`` package never stands in for the podium that launched the job."""
+def runner_path() -> list[str]:
+    """Where a runner imports from: this podium first, then this process's path without its first entry (the
+    current directory, or the script's): a worktree's own ``podium`` package never stands in for this one."""
     here = str(Path(__file__).resolve().parent.parent)
-    path = [here, *(p for p in sys.path[1:] if p and p != here)]
-    code = f"import sys; sys.path[:] = {path!r}; from {RUNNER} import main; sys.exit(main(sys.argv[1:]))"
+    return [here, *(p for p in sys.path[1:] if p and p != here)]
+
+
+def runner_argv(*args: str) -> list[str]:
+    """How a runner starts: this interpreter without ``site`` (``-S``), importing from ``runner_path``. ``site``
+    reads every ``.pth`` file of the environment, which is most of a bare interpreter's start-up; the path it
+    would build is already known here."""
+    code = f"import sys; sys.path[:] = {runner_path()!r}; from {RUNNER} import main; sys.exit(main(sys.argv[1:]))"
     return [sys.executable, "-S", "-c", code, *args]
 
 
@@ -384,8 +388,7 @@ def _become_runner(store_root: str, job_fd: int) -> None:
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 — the job comes on it
         sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115 — the runner's log, once settled
-        here = str(Path(__file__).resolve().parent.parent)
-        sys.path[:] = [here, *(p for p in sys.path[1:] if p and p != here)]  # as runner_argv: no cwd
+        sys.path[:] = runner_path()
         os.environ["SPT_NOENV"] = "1"  # the title goes where the command line was; the environment stays as it is
         import setproctitle
 
