@@ -59,7 +59,6 @@ def start_worker(ctx: Context, prompt: str, *, agent: str | None = None, branch:
     if work is not None:
         from podium import work as work_mod
 
-        jobs.reconcile(ctx.store)
         return JobInfo.launched(work_mod.delegate(ctx, work, prompt, agent=agent, ticket=ticket, model=model,
                                                   effort=effort))
     return JobInfo.launched(jobs.delegate(ctx, prompt, agent=agent, branch=branch, base=base, ticket=ticket,
