@@ -159,6 +159,9 @@ def test_a_gate_is_done_only_once_its_action_succeeded_and_a_failed_one_can_be_a
     assert git("rev-parse", branch, cwd=env.repo) == base  # nothing committed
     doctor = env.podium("doctor")
     assert doctor.returncode == 1 and "git identity (for commits) missing" in doctor.stderr
+    init = env.podium("init")  # writes its files, and says first what to fix (exit 0: its work is done)
+    assert init.returncode == 0 and "git identity (for commits) missing" in init.stderr
+    assert "git config --global user.email" in init.stderr
     git("config", "user.email", "dev@example.com", cwd=env.repo)
     done = json.loads(env.podium_tty("approve", "1", "--json").stdout)
     assert done["state"] == "done" and done["committed"] and "error" not in done["result"]
