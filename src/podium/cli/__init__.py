@@ -25,12 +25,18 @@ class Podium(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in COMMANDS:
             importlib.import_module(f"podium.cli.{COMMANDS[name]}").register(self)
+            for loaded, command in self.commands.items():  # its line in a list (completion too) is the index's
+                command.short_help = command.short_help or SUMMARIES.get(loaded)
         return self.commands.get(name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The commands and their first sentences, as click lays them out, without loading a command's module."""
-        limit = formatter.width - 6 - max(len(name) for name in SUMMARIES)
-        rows = [(name, click.utils.make_default_short_help(SUMMARIES[name], limit)) for name in self.list_commands(ctx)]
+        """The commands and their first sentences, shortened to the line as click lays a list out, without loading a
+        command's module."""
+        import textwrap
+
+        limit = max(formatter.width - 6 - max(len(name) for name in SUMMARIES), 10)
+        rows = [(name, textwrap.shorten(SUMMARIES[name], limit, placeholder="...", break_on_hyphens=False))
+                for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
