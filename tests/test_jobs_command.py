@@ -163,6 +163,41 @@ def test_a_frozen_runner_is_stalled_within_two_heartbeats_running_again_when_it_
     assert not process_alive(runner, None) and not process_alive(job["agent_pid"], None)  # gone (or a zombie)
 
 
+def test_what_podium_reads_of_a_process_is_what_psutil_says() -> None:
+    """podium reads a process's state, start time and CPU from /proc itself; times either recorded must agree, and
+    a zombie, a stopped process and a pid nobody has must read as psutil reads them."""
+    import psutil
+
+    from podium import processes
+
+    ended = subprocess.Popen(["true"])
+    stopped = subprocess.Popen(["sleep", "30"])
+    try:
+        os.kill(stopped.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and psutil.Process(ended.pid).status() != psutil.STATUS_ZOMBIE:
+            time.sleep(0.05)
+        for pid in (os.getpid(), os.getppid(), ended.pid, stopped.pid):
+            proc = psutil.Process(pid)
+            state, started = processes.state(pid)  # type: ignore[misc]
+            assert abs(started - proc.create_time()) < 0.02
+            if proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_STOPPED):
+                assert state == proc.status()
+            times = proc.cpu_times()
+            assert abs(processes.cpu_seconds(pid) - (times.user + times.system)) <= 0.05  # type: ignore[operator]
+        assert processes.state(ended.pid)[0] == "zombie" and not processes.process_alive(ended.pid, None)  # type: ignore[index]
+        assert processes.state(stopped.pid)[0] == "stopped"  # type: ignore[index]
+        assert processes.process_alive(os.getpid(), psutil.Process().create_time())
+        assert not processes.process_alive(os.getpid(), psutil.Process().create_time() - 5)  # another process
+        assert processes.this_process()[0] == os.getpid()
+    finally:
+        stopped.kill()
+        stopped.wait()
+        ended.wait()
+    assert processes.state(ended.pid) is None and processes.cpu_seconds(ended.pid) is None
+    assert not processes.process_alive(ended.pid, None)
+
+
 def test_which_environment_variables_count_as_secrets() -> None:
     environ = {"GIT_AUTHOR_EMAIL": "dev@example.com", "GH_AUTH": "abcdefghijklmnopq", "OPENAI_API_KEY": "sk-123456789",
                "MONKEY": "bananas123", "GITHUB_TOKEN": "ghp_xxxxxxxx", "DB_PASSWORD": "hunter2hunter2",

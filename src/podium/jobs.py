@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium import engines
+from podium import engines, processes
 from podium.agents import agent_input, forks_on_resume, get_agent
 from podium.config import checked_effort
 from podium.context import Context
@@ -551,16 +551,10 @@ def still_the_agents(job: Job) -> bool:
     """Whether the process group and session ``job.agent_pid`` names are still its agent's: their leader has
     ended (an id stays taken while its group or session lives), or is that very process (its start time). A
     leader with another start time is a later process that got the pid: nothing of the agent's."""
-    import psutil
-
-    try:
-        leader = psutil.Process(job.agent_pid)
-        if leader.status() == psutil.STATUS_ZOMBIE:
-            return True
-        started = leader.create_time()
-    except psutil.Error:
+    leader = processes.state(job.agent_pid) if job.agent_pid else None
+    if leader is None or leader[0] == processes.ZOMBIE:
         return True
-    return job.agent_started is not None and abs(started - job.agent_started) <= 0.5
+    return job.agent_started is not None and abs(leader[1] - job.agent_started) <= 0.5
 
 
 def not_answering(job: Job, now: float) -> str | None:
@@ -572,13 +566,10 @@ def not_answering(job: Job, now: float) -> str | None:
     late = now - job.heartbeat_at
     if late <= 2 * HEARTBEAT:
         return None
-    import psutil
-
-    try:
-        stopped = psutil.Process(job.runner_pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
-    except psutil.Error:
+    runner = processes.state(job.runner_pid) if job.runner_pid else None
+    if runner is None:
         return None
-    if stopped:
+    if runner[0] in (processes.STOPPED, processes.TRACING_STOP):
         return f"its runner (pid {job.runner_pid}) is stopped: no heartbeat for {late:.0f}s"
     if late > UNANSWERED:
         return f"its runner (pid {job.runner_pid}) has not answered for {late:.0f}s"

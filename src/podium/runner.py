@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.errors import PodiumError
 from podium.git import Snapshot, changed_between, git, read_work, snapshot
+from podium.processes import cpu_seconds, started, this_process
 from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
 
@@ -155,11 +156,11 @@ class Runner:
             ("starting",),
             state="running",
             agent_pid=self.proc.pid,
-            agent_started=_started(self.proc.pid),
+            agent_started=started(self.proc.pid),
             started_at=now,
             heartbeat_at=now,
             last_activity_at=now,
-            **_identity(),  # once the agent is on its way: psutil's import need not delay it
+            **_identity(),
         )
         # what masks the agent's credentials (its .env's too), made while it starts, before its first line is read
         from podium.redaction import for_environment
@@ -511,16 +512,6 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _started(pid: int) -> float | None:
-    """A process's start time (with its pid, its identity), or None when it is already gone."""
-    import psutil
-
-    try:
-        return float(psutil.Process(pid).create_time())
-    except psutil.Error:
-        return None
-
-
 def _final_from_transcript(job: Job) -> str | None:
     """The agent's last reply of this job's run, from the transcript its CLI keeps (claude, codex)."""
     from podium import transcripts
@@ -542,10 +533,8 @@ def _final_from_transcript(job: Job) -> str | None:
 
 def _identity() -> dict[str, Any]:
     """This runner's pid and start time: with both, nobody mistakes another process that got the pid for it."""
-    import psutil
-
-    me = psutil.Process()
-    return {"runner_pid": me.pid, "runner_started": me.create_time()}
+    pid, since = this_process()
+    return {"runner_pid": pid, "runner_started": since}
 
 
 def _children_cpu() -> float:
@@ -586,24 +575,17 @@ def _tree_pids(pid: int) -> list[int]:
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds used so far by the agent and everything it started."""
-    import psutil
-
     if os.path.exists(f"/proc/{pid}/task"):
         pids = _tree_pids(pid)
     else:  # no /proc (macOS): psutil walks the process table
+        import psutil
+
         try:
             root = psutil.Process(pid)
             pids = [pid, *(c.pid for c in root.children(recursive=True))]
         except psutil.Error:
             return 0.0
-    total = 0.0
-    for child in pids:
-        try:
-            times = psutil.Process(child).cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            continue
-    return total
+    return sum(cpu_seconds(child) or 0.0 for child in pids)
 
 
 def _last_received(pid: int) -> float | None:
