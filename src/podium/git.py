@@ -150,12 +150,12 @@ class Refs:
         """These refs with those ``patterns`` name (``refs/heads/x`` exactly, ``refs/heads/x*`` as a prefix)
         taken from ``fresh`` instead: a later, narrower read of the refs that must be current."""
 
-        def named(ref: str) -> bool:
-            return any(ref.startswith(p[:-1]) if p.endswith("*") else ref == p for p in patterns)
-
-        tips = {r: s for r, s in self.tips.items() if not named(r)} | fresh.tips
-        times = {r: t for r, t in self.times.items() if not named(r)} | fresh.times
-        trees = {r: t for r, t in self.trees.items() if not named(r)} | fresh.trees
+        exact = {p for p in patterns if not p.endswith("*")}
+        prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+        stale = {r for r in self.tips if r in exact or r.startswith(prefixes)}
+        tips = {r: s for r, s in self.tips.items() if r not in stale} | fresh.tips
+        times = {r: t for r, t in self.times.items() if r not in stale} | fresh.times
+        trees = {r: t for r, t in self.trees.items() if r not in stale} | fresh.trees
         return Refs(tips=tips, times=times, origin_head=self.origin_head, trees=trees)
 
     def recent(self) -> list[tuple[str, float]]:
