@@ -280,11 +280,13 @@ def _fill_store(b: Bench, jobs: int, events: int) -> float:
     return time.time() - t0
 
 
-def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
+def bench_status(jobs: int = 10_000, events: int = 1_000_000, running: int = 10) -> None:
     b = Bench({"steps": ["x"]})
     try:
         per_job = events // jobs
         build = _fill_store(b, jobs, events)
+        for i in range(running):  # jobs at work while status is asked: each is checked alive, as in daily use
+            b.podium("delegate", "--agent", "command", "--command", "sh -c 'sleep 600'", "--", f"busy {i}")
         db_mb = sum(p.stat().st_size for p in (b.repo / ".git" / "podium").glob("state.db*")) / 1e6
         floor_code = ("import sqlite3,json,sys;db=sqlite3.connect(sys.argv[1]);db.row_factory=sqlite3.Row;"
                       "print(json.dumps([dict(r) for r in db.execute('SELECT * FROM jobs ORDER BY id DESC')]))")
@@ -309,7 +311,8 @@ def bench_status(jobs: int = 10_000, events: int = 1_000_000) -> None:
         c = {k: statistics.median(v) for k, v in cpu.items()}
         print(f"status: {jobs} jobs, {jobs * per_job} events ({db_mb:.0f} MB, built in {build:.1f} s), medians of 7: "
               f"`status --json --all` {w['full'] * 1000:.0f} ms, `status --all` (the table) {w['table'] * 1000:.0f} ms "
-              f"({c['table'] * 1000:.0f} ms CPU), `status --json` (recent) {w['default'] * 1000:.0f} ms, "
+              f"({c['table'] * 1000:.0f} ms CPU), `status --json` (the {running} running and the recent) "
+              f"{w['default'] * 1000:.0f} ms, "
               f"`logs --summary` {w['one'] * 1000:.0f} ms; bare python reading the same rows "
               f"{w['floor'] * 1000:.0f} ms "
               f"(ratio all/floor {w['full'] / w['floor']:.2f}); `python -c pass` {w['python'] * 1000:.0f} ms "
