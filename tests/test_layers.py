@@ -108,6 +108,16 @@ def test_the_fronts_hold_no_rules_of_their_own() -> None:
     assert "@server.tool" not in mcp and "for op in mcp_operations()" in mcp
 
 
+def test_the_whole_catalog_is_every_module_that_registers_operations() -> None:
+    """A command loads only its operation's module; the MCP tool list, ORCHESTRATOR.md and the plugin load the
+    modules ``catalog.MODULES`` names: every module that registers an operation must be among them."""
+    from podium.service.catalog import MODULES
+
+    registering = sorted(path.stem for path in (SRC / "podium" / "service").glob("*.py")
+                         if "@operation(" in path.read_text())
+    assert sorted(MODULES) == registering
+
+
 def test_podiums_own_plugins_are_the_entry_points_it_registers() -> None:
     """``plugins.BUILTIN`` (imported directly, without reading every distribution's metadata) names exactly the
     entry points pyproject.toml registers, so a third-party package sees the same registry podium uses."""

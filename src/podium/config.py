@@ -67,6 +67,7 @@ from typing import Any
 from podium.errors import UsageError
 from podium.limits import DEFAULT_STALL_AFTER, GATE_SMALL_LINES, MAX_STALL_AFTER, WORKER_STALL_AFTER
 
+ENV_DIR = ".podium"  # in a worktree, outside git: its env file, and the podium.toml a worker was sent
 EFFORTS = ("low", "medium", "high", "xhigh", "max")  # as settings.Effort spells them
 
 

@@ -31,10 +31,9 @@ class Context:
 
     @classmethod
     def open(cls, cwd: str | Path = ".", *, work_id: int | None = None, channel: str = "terminal") -> Context:
-        from podium.config import Config
+        from podium.config import ENV_DIR, Config
         from podium.git import Repo
         from podium.store import Store
-        from podium.workspace import ENV_DIR, store_root
 
         repo = Repo.find(cwd)
         # a worktree's own podium.toml (committed) wins; else the main checkout's, so that an uncommitted
@@ -43,12 +42,12 @@ class Context:
         sent = repo.toplevel / ENV_DIR
         where = (sent if (sent / "podium.toml").is_file() else repo.toplevel
                  if (repo.toplevel / "podium.toml").is_file() else repo.main_checkout)
-        store = Store(store_root(repo))
+        store = Store(repo.state_dir)
         return cls(repo=repo, store=store, config=Config.load(where, store.root), work_id=work_id, channel=channel)
 
     def settings_text(self) -> str | None:
         """The podium.toml this context's settings come from, as written (None: there is none)."""
-        from podium.workspace import ENV_DIR
+        from podium.config import ENV_DIR
 
         for where in (self.repo.toplevel / ENV_DIR, self.repo.toplevel, self.repo.main_checkout):
             path = where / "podium.toml"

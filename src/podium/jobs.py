@@ -21,10 +21,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium import engines, processes
-from podium.agents import agent_input, forks_on_resume, get_agent
 from podium.config import checked_effort
 from podium.context import Context
 from podium.errors import PodiumError, UsageError, WaitTimeout
@@ -32,17 +31,9 @@ from podium.git import Repo, git, read_work
 from podium.processes import process_alive
 from podium.store import ACTIVE_STATES, EventRow, Job, Store, WorkspaceRecord
 from podium.text import Note, note_events
-from podium.workspace import (
-    WorkspaceState,
-    allocate_ports,
-    create_workspace,
-    remove_workspace,
-    repo_lock,
-    unsafe_work,
-    workspace_state,
-    worktrees_root,
-    write_env,
-)
+
+if TYPE_CHECKING:  # the agents' and the workspaces' machinery loads where a job starts or a workspace is handled:
+    from podium.workspace import WorkspaceState  # status, logs and wait need neither
 
 ROLE = "worker"  # what a delegated job is
 LAUNCH_GRACE = 30.0  # a job may sit in "starting" this long before a missing runner counts as lost
@@ -101,6 +92,9 @@ def delegate(
 def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str, branch: str | None,
               base: str | None, stall_after: float, agent_options: dict[str, object],
               allow_stale_base: bool, ticket: str | None, engine: engines.Engine | None = None) -> Launched:
+    from podium.agents import agent_input, get_agent
+    from podium.workspace import allocate_ports, create_workspace, repo_lock, write_env
+
     name = agent
     adapter = get_agent(name, agent_options)
     # CLI, model endpoint, config — before anything is created (a worker elsewhere checks its own)
@@ -172,6 +166,8 @@ def undo(ctx: Context, job_id: int, made: WorkspaceRecord | None) -> None:
     """Take back a delegation that failed before its runner took the job: its job row, and the workspace it
     made (a fresh worktree at its base, so nothing of anyone's is lost, and the branch it created). What cannot
     be undone stays, and the original error is the one reported."""
+    from podium.workspace import WorkspaceState, remove_workspace, repo_lock
+
     with contextlib.suppress(Exception):
         ctx.store.delete_job(job_id)
     if made is None:
@@ -200,6 +196,8 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     ``queued`` behind it (its runner waits), or refused when ``queue`` is False. An agent that resumes
     by forking (droid) continues the newest session of the job's chain (``fork_point``).
     """
+    from podium.agents import agent_input, forks_on_resume, get_agent
+
     reconcile(ctx.store)
     parent = ctx.job(job_id)
     if not message.strip():
@@ -275,6 +273,8 @@ def rerun(ctx: Context, job_id: int | str, note: str) -> Launched:
 def enqueue(ctx: Context, workspace: str, notes: list[Note], *, queue: bool = True, **values: Any) -> Launched:
     """Record a job in a workspace and launch its runner: ``queued`` behind the job active there (one agent
     per worktree; refused instead when ``queue`` is False). Returns the job and the notes logged for it."""
+    from podium.workspace import repo_lock
+
     with repo_lock(ctx.repo):  # two new jobs at once must not both find the workspace free
         busy = ctx.store.active_job_in(workspace)
         if busy and not queue:
@@ -659,6 +659,8 @@ def record_strays(ctx: Context) -> list[WorkspaceRecord]:
     between making its worktree and recording it — so that they are listed, and cleaned when they hold no
     work. Its base is taken as the origin branch that holds its HEAD (none: git cannot say, and clean keeps
     it)."""
+    from podium.workspace import worktrees_root
+
     root = str(worktrees_root(ctx.repo))
     known = {w.path for w in ctx.store.workspaces()}
     found = []
@@ -685,6 +687,8 @@ def record_strays(ctx: Context) -> list[WorkspaceRecord]:
 
 def workspaces(ctx: Context) -> list[WorkspaceState]:
     """Every workspace podium made in this repository (and has not cleaned), with its latest job."""
+    from podium.workspace import workspace_state
+
     record_strays(ctx)
     records = ctx.store.workspaces()
     latest = _latest_jobs(ctx)
@@ -711,6 +715,8 @@ def clean(ctx: Context, force: Callable[[WorkspaceState, str], bool] | None = No
     is given and answers yes for that very workspace (the CLI asks the user to type its branch).
     A worktree deleted by hand is forgotten (git's stale entry pruned). Running jobs' are never touched.
     """
+    from podium.workspace import remove_workspace, repo_lock, unsafe_work, workspace_state
+
     reconcile(ctx.store)
     result = CleanResult(removed=[], kept=[])
     with repo_lock(ctx.repo):

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from podium.config import ENV_DIR
 from podium.errors import GitError, UsageError
 from podium.git import Refs, Repo, exclude, git
 from podium.store import Job, Store, WorkspaceRecord
@@ -257,7 +258,6 @@ def remove_workspace(repo: Repo, state: WorkspaceState, *, forced: bool = False)
 
 
 PORT_FIRST, PORT_LAST, PORT_BLOCK = 20000, 39999, 10
-ENV_DIR = ".podium"
 
 
 def allocate_ports(store: Store, workspace: str, branch: str) -> int:

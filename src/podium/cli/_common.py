@@ -15,7 +15,7 @@ import click
 
 from podium.context import Context
 from podium.errors import JobNotFound, UsageError
-from podium.service import CATALOG
+from podium.service.catalog import get
 from podium.text import Note
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -36,13 +36,13 @@ def emit_json(data: Any) -> None:
 
 def command(group: click.Group, op: str, name: str | None = None, more: str = "", **settings: Any) -> Decorator:
     """A command of ``group`` whose help is the catalog's doc of operation ``op`` (then ``more``, the CLI's own)."""
-    text = CATALOG[op].doc + (f"\n\n{' '.join(more.split())}" if more else "")
+    text = get(op).doc + (f"\n\n{' '.join(more.split())}" if more else "")
     return group.command(name or op.replace("_", "-"), help=text, **settings)
 
 
 def option(op: str, param: str, *decls: str, **kwargs: Any) -> Decorator:
     """An option whose help is the catalog's help of ``op``'s parameter ``param``."""
-    kwargs.setdefault("help", CATALOG[op].param(param).help)
+    kwargs.setdefault("help", get(op).param(param).help)
     return click.option(*decls, **kwargs)
 
 

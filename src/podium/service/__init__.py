@@ -1,17 +1,37 @@
 """podium's service layer: one catalog of operations under every front (CLI, MCP, the dashboard).
 
-Importing this package registers every operation (``CATALOG``). Fronts call the operations and render their
-results; none decides anything of its own. The MCP tool list, the CLI's help and ORCHESTRATOR.md are all
-derived from the catalog, so they cannot disagree.
+Each module of operations registers its own in the catalog (``CATALOG``) as it loads: a command loads only the
+module of its operation, while the MCP tool list, the CLI's help and ORCHESTRATOR.md take the whole catalog
+(``catalog.complete``), so they cannot disagree. Fronts call the operations and render their results; none
+decides anything of its own. Everything named below loads when first asked for.
 """
 
 from __future__ import annotations
 
-from podium.context import Context
-from podium.service import gates, jobs, setup, tester, tickets, workspaces
-from podium.service.catalog import CATALOG, Operation, Param, mcp_operations, operation, tool_list, unattended
-from podium.service.orchestration import orchestration, orchestrator_role
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.context import Context
+    from podium.service import gates, jobs, setup, tester, tickets, workspaces
+    from podium.service.catalog import CATALOG, Operation, Param, mcp_operations, operation, tool_list, unattended
+    from podium.service.orchestration import orchestration, orchestrator_role
 
 __all__ = ["CATALOG", "Context", "Operation", "Param", "gates", "jobs", "mcp_operations", "operation",
            "orchestration", "orchestrator_role", "setup", "tester", "tickets", "tool_list", "unattended",
            "workspaces"]
+
+_FROM = {"Context": "podium.context", "orchestration": "podium.service.orchestration",
+         "orchestrator_role": "podium.service.orchestration",
+         **dict.fromkeys(("Operation", "Param", "mcp_operations", "operation", "tool_list", "unattended"),
+                         "podium.service.catalog")}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CATALOG":
+        return importlib.import_module("podium.service.catalog").complete()
+    if name in _FROM:
+        return getattr(importlib.import_module(_FROM[name]), name)
+    if name in __all__:  # a module of operations
+        return importlib.import_module(f"podium.service.{name}")
+    raise AttributeError(f"module 'podium.service' has no attribute {name!r}")

@@ -11,6 +11,7 @@ what ``--json`` prints and what the MCP tool returns, so the two cannot disagree
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import typing
 from collections.abc import Callable
@@ -76,7 +77,23 @@ class Operation:
         return self.fn(ctx, **kwargs)
 
 
-CATALOG: dict[str, Operation] = {}
+CATALOG: dict[str, Operation] = {}  # filled as the modules of operations load (all of them: ``complete``)
+
+# The modules that register operations. A command loads only its own (``get``); the MCP tool list, ORCHESTRATOR.md
+# and the plugin take the whole catalog (``complete``).
+MODULES = ("gates", "jobs", "setup", "tester", "tickets", "workspaces")
+
+
+def complete() -> dict[str, Operation]:
+    """The catalog with every operation registered."""
+    for module in MODULES:
+        importlib.import_module(f"podium.service.{module}")
+    return CATALOG
+
+
+def get(name: str) -> Operation:
+    """The operation ``name``, its module loaded if it was not yet."""
+    return CATALOG[name] if name in CATALOG else complete()[name]
 
 
 def operation(*, unattended: bool = True, mcp: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -96,10 +113,9 @@ ORDER = ("delegate", "status", "logs", "wait", "cancel", "resume", "test", "scre
 
 
 def mcp_operations() -> list[Operation]:
-    """The operations an MCP client gets as tools, in the order of a ticket's loop (the catalog is complete once
-    ``podium.service`` is imported)."""
+    """The operations an MCP client gets as tools, in the order of a ticket's loop."""
     rank = {name: i for i, name in enumerate(ORDER)}
-    return sorted((op for op in CATALOG.values() if op.mcp), key=lambda op: rank.get(op.name, len(ORDER)))
+    return sorted((op for op in complete().values() if op.mcp), key=lambda op: rank.get(op.name, len(ORDER)))
 
 
 def unattended() -> tuple[str, ...]:

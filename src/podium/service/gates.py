@@ -7,20 +7,49 @@ decision records the channel it came through (``ctx.channel``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from podium.errors import GitError, UsageError
 from podium.service.catalog import operation
-from podium.service.results import Document, Gates, PullRequestChecks
+from podium.service.results import Document
 
 if TYPE_CHECKING:  # the gate's machinery (forges, commits, screenshots) loads when a gate is asked for
     from podium import gate as gate_mod
     from podium.context import Context
+    from podium.providers import Check, PullRequest
     from podium.store import GateRecord
 
 Ask = Callable[["GateRecord"], tuple[bool, "str | None"]]
 TARGET = "A job id or a branch (default: the worktree podium runs in; in a work, its branch)."
+
+
+# The results of this module's operations (``podium.service.results``: those of jobs, and what they share).
+@dataclass
+class Gates:
+    """``gates``: each gate as the human sees it (its record, the lines shown, its base)."""
+
+    gates: list[GateRecord]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        from podium.gate import gate_dict
+
+        return [gate_dict(g) for g in self.gates]
+
+
+@dataclass
+class PullRequestChecks:
+    """``pr``: the workspace's pull request, the CI checks on its head, and their one verdict."""
+
+    pr: PullRequest
+    checks: list[Check]
+    verdict: str  # failed, pending, passed or none
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self.pr), "checks": [dataclasses.asdict(c) for c in self.checks],
+                "verdict": self.verdict}
 
 
 def request(ctx: Context, target: str | None, actions: list[str], *, ask: Ask | None = None,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import podium
-from podium.service.catalog import CATALOG, tool_list
+from podium.service.catalog import get, tool_list
 
 PLUGIN_DIR = Path(podium.__file__).resolve().parent / "claude_plugin"
 NAME = "podium"  # the plugin's, its marketplace's and its MCP server's: /podium:status, podium@podium
@@ -39,9 +39,9 @@ class SlashCommand:
     description: str = ""
 
     def text(self) -> str:
-        op = CATALOG[self.operation]
+        op = get(self.operation)
         hint = " ".join(f"<{p}>" if op.param(p).required else f"[{p}]" for p in self.params)
-        allowed = ", ".join(TOOL + t for t in self.tools if CATALOG[t].unattended)
+        allowed = ", ".join(TOOL + t for t in self.tools if get(t).unattended)
         return (f"---\ndescription: {_yaml(self.description or op.summary)}\nargument-hint: {_yaml(hint)}\n"
                 f"allowed-tools: {allowed}\n---\n\n{self.prompt.strip()}\n")
 

@@ -1,10 +1,11 @@
-"""The typed results of podium's operations. Each has one ``to_dict()``: the document ``--json`` prints and the
-MCP tool returns; a front that renders for people reads the typed fields. (Results owned by a lower layer keep
-their own: ``Summary``, ``Shot``, the gate's ``Outcome``.)"""
+"""The typed results of podium's operations on jobs, and what every operation's results share (``Document``,
+``with_notes``); the other modules of operations define theirs next to them, so that a command loads only its
+own. Each result has one ``to_dict()``: the document ``--json`` prints and the MCP tool returns; a front that
+renders for people reads the typed fields. (Results owned by a lower layer keep their own: ``Summary``,
+``Shot``, the gate's ``Outcome``.)"""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field
@@ -16,12 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from podium.jobs import Launched
-    from podium.providers import Check, PullRequest, Ticket
-    from podium.rebase import Synced
-    from podium.store import EventRow, GateRecord, Job, WorkRecord
+    from podium.store import EventRow, Job
     from podium.summary import Summary
-    from podium.ticket import Started
-    from podium.workspace import WorkspaceState
 
 
 @dataclass
@@ -147,122 +144,13 @@ def with_notes(doc: dict[str, Any], notes: list[Note]) -> dict[str, Any]:
     return {**doc, "notes": [n.to_dict() for n in notes]} if notes else doc
 
 
-@dataclass
-class Gates:
-    """``gates``: each gate as the human sees it (its record, the lines shown, its base)."""
-
-    gates: list[GateRecord]
-
-    def to_dict(self) -> list[dict[str, Any]]:
-        from podium.gate import gate_dict
-
-        return [gate_dict(g) for g in self.gates]
 
 
-@dataclass
-class PullRequestChecks:
-    """``pr``: the workspace's pull request, the CI checks on its head, and their one verdict."""
-
-    pr: PullRequest
-    checks: list[Check]
-    verdict: str  # failed, pending, passed or none
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self.pr), "checks": [dataclasses.asdict(c) for c in self.checks],
-                "verdict": self.verdict}
 
 
-@dataclass
-class TicketStarted:
-    """``ticket_start``: the ticket as it is now, its workspace (made now or reused), what podium did to it."""
-
-    ticket: Ticket
-    workspace: str
-    branch: str
-    base: str
-    created: bool  # the workspace was made now
-    assigned: bool  # podium assigned the ticket to the user now
-    activated: bool  # podium set it active now
-    snapshot: str
-    notes: list[Note] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, started: Started) -> TicketStarted:
-        ws = started.workspace
-        return cls(ticket=started.ticket, workspace=ws.path, branch=ws.branch, base=ws.base_ref,
-                   created=started.created, assigned=started.assigned, activated=started.activated,
-                   snapshot=str(started.snapshot), notes=started.notes())
-
-    def to_dict(self) -> dict[str, Any]:
-        return with_notes({"ticket": self.ticket.to_dict(), "workspace": self.workspace, "branch": self.branch,
-                           "base": self.base, "created": self.created, "assigned": self.assigned,
-                           "activated": self.activated, "snapshot": self.snapshot}, self.notes)
 
 
-@dataclass
-class TicketShown:
-    """``ticket_show``: the ticket as the tracker has it now."""
 
-    ticket: Ticket
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.ticket.to_dict()
-
-
-@dataclass
-class TicketCommented:
-    """``ticket_comment``: the ticket commented on."""
-
-    ticket: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ticket": self.ticket, "commented": True}
-
-
-@dataclass
-class BranchName:
-    """``branch_name``: the name, and the branches it was learned from (in words)."""
-
-    name: str
-    evidence: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "evidence": self.evidence}
-
-
-@dataclass
-class Workspaces:
-    """``workspaces``: every workspace podium made here, as git has it now."""
-
-    states: list[WorkspaceState]
-
-    def to_dict(self) -> list[dict[str, Any]]:
-        return [dataclasses.asdict(s) for s in self.states]
-
-
-@dataclass
-class SyncResult:
-    """``sync``: what it did (``Synced``), and the notes of the worker it gave a conflict to."""
-
-    synced: Synced
-
-    @property
-    def notes(self) -> list[Note]:
-        return list(self.synced.worker.notes) if self.synced.worker else []
-
-    def to_dict(self) -> dict[str, Any]:
-        return with_notes(self.synced.to_dict(), self.notes)
-
-
-@dataclass
-class WorkInfo:
-    """``work_start``, ``work_resume``: the work as it stands, and what resuming it did."""
-
-    work: WorkRecord
-    notes: list[Note] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return with_notes(self.work.to_dict(), self.notes)
 
 
 @dataclass

@@ -2,14 +2,77 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
 
 if TYPE_CHECKING:
     from podium.context import Context
+    from podium.providers import Ticket
+    from podium.ticket import Started
 
 from podium.errors import UsageError
 from podium.service.catalog import operation
-from podium.service.results import BranchName, TicketCommented, TicketShown, TicketStarted
+from podium.service.results import with_notes
+from podium.text import Note
+
+
+# The results of this module's operations (``podium.service.results``: those of jobs, and what they share).
+@dataclass
+class TicketStarted:
+    """``ticket_start``: the ticket as it is now, its workspace (made now or reused), what podium did to it."""
+
+    ticket: Ticket
+    workspace: str
+    branch: str
+    base: str
+    created: bool  # the workspace was made now
+    assigned: bool  # podium assigned the ticket to the user now
+    activated: bool  # podium set it active now
+    snapshot: str
+    notes: list[Note] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, started: Started) -> TicketStarted:
+        ws = started.workspace
+        return cls(ticket=started.ticket, workspace=ws.path, branch=ws.branch, base=ws.base_ref,
+                   created=started.created, assigned=started.assigned, activated=started.activated,
+                   snapshot=str(started.snapshot), notes=started.notes())
+
+    def to_dict(self) -> dict[str, Any]:
+        return with_notes({"ticket": self.ticket.to_dict(), "workspace": self.workspace, "branch": self.branch,
+                           "base": self.base, "created": self.created, "assigned": self.assigned,
+                           "activated": self.activated, "snapshot": self.snapshot}, self.notes)
+
+
+@dataclass
+class TicketShown:
+    """``ticket_show``: the ticket as the tracker has it now."""
+
+    ticket: Ticket
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.ticket.to_dict()
+
+
+@dataclass
+class TicketCommented:
+    """``ticket_comment``: the ticket commented on."""
+
+    ticket: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ticket": self.ticket, "commented": True}
+
+
+@dataclass
+class BranchName:
+    """``branch_name``: the name, and the branches it was learned from (in words)."""
+
+    name: str
+    evidence: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "evidence": self.evidence}
 
 
 @operation()

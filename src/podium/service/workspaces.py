@@ -4,17 +4,57 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
 
 from podium.service.catalog import operation
 from podium.service.orchestration import orchestration
-from podium.service.results import Document, SyncResult, WorkInfo, Workspaces
+from podium.service.results import Document, with_notes
+from podium.text import Note
 
 if TYPE_CHECKING:
     from podium.context import Context
+    from podium.rebase import Synced
+    from podium.store import WorkRecord
     from podium.workspace import WorkspaceState
 
 DEFAULT_ROUNDS = 3  # podium.work.DEFAULT_ROUNDS: a default here is read by --help, before podium.work loads
+
+
+# The results of this module's operations (``podium.service.results``: those of jobs, and what they share).
+@dataclass
+class Workspaces:
+    """``workspaces``: every workspace podium made here, as git has it now."""
+
+    states: list[WorkspaceState]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(s) for s in self.states]
+
+
+@dataclass
+class SyncResult:
+    """``sync``: what it did (``Synced``), and the notes of the worker it gave a conflict to."""
+
+    synced: Synced
+
+    @property
+    def notes(self) -> list[Note]:
+        return list(self.synced.worker.notes) if self.synced.worker else []
+
+    def to_dict(self) -> dict[str, Any]:
+        return with_notes(self.synced.to_dict(), self.notes)
+
+
+@dataclass
+class WorkInfo:
+    """``work_start``, ``work_resume``: the work as it stands, and what resuming it did."""
+
+    work: WorkRecord
+    notes: list[Note] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return with_notes(self.work.to_dict(), self.notes)
 
 
 @operation(mcp=False)
