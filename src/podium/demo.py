@@ -150,7 +150,7 @@ def run_demo(agent: str = "codex", keep: bool | None = None) -> int:
     from podium import work as work_mod
     from podium.gate import describe
     from podium.git import identity_problem
-    from podium.service import orchestration
+    from podium.service.orchestration import orchestration
 
     for cli in dict.fromkeys(("claude", agent)):  # claude orchestrates and tests; the agent works
         ensure_cli(cli)

@@ -15,14 +15,11 @@ if TYPE_CHECKING:
     from podium.context import Context
     from podium.service import gates, jobs, setup, tester, tickets, workspaces
     from podium.service.catalog import CATALOG, Operation, Param, mcp_operations, operation, tool_list, unattended
-    from podium.service.orchestration import orchestration, orchestrator_role
 
-__all__ = ["CATALOG", "Context", "Operation", "Param", "gates", "jobs", "mcp_operations", "operation",
-           "orchestration", "orchestrator_role", "setup", "tester", "tickets", "tool_list", "unattended",
-           "workspaces"]
+__all__ = ["CATALOG", "Context", "Operation", "Param", "gates", "jobs", "mcp_operations", "operation", "setup",
+           "tester", "tickets", "tool_list", "unattended", "workspaces"]
 
-_FROM = {"Context": "podium.context", "orchestration": "podium.service.orchestration",
-         "orchestrator_role": "podium.service.orchestration",
+_FROM = {"Context": "podium.context",
          **dict.fromkeys(("Operation", "Param", "mcp_operations", "operation", "tool_list", "unattended"),
                          "podium.service.catalog")}
 
