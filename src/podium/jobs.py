@@ -816,12 +816,24 @@ def wait_until(
     ids = [ctx.job(j).id for j in job_ids]
     deadline = None if timeout is None else time.monotonic() + timeout
     waiting_for = ("queued", "starting", "running", "stalled") if through_stalls else ("queued", "starting", "running")
+    every = max(poll, min(1.0, HEARTBEAT / 2))  # runners checked alive (reconcile): a lost job is seen within 1 s
+    reconciled = -every
+    seen: dict[int, str] | None = None
+    jobs: list[Job] = []
     while True:
-        reconcile(ctx.store)
-        jobs = [ctx.store.job(i) for i in ids]
+        now = time.monotonic()
+        due = now - reconciled >= every
+        if due:
+            reconcile(ctx.store)
+            reconciled = now
+        # at every poll one query for the states; the jobs are read whole when one changed (or, for a person's
+        # live line, with its figures, at each reconcile)
+        states = ctx.store.states(ids)
+        if states != seen or (due and on_poll is not None):
+            jobs, seen = [ctx.store.job(i) for i in ids], states
         if on_poll is not None:
             on_poll(jobs)
-        if not any(j.state in waiting_for for j in jobs):
+        if not any(state in waiting_for for state in states.values()):
             return jobs, False
         if deadline is not None and time.monotonic() >= deadline:
             return jobs, True
