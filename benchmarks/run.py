@@ -137,8 +137,11 @@ class Bench:
 def bench_start(rounds: int = 5) -> None:
     b = Bench({"steps": [{"delay": 10, "shell": "echo ten > ten.txt"}, "Waited ten seconds."]})
     try:
-        podium_start, bare_start, podium_total, bare_total, spawned = [], [], [], [], []
+        podium_start, bare_start, podium_total, bare_total, spawned, python = [], [], [], [], [], []
         for i in range(rounds):
+            t0 = time.perf_counter()  # the interpreter's start, which podium's figure holds and bare codex's not
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            python.append(time.perf_counter() - t0)
             marker = f"bench-bare-{i}"
             bare_dir = b.tmp / f"bare-{i}"
             sh("git", "worktree", "add", "-q", "-b", f"bare-{i}", str(bare_dir), "origin/main", cwd=b.repo)
@@ -165,8 +168,10 @@ def bench_start(rounds: int = 5) -> None:
         ps, bs = statistics.median(podium_start), statistics.median(bare_start)
         ss = statistics.median(spawned)
         pt, bt = statistics.median(podium_total), statistics.median(bare_total)
+        py = statistics.median(python)
         goal("delegate → first model request", f"{ps * 1000:.0f} ms", f"bare codex exec {bs * 1000:.0f} ms", ps / bs,
-             f"≤ +150 ms (here +{(ps - bs) * 1000:.0f} ms)", ps - bs <= 0.150)
+             f"≤ +150 ms (here +{(ps - bs) * 1000:.0f} ms, of which python -c pass {py * 1000:.0f} ms)",
+             ps - bs <= 0.150)
         print(f"start: delegate→first model request {ps * 1000:.0f} ms vs bare spawn {bs * 1000:.0f} ms "
               f"(ratio {ps / bs:.2f}, +{(ps - bs) * 1000:.0f} ms); 10 s job end-to-end {pt:.2f} s vs {bt:.2f} s "
               f"(ratio {pt / bt:.3f}); medians of {rounds}; with the runner a new interpreter instead of a fork "
