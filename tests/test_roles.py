@@ -64,6 +64,29 @@ def test_each_role_runs_its_own_model_and_effort(env: Env) -> None:
     assert (last["model"], last["reasoning"]["effort"]) == ("gpt-5.1", "low")
 
 
+def test_a_resume_keeps_the_model_and_effort_its_job_was_given(env: Env) -> None:
+    """``delegate --model --effort`` holds for that job's session: resuming it (and resuming the resume) asks the
+    same model at the same effort, not the settings' defaults."""
+    _settings(env, SEED_ROLES)
+    env.serve({"steps": [{"write": {"path": "a.txt", "content": "a\n"}}, "First part done.",
+                         {"write": {"path": "b.txt", "content": "b\n"}}, "Second part done.",
+                         {"write": {"path": "c.txt", "content": "c\n"}}, "Third part done."]})
+    first = env.delegate("Three part task", "--model", "gpt-5.1", "--effort", "low")
+    env.podium("wait", str(first), "--timeout", "90", check=True)
+    second = int(env.podium_json("resume", str(first), "now the second part")["id"])
+    env.podium("wait", str(second), "--timeout", "90", check=True)
+    third = int(env.podium_json("resume", str(second), "and the third")["id"])
+    env.podium("wait", str(third), "--timeout", "90", check=True)
+    bodies = _bodies(env, "openai")
+    assert len(bodies) >= 6
+    assert {(b["model"], b["reasoning"]["effort"]) for b in bodies} == {("gpt-5.1", "low")}
+
+    plain = env.delegate("Three part task again")  # a job given nothing runs the settings' [roles.worker]
+    env.podium("wait", str(plain), "--timeout", "90")
+    assert (_bodies(env, "openai")[-1]["model"], _bodies(env, "openai")[-1]["reasoning"]["effort"]) == (
+        "gpt-5.2", "xhigh")
+
+
 def test_a_model_in_the_args_keeps_podiums_permissions(env: Env) -> None:
     """``[agents.claude] args = ["--model", …]`` used to replace podium's acceptEdits + Bash: the tester's pytest
     was denied and podium reported tests FAILED."""

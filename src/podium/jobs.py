@@ -77,21 +77,25 @@ def delegate(
         raise UsageError("describe the situation: the prompt is empty")
     stall_after = ctx.config.stall_after_for(ROLE, stall_after)
     name = agent if agent is not None else ctx.config.agent_for(ROLE)
-    options = {**ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)), **(agent_options or {})}
+    effort = checked_effort(effort)
+    options = {**ctx.agent_options(name, ROLE, model=model, effort=effort), **(agent_options or {})}
+    chosen = {"model": model, "effort": effort}  # this job's own choices, which its resumes keep
     engine = engines.configured(ctx.config)
     if engine is not None:  # a worker elsewhere runs it: no runner here
         reconcile(ctx.store)
         return _delegate(ctx, prompt, None, agent=name, branch=branch, base=base, stall_after=stall_after,
-                         agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket, engine=engine)
+                         agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket, engine=engine,
+                         chosen=chosen)
     with Prestart(ctx.store) as runner:  # the runner starts up while the workspace is made
         reconcile(ctx.store)  # a job whose runner is gone no longer holds its workspace
         return _delegate(ctx, prompt, runner, agent=name, branch=branch, base=base, stall_after=stall_after,
-                         agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket)
+                         agent_options=options, allow_stale_base=allow_stale_base, ticket=ticket, chosen=chosen)
 
 
 def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str, branch: str | None,
               base: str | None, stall_after: float, agent_options: dict[str, object],
-              allow_stale_base: bool, ticket: str | None, engine: engines.Engine | None = None) -> Launched:
+              allow_stale_base: bool, ticket: str | None, engine: engines.Engine | None = None,
+              chosen: dict[str, str | None] | None = None) -> Launched:
     from podium.agents import agent_input, get_agent
     from podium.workspace import allocate_ports, create_workspace, repo_lock, write_env
 
@@ -113,6 +117,7 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str,
         prompt=prompt,
         state="starting",
         stall_after=stall_after,
+        **(chosen or {}),
     )
     made: WorkspaceRecord | None = None  # the workspace this delegation made: undone with it
     try:  # all or nothing: a job with its worktree and its runner, or none of them
@@ -202,7 +207,8 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     parent = ctx.job(job_id)
     if not message.strip():
         raise UsageError("the resume message is empty")
-    adapter = get_agent(parent.agent, ctx.agent_options(parent.agent, parent.role))
+    options = ctx.agent_options(parent.agent, parent.role, model=parent.model, effort=parent.effort)
+    adapter = get_agent(parent.agent, options)
     if not adapter.can_resume:
         raise UsageError(f"job {parent.id} ran the {parent.agent} agent, which cannot resume a session")
     if not parent.session_id:
@@ -217,10 +223,10 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     record = ctx.store.workspace(parent.workspace)  # its base now: a gate or podium sync may have moved it
     if engine is not None and record is not None:  # a worker resumes it, from the worktree as it is here
         return engine.launch_in(ctx, record, notes, agent_prompt=message, earlier=parent,
-                                options=ctx.agent_options(parent.agent, parent.role), agent=parent.agent,
-                                role=parent.role, prompt=message, branch=parent.branch, base_ref=record.base_ref,
-                                base_sha=record.base_sha, session_id=parent.session_id, parent_id=parent.id,
-                                stall_after=parent.stall_after)
+                                options=options, agent=parent.agent, role=parent.role, prompt=message,
+                                branch=parent.branch, base_ref=record.base_ref, base_sha=record.base_sha,
+                                session_id=parent.session_id, parent_id=parent.id, stall_after=parent.stall_after,
+                                model=parent.model, effort=parent.effort)
     if adapter.transcript(parent.session_id) is None:
         raise UsageError(f"the transcript of session {parent.session_id} is gone; start a new job instead")
     ws = Path(parent.workspace)
@@ -230,7 +236,8 @@ def resume(ctx: Context, job_id: int | str, message: str, *, queue: bool = True)
     return enqueue(ctx, parent.workspace, [*notes, *(Note("agent", n) for n in preflight.notes)], queue=queue,
                    agent=parent.agent, role=parent.role, prompt=message, branch=parent.branch,
                    base_ref=parent.base_ref, base_sha=base_sha, session_id=parent.session_id,
-                   parent_id=parent.id, argv=argv, stdin=agent_input(adapter, message), stall_after=parent.stall_after)
+                   parent_id=parent.id, argv=argv, stdin=agent_input(adapter, message), stall_after=parent.stall_after,
+                   model=parent.model, effort=parent.effort)
 
 
 def fork_point(store: Store, job: Job) -> tuple[Job, list[Note]]:

@@ -242,6 +242,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE gates ADD COLUMN carrier_started REAL;
     UPDATE gates SET state = 'carrying_out' WHERE state = 'approved'
     """,
+    # 18: the model and effort a job was given for itself (--model, --effort), which a resume of it keeps
+    """
+    ALTER TABLE jobs ADD COLUMN model TEXT;
+    ALTER TABLE jobs ADD COLUMN effort TEXT
+    """,
 ]
 
 
@@ -289,6 +294,8 @@ class Job:
     receiving_at: float | None = None  # the agent's model connection last brought bytes (see ``thinking_for``)
     engine: dict[str, Any] | None = None  # None: this machine's runner; else the engine's own (``podium.engines``)
     host: str | None = None  # the machine whose worker runs the job (an engine's)
+    model: str | None = None  # given for this job alone (delegate --model): its resumes keep it; None: settings'
+    effort: str | None = None  # likewise, the reasoning effort
 
     JSON_COLUMNS = ("argv", "work", "usage", "engine")
     REDACTED = ("error", "final_message")  # what the agent or a failure said: credentials masked as stored
