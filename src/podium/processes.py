@@ -12,6 +12,7 @@ import os
 
 ZOMBIE, STOPPED, TRACING_STOP = "zombie", "stopped", "tracing-stop"  # psutil's names of these states
 _STATES = {"Z": ZOMBIE, "T": STOPPED, "t": TRACING_STOP}
+_PROC = os.path.isdir("/proc/self")  # Linux's; elsewhere (macOS) psutil reads the process table
 _boot: float | None = None
 
 
@@ -45,26 +46,17 @@ def state(pid: int) -> tuple[str, float] | None:
     other) and start time, or None when there is no such process."""
     if pid <= 0:
         return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except FileNotFoundError:
-        return _psutil_state(pid) if not os.path.isdir("/proc/self") else None
-    except OSError:
+    if not _PROC:
+        return _psutil_state(pid)
+    fields = _stat(pid)
+    if fields is None:
         return None
-    fields = stat[stat.rindex(b")") + 2:].split()  # the name, in parentheses, may hold spaces
-    letter = fields[0].decode()
-    return _STATES.get(letter, "running"), int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time()
+    return _STATES.get(fields[0].decode(), "running"), int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time()
 
 
 def cpu_seconds(pid: int) -> float | None:
     """The CPU time (user and system) a process has used so far, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return None
+    if not _PROC:
         import psutil
 
         try:
@@ -72,10 +64,18 @@ def cpu_seconds(pid: int) -> float | None:
         except psutil.Error:
             return None
         return float(times.user + times.system)
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields is not None else None
+
+
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the process's name (state first), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
     except OSError:
         return None
-    fields = stat[stat.rindex(b")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat[stat.rindex(b")") + 2:].split()  # the name, in parentheses, may hold spaces and parentheses
 
 
 def _boot_time() -> float:
