@@ -336,3 +336,50 @@ def test_a_worktree_left_by_a_killed_delegation_is_listed_and_cleaned_only_when_
     assert kept == [("feature/left-with-work", "1 commit not on origin")]
     assert not (root / "feature-left-behind").exists() and work.is_dir()
     assert "feature/left-behind" not in git("branch", "--list", cwd=env.repo)
+
+
+def _git_calls(trace: Path) -> list[tuple[str, list[str]]]:
+    """The git commands podium ran (not the ones git ran for them), as GIT_TRACE2_EVENT recorded them: the
+    process that ran each (its sid's root) and its arguments."""
+    calls = []
+    for line in trace.read_text().splitlines():
+        event = json.loads(line)
+        if event["event"] == "start" and "/" not in event["sid"]:
+            calls.append((event["sid"], event["argv"][1:]))
+    return calls
+
+
+def test_a_workspace_starts_from_origin_as_just_fetched_in_four_git_calls(env: Env) -> None:
+    (env.repo / "podium.toml").write_text('[branches]\ntemplate = "feature/{slug}"\n')
+    git("remote", "set-head", "origin", "main", cwd=env.repo)  # as a clone has it
+    # since the user last fetched, a teammate moved main and took the name podium would give this task
+    mate = teammate(env)
+    (mate / "app.py").write_text("def greet():\n    return 'hi'\n")
+    git("commit", "--quiet", "-am", "moved", cwd=mate)
+    git("push", "--quiet", "origin", "HEAD:main", "HEAD:refs/heads/feature/add-csv-import", cwd=mate)
+    tip = git("rev-parse", "HEAD", cwd=mate)
+    trace = env.root / "trace2"
+    env.vars["GIT_TRACE2_EVENT"] = str(trace)
+    job = env.delegate("Add CSV import", *RUN, sh("echo x > x.txt"))
+    del env.vars["GIT_TRACE2_EVENT"]
+    branch = env.job(job)["branch"]
+    assert branch == "feature/add-csv-import-2" and git("rev-parse", branch, cwd=env.repo) == tip
+    # the workspace: the settings and the branches as last fetched, read while origin is fetched, then the
+    # worktree at the tip the fetch brought
+    commands = [argv[0] for _, argv in _git_calls(trace)]
+    made = commands[commands.index("config"):commands.index("worktree") + 1]
+    assert sorted(made) == ["config", "fetch", "for-each-ref", "worktree"], commands
+    # that the job changed something is told from the base's tree, which its runner asked git for
+    assert env.podium_json("wait", str(job), "--timeout", "30")["jobs"][0]["state"] == "done"
+    assert ["rev-parse", "--verify", f"{tip}^{{tree}}"] in [argv for _, argv in _git_calls(trace)]
+
+
+def test_a_fetch_refspec_of_the_users_own_still_starts_from_origins_tip(env: Env) -> None:
+    git("config", "--replace-all", "remote.origin.fetch", "+refs/heads/main:refs/remotes/origin/main", cwd=env.repo)
+    git("remote", "set-head", "origin", "main", cwd=env.repo)
+    mate = teammate(env)
+    git("commit", "--quiet", "--allow-empty", "-m", "moved", cwd=mate)
+    git("push", "--quiet", "origin", "HEAD:main", "HEAD:refs/heads/other", cwd=mate)
+    job = env.delegate("Single branch", "--branch", "single", *RUN, sh("echo y > y.txt"))
+    assert git("rev-parse", "single", cwd=env.repo) == git("rev-parse", "HEAD", cwd=mate)
+    assert env.podium_json("wait", str(job), "--timeout", "30")["jobs"][0]["state"] == "done"

@@ -18,6 +18,7 @@ from typing import Any
 from podium.errors import GitError
 
 FETCH_TIMEOUT = 120.0
+DEFAULT_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"
 LOCAL_TIMEOUT = 30.0
 
 
@@ -158,6 +159,15 @@ class Refs:
         trees = {r: t for r, t in self.trees.items() if r not in stale} | fresh.trees
         return Refs(tips=tips, times=times, origin_head=self.origin_head, trees=trees)
 
+    def with_origin(self, branches: dict[str, str]) -> Refs:
+        """These refs with origin's branches as ``branches`` (name → tip) has them: a fetch's account of
+        origin, complete, replacing these. A branch whose tip moved loses its commit time and tree (unknown)."""
+        origin = {f"refs/remotes/origin/{name}": sha for name, sha in branches.items()}
+        kept = {r: s for r, s in self.tips.items() if not r.startswith("refs/remotes/origin/") or origin.get(r) == s}
+        return Refs(tips={r: s for r, s in kept.items() if r not in origin} | origin,
+                    times={r: t for r, t in self.times.items() if r in kept},
+                    origin_head=self.origin_head, trees={r: t for r, t in self.trees.items() if r in kept})
+
     def recent(self) -> list[tuple[str, float]]:
         """Local and origin branch names with their last commit time, newest first, without duplicates."""
         seen: dict[str, float] = {}
@@ -205,6 +215,15 @@ class Repo:
         return cls(toplevel=top, common_dir=common)
 
     @property
+    def git_dir(self) -> Path:
+        """This checkout's own git dir (a linked worktree's is under the common dir's ``worktrees/``)."""
+        dot = self.toplevel / ".git"
+        if dot.is_file():
+            path = Path(dot.read_text().partition("gitdir:")[2].strip())
+            return path if path.is_absolute() else (self.toplevel / path).resolve()
+        return dot if dot.is_dir() else self.common_dir
+
+    @property
     def state_dir(self) -> Path:
         """podium's state for this repository: inside its git common dir, shared by all worktrees."""
         return self.common_dir / "podium"
@@ -224,15 +243,16 @@ class Repo:
 
     def read_settings(self) -> GitCall:
         """``settings`` started now, read later (``Repo.settings_of``)."""
-        return GitCall("config", "-z", "--get-regexp", r"^(user\.(name|email)|remote\.origin\.url)$",
+        return GitCall("config", "-z", "--get-regexp", r"^(user\.(name|email)|remote\.origin\.(url|fetch))$",
                        cwd=self.toplevel)
 
     @staticmethod
     def settings_of(call: GitCall) -> dict[str, str]:
-        found = {}
+        """Each setting's value; a setting given more than once (``remote.origin.fetch``), its values one per line."""
+        found: dict[str, str] = {}
         for record in filter(None, call.result(check=False).split("\0")):
             key, _, value = record.partition("\n")
-            found[key] = value
+            found[key] = f"{found[key]}\n{value}" if key in found else value
         return found
 
     def fetch(self, settings: dict[str, str] | None = None) -> None:
@@ -242,7 +262,7 @@ class Repo:
 
     def start_fetch(self) -> GitCall:
         """``git fetch`` of origin, started now; its outcome is read with ``end_fetch``."""
-        return GitCall("fetch", "--quiet", "--prune", "origin", cwd=self.toplevel)
+        return GitCall("fetch", "--quiet", "--prune", "--write-fetch-head", "origin", cwd=self.toplevel)
 
     def end_fetch(self, fetching: GitCall, settings: dict[str, str]) -> GitError | None:
         """The fetch's error, if it failed; ``NoOrigin`` when there is no origin at all."""
@@ -252,6 +272,24 @@ class Repo:
             self.origin_url(settings)  # no origin at all: say that, not what fetch made of it
             return e
         return None
+
+    def fetched(self, settings: dict[str, str]) -> dict[str, str] | None:
+        """origin's branches (name → tip) as the fetch that just succeeded found them, read from the
+        ``FETCH_HEAD`` it wrote: every branch, since it fetches them all and prunes. None when origin's fetch
+        refspec is not git's default (then what it wrote is not every ``refs/remotes/origin/*``)."""
+        if settings.get("remote.origin.fetch") != DEFAULT_REFSPEC:
+            return None
+        try:
+            lines = (self.git_dir / "FETCH_HEAD").read_text(errors="replace").splitlines()
+        except OSError:
+            return None
+        branches = {}
+        for line in lines:  # <sha> TAB [not-for-merge] TAB branch '<name>' of <url>; a name holds no space
+            sha, _, rest = line.partition("\t")
+            note = rest.partition("\t")[2]
+            if note.startswith("branch '") and "' of " in note:
+                branches[note.removeprefix("branch '").partition("' of ")[0]] = sha
+        return branches
 
     def refs(self, patterns: list[str] | None = None) -> Refs:
         """Every local and origin branch (or those ``patterns`` name), newest commit first."""

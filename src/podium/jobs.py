@@ -133,7 +133,8 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str,
                 write_env(ctx.repo, ws, allocate_ports(ctx.store, str(ws.path), ws.branch))
             notes += [Note("stale_base", f"stale base accepted: {ws.stale}")] if ws.stale else []
             notes += [Note("branch", f"branch {ws.branch}: " + "; ".join(ws.naming))] if ws.naming else []
-            fresh = {"start_head": ws.base_sha, "start_tree": ws.base_tree} if ws.base_tree else {}
+            # its tree, when the fetch moved the base, is asked of git by the runner while the agent starts
+            fresh = {"start_head": ws.base_sha, **({"start_tree": ws.base_tree} if ws.base_tree else {})}
         argv = adapter.new_argv(prompt, Path(record.path), preflight) if preflight is not None else []
         with repo_lock(ctx.repo):  # one agent per worktree: a ticket's second job waits for the first
             busy = ctx.store.active_job_in(record.path)
@@ -157,6 +158,9 @@ def _delegate(ctx: Context, prompt: str, runner: Prestart | None, *, agent: str,
                 start = engine.seed(ctx, ctx.store.job(job.id), record.path, None)
                 ctx.store.update_job(job.id, start_head=start["head"], start_tree=start["tree"])
                 spec.update(workspace=record.path, start=start)
+            elif "start_tree" not in fresh:  # no runner here to ask git for it while the agent starts
+                tree = git("rev-parse", "--verify", f"{record.base_sha}^{{tree}}", cwd=record.path)
+                ctx.store.update_job(job.id, start_tree=tree)
             engine.launch(ctx, ctx.store.job(job.id), spec)
             return Launched(ctx.store.job(job.id), notes)
         proc = start_runner(ctx.store, job.id, Path(record.path), runner)  # from here on, the runner has the job

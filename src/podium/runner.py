@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import PodiumError
-from podium.git import Snapshot, changed_between, git, read_work, snapshot
+from podium.git import GitCall, Snapshot, changed_between, git, read_work, snapshot
 from podium.processes import cpu_seconds, started, this_process
 from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
@@ -97,6 +97,8 @@ class Runner:
                 return
         if self.job.start_head and self.job.start_tree:  # a new worktree: delegate knew its state
             self.start = Snapshot(head=self.job.start_head, tree=self.job.start_tree)
+        elif self.job.start_head:  # a new worktree at a base the fetch moved: its tree is asked while the agent starts
+            pass
         elif self.job.workspace:  # an orchestrator works from the checkout, in no worktree of its own
             try:
                 self.start = snapshot(self.job.workspace)
@@ -149,6 +151,7 @@ class Runner:
         except OSError as e:
             self._fail(f"cannot start {self.job.agent}: {e.strerror or e}")
             return
+        asking = self._ask_tree() if self.start is None and self.job.start_head else None
         now = time.time()
         self.state = "running"
         self.store.update_job_if(
@@ -172,6 +175,8 @@ class Runner:
         threading.Thread(target=self._read, daemon=True).start()
         pump = threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True)
         pump.start()
+        if asking is not None:
+            self._started_from(asking)
         self._loop(stderr_path)
         exit_code = self.proc.wait()
         if exit_code < 0 or self.cancel.is_set():
@@ -180,6 +185,20 @@ class Runner:
             _end_group(self.proc.pid)
         pump.join(EXIT_DRAIN)  # its last words are on file before its reason is read from them
         self.agent_cpu = _children_cpu() - before
+
+    def _ask_tree(self) -> GitCall:
+        return GitCall("rev-parse", "--verify", f"{self.job.start_head}^{{tree}}", cwd=self.job.workspace or ".")
+
+    def _started_from(self, asking: GitCall) -> None:
+        """The job's start: its new worktree's base commit and that commit's tree, as git answers ``asking``."""
+        assert self.job.start_head is not None
+        try:
+            tree = asking.result()
+        except PodiumError as e:
+            self.store.add_events(self.job.id, [("note", {"message": f"the worktree's start is unknown: {e}"})])
+            return
+        self.start = Snapshot(head=self.job.start_head, tree=tree)
+        self.store.update_job(self.job.id, start_tree=tree)
 
     def _wait_turn(self) -> bool:
         """A queued job (a resume while its workspace was busy) waits for every earlier job in the workspace
@@ -354,6 +373,8 @@ class Runner:
                                                             "lives: a new runner watches the agent to its end"})])
         if job.start_head and job.start_tree:
             self.start = Snapshot(head=job.start_head, tree=job.start_tree)
+        elif job.start_head:  # its first runner died before git said the base's tree
+            self._started_from(self._ask_tree())
         self.state = job.state
         self.last_activity = job.last_activity_at or time.time()
         self.receiving = job.receiving_at

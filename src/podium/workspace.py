@@ -101,8 +101,9 @@ def _create(
     ticket: str | None, kind: str | None,
 ) -> Workspace:
     # Three git calls at once: the fetch, the settings, and the branches as last fetched — enough to learn how
-    # this team names branches, which is done while the fetch runs. What must be current (the base's tip, the
-    # names taken) is read again after it, in one narrow read.
+    # this team names branches, which is done while the fetch runs. What must be current (origin's branches:
+    # the base's tip, the names taken) is what the fetch wrote in FETCH_HEAD; with a refspec of the user's own,
+    # it is read again after the fetch, in one narrow read. Then the worktree: four calls, two after another.
     reading, listing, fetching = repo.read_settings(), repo.read_refs(), repo.start_fetch()
     settings, before = repo.settings_of(reading), repo.refs_of(listing)
     proposal = None
@@ -119,12 +120,16 @@ def _create(
             raise GitError(f"{failed} — podium will not start from a stale base; fix the remote, "
                            "or pass --allow-stale-base to use the base as last fetched") from None
         stale = str(failed)
-    wanted = repo.base_refs(base, before)
-    if branch:
-        wanted.append(f"refs/heads/{branch}")
-    elif proposal is not None:  # the name and its numbered variants (name-2, …), local and on origin
-        wanted += [f"refs/heads/{proposal.name}*", f"refs/remotes/origin/{proposal.name}*"]
-    refs = before.refreshed(repo.refs(wanted), wanted)
+    origin = repo.fetched(settings) if failed is None else None
+    if origin is not None:
+        refs = before.with_origin(origin)
+    else:
+        wanted = repo.base_refs(base, before)
+        if branch:
+            wanted.append(f"refs/heads/{branch}")
+        elif proposal is not None:  # the name and its numbered variants (name-2, …), local and on origin
+            wanted += [f"refs/heads/{proposal.name}*", f"refs/remotes/origin/{proposal.name}*"]
+        refs = before.refreshed(repo.refs(wanted), wanted)
     base_ref, base_sha = repo.resolve_base(base, refs)
     if stale is not None:
         stale = f"{stale}; using {base_ref} as last fetched {_age(repo.last_fetch(base_ref))}" + (
