@@ -273,17 +273,6 @@ def find_executable(name: str, env_var: str, install_hint: str) -> str:
     return found
 
 
-def node_whole_output(*assignments: str) -> list[str]:
-    """The start of the argv of a CLI run by Node that ends with ``process.exit()`` without waiting for its output
-    (gemini's, qwen's): ``env`` with ``assignments`` and ``NODE_OPTIONS`` (the user's own kept) that preloads
-    podium's script making stdout and stderr blocking. Node writes to a pipe asynchronously, and what is still
-    queued at exit is dropped: the end of a long line, the result after it."""
-    own = os.environ.get("NODE_OPTIONS", "").strip()
-    preload = Path(__file__).with_name("blocking_stdout.cjs")
-    return [shutil.which("env") or "/usr/bin/env", *assignments,
-            f'NODE_OPTIONS={own + " " if own else ""}--require "{preload}"']
-
-
 def forks_on_resume(adapter: Agent) -> bool:
     """Whether resuming the agent's session starts a new session forked from it (droid), not the same one: the
     resumed job's session is the fork, and the next resume forks from that."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,7 +49,6 @@ from podium.agents import (
     find_executable,
     flag_value,
     json_record,
-    node_whole_output,
     tail,
     wire_plainly,
 )
@@ -60,6 +60,13 @@ SHELL_TOOLS = ("run_shell_command",)
 WRITABLE_MODES = ("auto_edit", "yolo")  # approval modes in which a headless worker can edit
 MCP_NAME = "podium"
 TRUSTED = "GEMINI_CLI_TRUST_WORKSPACE=true"  # what --skip-trust sets, in time for the folder's own settings
+BLOCKING_STDOUT = Path(__file__).with_name("blocking_stdout.cjs")
+
+
+def _node_options() -> str:
+    """``NODE_OPTIONS`` for gemini: the user's own, and podium's preload that keeps its output whole at exit."""
+    own = os.environ.get("NODE_OPTIONS", "").strip()
+    return f'NODE_OPTIONS={own + " " if own else ""}--require "{BLOCKING_STDOUT}"'
 
 
 def gemini_home() -> Path:
@@ -193,7 +200,8 @@ class GeminiAgent(CliAgent):
     def _start(self, preflight: Preflight) -> list[str]:
         """gemini with its output written whole before it exits, trusting the folder a wired run starts in
         (podium's own) before it reads its settings."""
-        return [*node_whole_output(*([TRUSTED] if preflight.cwd else [])), self._exe()]
+        trusted = [TRUSTED] if preflight.cwd else []
+        return [shutil.which("env") or "/usr/bin/env", *trusted, _node_options(), self._exe()]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [*self._start(preflight), *self._common(preflight)]

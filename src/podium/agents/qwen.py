@@ -30,15 +30,7 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from podium.agents import (
-    CliAgent,
-    Preflight,
-    check_endpoint,
-    choice_flags,
-    find_executable,
-    flag_value,
-    node_whole_output,
-)
+from podium.agents import CliAgent, Preflight, check_endpoint, choice_flags, find_executable, flag_value
 from podium.agents.claude import ClaudeParser
 
 DEFAULT_FLAGS = ("--approval-mode", "yolo")
@@ -101,10 +93,10 @@ class QwenAgent(CliAgent):
         return ["-o", "stream-json", *preflight.checked().extra_args, *self._choices(), *self.args]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [*node_whole_output(), self._exe(), *self._common(preflight)]
+        return [self._exe(), *self._common(preflight)]
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
-        return [*node_whole_output(), self._exe(), "-r", session_id, *self._common(preflight)]
+        return [self._exe(), "-r", session_id, *self._common(preflight)]
 
     def parser(self) -> QwenParser:
         return QwenParser()
