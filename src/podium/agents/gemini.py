@@ -60,13 +60,6 @@ SHELL_TOOLS = ("run_shell_command",)
 WRITABLE_MODES = ("auto_edit", "yolo")  # approval modes in which a headless worker can edit
 MCP_NAME = "podium"
 TRUSTED = "GEMINI_CLI_TRUST_WORKSPACE=true"  # what --skip-trust sets, in time for the folder's own settings
-BLOCKING_STDOUT = Path(__file__).with_name("blocking_stdout.cjs")
-
-
-def _node_options() -> str:
-    """``NODE_OPTIONS`` for gemini: the user's own, and podium's preload that keeps its output whole at exit."""
-    own = os.environ.get("NODE_OPTIONS", "").strip()
-    return f'NODE_OPTIONS={own + " " if own else ""}--require "{BLOCKING_STDOUT}"'
 
 
 def gemini_home() -> Path:
@@ -198,10 +191,8 @@ class GeminiAgent(CliAgent):
         return ["-o", "stream-json", *preflight.checked().extra_args, *self._choices(), *self.args]
 
     def _start(self, preflight: Preflight) -> list[str]:
-        """gemini with its output written whole before it exits, trusting the folder a wired run starts in
-        (podium's own) before it reads its settings."""
-        trusted = [TRUSTED] if preflight.cwd else []
-        return [shutil.which("env") or "/usr/bin/env", *trusted, _node_options(), self._exe()]
+        """gemini, trusting the folder a wired run starts in (podium's own) before it reads its settings."""
+        return [shutil.which("env") or "/usr/bin/env", TRUSTED, self._exe()] if preflight.cwd else [self._exe()]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [*self._start(preflight), *self._common(preflight)]
