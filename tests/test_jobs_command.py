@@ -175,8 +175,9 @@ def test_what_podium_reads_of_a_process_is_what_psutil_says() -> None:
     try:
         os.kill(stopped.pid, signal.SIGSTOP)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and psutil.Process(ended.pid).status() != psutil.STATUS_ZOMBIE:
-            time.sleep(0.05)
+        while time.monotonic() < deadline and (psutil.Process(ended.pid).status() != psutil.STATUS_ZOMBIE or
+                                               psutil.Process(stopped.pid).status() != psutil.STATUS_STOPPED):
+            time.sleep(0.05)  # a signal is delivered, and a process ends, when the kernel gets to it
         for pid in (os.getpid(), os.getppid(), ended.pid, stopped.pid):
             proc = psutil.Process(pid)
             state, started = processes.state(pid)  # type: ignore[misc]
@@ -476,6 +477,22 @@ def test_a_prompt_of_most_of_a_megabyte_reaches_the_model_whole_through_stdin(en
         too_long = delegate_from_stdin(env, prompt * 2, agent)
         env.podium("wait", str(too_long), "--timeout", "60")
         assert "Input exceeds the maximum length of 1048576 characters" in env.job(too_long)["error"]
+
+
+@pytest.mark.parametrize("agent", ["codex", "claude", "gemini", "qwen", "opencode", "kilo", "pi", "copilot", "droid",
+                                   "cline", "aider"])
+def test_a_long_answer_is_read_to_its_end_though_the_cli_exits_at_once(env: Env, agent: str) -> None:
+    """A CLI run by Node or Bun writes to a pipe asynchronously and may exit with output still queued (gemini and
+    qwen end with process.exit(); cline and pi repeat the whole answer so far in every delta, a hundred MB for
+    an answer of 100 KB): the agent writes to a file, and what it wrote before it exited is all read."""
+    lines = 2_500 if agent in ("cline", "pi") else 20_000  # 100 KB: cline's and pi's output grows as its square
+    answer = "".join(f"Finding {i}: invoice {i * 7} rounds to {i % 97} cents.\n" for i in range(lines))
+    answer += "END-OF-THE-ANSWER"  # not one line twice: gemini stops an answer it takes for a loop
+    env.serve({"steps": [answer]})
+    job_id = env.delegate("Look at the log", "--agent", agent)
+    waited = json.loads(env.podium("wait", str(job_id), "--timeout", "120", "--json").stdout)["jobs"][0]
+    assert waited["state"] == "no_changes", waited["error"]
+    assert waited["final"].endswith("END-OF-THE-ANSWER")
 
 
 def delegate_from_stdin(env: Env, prompt: str, agent: str) -> int:

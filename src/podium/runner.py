@@ -32,11 +32,12 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from podium.errors import PodiumError
 from podium.git import GitCall, Snapshot, changed_between, git, read_work, snapshot
@@ -49,6 +50,8 @@ if TYPE_CHECKING:  # loaded once the agent is on its way (``Runner.parser``): th
 
 HEARTBEAT = float(os.environ.get("PODIUM_HEARTBEAT", "5"))
 FLUSH_EVERY = 0.25
+READ_CHUNK = 1 << 20
+READ_PAUSE = 0.2  # the longest an agent's line waits to be read, after a quiet spell
 IDLE_WAKE = 1.0  # how often a quiet runner wakes to check for exit, cancel and the heartbeat
 KILL_GRACE = 5.0
 EXIT_DRAIN = 2.0
@@ -138,17 +141,23 @@ class Runner:
     def _run_agent(self, env: dict[str, str], stderr_path: Path) -> None:
         _adopt_orphans()
         before = _children_cpu()
+        # The agent's output goes to a file of its own (unlinked: no one else can open it), never a pipe. A CLI
+        # run by Node or Bun writes to a pipe asynchronously and may exit with output still queued, which is then
+        # lost (the result line after a long answer); writes to a file are done when they return. The file is
+        # read at podium's own pace, so an agent that prints faster than podium reads loses nothing either.
+        out = tempfile.TemporaryFile(dir=self.store.log_path(self.job.id).parent)  # noqa: SIM115 (_read closes it)
         try:
             self.proc = subprocess.Popen(
                 self.job.argv,
                 cwd=self.job.workspace,
                 stdin=subprocess.DEVNULL if self.job.stdin is None else subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdout=out,
                 stderr=subprocess.PIPE,
                 env=env,
                 start_new_session=True,
             )
         except OSError as e:
+            out.close()
             self._fail(f"cannot start {self.job.agent}: {e.strerror or e}")
             return
         asking = self._ask_tree() if self.start is None and self.job.start_head else None
@@ -172,7 +181,9 @@ class Runner:
         self.parser  # noqa: B018  (made now, while the agent starts, not when its first line is waiting)
         if self.job.stdin is not None:  # the prompt, of any size: a thread, so a full pipe never blocks the watch
             threading.Thread(target=_feed, args=(self.proc, self.job.stdin), daemon=True).start()
-        threading.Thread(target=self._read, daemon=True).start()
+        exited = threading.Event()
+        threading.Thread(target=_await_exit, args=(self.proc, exited), daemon=True).start()
+        threading.Thread(target=self._read, args=(out, exited), daemon=True).start()
         pump = threading.Thread(target=self._pump_stderr, args=(stderr_path,), daemon=True)
         pump.start()
         if asking is not None:
@@ -222,15 +233,18 @@ class Runner:
             self.cancel.wait(IDLE_WAKE)
         return False
 
-    def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        with self.store.log_path(self.job.id).open("ab") as log:
-            for raw in self.proc.stdout:
-                line = self.redact(raw.decode("utf-8", errors="replace"))
-                log.write(line.encode())
-                log.flush()
-                self.lines.put(line)
-        self.lines.put(_EOF)
+    def _read(self, out: IO[bytes], exited: threading.Event) -> None:
+        """The agent's output, line by line as it is written, into the job's log (redacted) and the watch; to
+        its end as of the agent's exit (what a child it left writes after that is not the agent's)."""
+        try:
+            with out, self.store.log_path(self.job.id).open("ab") as log:
+                for raw in _lines_of(out, exited):
+                    line = self.redact(raw.decode("utf-8", errors="replace"))
+                    log.write(line.encode())
+                    log.flush()
+                    self.lines.put(line)
+        finally:  # even when the log cannot be written: the job must still end
+            self.lines.put(_EOF)
 
     def _pump_stderr(self, path: Path) -> None:
         assert self.proc is not None and self.proc.stderr is not None
@@ -273,8 +287,8 @@ class Runner:
                 self._record(batch)
             if exited_at is None and self.proc.poll() is not None:
                 exited_at = time.monotonic()
-            if exited_at is not None and (eof or time.monotonic() - exited_at > EXIT_DRAIN):
-                break  # the agent is gone (a leftover child holding its stdout must not keep the job open)
+            if exited_at is not None and eof:
+                break  # the agent is gone, and all it wrote is read
             if self.cancel.is_set() and killed_at is None:
                 killed_at = time.monotonic()
                 _signal_group(self.proc.pid, signal.SIGTERM)
@@ -509,6 +523,33 @@ def _end_group(pgid: int) -> None:
     from podium.jobs import end_group
 
     end_group(pgid, KILL_GRACE, EXIT_DRAIN, reap=lambda: _reap_adopted(pgid))
+
+
+def _await_exit(proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
+    proc.wait()
+    exited.set()
+
+
+def _lines_of(out: IO[bytes], exited: threading.Event) -> Iterator[bytes]:
+    """The lines written to ``out``, as they come: read at once while there is more, then again after a pause
+    that grows while it stays quiet (at most ``READ_PAUSE``); to the size it had when ``exited`` was set."""
+    fd, offset, rest, pause, end = out.fileno(), 0, b"", 0.01, None
+    while end is None or offset < end:
+        chunk = os.pread(fd, READ_CHUNK if end is None else min(READ_CHUNK, end - offset), offset)
+        if chunk:
+            offset += len(chunk)
+            *lines, rest = (rest + chunk).split(b"\n")
+            yield from (line + b"\n" for line in lines)
+            pause = 0.01
+        elif end is not None:  # shorter than it was: not a file only written to
+            break
+        elif exited.is_set():
+            end = os.fstat(fd).st_size
+        else:
+            exited.wait(pause)
+            pause = min(pause * 2, READ_PAUSE)
+    if rest:  # a last line without its newline
+        yield rest
 
 
 def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
