@@ -220,7 +220,10 @@ def test_reject_records_the_reason_and_a_changed_worktree_is_refused(
     assert page.locator("ul.left-out li").all_inner_texts() == [
         "notes.md: no job of this task changed it (--include to add it)"]
 
-    # a page that showed the gate otherwise than it is now (its fingerprint): refused, nothing committed
+    # a page that showed the gate otherwise than it is now (its fingerprint): refused, nothing committed. Once the
+    # page's live stream has put its regions in place: a region whose HTML differs from the server's (as a
+    # hidden input's value set by hand makes it) is replaced by the server's, fingerprint and all
+    page.wait_for_selector("body[data-updated]", state="attached")
     page.locator("input[name=shown]").evaluate("i => i.value = '0'.repeat(32)")
     page.click("button.approve")
     assert "gate 1 changed since it was shown: look again, then decide" in page.inner_text(".error")
