@@ -6,8 +6,9 @@ without ``site``, on the launching process's path). Started with the store alone
 prestarted runner (``jobs.Prestart``): it waits on stdin for its job. It:
 
 1. starts the agent CLI (stdin /dev/null, its own process group) in the worktree;
-2. appends every stdout line to ``logs/<id>.log`` (stderr to ``<id>.stderr``) and
-   the parsed events to the store, in batches;
+2. reads the agent's stdout (a file of its own, never a pipe: nothing it wrote before it
+   exited is lost) into ``logs/<id>.log`` (stderr to ``<id>.stderr``), and the parsed
+   events into the store, in batches;
 3. heartbeats, and acts as the watchdog: a job whose agent is silent (no output),
    idle (no CPU in its process tree) and hears nothing from its model (no bytes on
    its TCP connections: a long reasoning turn keeps its stream alive, and is
