@@ -149,24 +149,16 @@ class Refs:
 
     def refreshed(self, fresh: Refs, patterns: list[str]) -> Refs:
         """These refs with those ``patterns`` name (``refs/heads/x`` exactly, ``refs/heads/x*`` as a prefix)
-        taken from ``fresh`` instead: a later, narrower read of the refs that must be current."""
-
+        taken from ``fresh`` instead: a later read of the refs that must be current (a narrow ``for-each-ref``,
+        or origin's branches from ``FETCH_HEAD``, tips only). A ref whose tip did not move keeps its commit time
+        and tree when ``fresh`` has none."""
         exact = {p for p in patterns if not p.endswith("*")}
         prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
-        stale = {r for r in self.tips if r in exact or r.startswith(prefixes)}
-        tips = {r: s for r, s in self.tips.items() if r not in stale} | fresh.tips
-        times = {r: t for r, t in self.times.items() if r not in stale} | fresh.times
-        trees = {r: t for r, t in self.trees.items() if r not in stale} | fresh.trees
+        stale = {r for r, s in self.tips.items() if (r in exact or r.startswith(prefixes)) and fresh.tips.get(r) != s}
+        tips = {r: s for r, s in self.tips.items() if not (r in exact or r.startswith(prefixes))} | fresh.tips
+        times = {r: t for r, t in self.times.items() if r in tips and r not in stale} | fresh.times
+        trees = {r: t for r, t in self.trees.items() if r in tips and r not in stale} | fresh.trees
         return Refs(tips=tips, times=times, origin_head=self.origin_head, trees=trees)
-
-    def with_origin(self, branches: dict[str, str]) -> Refs:
-        """These refs with origin's branches as ``branches`` (name → tip) has them: a fetch's account of
-        origin, complete, replacing these. A branch whose tip moved loses its commit time and tree (unknown)."""
-        origin = {f"refs/remotes/origin/{name}": sha for name, sha in branches.items()}
-        kept = {r: s for r, s in self.tips.items() if not r.startswith("refs/remotes/origin/") or origin.get(r) == s}
-        return Refs(tips={r: s for r, s in kept.items() if r not in origin} | origin,
-                    times={r: t for r, t in self.times.items() if r in kept},
-                    origin_head=self.origin_head, trees={r: t for r, t in self.trees.items() if r in kept})
 
     def recent(self) -> list[tuple[str, float]]:
         """Local and origin branch names with their last commit time, newest first, without duplicates."""

@@ -122,7 +122,9 @@ def _create(
         stale = str(failed)
     origin = repo.fetched(settings) if failed is None else None
     if origin is not None:
-        refs = before.with_origin(origin)
+        fetched = Refs(tips={f"refs/remotes/origin/{name}": sha for name, sha in origin.items()}, times={},
+                       origin_head=before.origin_head)
+        refs = before.refreshed(fetched, ["refs/remotes/origin/*"])
     else:
         wanted = repo.base_refs(base, before)
         if branch:
