@@ -338,15 +338,10 @@ def test_a_worktree_left_by_a_killed_delegation_is_listed_and_cleaned_only_when_
     assert "feature/left-behind" not in git("branch", "--list", cwd=env.repo)
 
 
-def _git_calls(trace: Path) -> list[tuple[str, list[str]]]:
-    """The git commands podium ran (not the ones git ran for them), as GIT_TRACE2_EVENT recorded them: the
-    process that ran each (its sid's root) and its arguments."""
-    calls = []
-    for line in trace.read_text().splitlines():
-        event = json.loads(line)
-        if event["event"] == "start" and "/" not in event["sid"]:
-            calls.append((event["sid"], event["argv"][1:]))
-    return calls
+def _git_calls(trace: Path) -> list[list[str]]:
+    """The git commands podium ran (not the ones git ran for them), as GIT_TRACE2_EVENT recorded them."""
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    return [e["argv"][1:] for e in events if e["event"] == "start" and "/" not in e["sid"]]
 
 
 def test_a_workspace_starts_from_origin_as_just_fetched_in_four_git_calls(env: Env) -> None:
@@ -366,12 +361,12 @@ def test_a_workspace_starts_from_origin_as_just_fetched_in_four_git_calls(env: E
     assert branch == "feature/add-csv-import-2" and git("rev-parse", branch, cwd=env.repo) == tip
     # the workspace: the settings and the branches as last fetched, read while origin is fetched, then the
     # worktree at the tip the fetch brought
-    commands = [argv[0] for _, argv in _git_calls(trace)]
+    commands = [argv[0] for argv in _git_calls(trace)]
     made = commands[commands.index("config"):commands.index("worktree") + 1]
     assert sorted(made) == ["config", "fetch", "for-each-ref", "worktree"], commands
     # that the job changed something is told from the base's tree, which its runner asked git for
     assert env.podium_json("wait", str(job), "--timeout", "30")["jobs"][0]["state"] == "done"
-    assert ["rev-parse", "--verify", f"{tip}^{{tree}}"] in [argv for _, argv in _git_calls(trace)]
+    assert ["rev-parse", "--verify", f"{tip}^{{tree}}"] in _git_calls(trace)
 
 
 def test_a_fetch_refspec_of_the_users_own_still_starts_from_origins_tip(env: Env) -> None:
