@@ -33,22 +33,32 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Temporal dev server for this module's tests, in memory."""
+    """A Temporal dev server for this module's tests, in memory.
+
+    Its three ports are picked free, but another process can take one before the server binds it (a client's
+    outgoing connection uses the same range): a server that exits at start is started again on new ports."""
     temporal = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("temporal") / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port",
-                                   str(port), "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
-                                   "--log-level", "error"], stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
+    logs = tmp_path_factory.mktemp("temporal")
+    for attempt in range(3):
+        port = _free_port()
+        address = f"127.0.0.1:{port}"
+        log = logs / f"server-{attempt}.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port",
+                                       str(port), "--http-port", str(_free_port()), "--metrics-port",
+                                       str(_free_port()), "--log-level", "error"], stdout=out,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while subprocess.run([temporal, "operator", "cluster", "health", "--address", address],
-                             capture_output=True).returncode != 0:
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                             capture_output=True).returncode != 0 and server.poll() is None:
+            if time.monotonic() > deadline:
+                os.killpg(server.pid, signal.SIGKILL)
+                pytest.fail(f"the Temporal dev server did not become healthy in 60 s:\n{log.read_text()}")
             time.sleep(0.5)
+        if server.poll() is None:
+            break
+        assert "address already in use" in log.read_text() and attempt < 2, log.read_text()
+    try:
         yield address
     finally:
         os.killpg(server.pid, signal.SIGKILL)
