@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from conftest import Env, git
 
@@ -378,3 +381,53 @@ def test_a_fetch_refspec_of_the_users_own_still_starts_from_origins_tip(env: Env
     job = env.delegate("Single branch", "--branch", "single", *RUN, sh("echo y > y.txt"))
     assert git("rev-parse", "single", cwd=env.repo) == git("rev-parse", "HEAD", cwd=mate)
     assert env.podium_json("wait", str(job), "--timeout", "30")["jobs"][0]["state"] == "done"
+
+
+@pytest.mark.parametrize("other", ["one branch of origin", "another remote with origin's branch names"])
+def test_a_fetch_by_another_tool_right_after_podiums_does_not_hide_origins_branches(env: Env, other: str) -> None:
+    # an IDE's fetch rewrites FETCH_HEAD between podium's fetch and its read of it; podium reads the refs
+    # instead when the file lacks a branch of origin it knew before, or names another remote
+    (env.repo / "podium.toml").write_text('[branches]\ntemplate = "feature/{slug}"\n')
+    git("remote", "set-head", "origin", "main", cwd=env.repo)
+    git("push", "--quiet", "origin", "HEAD:refs/heads/release", cwd=env.repo)
+    old = git("rev-parse", "origin/main", cwd=env.repo)
+    mate = teammate(env)
+    (mate / "app.py").write_text("def greet():\n    return 'hi'\n")
+    git("commit", "--quiet", "-am", "moved", cwd=mate)
+    git("push", "--quiet", "origin", "HEAD:main", "HEAD:refs/heads/feature/add-csv-import", cwd=mate)
+    tip = git("rev-parse", "HEAD", cwd=mate)
+    if other == "one branch of origin":
+        then = "fetch --quiet origin main"
+    else:  # a fork's upstream: the same branch names, main elsewhere
+        upstream = env.root / "upstream.git"
+        git("clone", "--quiet", "--bare", str(env.origin), str(upstream), cwd=env.root)
+        git("update-ref", "refs/heads/main", old, cwd=upstream)
+        git("remote", "add", "upstream", str(upstream), cwd=env.repo)
+        then = "fetch --quiet upstream"
+    real = shutil.which("git", path=env.vars["PATH"])
+    wrapper = env.root / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\n"{real}" "$@"; rc=$?\ncase "$*" in *--write-fetch-head*) "{real}" {then};; esac\n'
+                       "exit $rc\n")
+    wrapper.chmod(0o755)
+    env.vars["PATH"] = f"{wrapper.parent}{os.pathsep}{env.vars['PATH']}"
+    job = env.delegate("Add CSV import", *RUN, sh("echo x > x.txt"))
+    # the base is origin's main as fetched, and the name a teammate took on origin is not taken again
+    assert env.job(job)["branch"] == "feature/add-csv-import-2"
+    assert git("rev-parse", "feature/add-csv-import-2", cwd=env.repo) == tip
+    assert env.podium_json("wait", str(job), "--timeout", "30")["jobs"][0]["state"] == "done"
+
+
+@pytest.mark.parametrize(("url", "written"), [
+    ("/srv/git/app.git", "/srv/git/app"),
+    ("/srv/git/app/", "/srv/git/app"),
+    ("https://token:x-oauth@github.com/acme/app.git", "https://github.com/acme/app"),
+    ("git@github.com:acme/app.git", "github.com:acme/app"),
+    ("ssh://git@host:22/acme/app.git/", "ssh://host:22/acme/app"),
+    ("file:///srv/a@b/app.git", "file:///srv/a@b/app"),
+    ("/srv/a@b:c/app", "/srv/a@b:c/app"),
+])
+def test_fetch_head_names_origin_as_git_writes_it(tmp_path: Path, url: str, written: str) -> None:
+    from podium.git import _fetch_head_url
+
+    assert _fetch_head_url(url) == written

@@ -121,6 +121,20 @@ def _origin_ref(base: str) -> str:
     return ref if ref.startswith("origin/") else f"origin/{ref.removeprefix('refs/heads/')}"
 
 
+def _fetch_head_url(url: str) -> str:
+    """``url`` as ``git fetch`` writes it in ``FETCH_HEAD``: without user and password, trailing slashes and
+    ``.git`` (git's ``transport_anonymize_url`` and ``store_updated_refs``)."""
+    at, scheme = url.find("@"), url.find("://")
+    if at >= 0:
+        if scheme >= 0 and url[:scheme].replace("+", "a").replace(".", "a").replace("-", "a").isalnum() and (
+                "/" not in url[scheme + 3:at]):
+            url = url[:scheme + 3] + url[at + 1:]
+        elif scheme < 0 and ":" in url[at + 1:] and ":" in url.partition("/")[0]:
+            url = url[at + 1:]  # me@there:/path/name → there:/path/name
+    url = url.rstrip("/")
+    return url.removesuffix(".git") if len(url) > 5 else url
+
+
 def identity_problem(cwd: str | Path) -> str | None:
     """Why git cannot make a commit here as someone, or None."""
     return identity(cwd)[1]
@@ -265,22 +279,31 @@ class Repo:
             return e
         return None
 
-    def fetched(self, settings: dict[str, str]) -> dict[str, str] | None:
+    def fetched(self, settings: dict[str, str], before: Refs) -> dict[str, str] | None:
         """origin's branches (name → tip) as the fetch that just succeeded found them, read from the
-        ``FETCH_HEAD`` it wrote: every branch, since it fetches them all and prunes. None when origin's fetch
-        refspec is not git's default (then what it wrote is not every ``refs/remotes/origin/*``)."""
+        ``FETCH_HEAD`` it wrote: every branch, since it fetches them all and prunes.
+
+        None — read the refs instead — when that file may not be this fetch's whole account: origin's fetch
+        refspec is not git's default; a line is of another remote (another tool's ``git fetch upstream`` wrote
+        the file since); or a branch of origin read ``before`` the fetch is missing (another tool's fetch of
+        one branch wrote it since, or a branch was deleted on origin — rare, and then one more read is right)."""
         if settings.get("remote.origin.fetch") != DEFAULT_REFSPEC:
             return None
         try:
             lines = (self.git_dir / "FETCH_HEAD").read_text(errors="replace").splitlines()
         except OSError:
             return None
+        of = f"' of {_fetch_head_url(settings.get('remote.origin.url', ''))}"
         branches = {}
         for line in lines:  # <sha> TAB [not-for-merge] TAB branch '<name>' of <url>; a name holds no space
             sha, _, rest = line.partition("\t")
             note = rest.partition("\t")[2]
-            if note.startswith("branch '") and "' of " in note:
-                branches[note.removeprefix("branch '").partition("' of ")[0]] = sha
+            if not (note.startswith("branch '") and note.endswith(of)):
+                return None
+            branches[note.removeprefix("branch '").removesuffix(of)] = sha
+        known = (r.removeprefix("refs/remotes/origin/") for r in before.tips if r.startswith("refs/remotes/origin/"))
+        if any(name != "HEAD" and name not in branches for name in known):
+            return None
         return branches
 
     def refs(self, patterns: list[str] | None = None) -> Refs:

@@ -120,7 +120,7 @@ def _create(
             raise GitError(f"{failed} — podium will not start from a stale base; fix the remote, "
                            "or pass --allow-stale-base to use the base as last fetched") from None
         stale = str(failed)
-    origin = repo.fetched(settings) if failed is None else None
+    origin = repo.fetched(settings, before) if failed is None else None
     if origin is not None:
         fetched = Refs(tips={f"refs/remotes/origin/{name}": sha for name, sha in origin.items()}, times={},
                        origin_head=before.origin_head)
