@@ -199,6 +199,37 @@ def test_what_podium_reads_of_a_process_is_what_psutil_says() -> None:
     assert not processes.process_alive(ended.pid, None)
 
 
+def test_podium_tells_how_long_ago_each_connection_of_a_process_last_received_data() -> None:
+    """What keeps a silent agent "thinking": the kernel's time since each of its TCP connections last received
+    data, asked of it directly (no ``ss`` needed); a listening socket is no connection."""
+    import socket
+
+    from podium import processes
+
+    def inode(sock: socket.socket) -> int:
+        return os.fstat(sock.fileno()).st_ino
+
+    with contextlib.ExitStack() as stack:
+        pairs = []
+        for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            server = stack.enter_context(socket.socket(family))
+            server.bind((host, 0))
+            server.listen()
+            client = stack.enter_context(socket.create_connection(server.getsockname()[:2]))
+            peer = stack.enter_context(server.accept()[0])
+            pairs.append((server, client, peer))
+        (_, old, old_peer), (listening, new, new_peer) = pairs
+        old_peer.sendall(b"model's first words")
+        old.recv(100)
+        time.sleep(1.5)
+        new_peer.sendall(b"and more")
+        new.recv(100)
+        time.sleep(0.3)
+        ages = processes.tcp_received({inode(old), inode(new), inode(listening)})
+        assert ages is not None and set(ages) == {inode(old), inode(new)}
+        assert 1.7 <= ages[inode(old)] <= 5 and 0.25 <= ages[inode(new)] <= ages[inode(old)] - 1.4
+
+
 def test_which_environment_variables_count_as_secrets() -> None:
     environ = {"GIT_AUTHOR_EMAIL": "dev@example.com", "GH_AUTH": "abcdefghijklmnopq", "OPENAI_API_KEY": "sk-123456789",
                "MONKEY": "bananas123", "GITHUB_TOKEN": "ghp_xxxxxxxx", "DB_PASSWORD": "hunter2hunter2",

@@ -42,7 +42,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from podium.errors import PodiumError
 from podium.git import GitCall, Snapshot, changed_between, git, read_work, snapshot
-from podium.processes import cpu_seconds, started, this_process
+from podium.processes import cpu_seconds, started, tcp_received, this_process
 from podium.store import ACTIVE_STATES, Job, Store
 from podium.workspace import read_env
 
@@ -654,31 +654,20 @@ def _tree_cpu(pid: int) -> float:
 def _last_received(pid: int) -> float | None:
     """Seconds since the agent (or a process it started) last received data on an established TCP connection —
     its model's stream, keep-alives and reasoning included; None when it holds none, or this system cannot tell
-    (no /proc, no ``ss``). The connections are the sockets among the processes' open files; ``ss`` reads the
-    kernel's TCP state of each (``lastrcv``) without attaching to anything."""
+    (no /proc, no socket diagnostics). The connections are the sockets among the processes' open files; the
+    kernel tells each one's TCP state without attaching to anything."""
     inodes = set()
     for each in _tree_pids(pid):
         with contextlib.suppress(OSError):
             for fd in os.scandir(f"/proc/{each}/fd"):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):
                     link = os.readlink(fd.path)
                     if link.startswith("socket:["):
-                        inodes.add(link[8:-1])
+                        inodes.add(int(link[8:-1]))
     if not inodes:
         return None
-    try:
-        out = subprocess.run(["ss", "-tinHe", "state", "established"], capture_output=True, text=True, timeout=5,
-                             stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    ages, ours = [], False
-    for line in out.splitlines():
-        if not line[:1].isspace():  # a socket's line (its inode), then its TCP details indented below it
-            ino = line.partition(" ino:")[2].partition(" ")[0]
-            ours = ino in inodes
-        elif ours and " lastrcv:" in line:
-            ages.append(int(line.partition(" lastrcv:")[2].partition(" ")[0]) / 1000)
-    return min(ages) if ages else None
+    ages = tcp_received(inodes)
+    return min(ages.values()) if ages else None
 
 
 def _size(path: Path) -> int:
