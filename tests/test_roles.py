@@ -87,6 +87,33 @@ def test_a_resume_keeps_the_model_and_effort_its_job_was_given(env: Env) -> None
         "gpt-5.2", "xhigh")
 
 
+def test_a_testers_turn_records_the_model_it_was_given_and_its_next_turns_keep_it(env: Env) -> None:
+    """``podium test --model --effort`` holds for the tester's session as ``delegate``'s for a job's: the turn
+    records it (``status`` shows what ran), and a later turn asks the same model until another is chosen."""
+    _settings(env, SEED_ROLES)
+    env.serve({"scripts": [
+        {"name": "worker", "match": "Make greet", "steps": [
+            {"write": {"path": "NOTES.md", "content": "greet stays polite\n"}}, "Wrote NOTES.md."]},
+        {"name": "tester", "steps": ["Looked once.", "Looked twice.", "Looked a third time."]},
+    ]})
+    worker = env.delegate("Make greet polite")
+    env.podium("wait", str(worker), "--timeout", "90", check=True)
+    branch = env.job(worker)["branch"]
+    first = env.podium_json("test", branch, "Look at it.", "--model", "opus", "--effort", "high")
+    env.podium("wait", str(first["id"]), "--timeout", "90", check=True)
+    second = env.podium_json("test", branch, "Look again.")
+    env.podium("wait", str(second["id"]), "--timeout", "90", check=True)
+    turns = [env.job(int(t["id"])) for t in (first, second)]
+    assert [(t["model"], t["effort"]) for t in turns] == [("opus", "high"), ("opus", "high")]
+    third = env.podium_json("test", branch, "Once more.", "--model", "haiku")
+    env.podium("wait", str(third["id"]), "--timeout", "90", check=True)
+    assert (env.job(int(third["id"]))["model"], env.job(int(third["id"]))["effort"]) == ("haiku", "high")
+    claude = _bodies(env, "anthropic")
+    asked = [("opus" in b["model"], "haiku" in b["model"], b["output_config"]) for b in claude]
+    assert asked[0][0] and asked[-1][1] and all(a[2] == {"effort": "high"} for a in asked), asked
+    assert not any("sonnet" in b["model"] for b in claude)  # the role's model never came back
+
+
 def test_a_model_in_the_args_keeps_podiums_permissions(env: Env) -> None:
     """``[agents.claude] args = ["--model", …]`` used to replace podium's acceptEdits + Bash: the tester's pytest
     was denied and podium reported tests FAILED."""

@@ -340,6 +340,7 @@ _JOB_COLUMNS = {f.name for f in fields(Job)}
 # time of the query, ``behind`` the base commits' counts the caller passes in)
 STATUS_FIELDS = (
     ("id", "id"), ("state", "state"), ("agent", "agent"), ("role", "role"), ("branch", "branch"),
+    ("model", "model"), ("effort", "effort"),  # given for this job (--model, --effort); null: the settings' own
     ("workspace", "workspace"), ("parent", "parent_id"), ("session_id", "session_id"), ("created_at", "created_at"),
     ("started_at", "started_at"), ("ended_at", "ended_at"), ("age", "round({now} - created_at, 1)"),
     ("silent_for", "CASE WHEN last_activity_at IS NOT NULL AND state IN ({active}) "

@@ -76,7 +76,11 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
         raise UsageError(f"the tester's turn {pending.id} is still {pending.state} and has no session yet; "
                          f"wait for it (podium wait {pending.id}) before the next turn")
     name = agent or (last.agent if last else ctx.config.agent_for(ROLE))
-    adapter = get_agent(name, ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)))
+    effort = checked_effort(effort)
+    if last and last.agent == name:  # a model or effort chosen for an earlier turn holds until another is chosen
+        model, effort = model or last.model, effort or last.effort
+    options = ctx.agent_options(name, ROLE, model=model, effort=effort)
+    adapter = get_agent(name, options)
     if not adapter.can_resume:
         raise UsageError(f"the {name} agent cannot resume a session; the tester needs one that can: "
                          f"{', '.join(resuming_agents())}")
@@ -110,11 +114,10 @@ def turn(ctx: Context, target: str | None, message: str, *, agent: str | None = 
         prompt = first_message(ctx, record, role.text, message, earlier)
     values = {"agent": name, "role": ROLE, "prompt": message, "branch": record.branch, "base_ref": record.base_ref,
               "base_sha": record.base_sha, "session_id": session, "parent_id": last.id if last else None,
-              "stall_after": stall_after}
+              "stall_after": stall_after, "model": model, "effort": effort}
     if engine is not None:  # a worker elsewhere runs the turn, from this worktree's state as it is now
         launched = engine.launch_in(ctx, record, notes, agent_prompt=prompt, earlier=last if session else None,
-                                    options=ctx.agent_options(name, ROLE, model=model, effort=checked_effort(effort)),
-                                    **values)
+                                    options=options, **values)
     else:
         assert preflight is not None
         argv = (adapter.resume_argv(session, prompt, ws, preflight) if session
