@@ -146,6 +146,11 @@ def test_an_agent_whose_runner_died_is_adopted_and_ends_with_its_real_work_and_a
     assert summary["final"] == "All done: wrote two files."  # from claude's own transcript
     assert sorted(f["path"] for f in summary["files"]) == ["first.txt", "second.txt"]
     assert "a new runner watches the agent to its end" in env.podium("logs", str(job_id), check=True).stdout
+    # what the agent did after its runner died is read on from its output: its second command, and its result
+    commands = [e["data"]["command"] for e in env.podium_json("logs", str(job_id))["events"] if e["kind"] == "command"]
+    assert any("echo two" in c for c in commands), commands
+    log = env.podium("logs", str(job_id), "--raw", check=True).stdout.splitlines()
+    assert len(log) == len(set(log)) and any('"type":"result"' in line for line in log)  # each line once
     assert not process_alive(agent)
     env.podium("cancel", str(resumed["id"]))
 

@@ -77,6 +77,7 @@ class Runner:
         self.start: Snapshot | None = None
         self.redact: Callable[[str], str] = str  # the agent's environment's, made before its first line is read
         self.agent_cpu = 0.0
+        self.output_read, self.output_lines = job.output_read or 0, job.output_lines or 0  # what _record covers
 
     @functools.cached_property
     def adapter(self) -> Agent:
@@ -234,16 +235,21 @@ class Runner:
             self.cancel.wait(IDLE_WAKE)
         return False
 
-    def _read(self, out: IO[bytes], exited: threading.Event) -> None:
+    def _read(self, out: IO[bytes], exited: threading.Event, offset: int = 0, logged: int = 0) -> None:
         """The agent's output, line by line as it is written, into the job's log (redacted) and the watch; to
-        its end as of the agent's exit (what a child it left writes after that is not the agent's)."""
+        its end as of the agent's exit (what a child it left writes after that is not the agent's). From
+        ``offset`` on, the first ``logged`` lines being in the log already (a runner taking over)."""
         try:
             with out, self.store.log_path(self.job.id).open("ab") as log:
-                for raw in _lines_of(out, exited):
+                for raw in _lines_of(out, exited, offset):
+                    offset += len(raw)
                     line = self.redact(raw.decode("utf-8", errors="replace"))
-                    log.write(line.encode())
-                    log.flush()
-                    self.lines.put(line)
+                    if logged:
+                        logged -= 1
+                    else:
+                        log.write(line.encode())
+                        log.flush()
+                    self.lines.put((line, offset))
         finally:  # even when the log cannot be written: the job must still end
             self.lines.put(_EOF)
 
@@ -264,28 +270,7 @@ class Runner:
         exited_at: float | None = None
         eof = False
         while True:
-            batch: list[Event] = []
-            item: Any = None
-            if eof:  # stdout is closed but the agent still runs: keep watching it
-                self.cancel.wait(min(IDLE_WAKE, HEARTBEAT))
-            else:
-                with contextlib.suppress(queue.Empty):  # sleep until the agent prints, or a check is due
-                    item = self.lines.get(timeout=min(IDLE_WAKE, HEARTBEAT))
-            deadline = time.monotonic() + FLUSH_EVERY
-            while item is not None:  # then gather what follows for a moment, to write it in one go
-                if item is _EOF:
-                    eof = True
-                    break
-                events = self.parser.feed(item)
-                batch.extend(events)
-                if not events or any(e.kind != "retry" for e in events):
-                    self.last_activity = time.time()  # a CLI retrying its model is not making progress
-                try:
-                    item = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    item = None
-            if batch:
-                self._record(batch)
+            eof = self._take(eof)
             if exited_at is None and self.proc.poll() is not None:
                 exited_at = time.monotonic()
             if exited_at is not None and eof:
@@ -310,6 +295,35 @@ class Runner:
                     self.store.add_events(self.job.id, [("note", {"message": "its podium worker is gone: the agent "
                                                                              "is ended; the job is another worker's"})])
                     self.cancel.set()
+
+    def _take(self, eof: bool) -> bool:
+        """Wait for the agent's next lines (at most a wake's time), then gather what follows for a moment and
+        record its events in one go. Whether its output has ended (``eof``: it had already)."""
+        batch: list[Event] = []
+        item: Any = None
+        if eof:  # stdout is closed but the agent still runs: keep watching it
+            self.cancel.wait(min(IDLE_WAKE, HEARTBEAT))
+        else:
+            with contextlib.suppress(queue.Empty):  # sleep until the agent prints, or a check is due
+                item = self.lines.get(timeout=min(IDLE_WAKE, HEARTBEAT))
+        deadline = time.monotonic() + FLUSH_EVERY
+        while item is not None:
+            if item is _EOF:
+                eof = True
+                break
+            line, self.output_read = item
+            self.output_lines += 1
+            events = self.parser.feed(line)
+            batch.extend(events)
+            if not events or any(e.kind != "retry" for e in events):
+                self.last_activity = time.time()  # a CLI retrying its model is not making progress
+            try:
+                item = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                item = None
+        if batch:
+            self._record(batch)
+        return eof
 
     def _listen(self, pid: int, now: float) -> None:
         """A silent, idle agent may be waiting on its model: bytes that arrived on its connections since it
@@ -338,7 +352,8 @@ class Runner:
             self.store.update_job(self.job.id, **values)
 
     def _record(self, events: list[Event]) -> None:
-        values: dict[str, Any] = {"last_activity_at": self.last_activity}
+        values: dict[str, Any] = {"last_activity_at": self.last_activity, "output_read": self.output_read,
+                                  "output_lines": self.output_lines}
         rows = []
         for event in events:
             if event.kind == "session":
@@ -368,8 +383,9 @@ class Runner:
     # -- adoption: an agent whose runner died --------------------------------------------------------------------
     def adopt(self) -> None:
         """Watch an agent whose runner died to its end, as its runner would have (heartbeat, stall, cancel), and
-        end the job with its real state: the work read from git, the final message from the agent's transcript
-        (its output went to the runner that died). The podium command that found it claimed the job for this
+        end the job with its real state: the work read from git, its output read on from where the runner that
+        died left it (the file that runner gave it, opened through the agent's descriptor), the final message
+        from its transcript or else that output. The podium command that found it claimed the job for this
         process first (``jobs.adopt``); without that claim this runner leaves."""
         deadline = time.monotonic() + CLAIM_WAIT
         while self.store.job(self.job.id).runner_pid != os.getpid():
@@ -395,9 +411,20 @@ class Runner:
         self.receiving = job.receiving_at
         from podium.jobs import group_alive
 
-        cpu, last_beat, killed_at = _tree_cpu(pid), time.time(), None
+        # the agent's output goes on into the file the runner that died gave it: read on from what that runner
+        # recorded (the lines after it that are in the log already are not written there again)
+        self.output_read, self.output_lines = job.output_read or 0, job.output_lines or 0
+        exited, out = threading.Event(), _agent_output(pid, self.store.log_path(job.id).parent)
+        if out is not None:
+            logged = _count_lines(self.store.log_path(job.id)) - self.output_lines
+            threading.Thread(target=self._read, args=(out, exited, self.output_read, max(0, logged)),
+                             daemon=True).start()
+        else:
+            self.store.add_events(job.id, [("note", {"message": "the agent's output cannot be read on: its final "
+                                                                "message comes from its transcript"})])
+        cpu, last_beat, killed_at, eof = _tree_cpu(pid), time.time(), None, out is None
         while group_alive(pid):
-            self.cancel.wait(IDLE_WAKE)
+            eof = self._take(eof)
             if killed_at is None and (self.cancel.is_set() or self.store.job(job.id).cancel_requested):
                 self.cancel.set()
                 killed_at = time.monotonic()
@@ -413,10 +440,18 @@ class Runner:
                     self._listen(pid, now)
                 cpu, last_beat = new_cpu, now
                 self._watchdog(now)
+        exited.set()
+        drained = time.monotonic() + EXIT_DRAIN
+        while not eof and time.monotonic() < drained:
+            eof = self._take(eof)
+        # its exit code went to the runner that died: the final message is the transcript's, else its output's
         text = _final_from_transcript(job)
+        said = self.parser.final(0) if text is None else None
+        if said is not None and said.data.get("success") and said.data.get("text"):
+            text = said.data["text"]
         self._finish(None, final=Event("final", {"success": text is not None, "text": text, "error": None if text
-                                                 else "the agent ended after its runner died, and its transcript "
-                                                      "holds no final message"}))
+                                                 else "the agent ended after its runner died, and neither its "
+                                                      "transcript nor its output holds a final message"}))
 
     def _finish(self, exit_code: int | None, final: Event | None = None) -> None:
         cancelled = self.cancel.is_set() or bool(self.store.job(self.job.id).cancel_requested)
@@ -531,10 +566,11 @@ def _await_exit(proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
     exited.set()
 
 
-def _lines_of(out: IO[bytes], exited: threading.Event) -> Iterator[bytes]:
-    """The lines written to ``out``, as they come: read at once while there is more, then again after a pause
-    that grows while it stays quiet (at most ``READ_PAUSE``); to the size it had when ``exited`` was set."""
-    fd, offset, rest, pause, end = out.fileno(), 0, b"", 0.01, None
+def _lines_of(out: IO[bytes], exited: threading.Event, offset: int = 0) -> Iterator[bytes]:
+    """The lines written to ``out`` from ``offset`` on, as they come: read at once while there is more, then
+    again after a pause that grows while it stays quiet (at most ``READ_PAUSE``); to the size it had when
+    ``exited`` was set."""
+    fd, rest, pause, end = out.fileno(), b"", 0.01, None
     while end is None or offset < end:
         chunk = os.pread(fd, READ_CHUNK if end is None else min(READ_CHUNK, end - offset), offset)
         if chunk:
@@ -551,6 +587,26 @@ def _lines_of(out: IO[bytes], exited: threading.Event) -> Iterator[bytes]:
             pause = min(pause * 2, READ_PAUSE)
     if rest:  # a last line without its newline
         yield rest
+
+
+def _agent_output(pid: int, logs: Path) -> IO[bytes] | None:
+    """The file an agent whose runner died writes its output to (its runner's, unlinked in ``logs``), opened
+    anew through the agent's own descriptor; None when it cannot be (no /proc, or the agent holds none)."""
+    for each in _tree_pids(pid):  # the agent, else what it started (it inherited the output)
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{each}/fd/1")
+            if link.startswith(f"{logs.resolve()}{os.sep}") and link.endswith(" (deleted)"):
+                return open(f"/proc/{each}/fd/1", "rb")  # closed by _read
+    return None
+
+
+def _count_lines(path: Path) -> int:
+    """The lines of a file (0 when there is none), read in chunks: a job's log can be large."""
+    count = 0
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
 
 
 def _feed(proc: subprocess.Popen[bytes], text: str) -> None:

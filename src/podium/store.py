@@ -247,6 +247,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN model TEXT;
     ALTER TABLE jobs ADD COLUMN effort TEXT
     """,
+    # 19: how much of the agent's output its events are recorded from (bytes, lines): a runner that takes over
+    # from one that died reads the output on from there
+    """
+    ALTER TABLE jobs ADD COLUMN output_read INTEGER;
+    ALTER TABLE jobs ADD COLUMN output_lines INTEGER
+    """,
 ]
 
 
@@ -296,6 +302,8 @@ class Job:
     host: str | None = None  # the machine whose worker runs the job (an engine's)
     model: str | None = None  # given for this job alone (delegate --model): its resumes keep it; None: settings'
     effort: str | None = None  # likewise, the reasoning effort
+    output_read: int | None = None  # the bytes of the agent's output its recorded events come from
+    output_lines: int | None = None  # and their lines
 
     JSON_COLUMNS = ("argv", "work", "usage", "engine")
     REDACTED = ("error", "final_message")  # what the agent or a failure said: credentials masked as stored
