@@ -419,3 +419,28 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_to_another_at_once(env: Env
     assert (workspace / "first.txt").read_text() == "one" and (workspace / "second.txt").read_text() == "two"
     events = json.dumps(env.podium_json("logs", str(job_id))["events"])
     assert "the worker on machine-1 shut down" in events and "resumes session" in events
+
+
+def test_a_running_jobs_log_and_work_so_far_are_read_from_what_its_worker_pushed(env: Env,
+                                                                                 machines: Machines) -> None:
+    env.serve({"steps": [{"shell": "printf one > first.txt"}, {"shell": "sleep 20"}, "Wrote first.txt."]})
+    machines.start("machine-1")
+    job = env.delegate("Write a file, then wait")
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
+    deadline = time.monotonic() + 120
+    while subprocess.run(["git", "show", f"refs/podium/jobs/{checkout}/{job}:first.txt"], cwd=env.origin,
+                         capture_output=True).returncode:  # a snapshot holds the file, while the agent sleeps
+        assert time.monotonic() < deadline, machines.log("machine-1")
+        time.sleep(0.5)
+    time.sleep(1.5)  # the worker pushes every second here: one push after the file's holds the log of its command
+    summary = env.podium_json("logs", str(job), "--summary")
+    assert summary["state"] == "running"
+    assert [(f["path"], f["added"]) for f in summary["files"]] == [("first.txt", 1)], summary
+    assert "first.txt" in env.podium("logs", str(job), "--summary").stdout
+    raw = env.podium("logs", str(job), "--raw", check=True).stdout
+    assert "printf one > first.txt" in raw and "Wrote first.txt." not in raw  # codex's own output, so far
+    # --follow prints the rest as the worker pushes it, then the end as the job's work came back here
+    followed = env.podium("logs", str(job), "--raw", "--follow", timeout=180, check=True).stdout
+    assert followed.startswith(raw[:200]) and "Wrote first.txt." in followed
+    assert followed.count("printf one > first.txt") == raw.count("printf one > first.txt")
+    assert env.job(job)["state"] == "done"

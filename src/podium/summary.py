@@ -178,7 +178,12 @@ def summarize(store: Store, job: Job) -> Summary:
     commands = [e.data for e in store.events(job.id, kinds=("command",))]
     failed = [c for c in commands if c.get("exit_code") not in (0, None)][-MAX_FAILED:]
     work = job.work or {}
-    if job.active and job.workspace and job.base_sha:
+    if job.active and job.engine:  # a job on a worker elsewhere: its work so far as the worker last pushed it
+        from podium import engines
+
+        engine = engines.of(job)
+        work = (engine.latest(store, job) if engine is not None else None) or work
+    elif job.active and job.workspace and job.base_sha:
         with contextlib.suppress(PodiumError):  # a running job's work so far, straight from git
             work = read_work(job.workspace, job.base_sha).to_dict()
     files = list(work.get("files") or [])

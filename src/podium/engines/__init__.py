@@ -49,6 +49,8 @@ class Engine(Protocol):
 
     def reconcile(self, store: Store, jobs: list[Job]) -> list[Job]: ...  # its active jobs; those that changed
 
+    def latest(self, store: Store, job: Job) -> dict[str, Any] | None: ...  # a running job's logs and work so far
+
 
 def settings(config: Config) -> dict[str, Any]:
     """``[engine]`` with its defaults, ``$PODIUM_TEMPORAL_ADDRESS`` over the address."""

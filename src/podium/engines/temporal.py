@@ -48,6 +48,8 @@ T = TypeVar("T")
 
 OBSERVE_EVERY = 1.0  # seconds: a long-lived podium reads a job's history at most this often
 _observed: dict[int, float] = {}  # job id → when this process last read its history
+LATEST_EVERY = 5.0  # seconds: a long-lived podium asks origin for a running job's latest snapshot at most this often
+_latest: dict[int, tuple[float, dict[str, Any] | None]] = {}  # job id → when it asked, and the work it found
 _loop: asyncio.AbstractEventLoop | None = None
 _clients: dict[str, Client] = {}
 
@@ -347,6 +349,48 @@ class TemporalEngine:
                     work = dict(work, **read_work(job.workspace, job.base_sha).to_dict())
             values["work"] = work
         store.add_events(job.id, notes, **{k: v for k, v in values.items() if v is not None or k == "error"})
+
+    # -- a running job's latest snapshot -------------------------------------------------------------------------
+    def latest(self, store: Store, job: Job) -> dict[str, Any] | None:
+        """A running job as its worker last pushed it to origin (every ``SNAPSHOT_EVERY`` seconds, and once its
+        session is known): its logs written here, where ``logs --raw``, ``--follow`` and the dashboard read a
+        job's logs, and its work so far against the job's base (``Work``'s files and commits). None when nothing
+        is pushed yet, or origin cannot be reached. Asked of origin at most every ``LATEST_EVERY`` seconds."""
+        if not job.active or not job.workspace or not job.base_sha or not Path(job.workspace).is_dir():
+            return None
+        asked = _latest.get(job.id)
+        if asked is not None and time.monotonic() - asked[0] < LATEST_EVERY:
+            return asked[1]
+        from podium.git import Repo, git, numstat
+        from podium.workspace import repo_lock
+
+        assert job.engine is not None
+        checkout = job.engine.get("checkout") or checkout_id(store)
+        ref, meta = snapshots.job_ref(checkout, job.id), snapshots.meta_ref(checkout, job.id)
+        work: dict[str, Any] | None = None
+        try:
+            with repo_lock(Repo.find(job.workspace)):  # git's ref locks: a delegation may be fetching too
+                found = snapshots.fetch(job.workspace, ref, meta)
+            if meta in found:
+                files = snapshots.files_of(job.workspace, found[meta])
+                for name in ("log", "stderr"):  # a log only grows: the end's, written meanwhile, is never undone
+                    path = store.log_path(job.id, name)
+                    if name in files and len(files[name]) > (path.stat().st_size if path.exists() else 0):
+                        part = path.with_name(f".{path.name}.part")
+                        part.write_bytes(files[name])
+                        part.replace(path)
+            if ref in found:
+                commit = found[ref]  # its tree: the worktree there; its first parent: the worktree's HEAD
+                log = git("log", "--reverse", "--format=%H%x09%s", f"{job.base_sha}..{commit}^1", cwd=job.workspace)
+                trees = git("rev-parse", f"{commit}^{{tree}}", f"{commit}^1^{{tree}}", cwd=job.workspace).split()
+                work = {"files": numstat(job.workspace, job.base_sha, commit),
+                        "commits": [dict(zip(("sha", "subject"), line.split("\t", 1), strict=False))
+                                    for line in log.splitlines() if line],
+                        "uncommitted": trees[0] != trees[1], "snapshot": commit}
+        except PodiumError:
+            work = None
+        _latest[job.id] = (time.monotonic(), work)
+        return work
 
     # -- cancel -------------------------------------------------------------------------------------------------------
     def cancel(self, ctx: Context, job: Job) -> Job:

@@ -133,8 +133,16 @@ def changes(ctx: Context, job_id: int) -> Document:
 
 
 def log_bytes(ctx: Context, job_id: int, size: int | None = None) -> bytes:
-    """A job's raw log (the agent's own output, redacted as written): all of it, or its last ``size`` bytes."""
-    path = ctx.store.log_path(ctx.job(job_id).id)
+    """A job's raw log (the agent's own output, redacted as written): all of it, or its last ``size`` bytes. A
+    running job's on a worker elsewhere: as the worker last pushed it."""
+    job = ctx.job(job_id)
+    if job.active and job.engine:
+        from podium import engines
+
+        engine = engines.of(job)
+        if engine is not None:
+            engine.latest(ctx.store, job)
+    path = ctx.store.log_path(job.id)
     if not path.is_file():
         return b""
     with path.open("rb") as f:
