@@ -110,8 +110,10 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
         assert Path(shot["path"]).name == f"{branch.replace('/', '-')}-1-cart-total.png"
         assert shot["title"] == "Cart"
 
-        pending = _data(await call("commit", target=branch))
+        (Path(job["workspace"]) / "NOTES.md").write_text("coupon rule: see total.py\n")  # no job wrote it
+        pending = _data(await call("commit", target=branch, include=["NOTES.md"], ticket="12"))
         assert pending["state"] == "pending" and any("total.py" in line for line in pending["gate"]["shown"])
+        assert "    NOTES.md  +1 -0" in pending["gate"]["shown"]  # included, for the human to see
         assert pending["next"].startswith(f"gate {pending['gate']['id']} waits for a human")
         listed = _data(await call("gates"))
         assert [g["id"] for g in listed] == [pending["gate"]["id"]]
@@ -119,8 +121,11 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
         rejected = _data(await call("reject", gate_id=pending["gate"]["id"], why="Name the coupon rule"))
         assert rejected["state"] == "rejected"
 
-        shipping = _data(await call("ship", target=branch, message="Subtract coupons from the checkout total"))
+        shipping = _data(await call("ship", target=branch, message="Subtract coupons from the checkout total",
+                                    exclude=["NOTES.md"]))
         assert shipping["state"] == "pending"
+        assert [ln.strip() for ln in shipping["gate"]["shown"] if "NOTES.md" in ln] == [
+            "left out NOTES.md: excluded by you (--include to add it back)"]
         assert any(line.startswith("  pull request (github)") for line in shipping["gate"]["shown"])
         seen["gate"] = shipping["gate"]["id"]
         seen["branch"] = branch
@@ -146,6 +151,7 @@ def test_every_tool_through_the_sdk_client(env: Env, github: GitHubServer) -> No
     assert pull.title == "Subtract coupons from the checkout total" and "Closes #12" in pull.body
     assert "cart-total.png" in pull.body
     assert git("ls-remote", "origin", f"refs/heads/{seen['branch']}", cwd=env.repo).split("\t")[0] == seen["pushed"]
+    assert git("show", "--name-only", "--format=", seen["pushed"], cwd=env.repo) == "total.py"  # NOTES.md left out
 
 
 def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: Env) -> None:
@@ -166,7 +172,8 @@ def test_chat_starts_claude_with_the_orchestrator_role_and_podiums_tools(env: En
     assert all(f"mcp__podium__{t}" in offered for t in TOOLS)
     system = json.dumps(first["system"])
     assert "# Orchestrator" in system and "## The loop for a ticket" in system and "mcp__podium" not in system
-    assert "`ship(target?, message?, regenerate?)`" in system and "`resume(message, job_id?, queue?)`" in system
+    assert "`ship(target?, message?, regenerate?, include?, exclude?)`" in system
+    assert "`resume(message, job_id?, queue?)`" in system
     # status ran through podium's server; approve was not pre-allowed, so headless claude refused it
     [status_result] = [b for b in second["messages"][-1]["content"] if b.get("type") == "tool_result"]
     assert json.loads(status_result["content"]) == {"result": []}  # no jobs yet, from podium's own store

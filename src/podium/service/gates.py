@@ -52,6 +52,11 @@ class PullRequestChecks:
                 "verdict": self.verdict}
 
 
+INCLUDE = ("Also commit these paths, which podium would leave out (changed before or outside the task's jobs); the "
+           "human sees them at the gate.")
+EXCLUDE = "Leave these paths out of the commit (and its later rounds)."
+
+
 def request(ctx: Context, target: str | None, actions: list[str], *, ask: Ask | None = None,
             **options: Any) -> gate_mod.Outcome:
     """Ask for ``actions`` on the target's workspace; ``ask`` is a human at this terminal, when there is one."""
@@ -71,10 +76,15 @@ def commit(
     push: Annotated[bool, "Push too, with a lease, to the task's own branch."] = False,
     regenerate: Annotated[bool, "Draft the message again, replacing one a human wrote (a drafted one "
                                 "follows the change every round)."] = False,
+    include: Annotated[list[str] | None, INCLUDE] = None,
+    exclude: Annotated[list[str] | None, EXCLUDE] = None,
+    ticket: Annotated[str | None, "The task's ticket id for the drafted message (default: the one in the "
+                                  "branch)."] = None,
 ) -> gate_mod.Outcome:
     """Ask for the workspace's single commit on its base (and its push with a lease). Passes the human's gate:
     usually a pending gate and what the human is shown."""
-    return request(ctx, target, ["commit", "push"] if push else ["commit"], message=message, regenerate=regenerate)
+    return request(ctx, target, ["commit", "push"] if push else ["commit"], message=message, regenerate=regenerate,
+                   include=tuple(include or ()), exclude=tuple(exclude or ()), ticket=ticket)
 
 
 @operation()
@@ -85,10 +95,13 @@ def ship(
                                    "description."] = None,
     regenerate: Annotated[bool, "Draft the message again, replacing one a human wrote (a drafted one "
                                 "follows the change every round)."] = False,
+    include: Annotated[list[str] | None, INCLUDE] = None,
+    exclude: Annotated[list[str] | None, EXCLUDE] = None,
 ) -> gate_mod.Outcome:
     """Ask for commit + push (with lease) + the pull request opened or updated, ticket linked, tests and
     screenshots in its description. One gate for all three; usually pending until the human decides."""
-    return request(ctx, target, ["commit", "push", "pr"], message=message, regenerate=regenerate)
+    return request(ctx, target, ["commit", "push", "pr"], message=message, regenerate=regenerate,
+                   include=tuple(include or ()), exclude=tuple(exclude or ()))
 
 
 @operation(mcp=False)
