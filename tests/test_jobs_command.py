@@ -524,6 +524,12 @@ def test_a_long_answer_is_read_to_its_end_though_the_cli_exits_at_once(env: Env,
     waited = json.loads(env.podium("wait", str(job_id), "--timeout", "120", "--json").stdout)["jobs"][0]
     assert waited["state"] == "no_changes", waited["error"]
     assert waited["final"].endswith("END-OF-THE-ANSWER")
+    # the job's log holds the answer, but not as many times as it streamed (cline's and pi's deltas repeat it)
+    log = env.repo / ".git" / "podium" / "logs" / f"{job_id}.log"
+    assert log.stat().st_size < 20 * len(answer), log.stat().st_size
+    if agent in ("cline", "pi"):  # its first line: streamed once, then in the whole message at its end
+        text = log.read_text()
+        assert "Finding 2499: invoice" in text and text.count("Finding 0: invoice 0 rounds") <= 5
 
 
 def delegate_from_stdin(env: Env, prompt: str, agent: str) -> int:

@@ -180,7 +180,7 @@ class Runner:
         from podium.redaction import for_environment
 
         self.redact = self.store.redact = for_environment(env)
-        self.parser  # noqa: B018  (made now, while the agent starts, not when its first line is waiting)
+        self.parser  # noqa: B018  (made now, with its adapter, while the agent starts, before its first line)
         if self.job.stdin is not None:  # the prompt, of any size: a thread, so a full pipe never blocks the watch
             threading.Thread(target=_feed, args=(self.proc, self.job.stdin), daemon=True).start()
         exited = threading.Event()
@@ -247,7 +247,7 @@ class Runner:
                     if logged:
                         logged -= 1
                     else:
-                        log.write(line.encode())
+                        log.write(self.adapter.log_line(line).encode())
                         log.flush()
                     self.lines.put((line, offset))
         finally:  # even when the log cannot be written: the job must still end
@@ -416,6 +416,7 @@ class Runner:
         self.output_read, self.output_lines = job.output_read or 0, job.output_lines or 0
         exited, out = threading.Event(), _agent_output(pid, self.store.log_path(job.id).parent)
         if out is not None:
+            self.parser  # noqa: B018  (made here, with its adapter, before the reading thread needs the adapter)
             logged = _count_lines(self.store.log_path(job.id)) - self.output_lines
             threading.Thread(target=self._read, args=(out, exited, self.output_read, max(0, logged)),
                              daemon=True).start()

@@ -157,6 +157,33 @@ class CliAgent:
         """The CLI in its own interactive mode (``podium chat``), with ``user_args`` first."""
         raise AgentError(f"podium chat cannot start {self.name}: it takes no MCP server and role from podium")
 
+    @staticmethod
+    def log_line(line: str) -> str:
+        """A line of the CLI's output as the job's log keeps it: as it is, unless the CLI repeats in it what it
+        printed before (``compact_line``)."""
+        return line
+
+
+def compact_line(line: str, marker: str, *paths: tuple[str, ...]) -> str:
+    """``line`` without the values at ``paths`` (keys into its JSON object), when it holds ``marker``: a CLI that
+    streams a reply repeats all of it so far in every delta, and its log grows as the square of the reply (a
+    100 KB reply: hundreds of MB). The deltas stay, so the log still holds the whole reply once."""
+    if marker not in line:
+        return line
+    import json
+
+    record = json_record(line)
+    if record is None:
+        return line
+    for path in paths:
+        *parents, key = path
+        node: Any = record
+        for step in parents:
+            node = node.get(step) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(key, None)
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + ("\n" if line.endswith("\n") else "")
+
 
 class Parser(Protocol):
     def feed(self, line: str) -> list[Event]:
@@ -200,6 +227,8 @@ class Agent(Protocol):
         ...
 
     def parser(self) -> Parser: ...
+
+    def log_line(self, line: str) -> str: ...  # a line of its output as the job's log keeps it
 
     def transcript(self, session_id: str) -> Path | None:
         """The session's transcript file, or None when it cannot be found."""

@@ -56,6 +56,7 @@ from podium.agents import (
     Preflight,
     check_endpoint,
     choice_flags,
+    compact_line,
     find_executable,
     flag_value,
     json_record,
@@ -191,6 +192,11 @@ def _command(item: dict[str, Any]) -> Event:
 
 
 class ClineAgent(CliAgent):
+    @staticmethod
+    def log_line(line: str) -> str:
+        """An ``agent_event`` without the text so far (``accumulated``); its delta (``text``) stays."""
+        return compact_line(line, '"accumulated":', ("event", "accumulated"))
+
     name: ClassVar[str] = "cline"
     can_resume: ClassVar[bool] = False
     wires: ClassVar[frozenset[str]] = frozenset()  # a worker only: none of what the other roles need

@@ -55,6 +55,10 @@ class CommandAgent:
         self.command = command
         self.chosen = " and ".join(f"{k} {v}" for k, v in (("model", model), ("effort", effort)) if v)
 
+    @staticmethod
+    def log_line(line: str) -> str:
+        return line  # a command's output is kept as it printed it
+
     def _template(self) -> list[str]:
         if not self.command:
             raise AgentError("the command agent needs a command line: --command '...' or [agents.command] command")

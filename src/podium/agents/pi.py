@@ -33,6 +33,7 @@ from podium.agents import (
     Wiring,
     check_endpoint,
     choice_flags,
+    compact_line,
     find_executable,
     flag_value,
     json_record,
@@ -126,6 +127,12 @@ class PiParser:
 
 
 class PiAgent(CliAgent):
+    @staticmethod
+    def log_line(line: str) -> str:
+        """A ``message_update`` without the message so far (twice in it: ``message`` and the event's
+        ``partial``); its delta stays."""
+        return compact_line(line, '"type":"message_update"', ("message",), ("assistantMessageEvent", "partial"))
+
     name: ClassVar[str] = "pi"
 
     def _choices(self) -> list[str]:
