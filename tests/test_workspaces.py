@@ -354,7 +354,8 @@ def test_a_workspace_starts_from_origin_as_just_fetched_in_four_git_calls(env: E
     mate = teammate(env)
     (mate / "app.py").write_text("def greet():\n    return 'hi'\n")
     git("commit", "--quiet", "-am", "moved", cwd=mate)
-    git("push", "--quiet", "origin", "HEAD:main", "HEAD:refs/heads/feature/add-csv-import", cwd=mate)
+    git("tag", "-a", "v1.1", "-m", "v1.1", cwd=mate)  # a new tag comes along with the fetch
+    git("push", "--quiet", "origin", "HEAD:main", "HEAD:refs/heads/feature/add-csv-import", "v1.1", cwd=mate)
     tip = git("rev-parse", "HEAD", cwd=mate)
     trace = env.root / "trace2"
     env.vars["GIT_TRACE2_EVENT"] = str(trace)

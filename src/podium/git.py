@@ -298,9 +298,12 @@ class Repo:
         for line in lines:  # <sha> TAB [not-for-merge] TAB branch '<name>' of <url>; a name holds no space
             sha, _, rest = line.partition("\t")
             note = rest.partition("\t")[2]
-            if not (note.startswith("branch '") and note.endswith(of)):
+            if not note.endswith(of):
                 return None
-            branches[note.removeprefix("branch '").removesuffix(of)] = sha
+            if note.startswith("branch '"):
+                branches[note.removeprefix("branch '").removesuffix(of)] = sha
+            elif not note.startswith("tag '"):  # a tag the fetch followed is no branch
+                return None
         known = (r.removeprefix("refs/remotes/origin/") for r in before.tips if r.startswith("refs/remotes/origin/"))
         if any(name != "HEAD" and name not in branches for name in known):
             return None
