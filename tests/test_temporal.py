@@ -444,3 +444,25 @@ def test_a_running_jobs_log_and_work_so_far_are_read_from_what_its_worker_pushed
     assert followed.startswith(raw[:200]) and "Wrote first.txt." in followed
     assert followed.count("printf one > first.txt") == raw.count("printf one > first.txt")
     assert env.job(job)["state"] == "done"
+
+
+def test_a_busy_jobs_events_all_arrive_in_a_history_that_grows_slowly(env: Env, machines: Machines,
+                                                                       cluster: str) -> None:
+    # a workflow's history is capped by the cluster; an agent busy for hours must not reach the cap: its events
+    # are signalled together, every few seconds, and a new state at once
+    env.serve({"steps": [*({"shell": f"sleep 0.7 && echo step {i}"} for i in range(30)), "All steps run."]})
+    machines.start("machine-1", PODIUM_SNAPSHOT_EVERY="600")
+    began = time.monotonic()
+    job = env.delegate("Run thirty steps")
+    env.podium("wait", str(job), "--timeout", "300", timeout=360)
+    took = time.monotonic() - began
+    assert env.job(job)["state"] == "no_changes"
+    commands = [e["data"]["command"] for e in env.podium_json("logs", str(job), "--tail", "1000")["events"]
+                if e["kind"] == "command"]
+    assert [c.rsplit("echo ", 1)[1].rstrip("'") for c in commands] == [f"step {i}" for i in range(30)]
+    temporal = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
+    checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
+    shown = subprocess.run([temporal, "workflow", "show", "--address", cluster, "--workflow-id",
+                            f"podium-{checkout}-{job}", "--output", "json"], capture_output=True, text=True)
+    signals = [e for e in json.loads(shown.stdout)["events"] if e["eventType"].endswith("SIGNALED")]
+    assert len(signals) <= took / 5 + 6, (len(signals), took)  # a signal a second would be about 30

@@ -30,6 +30,10 @@ from podium.git import Repo, git
 
 SNAPSHOT_EVERY = float(os.environ.get("PODIUM_SNAPSHOT_EVERY", "120"))
 RESEND_EVERY = 15.0  # seconds: a job's live values are signalled at least this often while it runs
+# seconds: a job's new events are signalled at most this often (a new state or session at once). Each signal adds
+# four events to the workflow's history, which a cluster caps (51 200 by default): signalling every second, a busy
+# job reached that in under three hours; at this pace, in about seventeen
+SIGNAL_EVERY = float(os.environ.get("PODIUM_SIGNAL_EVERY", "5"))
 WORKER_PID = "PODIUM_WORKER_PID"  # set in a worker's runners: a runner whose worker is gone ends its agent
 FINAL_STATES = ("done", "no_changes", "failed", "cancelled", "lost")
 
@@ -172,24 +176,26 @@ class RemoteJob:
 
     # -- progress ---------------------------------------------------------------------------------------------------
     def progress(self) -> dict[str, Any]:
-        """What happened since the last call: the job's new events, and its row's live values."""
+        """What happened since the last batch sent: the job's new events, and its row's live values."""
         job = self.ctx.store.job(self.local_id)
         events = self.ctx.store.events(self.local_id, after=self.seq)
-        if events:
-            self.seq = events[-1].seq
         self.session = job.session_id
         values = {k: getattr(job, k) for k in ("state", "session_id", "started_at", "heartbeat_at",
                                                "last_activity_at", "receiving_at", "usage")}
-        return {"events": [[e.kind, e.data, e.ts] for e in events], "job": dict(values, host=host())}
+        return {"events": [[e.kind, e.data, e.ts] for e in events], "job": dict(values, host=host()),
+                "seq": events[-1].seq if events else self.seq}
 
     def worth_sending(self, batch: dict[str, Any]) -> bool:
-        """Whether a progress batch is news — events, a new state, session or usage — or ``RESEND_EVERY`` passed
-        (the live values, such as the model's stream still bringing bytes, stay fresh); marked sent if so."""
-        live = batch["job"]
+        """Whether a progress batch is worth a signal, and so a place in the workflow's history: a new state or
+        session at once; new events or usage when ``SIGNAL_EVERY`` passed since the last; the live values alone
+        when ``RESEND_EVERY`` did (such as the model's stream still bringing bytes). Marked sent if so (the next
+        batch starts after its events); else its events wait for the next."""
+        live, since = batch["job"], time.monotonic() - self.sent_at
         said = (live["state"], live["session_id"], json.dumps(live["usage"], sort_keys=True))
-        if not batch["events"] and said == self.sent and time.monotonic() - self.sent_at < RESEND_EVERY:
+        urgent = self.sent is None or said[:2] != self.sent[:2]
+        if not urgent and since < (SIGNAL_EVERY if batch["events"] or said != self.sent else RESEND_EVERY):
             return False
-        self.sent, self.sent_at = said, time.monotonic()
+        self.sent, self.sent_at, self.seq = said, time.monotonic(), batch.pop("seq")
         return True
 
     def finished(self) -> bool:

@@ -79,6 +79,7 @@ def activity_defn() -> Any:
                 await on_its_thread(job.cancel)  # the user cancelled: the agent ends, its work is pushed and returned
         result = await on_its_thread(job.result)
         batch = await on_its_thread(job.progress)
+        batch.pop("seq")
         await handle.signal(SIGNAL, dict(batch, result=result))
         return result
 
