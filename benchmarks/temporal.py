@@ -3,10 +3,15 @@ way to each engine — to this machine's runners, then to W ``podium worker`` pr
 CODEX_HOME and worktree root) of a Temporal dev server started here.
 
     python benchmarks/temporal.py [--jobs 200] [--workers 4] [--max-jobs 8]
+    python benchmarks/temporal.py --history 3000
 
 Prints, side by side: `podium delegate` → the agent's first model request, p50 and p99, per engine; podium's
 CPU per job (the delegating CLI and `podium wait` here; on a worker, the worker process and the job's runner);
 the Temporal server's CPU per job; and whether every job ended done with its file in its workspace here.
+
+``--history N``: what podium's look at a running remote job costs (every ``status``, every second of ``wait``)
+when its workflow's history holds N events (a busy job's hour is about 3 000): nothing new in it, against
+reading it whole, as a look at a history that grew does.
 """
 
 from __future__ import annotations
@@ -80,15 +85,67 @@ def _run_engine(b: Bench, label: str, jobs: int) -> dict[str, float]:
             "wait_rc": wait.returncode}
 
 
+def _dev_server(temporal: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    server = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
+                               "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
+                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    while subprocess.run([temporal, "operator", "cluster", "health", "--address", address],
+                         capture_output=True).returncode != 0:
+        time.sleep(0.5)
+    return server, address
+
+
+def bench_history(temporal: str, events: int, rounds: int = 10) -> None:
+    """A look at a job whose history holds ``events`` events, with nothing new and when it grew, side by side."""
+    from podium.engines import temporal as engine
+    from podium.engines.workflow import SIGNAL, WORKFLOW
+
+    server, address = _dev_server(temporal)
+    try:
+        values = {"address": address, "namespace": "default", "task_queue": "nobody"}
+
+        async def grow() -> str:
+            client = await engine.connect(values)
+            handle = await client.start_workflow(WORKFLOW, {}, id="bench-history", task_queue="nobody")
+            batch = {"events": [["message", {"text": "a line of the agent's " * 10}, 0.0]] * 3,
+                     "job": {"state": "running"}}
+            for _ in range(events - 2):
+                await handle.signal(SIGNAL, batch)
+            return handle.id
+
+        workflow = engine.run(grow(), timeout=600)
+        looker = engine.TemporalEngine(values)
+        length = len(engine.run(looker._histories({workflow: 0}))[workflow])
+        same, grew = [], []
+        for _ in range(rounds):  # alternating: the machine's noise falls on both
+            for seen, times in ((length, same), (0, grew)):
+                t0 = time.perf_counter()
+                engine.run(looker._histories({workflow: seen}))
+                times.append(time.perf_counter() - t0)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    a, b = statistics.median(same), statistics.median(grew)
+    print(f"history: a look at a remote job whose history holds {length} events, medians of {rounds}: nothing new "
+          f"{a * 1000:.1f} ms vs read whole {b * 1000:.1f} ms (ratio {a / b:.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--max-jobs", type=int, default=8, help="jobs each worker runs at once")
+    parser.add_argument("--history", type=int, metavar="N", help="only the look at a history of N events")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True,
                    env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     temporal = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
+    if args.history:
+        bench_history(temporal, args.history)
+        return
     local = Bench(SCENARIO)
     try:
         here = _run_engine(local, "local", args.jobs)
@@ -96,17 +153,9 @@ def main() -> None:
         local.close()
 
     b = Bench(SCENARIO)
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    server = subprocess.Popen([temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-                               "--http-port", str(_free_port()), "--metrics-port", str(_free_port()),
-                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server, address = _dev_server(temporal)
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        while subprocess.run([temporal, "operator", "cluster", "health", "--address", address],
-                             capture_output=True).returncode != 0:
-            time.sleep(0.5)
         (b.repo / "podium.toml").write_text(f'[engine]\nkind = "temporal"\naddress = "{address}"\n')
         for n in range(args.workers):
             root = b.tmp / f"machine-{n}"

@@ -44,6 +44,7 @@ CALL_TIMEOUT = 30.0
 CONNECTION = ("kind", "address", "namespace", "task_queue", "tls", "tls_ca", "tls_cert", "tls_key", "api_key_env")
 LIVE = ("queued", "starting", "running", "stalled")
 GONE = object()  # a workflow the cluster does not have
+UNCHANGED = object()  # a workflow whose history holds nothing this checkout has not seen
 T = TypeVar("T")
 
 OBSERVE_EVERY = 1.0  # seconds: a long-lived podium reads a job's history at most this often
@@ -225,13 +226,14 @@ class TemporalEngine:
                 return []  # another podium mirrors them right now
             _observed.update(dict.fromkeys((j.id for j in jobs), now))
             try:
-                histories = run(self._histories([j.engine["workflow_id"] for j in jobs if j.engine]))
+                histories = run(self._histories({j.engine["workflow_id"]: int(j.engine.get("seen", 0))
+                                                 for j in jobs if j.engine}))
             except (PodiumError, OSError, RuntimeError, TimeoutError):
                 return []
             ended = []
             for job in jobs:
                 events = histories.get(job.engine["workflow_id"]) if job.engine else None
-                if events is None:
+                if events is None or events is UNCHANGED:
                     continue
                 if events is GONE:
                     if lose and self._lost(store, store.job(job.id)):
@@ -240,9 +242,12 @@ class TemporalEngine:
                     ended.append(store.job(job.id))
             return ended
 
-    async def _histories(self, workflow_ids: list[str]) -> dict[str, Any]:
-        """Each workflow's history events, ``GONE`` for one the cluster does not have; none for one it did not
-        answer about."""
+    async def _histories(self, seen: dict[str, int]) -> dict[str, Any]:
+        """Each workflow's history events (workflow id → how many of them this checkout has ``seen``);
+        ``UNCHANGED`` for one that has no more than those, ``GONE`` for one the cluster does not have; none for
+        one it did not answer about. A history is read whole (the cluster serves none from an event on), so
+        its length is asked first: a few hundred bytes, where a long job's whole history is megabytes (3 000
+        events: 70 ms to read, against 1.5 ms to ask)."""
         from temporalio.service import RPCError, RPCStatusCode
 
         client = await connect(self.values)
@@ -250,15 +255,16 @@ class TemporalEngine:
         async def one(workflow_id: str) -> Any:
             handle = client.get_workflow_handle(workflow_id)
             try:
+                if (await handle.describe()).history_length <= seen[workflow_id]:
+                    return UNCHANGED
                 return [e async for e in handle.fetch_history_events()]
             except RPCError as e:
                 if e.status == RPCStatusCode.NOT_FOUND:
                     return GONE
                 raise
 
-        found = await asyncio.gather(*(one(w) for w in workflow_ids), return_exceptions=True)
-        return {w: events for w, events in zip(workflow_ids, found, strict=False) if not isinstance(events,
-                                                                                                 BaseException)}
+        found = await asyncio.gather(*(one(w) for w in seen), return_exceptions=True)
+        return {w: events for w, events in zip(seen, found, strict=False) if not isinstance(events, BaseException)}
 
     def _lost(self, store: Store, job: Job) -> bool:
         """A job whose workflow is not on the cluster: ``lost``, saying so (True when it was active)."""
