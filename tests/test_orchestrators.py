@@ -1,11 +1,14 @@
-"""codex and gemini as the orchestrator: podium chat and podium work with the real CLIs against the scripted
-model — the role and podium's tools wired in each CLI's own way, reading only enforced by the CLI itself."""
+"""codex, gemini, opencode and kilo as the orchestrator: podium chat and podium work with the real CLIs against
+the scripted model — the role and podium's tools wired in each CLI's own way, reading only enforced by the CLI
+itself."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from conftest import Env, assert_one_line_error, git
 from servers.github import GitHubServer
@@ -30,6 +33,10 @@ def _codex(name: str, **arguments: Any) -> dict[str, Any]:
 
 def _gemini(name: str, **arguments: Any) -> dict[str, Any]:
     return {"tool": {"name": f"mcp_podium_{name}", "input": arguments}}
+
+
+def _opencode(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"tool": {"name": f"podium_{name}", "input": arguments}}
 
 
 SEARCH = {"tool": {"name": "tool_search", "input": {"query": "podium", "limit": 40}}}
@@ -71,6 +78,24 @@ def test_chat_with_gemini_wires_the_role_and_podiums_tools(env: Env) -> None:
     output = answer["response"]["output"]  # gemini marks what a tool returned as untrusted, then the JSON
     assert json.loads(output.removeprefix("<untrusted_context>").removesuffix("</untrusted_context>")) == []
     assert git("status", "--porcelain", cwd=env.repo) == ""  # podium's folder for gemini is elsewhere
+
+
+@pytest.mark.parametrize("agent", ["opencode", "kilo"])
+def test_chat_with_opencode_wires_the_role_and_podiums_tools(env: Env, agent: str) -> None:
+    env.serve({"steps": [{"text": "Checking.", **_opencode("status")}, _opencode("approve", gate_id=1),
+                         "Nothing is running, and approving is yours."]})
+    out = env.podium("chat", "--agent", agent, "--", "run", "--format", "json", "What is running?", timeout=180)
+    assert out.returncode == (1 if agent == "kilo" else 0), out.stderr  # kilo's run fails for what it refused
+    assert f"podium chat: {agent} with ORCHESTRATOR.md" in out.stderr
+    requests = [r["body"] for r in env.requests() if r["body"].get("tools")]
+    offered = {t["function"]["name"] for t in requests[0]["tools"]}
+    assert {"podium_delegate", "podium_status", "podium_ship", "bash", "edit"} <= offered  # the human is there
+    assert ROLE_MARK in json.dumps(requests[0]["messages"])  # the role, as the CLI's own instructions
+    [answer] = [m for m in requests[-1]["messages"] if m["role"] == "tool"]
+    assert answer["content"] == "[]"  # status ran through podium's server: no jobs yet
+    # approve is not pre-allowed: the CLI asks, and run, with no one to ask, refuses it (its terminal UI asks you)
+    assert "permission requested: podium_approve" in out.stderr and "auto-rejecting" in out.stderr
+    assert git("status", "--porcelain", cwd=env.repo) == ""  # podium's files for the CLI are elsewhere
 
 
 def _work_to_the_gate(env: Env, github: GitHubServer, agent: str, tool: Any, *first: Any) -> None:  # noqa: F811
@@ -122,6 +147,19 @@ def test_work_with_gemini_as_the_orchestrator(env: Env, github: GitHubServer) ->
                   if "--work" in json.dumps(json.loads((f / ".gemini" / "settings.json").read_text()))]
     assert settings["tools"]["exclude"] == ["run_shell_command", "write_file", "replace", "edit"]
     assert "mcp_podium_approve" not in settings["tools"]["allowed"]
+
+
+@pytest.mark.parametrize("agent", ["opencode", "kilo"])
+def test_work_with_opencode_as_the_orchestrator(env: Env, github: GitHubServer, agent: str) -> None:  # noqa: F811
+    _work_to_the_gate(env, github, agent, _opencode)
+    asked = [r["body"] for r in env.requests() if "podium work: take ticket" in json.dumps(r["body"])
+             and r["body"].get("tools")]
+    offered = {t["function"]["name"] for t in asked[0]["tools"]}
+    assert {"podium_delegate", "podium_wait", "podium_test", "podium_ship"} <= offered
+    assert not offered & {"bash", "edit", "write", "task", "background_process"}  # reading only: not shown them
+    # its try at a command: refused by the CLI itself (the model was not offered one)
+    events = env.podium_json("logs", "1")["events"]
+    assert any("Model tried to call unavailable tool 'bash'" in json.dumps(e["data"]) for e in events)
 
 
 def test_an_orchestrator_that_could_write_is_refused_in_one_line(env: Env) -> None:

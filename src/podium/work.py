@@ -113,7 +113,7 @@ def orchestrator_agent(ctx: Context, agent: str, user_args: list[str] | None = N
     adapter = get_agent(agent, {**ctx.agent_options(agent, ORCHESTRATOR), **given})
     if not can_orchestrate(adapter):
         raise UsageError(f"the {agent} agent cannot be the orchestrator (it needs podium's MCP tools and role, "
-                         "reading only and resumable sessions): claude, codex or gemini can")
+                         "reading only and resumable sessions): claude, codex, gemini, opencode or kilo can")
     return adapter
 
 
@@ -303,11 +303,11 @@ def conclude(ctx: Context, work: WorkRecord) -> Report:
 
 def podium_tool(call: dict[str, Any]) -> str | None:
     """The podium tool a ``tool_call`` event called, in each CLI's naming (claude's ``mcp__podium__X``, gemini's
-    ``mcp_podium_X``, codex's tool with its server), else None."""
+    ``mcp_podium_X``, opencode's ``podium_X``, codex's tool with its server), else None."""
     name = str(call.get("name", ""))
     if call.get("server") == "podium":
         return name
-    for prefix in ("mcp__podium__", "mcp_podium_"):
+    for prefix in ("mcp__podium__", "mcp_podium_", "podium_"):
         if name.startswith(prefix):
             return name.removeprefix(prefix)
     return None

@@ -58,12 +58,14 @@ class Preflight:
     """What an adapter decided before a run: extra argv and notes for the job log. ``conflict``: a flag of the
     user's that contradicts what a writing run needs (refused when the argv is built; a read-only run, which
     needs none of it, clears it). ``cwd``: the folder the run must start in when the CLI takes its wiring from
-    there (gemini's settings), not the folder it works on."""
+    there (gemini's settings), not the folder it works on. ``env``: variables the CLI is started with (through
+``env``), when it takes its wiring from its environment."""
 
     extra_args: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     conflict: str | None = None
     cwd: str | None = None
+    env: tuple[str, ...] = ()  # NAME=value the CLI starts with, for a CLI that takes its wiring from them (opencode)
 
     def checked(self) -> Preflight:
         if self.conflict:

@@ -18,8 +18,16 @@ read-only run (the distiller, in the user's own checkout) is the ``plan`` agent.
 Model and effort: ``-m provider/model`` and ``--variant`` (the provider's reasoning
 effort, named as podium names it).
 
+As the orchestrator: podium's MCP server and the role come in ``$OPENCODE_CONFIG_CONTENT``, the config the
+CLI merges over the user's own files (over what the user's variable holds, which podium keeps): the server as a
+local MCP server, the role as an ``instructions`` file of podium's, and ``permission`` rules — podium's
+unattended tools allowed, its others asked (``run`` has no one to ask: refused; at a terminal, the human
+answers). Reading only, ``edit``, ``bash`` (and kilo's ``background_process``) and ``task`` (the CLI's own
+sub-agents) are denied, which takes those tools out of the model's sight. A tester takes no MCP server from
+podium: it works in its worktree, and the live browser is not tried with this CLI.
+
 Kilo (``kilo run``) is opencode under other names — ``kilo.json``, ``$KILO_CONFIG``,
-``kilo.db`` — whose bash asks by default: a kilo worker gets ``--auto`` unless the
+``$KILO_CONFIG_CONTENT``, ``kilo.db`` — whose bash asks by default: a kilo worker gets ``--auto`` unless the
 user's config allows bash.
 """
 
@@ -28,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -50,6 +59,9 @@ from podium.errors import AgentError
 
 FILE_TOOLS = ("write", "edit", "patch", "multiedit")
 WRITING = ("edit", "bash")  # the permissions a worker needs
+# a run that reads only: no edits, no commands (kilo's background processes too), no sub-agents of the CLI's own
+READ_ONLY_DENIED = ("edit", "bash", "background_process", "task")
+MCP_NAME = "podium"  # the server's name, so its tools are podium_<name>
 _COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.S)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
@@ -143,6 +155,7 @@ class OpencodeParser:
 
 class OpencodeAgent(CliAgent):
     name: ClassVar[str] = "opencode"
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only", "system_prompt", "mcp_apart"})
     install: ClassVar[str] = "npm install -g opencode-ai"
     defaults: ClassVar[dict[str, str]] = {}  # the CLI's own permissions, before any config
 
@@ -194,11 +207,18 @@ class OpencodeAgent(CliAgent):
                          notes=(f"{whose} asks before {' and '.join(asked)}, which {self.name} run rejects (no one to "
                                 "ask); podium approves what asks in this worktree (--auto)",))
 
+    def _start(self, preflight: Preflight) -> list[str]:
+        """The CLI, started with the variables its wiring needs."""
+        return [shutil.which("env") or "/usr/bin/env", *preflight.env, self._exe()] if preflight.env else [self._exe()]
+
     def _common(self, workdir: Path, preflight: Preflight) -> list[str]:
         """``--dir``: opencode (kilo too) works in ``$PWD`` when it is set, which is where podium was started (the
         user's checkout), not the job's worktree that its process runs in."""
-        return [self._exe(), "run", "--format", "json", "--dir", str(workdir), *preflight.checked().extra_args,
-                *self._choices(), *self.args]
+        return [*self._start(preflight), "run", "--format", "json", "--dir", str(workdir),
+                *preflight.checked().extra_args, *self._choices(), *self.args]
+
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        return [*self._start(preflight), *user_args, *preflight.checked().extra_args, *self._choices(), *self.args]
 
     def new_argv(self, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return self._common(workdir, preflight)
@@ -207,12 +227,36 @@ class OpencodeAgent(CliAgent):
         return [*self._common(workdir, preflight), "-s", session_id]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
-        """Read-only (the distiller, in the user's checkout) is the CLI's ``plan`` agent, which may not edit and
-        whose commands ask (``run`` rejects them): the build agent's defaults would let it write."""
-        wired = wire_plainly(self, preflight, wiring)
-        if wiring.read_only and flag_value(self.args, "--agent") is None:
-            return Preflight(extra_args=("--agent", "plan"))
-        return wired
+        """The orchestrator: podium's MCP server, the role and the permissions in the config podium hands the CLI
+        (see the module's doc). Read-only without them (the distiller, in the user's checkout) is the CLI's
+        ``plan`` agent, which may not edit and whose commands ask (``run`` rejects them): the build agent's
+        defaults would let it write."""
+        if not (wiring.mcp or wiring.servers or wiring.system_prompt):
+            wired = wire_plainly(self, preflight, wiring)
+            if wiring.read_only and flag_value(self.args, "--agent") is None:
+                return Preflight(extra_args=("--agent", "plan"))
+            return wired
+        if not (wiring.mcp and wiring.checkout):  # a run in a worktree (a tester's)
+            raise AgentError(f"{self.name} takes MCP servers and a role from podium only as the orchestrator")
+        variable = f"{self.name.upper()}_CONFIG_CONTENT"
+        try:
+            config = json.loads(os.environ.get(variable) or "{}")
+        except ValueError:
+            raise AgentError(f"${variable} is not JSON") from None
+        if not isinstance(config, dict):
+            raise AgentError(f"${variable} is not a JSON object")
+        rules: dict[str, str] = {f"{MCP_NAME}_*": "allow" if wiring.allowed is None else "ask"}
+        rules |= {f"{MCP_NAME}_{tool}": "allow" for tool in wiring.allowed or ()}
+        rules |= dict.fromkeys(READ_ONLY_DENIED, "deny") if wiring.read_only else {}
+        servers = {name: {"type": "local", "command": list(cmd), "enabled": True} for name, cmd in wiring.servers}
+        servers[MCP_NAME] = {"type": "local", "command": list(wiring.mcp), "enabled": True}
+        config["mcp"] = {**_table(config.get("mcp")), **servers}
+        config["permission"] = {**_table(config.get("permission")), **rules}
+        config["instructions"] = [*(config.get("instructions") or []), str(_role_file(self.name, wiring))]
+        env = (f"{variable}={json.dumps(config)}",)
+        if wiring.read_only:
+            return Preflight(env=env)
+        return Preflight(extra_args=preflight.extra_args, notes=preflight.notes, conflict=preflight.conflict, env=env)
 
     def parser(self) -> OpencodeParser:
         return OpencodeParser(self.name)
@@ -229,6 +273,21 @@ class OpencodeAgent(CliAgent):
         except sqlite3.Error:
             return None
         return db if found else None
+
+
+def _role_file(cli: str, wiring: Wiring) -> Path:
+    """The role, in a file of podium's the CLI reads as instructions (one per checkout and server)."""
+    import hashlib
+
+    import platformdirs
+
+    assert wiring.mcp and wiring.checkout
+    key = hashlib.sha256(json.dumps([wiring.checkout, wiring.mcp]).encode()).hexdigest()[:16]
+    path = platformdirs.user_state_path("podium") / cli / key / "ROLE.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    role = (wiring.system_prompt or "").rstrip()
+    path.write_text(f"{role}\n\n---\n\nThe repository you work on is {wiring.checkout}.\n")
+    return path
 
 
 def _table(value: Any) -> dict[str, Any]:
