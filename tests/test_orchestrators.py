@@ -1,4 +1,4 @@
-"""codex, gemini, opencode and kilo as the orchestrator: podium chat and podium work with the real CLIs against
+"""codex, gemini, qwen, opencode and kilo as the orchestrator: podium chat and podium work with the real CLIs against
 the scripted model — the role and podium's tools wired in each CLI's own way, reading only enforced by the CLI
 itself."""
 
@@ -37,6 +37,10 @@ def _gemini(name: str, **arguments: Any) -> dict[str, Any]:
 
 def _opencode(name: str, **arguments: Any) -> dict[str, Any]:
     return {"tool": {"name": f"podium_{name}", "input": arguments}}
+
+
+def _qwen(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"tool": {"name": f"mcp__podium__{name}", "input": arguments}}
 
 
 SEARCH = {"tool": {"name": "tool_search", "input": {"query": "podium", "limit": 40}}}
@@ -96,6 +100,20 @@ def test_chat_with_opencode_wires_the_role_and_podiums_tools(env: Env, agent: st
     # approve is not pre-allowed: the CLI asks, and run, with no one to ask, refuses it (its terminal UI asks you)
     assert "permission requested: podium_approve" in out.stderr and "auto-rejecting" in out.stderr
     assert git("status", "--porcelain", cwd=env.repo) == ""  # podium's files for the CLI are elsewhere
+
+
+def test_chat_with_qwen_wires_the_role_and_podiums_tools(env: Env) -> None:
+    env.serve({"steps": [{"text": "Checking.", **_qwen("status")}, _qwen("approve", gate_id=1),
+                         "Nothing is running, and approving is yours."]})
+    out = env.podium("chat", "--agent", "qwen", "--", "-p", "What is running?", "-o", "json", timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[-1]["result"] == "Nothing is running, and approving is yours."
+    requests = [r["body"] for r in env.requests() if r["body"].get("tools")]
+    assert ROLE_MARK in json.dumps(requests[0]["messages"])  # the role, appended to qwen's system prompt
+    answers = [m["content"] for m in requests[-1]["messages"] if m["role"] == "tool"]
+    assert answers[0] == [{"type": "text", "text": "[]"}]  # status ran through podium's server: no jobs yet
+    # approve is not pre-allowed: headless qwen declines it (at its terminal, it would ask you)
+    assert "permission was declined" in json.dumps(answers[1])
 
 
 def _work_to_the_gate(env: Env, github: GitHubServer, agent: str, tool: Any, *first: Any) -> None:  # noqa: F811
@@ -162,6 +180,16 @@ def test_work_with_opencode_as_the_orchestrator(env: Env, github: GitHubServer, 
     assert any("Model tried to call unavailable tool 'bash'" in json.dumps(e["data"]) for e in events)
 
 
+def test_work_with_qwen_as_the_orchestrator(env: Env, github: GitHubServer) -> None:  # noqa: F811
+    _work_to_the_gate(env, github, "qwen", _qwen)
+    asked = [r["body"] for r in env.requests() if "podium work: take ticket" in json.dumps(r["body"])
+             and r["body"].get("tools")]
+    offered = {t["function"]["name"] for t in asked[0]["tools"]}
+    assert not offered & {"run_shell_command", "write_file", "edit"}  # reading only: the model is not shown them
+    events = env.podium_json("logs", "1")["events"]
+    assert any("touch orchestrator-was-here" in json.dumps(e["data"]) for e in events)  # tried, and refused
+
+
 def test_an_orchestrator_that_could_write_is_refused_in_one_line(env: Env) -> None:
     env.serve({"steps": ["Never asked."]})
     (env.repo / "podium.toml").write_text('[agents.codex]\nargs = ["--sandbox", "workspace-write"]\n')
@@ -170,4 +198,7 @@ def test_an_orchestrator_that_could_write_is_refused_in_one_line(env: Env) -> No
     (env.repo / "podium.toml").write_text('[agents.gemini]\nargs = ["--yolo"]\n')
     assert_one_line_error(env.podium("work", "12", "--agent", "gemini"), "--approval-mode yolo",
                           "--approval-mode default")
-    assert_one_line_error(env.podium("chat", "--agent", "qwen"), "cannot be the orchestrator")
+    (env.repo / "podium.toml").write_text('[agents.qwen]\nargs = ["--approval-mode", "yolo"]\n')
+    assert_one_line_error(env.podium("work", "12", "--agent", "qwen"), "--approval-mode yolo",
+                          "--approval-mode default")
+    assert_one_line_error(env.podium("chat", "--agent", "pi"), "cannot be the orchestrator")

@@ -113,7 +113,7 @@ def orchestrator_agent(ctx: Context, agent: str, user_args: list[str] | None = N
     adapter = get_agent(agent, {**ctx.agent_options(agent, ORCHESTRATOR), **given})
     if not can_orchestrate(adapter):
         raise UsageError(f"the {agent} agent cannot be the orchestrator (it needs podium's MCP tools and role, "
-                         "reading only and resumable sessions): claude, codex, gemini, opencode or kilo can")
+                         "reading only and resumable sessions): claude, codex, gemini, qwen, opencode or kilo can")
     return adapter
 
 

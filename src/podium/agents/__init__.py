@@ -205,8 +205,8 @@ class Agent(Protocol):
     prompt_on_stdin: ClassVar[bool]
     # True: a resume continues in a new session forked from the one resumed (``forks_on_resume``); optional
     forks_on_resume: ClassVar[bool]
-    # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"; "mcp_apart": MCP servers only for a run
-    # that starts in a folder of podium's (``Wiring.checkout``, ``Preflight.cwd``), as an orchestrator does
+    # what ``wire`` can give a run: "mcp", "system_prompt", "read_only"; "mcp_apart": MCP servers only for the
+    # orchestrator's run (``Wiring.checkout``: gemini's starts in a folder of podium's), not a tester's
     wires: ClassVar[frozenset[str]]
 
     def preflight(self, workdir: Path) -> Preflight:

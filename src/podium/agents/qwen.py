@@ -21,6 +21,11 @@ refused for a writing run, naming both.
 
 Model: ``-m``. Qwen Code has no flag for a thinking level, so a role's ``effort``
 for qwen is refused rather than silently dropped.
+
+As the orchestrator: podium's MCP server in ``--mcp-config``, the role in ``--append-system-prompt``, podium's
+unattended tools in ``--allowed-tools`` (the others need an approval headless qwen denies); reading only,
+the ``default`` approval mode with the shell and file-writing tools excluded, so the model is not offered them.
+A tester takes no MCP server from podium: the live browser is not tried with this CLI.
 """
 
 from __future__ import annotations
@@ -30,10 +35,23 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from podium.agents import CliAgent, Preflight, check_endpoint, choice_flags, find_executable, flag_value
+from podium.agents import (
+    CliAgent,
+    Preflight,
+    Wiring,
+    check_endpoint,
+    choice_flags,
+    find_executable,
+    flag_value,
+    wire_plainly,
+)
 from podium.agents.claude import ClaudeParser
+from podium.errors import AgentError
 
 DEFAULT_FLAGS = ("--approval-mode", "yolo")
+SHELL_TOOLS = ("run_shell_command",)
+FILE_TOOLS = ("write_file", "edit")
+MCP_NAME = "podium"  # the server's name, so its tools are mcp__podium__<name>
 
 
 def qwen_home() -> Path:
@@ -41,8 +59,8 @@ def qwen_home() -> Path:
 
 
 class QwenParser(ClaudeParser):
-    shell_tools = ("run_shell_command",)
-    file_tools = ("write_file", "edit")
+    shell_tools = SHELL_TOOLS
+    file_tools = FILE_TOOLS
     agent = "qwen"
 
     def exit_code(self, output: str, failed: bool) -> int | None:
@@ -51,6 +69,7 @@ class QwenParser(ClaudeParser):
 
 class QwenAgent(CliAgent):
     name: ClassVar[str] = "qwen"
+    wires: ClassVar[frozenset[str]] = frozenset({"read_only", "system_prompt", "mcp_apart"})
 
     def _choices(self) -> list[str]:
         self.no_effort()
@@ -97,6 +116,36 @@ class QwenAgent(CliAgent):
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [self._exe(), "-r", session_id, *self._common(preflight)]
+
+    def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:
+        return [self._exe(), *user_args, *preflight.checked().extra_args, *self._choices(), *self.args]
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        """podium's MCP server, the role and the tools it may call, in qwen's flags (see the module's doc)."""
+        mode = self._args_mode()
+        if wiring.read_only and mode not in (None, "default", "plan"):
+            raise AgentError(f"--approval-mode {mode} in podium's qwen args contradicts podium's --approval-mode "
+                             "default for a run that only reads (the orchestrator, the distiller): set it for the "
+                             "roles that write only, e.g. [roles.worker] args")
+        if not (wiring.mcp or wiring.servers or wiring.system_prompt):
+            wired = wire_plainly(self, preflight, wiring)
+            return Preflight(extra_args=("--approval-mode", "default")) if wiring.read_only and mode is None else wired
+        if not (wiring.mcp and wiring.checkout):  # a run in a worktree (a tester's)
+            raise AgentError("qwen takes MCP servers and a role from podium only as the orchestrator")
+        server: dict[str, object] = {"command": wiring.mcp[0], "args": wiring.mcp[1:]}
+        if wiring.allowed is None:
+            server["trust"] = True
+        servers = {name: {"command": cmd[0], "args": list(cmd[1:]), "trust": True} for name, cmd in wiring.servers}
+        args = ["--mcp-config", json.dumps({"mcpServers": {**servers, MCP_NAME: server}})]
+        if wiring.system_prompt:
+            args += ["--append-system-prompt", wiring.system_prompt]
+        if wiring.allowed:
+            args += ["--allowed-tools", ",".join(f"mcp__{MCP_NAME}__{tool}" for tool in wiring.allowed)]
+        if wiring.read_only:
+            args += ["--exclude-tools", ",".join((*SHELL_TOOLS, *FILE_TOOLS))]
+            return Preflight(extra_args=(*args, *(("--approval-mode", "default") if mode is None else ())))
+        return Preflight(extra_args=(*preflight.extra_args, *args), notes=preflight.notes,
+                         conflict=preflight.conflict)
 
     def parser(self) -> QwenParser:
         return QwenParser()

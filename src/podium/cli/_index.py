@@ -23,8 +23,8 @@ SUMMARIES = {
     "branch-name": "The branch name a teammate would choose, learned from the repository's own branches.",
     "cancel": "Stop a job's agent (its whole process group); its worktree is kept.",
     "chat": (
-        'Talk to the orchestrator: claude, codex, gemini, opencode or kilo in this repository with ORCHESTRATOR.md '
-        "and podium's tools."
+        'Talk to the orchestrator: claude, codex, gemini, qwen, opencode or kilo in this repository with '
+        "ORCHESTRATOR.md and podium's tools."
     ),
     "clean": 'Remove finished workspaces; any with uncommitted or unpushed work is kept, and said why.',
     "commit": "Ask for the workspace's single commit on its base (and its push with a lease).",

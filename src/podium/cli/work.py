@@ -51,13 +51,13 @@ def register(cli: click.Group) -> None:
         _follow(ctx, ctx.store.work(picked.work.id), as_json)
 
     @cli.command("chat", context_settings={"ignore_unknown_options": True})
-    @click.option("--agent", default=None, help="The orchestrator's CLI: claude, codex, gemini, opencode or kilo "
-                                                "(default: [roles.orchestrator] agent, else claude).")
+    @click.option("--agent", default=None, help="The orchestrator's CLI: claude, codex, gemini, qwen, opencode or "
+                                                "kilo (default: [roles.orchestrator] agent, else claude).")
     @click.argument("cli_args", nargs=-1, type=click.UNPROCESSED)
     @click.pass_obj
     def chat(obj: dict[str, Any], agent: str | None, cli_args: tuple[str, ...]) -> None:
-        """Talk to the orchestrator: claude, codex, gemini, opencode or kilo in this repository with ORCHESTRATOR.md
-        and podium's tools.
+        """Talk to the orchestrator: claude, codex, gemini, qwen, opencode or kilo in this repository with
+        ORCHESTRATOR.md and podium's tools.
 
         The role file is (re)generated first; podium's MCP server is wired in for this session only, its
         tools allowed except approve, which puts the gate to you in a form (what podium gates shows) and acts
