@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from conftest import Env, assert_one_line_error, changelog_job, changelog_resumed, chat_requests
+from conftest import (
+    Env,
+    assert_one_line_error,
+    changelog_job,
+    changelog_resumed,
+    chat_requests,
+    distill_trying_to_write,
+)
 
 
 def test_qwen_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
@@ -42,3 +50,13 @@ def test_qwen_tester_turns_resume_one_session(env: Env) -> None:
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
     assert "slow.txt says x." in json.dumps(chat_requests(env)[-1]["body"]["messages"])
+
+
+def test_a_qwen_distiller_reads_only_though_the_users_settings_choose_yolo(env: Env) -> None:
+    settings = Path(env.vars["HOME"]) / ".qwen" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({**(json.loads(settings.read_text()) if settings.exists() else {}),
+                                    "tools": {"approvalMode": "yolo"}}))
+    shown, _ = distill_trying_to_write(env, "qwen")
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()  # podium's --approval-mode default over the user's yolo
