@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from conftest import Env, changelog_job
+import pytest
+
+from conftest import Env, changelog_job, distill_trying_to_write
 
 
 def test_gemini_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
@@ -24,3 +27,18 @@ def test_gemini_worker_changes_files_and_resume_keeps_the_session(env: Env) -> N
     assert (worktree / "CHANGELOG.md").read_text() == "# Changes\n- first entry\n"
     last = [r for r in env.requests() if r["api"] == "gemini" and not r["aux"]][-1]
     assert "Wrote CHANGELOG.md." in json.dumps(last["body"]["contents"])
+
+
+@pytest.mark.parametrize("mode", [None, "auto_edit"])
+def test_a_gemini_distiller_reads_only_in_the_users_checkout_whatever_their_settings(env: Env,
+                                                                                    mode: str | None) -> None:
+    """The checkout is a folder the user may never have trusted in gemini (headless gemini refuses to run there),
+    and their settings may let gemini edit: podium trusts it for the session, in gemini's default mode."""
+    if mode:
+        settings = Path(env.vars["HOME"]) / ".gemini" / "settings.json"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps({**(json.loads(settings.read_text()) if settings.exists() else {}),
+                                        "general": {"defaultApprovalMode": mode}}))
+    shown, _ = distill_trying_to_write(env, "gemini")
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()

@@ -212,7 +212,11 @@ class GeminiAgent(CliAgent):
                              "default for a run that only reads (the orchestrator, the distiller): set it for the "
                              "roles that write only, e.g. [roles.worker] args")
         if not (wiring.mcp or wiring.servers or wiring.system_prompt):
-            return wire_plainly(self, preflight, wiring)
+            wired = wire_plainly(self, preflight, wiring)
+            if wiring.read_only:  # the distiller, in the user's checkout: trusted for the session, reading only
+                return Preflight(extra_args=("--skip-trust", *(("--approval-mode", "default") if mode is None
+                                                               else ())))
+            return wired
         if not (wiring.mcp and wiring.checkout):  # a run that must work in its own folder (a tester's)
             raise AgentError("gemini takes MCP servers and a role from podium only as the orchestrator, which "
                              "starts in a folder of podium's")
