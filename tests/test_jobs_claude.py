@@ -9,7 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import Env, git
+from conftest import Env, distill_trying_to_write, git
 
 COMMITTING_WORKER = {
     "steps": [
@@ -162,3 +162,12 @@ def process_alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as f:
         return f.read().split(") ", 1)[1][0] != "Z"
+
+
+def test_a_claude_distiller_reads_only_though_the_users_settings_allow_writing(env: Env) -> None:
+    settings = Path(env.vars["HOME"]) / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"permissions": {"allow": ["Write", "Edit", "Bash"]}}))
+    shown, _ = distill_trying_to_write(env, "claude")
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()  # podium's deny over the user's allow

@@ -231,8 +231,10 @@ class ClaudeAgent(CliAgent):
         """podium's MCP server (and any other, such as the tester's live browser) as ``--mcp-config`` with its
         tools pre-allowed (``-p`` denies every tool call that is not), the role through
         ``--append-system-prompt``, and read-only as claude's ``default`` permission mode instead of podium's
-        acceptEdits + Bash."""
-        args = ["--permission-mode", "default"] if wiring.read_only else list(preflight.extra_args)
+        acceptEdits + Bash, with the shell and the file-writing tools disallowed: a deny rule holds over the
+        user's own allow rules (``permissions.allow`` in their settings), which the mode alone would follow."""
+        args = (["--permission-mode", "default", "--disallowedTools", ",".join(("Bash", *FILE_TOOLS))]
+                if wiring.read_only else list(preflight.extra_args))
         chosen = self._args_mode()
         if wiring.read_only and chosen not in (None, "default"):
             raise AgentError(f"--permission-mode {chosen} in podium's claude args contradicts podium's "
