@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import (
     Env,
     assert_one_line_error,
@@ -66,8 +68,26 @@ def test_opencode_tester_turns_resume_one_session(env: Env) -> None:
 
 
 
-def test_an_opencode_distiller_works_from_the_users_checkout_without_writing_to_it(env: Env) -> None:
-    shown, tools = distill_trying_to_write(env, "opencode")
+@pytest.mark.parametrize("agent", ["opencode", "kilo"])
+def test_an_opencode_distiller_works_from_the_users_checkout_without_writing_to_it(env: Env, agent: str) -> None:
+    shown, _ = distill_trying_to_write(env, agent)
     assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
-    assert not (env.repo / "sneaky.txt").exists()  # opencode's plan agent: a run that only reads
-    assert tools[0]["name"] == "write" and tools[0]["failed"] is True
+    assert not (env.repo / "sneaky.txt").exists()  # the plan agent, its writing tools denied: a run that only reads
+
+
+@pytest.mark.parametrize("agent", ["opencode", "kilo"])
+def test_an_opencode_distiller_reads_only_though_the_users_config_allows_bash_and_edit(env: Env,
+                                                                                      agent: str) -> None:
+    reply = ("=== FILE: ORCHESTRATOR.md ===\n# Orchestrator (distilled)\n\nKeep the diff small.\n"
+             "=== FILE: TESTER.md ===\n# Tester (distilled)\n")
+    env.serve({"scripts": [{"name": "distiller", "match": "You are distilling how this engineer", "steps": [
+        {"shell": "echo x > sneaky.txt"}, reply]}]})
+    config = Path(env.vars["HOME"]) / ".config" / agent / f"{agent}.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "permission": {"bash": "allow",
+                                                                                   "edit": "allow"}}))
+    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil: what they repeat
+        env.podium("wait", str(env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command",
+                                            "touch f")), "--timeout", "60")
+    shown = env.podium_json("distill", "--agent", agent)
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()  # the user's "bash": "allow" held for the plan agent too

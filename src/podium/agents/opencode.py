@@ -23,8 +23,9 @@ CLI merges over the user's own files (over what the user's variable holds, which
 local MCP server, the role as an ``instructions`` file of podium's, and ``permission`` rules — podium's
 unattended tools allowed, its others asked (``run`` has no one to ask: refused; at a terminal, the human
 answers). Reading only, ``edit``, ``bash`` (and kilo's ``background_process``) and ``task`` (the CLI's own
-sub-agents) are denied, which takes those tools out of the model's sight. A tester takes no MCP server from
-podium: it works in its worktree, and the live browser is not tried with this CLI.
+sub-agents) are denied, which takes those tools out of the model's sight; the distiller's run (the ``plan``
+agent) gets the same denials. A tester takes no MCP server from podium: it works in its worktree, and the live
+browser is not tried with this CLI.
 
 Kilo (``kilo run``) is opencode under other names — ``kilo.json``, ``$KILO_CONFIG``,
 ``$KILO_CONFIG_CONTENT``, ``kilo.db`` — whose bash asks by default: a kilo worker gets ``--auto`` unless the
@@ -228,16 +229,31 @@ class OpencodeAgent(CliAgent):
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
         """The orchestrator: podium's MCP server, the role and the permissions in the config podium hands the CLI
-        (see the module's doc). Read-only without them (the distiller, in the user's checkout) is the CLI's
-        ``plan`` agent, which may not edit and whose commands ask (``run`` rejects them): the build agent's
-        defaults would let it write."""
+        (see the module's doc). Read-only without them (the distiller, in the user's checkout): the CLI's
+        ``plan`` agent, with the writing tools denied in that config too, since the user's own permissions
+        (``"bash": "allow"``) would hold for the plan agent as well."""
+        denied = dict.fromkeys(READ_ONLY_DENIED, "deny") if wiring.read_only else {}
         if not (wiring.mcp or wiring.servers or wiring.system_prompt):
             wired = wire_plainly(self, preflight, wiring)
-            if wiring.read_only and flag_value(self.args, "--agent") is None:
-                return Preflight(extra_args=("--agent", "plan"))
-            return wired
+            if not wiring.read_only:
+                return wired
+            plan = ("--agent", "plan") if flag_value(self.args, "--agent") is None else ()
+            return Preflight(extra_args=plan, env=self._config_env({"permission": denied}))
         if not (wiring.mcp and wiring.checkout):  # a run in a worktree (a tester's)
             raise AgentError(f"{self.name} takes MCP servers and a role from podium only as the orchestrator")
+        rules: dict[str, str] = {f"{MCP_NAME}_*": "allow" if wiring.allowed is None else "ask"}
+        rules |= {f"{MCP_NAME}_{tool}": "allow" for tool in wiring.allowed or ()}
+        servers = {name: {"type": "local", "command": list(cmd), "enabled": True} for name, cmd in wiring.servers}
+        servers[MCP_NAME] = {"type": "local", "command": list(wiring.mcp), "enabled": True}
+        env = self._config_env({"mcp": servers, "permission": rules | denied,
+                                "instructions": [str(_role_file(self.name, wiring))]})
+        if wiring.read_only:
+            return Preflight(env=env)
+        return Preflight(extra_args=preflight.extra_args, notes=preflight.notes, conflict=preflight.conflict, env=env)
+
+    def _config_env(self, ours: dict[str, Any]) -> tuple[str, ...]:
+        """``$<CLI>_CONFIG_CONTENT`` holding ``ours`` over what the user's own variable holds (their MCP servers,
+        permissions and instructions kept, podium's added after them: a later rule wins)."""
         variable = f"{self.name.upper()}_CONFIG_CONTENT"
         try:
             config = json.loads(os.environ.get(variable) or "{}")
@@ -245,18 +261,12 @@ class OpencodeAgent(CliAgent):
             raise AgentError(f"${variable} is not JSON") from None
         if not isinstance(config, dict):
             raise AgentError(f"${variable} is not a JSON object")
-        rules: dict[str, str] = {f"{MCP_NAME}_*": "allow" if wiring.allowed is None else "ask"}
-        rules |= {f"{MCP_NAME}_{tool}": "allow" for tool in wiring.allowed or ()}
-        rules |= dict.fromkeys(READ_ONLY_DENIED, "deny") if wiring.read_only else {}
-        servers = {name: {"type": "local", "command": list(cmd), "enabled": True} for name, cmd in wiring.servers}
-        servers[MCP_NAME] = {"type": "local", "command": list(wiring.mcp), "enabled": True}
-        config["mcp"] = {**_table(config.get("mcp")), **servers}
-        config["permission"] = {**_table(config.get("permission")), **rules}
-        config["instructions"] = [*(config.get("instructions") or []), str(_role_file(self.name, wiring))]
-        env = (f"{variable}={json.dumps(config)}",)
-        if wiring.read_only:
-            return Preflight(env=env)
-        return Preflight(extra_args=preflight.extra_args, notes=preflight.notes, conflict=preflight.conflict, env=env)
+        for key, value in ours.items():
+            if key == "instructions":
+                config[key] = [*(config.get(key) or []), *value]
+            else:
+                config[key] = {**_table(config.get(key)), **value}
+        return (f"{variable}={json.dumps(config)}",)
 
     def parser(self) -> OpencodeParser:
         return OpencodeParser(self.name)
