@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Env, changelog_job, changelog_resumed, chat_requests
+from conftest import Env, changelog_job, changelog_resumed, chat_requests, distill_trying_to_write
 
 
 def test_copilot_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
@@ -32,3 +32,10 @@ def test_copilot_tester_turns_resume_one_session(env: Env) -> None:
     assert second["session_id"] == turn1["session_id"]
     env.podium("wait", str(second["id"]), "--timeout", "120", check=True)
     assert env.podium_json("logs", str(second["id"]), "--summary")["final"] == "Second turn: nothing new."
+
+
+def test_a_copilot_distiller_reads_only_though_podiums_copilot_args_allow_every_tool(env: Env) -> None:
+    (env.repo / "podium.toml").write_text('[agents.copilot]\nargs = ["--allow-all-tools"]\n')
+    shown, _ = distill_trying_to_write(env, "copilot")
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()  # podium's --deny-tool write: a denial wins in copilot

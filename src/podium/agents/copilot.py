@@ -14,7 +14,8 @@ Permissions: in prompt mode copilot denies every tool it would ask about, so pod
 allows the two a worker needs (``--allow-tool shell --allow-tool write``) unless its
 copilot args allow all tools already (``--allow-all-tools``, ``--allow-all``,
 ``--yolo``); the user's own ``--allow-tool``/``--deny-tool`` in the args are added to
-them (a denial wins in copilot).
+them (a denial wins in copilot). A run that only reads (the distiller) gets ``--deny-tool shell --deny-tool
+write`` instead, which holds whatever the args allow.
 
 Model and effort: ``--model`` and ``--reasoning-effort`` (podium's levels are copilot's).
 """
@@ -30,14 +31,17 @@ from podium.agents import (
     CliAgent,
     Event,
     Preflight,
+    Wiring,
     check_endpoint,
     choice_flags,
     find_executable,
     json_record,
     tail,
+    wire_plainly,
 )
 
 DEFAULT_FLAGS = ("--allow-tool", "shell", "--allow-tool", "write")
+READ_ONLY_FLAGS = ("--deny-tool", "shell", "--deny-tool", "write")
 ALLOW_ALL = ("--allow-all-tools", "--allow-all", "--yolo")
 SHELL_TOOLS = ("bash", "shell", "powershell")
 _EXIT = re.compile(r"completed with exit code (\d+)")
@@ -132,6 +136,10 @@ class CopilotAgent(CliAgent):
 
     def resume_argv(self, session_id: str, prompt: str, workdir: Path, preflight: Preflight) -> list[str]:
         return [*self._common(preflight), f"--resume={session_id}"]
+
+    def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        wired = wire_plainly(self, preflight, wiring)
+        return Preflight(extra_args=READ_ONLY_FLAGS) if wiring.read_only else wired
 
     def parser(self) -> CopilotParser:
         return CopilotParser()
