@@ -102,3 +102,14 @@ def test_a_droid_distiller_has_only_droids_read_tools(env: Env) -> None:
     assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
     assert not (env.repo / "sneaky.txt").exists()
     assert {"Execute", "Create", "Edit", "ApplyPatch"}.isdisjoint(chat_requests(env)[0]["tools"])
+
+
+def test_droid_args_naming_a_writing_tool_are_refused_for_the_distiller(env: Env) -> None:
+    (env.repo / "podium.toml").write_text('[agents.droid]\nargs = ["--only-tools", "Read,Create,Execute"]\n')
+    env.serve({"steps": ["Never asked."]})
+    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil
+        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
+        env.podium("wait", str(worker), "--timeout", "60")
+    assert_one_line_error(env.podium("distill", "--agent", "droid"), "--only-tools Read,Create,Execute",
+                          "Create, Execute")
+    assert not env.requests()  # refused before droid started, asked nothing of the model

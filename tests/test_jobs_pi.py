@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from conftest import Env, changelog_job, changelog_resumed, chat_requests, distill_trying_to_write
+from conftest import (
+    Env,
+    assert_one_line_error,
+    changelog_job,
+    changelog_resumed,
+    chat_requests,
+    distill_trying_to_write,
+)
 
 
 def test_pi_worker_changes_files_and_resume_keeps_the_session(env: Env) -> None:
@@ -51,3 +58,13 @@ def test_a_pi_distiller_has_only_pis_read_tools(env: Env) -> None:
     assert not (env.repo / "sneaky.txt").exists()
     # pi offered the model no tool that writes
     assert {"bash", "write", "edit"}.isdisjoint(chat_requests(env)[0]["tools"])
+
+
+def test_pi_args_naming_a_writing_tool_are_refused_for_the_distiller(env: Env) -> None:
+    (env.repo / "podium.toml").write_text('[agents.pi]\nargs = ["--tools", "read,write,bash"]\n')
+    env.serve({"steps": ["Never asked."]})
+    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil
+        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
+        env.podium("wait", str(worker), "--timeout", "60")
+    assert_one_line_error(env.podium("distill", "--agent", "pi"), "--tools read,write,bash", "write, bash")
+    assert not env.requests()  # refused before pi started, asked nothing of the model

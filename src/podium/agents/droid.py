@@ -192,7 +192,15 @@ class DroidAgent(CliAgent):
         if chosen is not None:
             raise AgentError(f"{chosen} in podium's droid args contradicts a run that only reads (the distiller): "
                              "set it for the roles that write only, e.g. [roles.worker] args")
-        return wired if flag_value(self.args, "--only-tools") is not None else Preflight(extra_args=READ_ONLY_TOOLS)
+        tools = flag_value(self.args, "--only-tools")
+        if tools is None:
+            return Preflight(extra_args=READ_ONLY_TOOLS)
+        writing = [t.strip() for t in tools.split(",") if t.strip() in (*SHELL_TOOLS, *FILE_TOOLS)]
+        if writing:
+            raise AgentError(f"--only-tools {tools} in podium's droid args contradicts a run that only reads (the "
+                             f"distiller): {', '.join(writing)} can change the checkout; set it for the roles that "
+                             "write only, e.g. [roles.worker] args")
+        return wired
 
     def _common(self, preflight: Preflight) -> list[str]:
         return [self._exe(), "exec", "-o", "stream-json", *preflight.checked().extra_args, *self._choices(),

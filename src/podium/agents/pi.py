@@ -41,6 +41,7 @@ from podium.agents import (
     tail,
     wire_plainly,
 )
+from podium.errors import AgentError
 
 EFFORT = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
 FILE_TOOLS = ("write", "edit")
@@ -167,9 +168,19 @@ class PiAgent(CliAgent):
         return [*self._common(preflight), "--session", session_id]
 
     def wire(self, preflight: Preflight, wiring: Wiring) -> Preflight:
+        """Read-only: pi's read tools only. podium's pi args may name the tools themselves, but none that writes
+        or runs commands for a run that only reads (the distiller, in the user's checkout)."""
         wired = wire_plainly(self, preflight, wiring)
-        if wiring.read_only and flag_value(self.args, "--tools", "-t") is None:
+        if not wiring.read_only:
+            return wired
+        tools = flag_value(self.args, "--tools", "-t")
+        if tools is None:
             return Preflight(extra_args=READ_ONLY_TOOLS)
+        writing = [t for t in tools.split(",") if t.strip() in (*FILE_TOOLS, "bash")]
+        if writing:
+            raise AgentError(f"--tools {tools} in podium's pi args contradicts a run that only reads (the "
+                             f"distiller): {', '.join(writing)} can change the checkout; set it for the roles that "
+                             "write only, e.g. [roles.worker] args")
         return wired
 
     def parser(self) -> PiParser:
