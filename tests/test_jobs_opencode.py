@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,15 @@ def test_an_opencode_distiller_reads_only_though_the_users_config_allows_bash_an
     shown = env.podium_json("distill", "--agent", agent)
     assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
     assert not (env.repo / "sneaky.txt").exists()  # the user's "bash": "allow" held for the plan agent too
+
+
+def test_the_users_inline_opencode_config_is_never_copied_into_a_run_of_podiums(env: Env) -> None:
+    env.vars["OPENCODE_CONFIG_CONTENT"] = json.dumps({"username": "kept-out-of-argv"})
+    shown, _ = distill_trying_to_write(env, "opencode")
+    assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
+    assert not (env.repo / "sneaky.txt").exists()
+    job = max(r["id"] for r in env.podium_json("status", "--all"))
+    with sqlite3.connect(env.repo / ".git" / "podium" / "state.db") as db:
+        [argv] = db.execute("SELECT argv FROM jobs WHERE id = ?", (job,)).fetchone()
+    assert "OPENCODE_CONFIG_CONTENT=" in argv and "kept-out-of-argv" not in argv
+    assert "your $OPENCODE_CONFIG_CONTENT is not used for this run" in env.podium("logs", str(job)).stdout

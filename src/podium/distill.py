@@ -29,7 +29,7 @@ from podium.errors import UsageError
 from podium.redaction import redact
 from podium.store import Job
 from podium.summary import TEST_COMMAND, human_duration
-from podium.text import plural
+from podium.text import Note, note_events, plural
 from podium.transcripts import Entry
 
 MAX_REFS = 5
@@ -358,6 +358,8 @@ def run_agent(ctx: Context, agent: str, text: str, session: str | None = None, t
     job = ctx.store.create_job(agent=agent, role="distill", prompt=text, state="starting", session_id=session,
                                argv=argv, stdin=agent_input(adapter, text),
                                stall_after=ctx.config.stall_after_for("distill"))
+    if preflight.notes:
+        ctx.store.add_events(job.id, note_events([Note("agent", n) for n in preflight.notes]))
     jobs.launch(ctx.store, job.id, here)
     [done] = jobs.wait(ctx, [job.id], timeout=timeout, through_stalls=True)
     if done.state != "done" or not done.final_message:

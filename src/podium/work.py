@@ -159,19 +159,21 @@ def chat(ctx: Context, orchestration: Orchestration, agent: str | None, user_arg
 
 
 def _orchestrator_argv(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
-                       session: str | None) -> tuple[list[str], Path]:
-    """The orchestrator's command line and the folder it starts in."""
+                       session: str | None) -> tuple[list[str], Path, list[Note]]:
+    """The orchestrator's command line, the folder it starts in, and what its wiring says for its log."""
     here = ctx.repo.main_checkout
     adapter, preflight = wire_orchestrator(ctx, orchestration, work.agent, here, work_id=work.id)
     start = Path(preflight.cwd) if preflight.cwd else here
+    said = [Note("agent", n) for n in preflight.notes]
     if session:
-        return adapter.resume_argv(session, prompt, here, preflight), start
-    return adapter.new_argv(prompt, here, preflight), start
+        return adapter.resume_argv(session, prompt, here, preflight), start, said
+    return adapter.new_argv(prompt, here, preflight), start, said
 
 
 def _run_orchestrator(ctx: Context, work: WorkRecord, orchestration: Orchestration, prompt: str,
                       session: str | None, notes: list[Note] | None = None) -> Job:
-    argv, start = _orchestrator_argv(ctx, work, orchestration, prompt, session)
+    argv, start, said = _orchestrator_argv(ctx, work, orchestration, prompt, session)
+    notes = [*(notes or []), *said]
     stdin = agent_input(get_agent(work.agent, ctx.agent_options(work.agent, ORCHESTRATOR)), prompt)
     previous = work.orchestrator_job
     job = ctx.store.create_job(agent=work.agent, role=ORCHESTRATOR, prompt=prompt, state="starting",

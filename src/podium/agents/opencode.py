@@ -19,7 +19,7 @@ Model and effort: ``-m provider/model`` and ``--variant`` (the provider's reason
 effort, named as podium names it).
 
 As the orchestrator: podium's MCP server and the role come in ``$OPENCODE_CONFIG_CONTENT``, the config the
-CLI merges over the user's own files (over what the user's variable holds, which podium keeps): the server as a
+CLI merges over the user's own files (in place of what the user's variable holds, said in a note): the server as a
 local MCP server, the role as an ``instructions`` file of podium's, and ``permission`` rules — podium's
 unattended tools allowed, its others asked (``run`` has no one to ask: refused; at a terminal, the human
 answers). Reading only, ``edit``, ``bash`` (and kilo's ``background_process``) and ``task`` (the CLI's own
@@ -238,35 +238,29 @@ class OpencodeAgent(CliAgent):
             if not wiring.read_only:
                 return wired
             plan = ("--agent", "plan") if flag_value(self.args, "--agent") is None else ()
-            return Preflight(extra_args=plan, env=self._config_env({"permission": denied}))
+            env, notes = self._config_env({"permission": denied})
+            return Preflight(extra_args=plan, env=env, notes=notes)
         if not (wiring.mcp and wiring.checkout):  # a run in a worktree (a tester's)
             raise AgentError(f"{self.name} takes MCP servers and a role from podium only as the orchestrator")
         rules: dict[str, str] = {f"{MCP_NAME}_*": "allow" if wiring.allowed is None else "ask"}
         rules |= {f"{MCP_NAME}_{tool}": "allow" for tool in wiring.allowed or ()}
         servers = {name: {"type": "local", "command": list(cmd), "enabled": True} for name, cmd in wiring.servers}
         servers[MCP_NAME] = {"type": "local", "command": list(wiring.mcp), "enabled": True}
-        env = self._config_env({"mcp": servers, "permission": rules | denied,
-                                "instructions": [str(_role_file(self.name, wiring))]})
+        env, notes = self._config_env({"mcp": servers, "permission": rules | denied,
+                                       "instructions": [str(_role_file(self.name, wiring))]})
         if wiring.read_only:
-            return Preflight(env=env)
-        return Preflight(extra_args=preflight.extra_args, notes=preflight.notes, conflict=preflight.conflict, env=env)
+            return Preflight(env=env, notes=notes)
+        return Preflight(extra_args=preflight.extra_args, notes=(*preflight.notes, *notes),
+                         conflict=preflight.conflict, env=env)
 
-    def _config_env(self, ours: dict[str, Any]) -> tuple[str, ...]:
-        """``$<CLI>_CONFIG_CONTENT`` holding ``ours`` over what the user's own variable holds (their MCP servers,
-        permissions and instructions kept, podium's added after them: a later rule wins)."""
+    def _config_env(self, ours: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``$<CLI>_CONFIG_CONTENT`` holding ``ours``, and a note when it takes the place of the user's own: theirs
+        is not merged into it, since the run's argv (in the process list and podium's record) would then hold
+        what they keep there, their providers' keys included."""
         variable = f"{self.name.upper()}_CONFIG_CONTENT"
-        try:
-            config = json.loads(os.environ.get(variable) or "{}")
-        except ValueError:
-            raise AgentError(f"${variable} is not JSON") from None
-        if not isinstance(config, dict):
-            raise AgentError(f"${variable} is not a JSON object")
-        for key, value in ours.items():
-            if key == "instructions":
-                config[key] = [*(config.get(key) or []), *value]
-            else:
-                config[key] = {**_table(config.get(key)), **value}
-        return (f"{variable}={json.dumps(config)}",)
+        notes = (f"your ${variable} is not used for this run: podium's wiring takes its place (keep your own "
+                 f"settings in a {self.name} config file to have both)",) if os.environ.get(variable) else ()
+        return (f"{variable}={json.dumps(ours)}",), notes
 
     def parser(self) -> OpencodeParser:
         return OpencodeParser(self.name)
