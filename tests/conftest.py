@@ -265,13 +265,19 @@ def tidy(e: Env) -> None:
         e.model.stop()
 
 
+def practice_to_distil(env: Env) -> int:
+    """Two jobs of the user's, what they repeat in them for ``podium distill`` to find; the last one's id."""
+    for task in ("Fix the footer.", "Fix the header."):
+        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
+        env.podium("wait", str(worker), "--timeout", "60")
+    return worker
+
+
 def distill_trying_to_write(env: Env, agent: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """``podium distill --agent AGENT`` over two jobs of the user's, its model first trying to write
     ``sneaky.txt`` (the distiller runs in the user's own checkout, read-only); what distill showed, and the
     distilling job's tool calls."""
-    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil: what they repeat
-        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
-        env.podium("wait", str(worker), "--timeout", "60")
+    worker = practice_to_distil(env)
     reply = ("=== FILE: ORCHESTRATOR.md ===\n# Orchestrator (distilled)\n\nKeep the diff small.\n"
              "=== FILE: TESTER.md ===\n# Tester (distilled)\n")
     env.serve({"scripts": [{"name": "distiller", "match": "You are distilling how this engineer", "steps": [

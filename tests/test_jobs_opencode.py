@@ -15,6 +15,7 @@ from conftest import (
     changelog_resumed,
     chat_requests,
     distill_trying_to_write,
+    practice_to_distil,
 )
 
 
@@ -86,9 +87,7 @@ def test_an_opencode_distiller_reads_only_though_the_users_config_allows_bash_an
     config = Path(env.vars["HOME"]) / ".config" / agent / f"{agent}.json"
     config.write_text(json.dumps({**json.loads(config.read_text()), "permission": {"bash": "allow",
                                                                                    "edit": "allow"}}))
-    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil: what they repeat
-        env.podium("wait", str(env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command",
-                                            "touch f")), "--timeout", "60")
+    practice_to_distil(env)
     shown = env.podium_json("distill", "--agent", agent)
     assert "+# Orchestrator (distilled)" in shown["diff"]["ORCHESTRATOR"]
     assert not (env.repo / "sneaky.txt").exists()  # the user's "bash": "allow" held for the plan agent too

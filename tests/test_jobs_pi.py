@@ -11,6 +11,7 @@ from conftest import (
     changelog_resumed,
     chat_requests,
     distill_trying_to_write,
+    practice_to_distil,
 )
 
 
@@ -63,8 +64,6 @@ def test_a_pi_distiller_has_only_pis_read_tools(env: Env) -> None:
 def test_pi_args_naming_a_writing_tool_are_refused_for_the_distiller(env: Env) -> None:
     (env.repo / "podium.toml").write_text('[agents.pi]\nargs = ["--tools", "read,write,bash"]\n')
     env.serve({"steps": ["Never asked."]})
-    for task in ("Fix the footer.", "Fix the header."):  # the user's practice to distil
-        worker = env.delegate(f"{task} Keep the diff small.", "--agent", "command", "--command", "touch f")
-        env.podium("wait", str(worker), "--timeout", "60")
+    practice_to_distil(env)
     assert_one_line_error(env.podium("distill", "--agent", "pi"), "--tools read,write,bash", "write, bash")
     assert not env.requests()  # refused before pi started, asked nothing of the model

@@ -121,6 +121,13 @@ class Wiring:
                                ("read_only", self.read_only)) if v}
 
 
+def read_only_refused(agent: str, given: str, clash: str) -> AgentError:
+    """The one-line error for podium's ``agent`` args that a run that only reads cannot take: ``given`` (the
+    user's flag) and how it ``clash``es with reading only."""
+    return AgentError(f"{given} in podium's {agent} args {clash}, in a run that only reads (the orchestrator, the "
+                      "distiller): set it for the roles that write only, e.g. [roles.worker] args")
+
+
 def wire_plainly(agent: Agent | CliAgent, preflight: Preflight, wiring: Wiring) -> Preflight:
     """``Agent.wire`` for a CLI that takes no MCP config and no system prompt: read-only drops podium's own
     widening of its permissions (the CLI's defaults hold); anything else it cannot do is an AgentError."""

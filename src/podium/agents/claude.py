@@ -40,9 +40,9 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    read_only_refused,
     tail,
 )
-from podium.errors import AgentError
 
 MCP_NAME = "podium"  # the server's name, so its tools are mcp__podium__<name>
 DEFAULT_PERMISSIONS = ("--permission-mode", "acceptEdits", "--allowedTools", "Bash")
@@ -237,9 +237,8 @@ class ClaudeAgent(CliAgent):
                 if wiring.read_only else list(preflight.extra_args))
         chosen = self._args_mode()
         if wiring.read_only and chosen not in (None, "default"):
-            raise AgentError(f"--permission-mode {chosen} in podium's claude args contradicts podium's "
-                             "--permission-mode default for a run that only reads (the orchestrator, the "
-                             "distiller): set it for the roles that write only, e.g. [roles.worker] args")
+            raise read_only_refused("claude", f"--permission-mode {chosen}",
+                                    "contradicts podium's --permission-mode default")
         if wiring.system_prompt:
             args += ["--append-system-prompt", wiring.system_prompt]
         servers = {name: {"type": "stdio", "command": cmd[0], "args": list(cmd[1:])} for name, cmd in wiring.servers}

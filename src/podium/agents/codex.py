@@ -45,6 +45,7 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    read_only_refused,
     tail,
     wire_plainly,
 )
@@ -238,9 +239,8 @@ class CodexAgent(CliAgent):
         chosen = flag_value(self.args, "-s", "--sandbox")
         bypass = next((a for a in self.args if a.startswith("--dangerously")), None)
         if bypass or chosen not in (None, "read-only"):
-            raise AgentError(f"{bypass or f'--sandbox {chosen}'} in podium's codex args contradicts podium's "
-                             "--sandbox read-only for a run that only reads (the orchestrator, the distiller): set "
-                             "it for the roles that write only, e.g. [roles.worker] args")
+            raise read_only_refused("codex", bypass or f"--sandbox {chosen}",
+                                    "contradicts podium's --sandbox read-only")
         return ["--sandbox", "read-only"] if chosen is None else []
 
     def chat_argv(self, user_args: list[str], preflight: Preflight) -> list[str]:

@@ -46,10 +46,10 @@ from podium.agents import (
     flag_value,
     json_record,
     read_config,
+    read_only_refused,
     tail,
     wire_plainly,
 )
-from podium.errors import AgentError
 
 DEFAULT_FLAGS = ("--auto", "high")
 UNSAFE = "--skip-permissions-unsafe"
@@ -190,16 +190,13 @@ class DroidAgent(CliAgent):
             return wired
         chosen = self._autonomy()
         if chosen is not None:
-            raise AgentError(f"{chosen} in podium's droid args contradicts a run that only reads (the distiller): "
-                             "set it for the roles that write only, e.g. [roles.worker] args")
+            raise read_only_refused("droid", chosen, "lets droid write")
         tools = flag_value(self.args, "--only-tools")
         if tools is None:
             return Preflight(extra_args=READ_ONLY_TOOLS)
         writing = [t.strip() for t in tools.split(",") if t.strip() in (*SHELL_TOOLS, *FILE_TOOLS)]
         if writing:
-            raise AgentError(f"--only-tools {tools} in podium's droid args contradicts a run that only reads (the "
-                             f"distiller): {', '.join(writing)} can change the checkout; set it for the roles that "
-                             "write only, e.g. [roles.worker] args")
+            raise read_only_refused("droid", f"--only-tools {tools}", f"lets {', '.join(writing)} change the checkout")
         return wired
 
     def _common(self, preflight: Preflight) -> list[str]:

@@ -49,6 +49,7 @@ from podium.agents import (
     find_executable,
     flag_value,
     json_record,
+    read_only_refused,
     tail,
     wire_plainly,
 )
@@ -208,9 +209,7 @@ class GeminiAgent(CliAgent):
         ``default`` approval mode (headless, it confirms nothing) with the writing tools excluded."""
         mode = self._args_mode()
         if wiring.read_only and mode not in (None, "default", "plan"):
-            raise AgentError(f"--approval-mode {mode} in podium's gemini args contradicts podium's --approval-mode "
-                             "default for a run that only reads (the orchestrator, the distiller): set it for the "
-                             "roles that write only, e.g. [roles.worker] args")
+            raise read_only_refused("gemini", f"--approval-mode {mode}", "contradicts podium's --approval-mode default")
         if not (wiring.mcp or wiring.servers or wiring.system_prompt):
             wired = wire_plainly(self, preflight, wiring)
             if wiring.read_only:  # the distiller, in the user's checkout: trusted for the session, reading only

@@ -38,10 +38,10 @@ from podium.agents import (
     flag_value,
     json_record,
     read_config,
+    read_only_refused,
     tail,
     wire_plainly,
 )
-from podium.errors import AgentError
 
 EFFORT = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
 FILE_TOOLS = ("write", "edit")
@@ -178,9 +178,7 @@ class PiAgent(CliAgent):
             return Preflight(extra_args=READ_ONLY_TOOLS)
         writing = [t for t in tools.split(",") if t.strip() in (*FILE_TOOLS, "bash")]
         if writing:
-            raise AgentError(f"--tools {tools} in podium's pi args contradicts a run that only reads (the "
-                             f"distiller): {', '.join(writing)} can change the checkout; set it for the roles that "
-                             "write only, e.g. [roles.worker] args")
+            raise read_only_refused("pi", f"--tools {tools}", f"lets {', '.join(writing)} change the checkout")
         return wired
 
     def parser(self) -> PiParser:

@@ -43,6 +43,7 @@ from podium.agents import (
     choice_flags,
     find_executable,
     flag_value,
+    read_only_refused,
     wire_plainly,
 )
 from podium.agents.claude import ClaudeParser
@@ -124,9 +125,7 @@ class QwenAgent(CliAgent):
         """podium's MCP server, the role and the tools it may call, in qwen's flags (see the module's doc)."""
         mode = self._args_mode()
         if wiring.read_only and mode not in (None, "default", "plan"):
-            raise AgentError(f"--approval-mode {mode} in podium's qwen args contradicts podium's --approval-mode "
-                             "default for a run that only reads (the orchestrator, the distiller): set it for the "
-                             "roles that write only, e.g. [roles.worker] args")
+            raise read_only_refused("qwen", f"--approval-mode {mode}", "contradicts podium's --approval-mode default")
         if not (wiring.mcp or wiring.servers or wiring.system_prompt):
             wired = wire_plainly(self, preflight, wiring)
             return Preflight(extra_args=("--approval-mode", "default")) if wiring.read_only and mode is None else wired
