@@ -423,7 +423,9 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_to_another_at_once(env: Env
 
 def test_a_running_jobs_log_and_work_so_far_are_read_from_what_its_worker_pushed(env: Env,
                                                                                  machines: Machines) -> None:
-    env.serve({"steps": [{"shell": "printf one > first.txt"}, {"shell": "sleep 20"}, "Wrote first.txt."]})
+    # the agent waits about 24 s after writing the file (three commands within codex's 10 s limit each)
+    env.serve({"steps": [{"shell": "printf one > first.txt"}, *({"shell": "sleep 8"} for _ in range(3)),
+                         "Wrote first.txt."]})
     machines.start("machine-1")
     job = env.delegate("Write a file, then wait")
     checkout = (env.repo / ".git" / "podium" / "checkout-id").read_text().strip()
