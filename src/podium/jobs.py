@@ -889,9 +889,7 @@ def follow_log(ctx: Context, job_id: int, poll: float = 0.5) -> Iterator[bytes]:
     while True:
         job = ctx.store.job(job_id)
         ended = not job.active  # looked at before reading: the last chunk is never missed
-        engine = engines.of(job) if job.engine and not ended else None
-        if engine is not None:  # on a worker elsewhere: its log as the worker last pushed it
-            engine.latest(ctx.store, job)
+        engines.latest(ctx.store, job)  # on a worker elsewhere: its log as the worker last pushed it
         if path.exists():
             with path.open("rb") as f:
                 f.seek(pos)

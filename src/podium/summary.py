@@ -181,8 +181,7 @@ def summarize(store: Store, job: Job) -> Summary:
     if job.active and job.engine:  # a job on a worker elsewhere: its work so far as the worker last pushed it
         from podium import engines
 
-        engine = engines.of(job)
-        work = (engine.latest(store, job) if engine is not None else None) or work
+        work = engines.latest(store, job) or work
     elif job.active and job.workspace and job.base_sha:
         with contextlib.suppress(PodiumError):  # a running job's work so far, straight from git
             work = read_work(job.workspace, job.base_sha).to_dict()

@@ -128,6 +128,14 @@ def read_only_refused(agent: str, given: str, clash: str) -> AgentError:
                       "distiller): set it for the roles that write only, e.g. [roles.worker] args")
 
 
+def read_only_tools(agent: str, flag: str, tools: str, writing: tuple[str, ...]) -> None:
+    """Refuse a list of tools (``flag tools`` in podium's ``agent`` args) that names one of the ``writing`` tools
+    for a run that only reads."""
+    named = [t.strip() for t in tools.split(",") if t.strip() in writing]
+    if named:
+        raise read_only_refused(agent, f"{flag} {tools}", f"lets {', '.join(named)} change the checkout")
+
+
 def wire_plainly(agent: Agent | CliAgent, preflight: Preflight, wiring: Wiring) -> Preflight:
     """``Agent.wire`` for a CLI that takes no MCP config and no system prompt: read-only drops podium's own
     widening of its permissions (the CLI's defaults hold); anything else it cannot do is an AgentError."""

@@ -47,6 +47,7 @@ from podium.agents import (
     json_record,
     read_config,
     read_only_refused,
+    read_only_tools,
     tail,
     wire_plainly,
 )
@@ -194,9 +195,7 @@ class DroidAgent(CliAgent):
         tools = flag_value(self.args, "--only-tools")
         if tools is None:
             return Preflight(extra_args=READ_ONLY_TOOLS)
-        writing = [t.strip() for t in tools.split(",") if t.strip() in (*SHELL_TOOLS, *FILE_TOOLS)]
-        if writing:
-            raise read_only_refused("droid", f"--only-tools {tools}", f"lets {', '.join(writing)} change the checkout")
+        read_only_tools("droid", "--only-tools", tools, (*SHELL_TOOLS, *FILE_TOOLS))
         return wired
 
     def _common(self, preflight: Preflight) -> list[str]:

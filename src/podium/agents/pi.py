@@ -38,7 +38,7 @@ from podium.agents import (
     flag_value,
     json_record,
     read_config,
-    read_only_refused,
+    read_only_tools,
     tail,
     wire_plainly,
 )
@@ -176,9 +176,7 @@ class PiAgent(CliAgent):
         tools = flag_value(self.args, "--tools", "-t")
         if tools is None:
             return Preflight(extra_args=READ_ONLY_TOOLS)
-        writing = [t for t in tools.split(",") if t.strip() in (*FILE_TOOLS, "bash")]
-        if writing:
-            raise read_only_refused("pi", f"--tools {tools}", f"lets {', '.join(writing)} change the checkout")
+        read_only_tools("pi", "--tools", tools, (*FILE_TOOLS, "bash"))
         return wired
 
     def parser(self) -> PiParser:

@@ -71,6 +71,13 @@ def of(job: Job) -> Engine | None:
     return _engine(job.engine) if job.engine else None
 
 
+def latest(store: Store, job: Job) -> dict[str, Any] | None:
+    """A running job on an engine elsewhere as its worker last pushed it (its logs written here, its work so
+    far: ``Engine.latest``); None for any other job."""
+    engine = of(job) if job.active else None
+    return engine.latest(store, job) if engine is not None else None
+
+
 def reconcile(store: Store, jobs: list[Job]) -> list[Job]:
     """Reconcile the jobs that run on an engine other than this machine's runner, one engine (cluster) at a time;
     the jobs that changed."""

@@ -334,9 +334,7 @@ class TemporalEngine:
                 for ref, commit in found.items():
                     if "/meta/" in ref:
                         files = snapshots.files_of(job.workspace, commit)
-                        for name in ("log", "stderr"):
-                            if name in files:
-                                store.log_path(job.id, name).write_bytes(files[name])
+                        _logs_back(store, job, files)
                         notes += _screenshots_back(store, job, files)
                 notes.append(("note", {"message": f"the job's work, from {result['ref']} ({result['commit'][:12]}) "
                                                   f"on origin, is in {job.workspace}"}))
@@ -378,13 +376,7 @@ class TemporalEngine:
             with repo_lock(Repo.find(job.workspace)):  # git's ref locks: a delegation may be fetching too
                 found = snapshots.fetch(job.workspace, ref, meta)
             if meta in found:
-                files = snapshots.files_of(job.workspace, found[meta])
-                for name in ("log", "stderr"):  # a log only grows: the end's, written meanwhile, is never undone
-                    path = store.log_path(job.id, name)
-                    if name in files and len(files[name]) > (path.stat().st_size if path.exists() else 0):
-                        part = path.with_name(f".{path.name}.part")
-                        part.write_bytes(files[name])
-                        part.replace(path)
+                _logs_back(store, job, snapshots.files_of(job.workspace, found[meta]))
             if ref in found:
                 commit = found[ref]  # its tree: the worktree there; its first parent: the worktree's HEAD
                 log = git("log", "--reverse", "--format=%H%x09%s", f"{job.base_sha}..{commit}^1", cwd=job.workspace)
@@ -418,6 +410,18 @@ class TemporalEngine:
                 break
             time.sleep(0.3)
         return ctx.store.job(job.id)
+
+
+def _logs_back(store: Store, job: Job, files: dict[str, bytes]) -> None:
+    """The job's logs as a meta commit of its worker holds them, where this checkout keeps a job's logs. A log
+    only grows: one that is not longer than the one here is older (a running job's snapshot read after its end
+    was brought in), and leaves it as it is."""
+    for name in ("log", "stderr"):
+        path = store.log_path(job.id, name)
+        if name in files and len(files[name]) > (path.stat().st_size if path.exists() else 0):
+            part = path.with_name(f".{path.name}.part")
+            part.write_bytes(files[name])
+            part.replace(path)
 
 
 def _screenshots_back(store: Store, job: Job, files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:

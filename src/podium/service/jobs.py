@@ -136,12 +136,10 @@ def log_bytes(ctx: Context, job_id: int, size: int | None = None) -> bytes:
     """A job's raw log (the agent's own output, redacted as written): all of it, or its last ``size`` bytes. A
     running job's on a worker elsewhere: as the worker last pushed it."""
     job = ctx.job(job_id)
-    if job.active and job.engine:
+    if job.engine:
         from podium import engines
 
-        engine = engines.of(job)
-        if engine is not None:
-            engine.latest(ctx.store, job)
+        engines.latest(ctx.store, job)
     path = ctx.store.log_path(job.id)
     if not path.is_file():
         return b""
